@@ -1,0 +1,74 @@
+package yuma
+
+import (
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+// naiveQuantile: largest x among the weights (or 0) with stake(w ≥ x) ≥ thr.
+func naiveQuantile(ws []Fixed, stake []Fixed, thr uint64) Fixed {
+	best := Fixed(0)
+	for _, x := range ws {
+		var s uint64
+		for i, w := range ws {
+			if w >= x {
+				s += uint64(stake[i])
+			}
+		}
+		if s >= thr && x > best {
+			best = x
+		}
+	}
+	return best
+}
+
+func TestWeightedQuantileMatchesNaive(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	for k := 0; k < 3000; k++ {
+		m := 1 + rng.IntN(300)
+		stake := make([]Fixed, m)
+		ws := make([]Fixed, m)
+		distinct := 1 + rng.IntN(m+3) // many ties when small
+		var total uint64
+		for i := range ws {
+			stake[i] = Fixed(rng.Uint64N(1 << 30))
+			if rng.IntN(10) == 0 {
+				stake[i] = 0
+			}
+			total += uint64(stake[i])
+			ws[i] = Fixed(rng.IntN(distinct)) * (One / Fixed(distinct))
+		}
+		thr := rng.Uint64N(total + 2)
+		keys := make([]uint64, m)
+		for i := range ws {
+			keys[i] = uint64(ws[i])<<16 | uint64(i)
+		}
+		if rng.IntN(2) == 0 {
+			slices.Sort(keys) // adversarial-ish: sorted input
+		}
+		got := weightedQuantile(keys, stake, thr)
+		want := naiveQuantile(ws, stake, thr)
+		if thr == 0 {
+			want = slices.Max(ws)
+		}
+		if got != want {
+			t.Fatalf("case %d (m=%d thr=%d): got %s want %s", k, m, thr, got, want)
+		}
+	}
+}
+
+func TestQuantileThresholdExact(t *testing.T) {
+	if got := quantileThreshold(Half, One); got != uint64(Half) {
+		t.Fatalf("0.5·1 = %d", got)
+	}
+	if got := quantileThreshold(Half, One-1); got != uint64(Half) { // ceil((2^32−1)/2)
+		t.Fatalf("0.5·(1−ulp) = %d", got)
+	}
+	if got := quantileThreshold(0, One); got != 0 {
+		t.Fatal("kappa 0")
+	}
+	if got := quantileThreshold(One, One); got != uint64(One) {
+		t.Fatal("kappa 1")
+	}
+}
