@@ -213,7 +213,7 @@ func NewMeritApp(
 	)
 
 	var err error
-	if app.SubnetKeeper, err = subnetkeeper.NewKeeper(appCodec, runtime.NewKVStoreService(keys[subnettypes.StoreKey]), accCodec, govAuthority); err != nil {
+	if app.SubnetKeeper, err = subnetkeeper.NewKeeper(appCodec, runtime.NewKVStoreService(keys[subnettypes.StoreKey]), accCodec, app.BankKeeper, BondDenom, govAuthority); err != nil {
 		return nil, err
 	}
 	if app.ScoringKeeper, err = scoringkeeper.NewKeeper(appCodec, runtime.NewKVStoreService(keys[scoringtypes.StoreKey]), accCodec, govAuthority); err != nil {

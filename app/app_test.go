@@ -47,9 +47,9 @@ func TestChainProducesBlocksFromDefaultGenesis(t *testing.T) {
 func TestGenesisExportImportRoundTrip(t *testing.T) {
 	custom := func(gen app.GenesisState) {
 		cdc := newApp(t).AppCodec()
-		sp := subnettypes.DefaultParams()
-		sp.SubnetLimit, sp.UnbondingPeriod = 7, 1234
-		gen[subnettypes.ModuleName] = cdc.MustMarshalJSON(&subnettypes.GenesisState{Params: sp})
+		sg := subnettypes.DefaultGenesis()
+		sg.Params.SubnetLimit, sg.Params.UnbondingPeriod = 7, 1234
+		gen[subnettypes.ModuleName] = cdc.MustMarshalJSON(sg)
 		cp := scoringtypes.DefaultParams()
 		cp.MaxEpochsPerBlock = 3
 		gen[scoringtypes.ModuleName] = cdc.MustMarshalJSON(&scoringtypes.GenesisState{Params: cp})

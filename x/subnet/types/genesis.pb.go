@@ -26,7 +26,16 @@ const _ = proto.GoGoProtoPackageIsVersion3 // please upgrade the proto package
 
 // GenesisState is the x/subnet state at genesis and at export.
 type GenesisState struct {
-	Params Params `protobuf:"bytes,1,opt,name=params,proto3" json:"params"`
+	Params     Params           `protobuf:"bytes,1,opt,name=params,proto3" json:"params"`
+	Subnets    []Subnet         `protobuf:"bytes,2,rep,name=subnets,proto3" json:"subnets"`
+	Neurons    []GenesisNeurons `protobuf:"bytes,3,rep,name=neurons,proto3" json:"neurons"`
+	Hotkeys    []HotkeyInfo     `protobuf:"bytes,4,rep,name=hotkeys,proto3" json:"hotkeys"`
+	Stakes     []Stake          `protobuf:"bytes,5,rep,name=stakes,proto3" json:"stakes"`
+	Unbondings []Unbonding      `protobuf:"bytes,6,rep,name=unbondings,proto3" json:"unbondings"`
+	Lock       LockState        `protobuf:"bytes,7,opt,name=lock,proto3" json:"lock"`
+	// Next netuid and unbonding id to hand out.
+	NextNetuid      uint32 `protobuf:"varint,8,opt,name=next_netuid,json=nextNetuid,proto3" json:"next_netuid,omitempty"`
+	NextUnbondingId uint64 `protobuf:"varint,9,opt,name=next_unbonding_id,json=nextUnbondingId,proto3" json:"next_unbonding_id,omitempty"`
 }
 
 func (m *GenesisState) Reset()         { *m = GenesisState{} }
@@ -69,27 +78,152 @@ func (m *GenesisState) GetParams() Params {
 	return Params{}
 }
 
+func (m *GenesisState) GetSubnets() []Subnet {
+	if m != nil {
+		return m.Subnets
+	}
+	return nil
+}
+
+func (m *GenesisState) GetNeurons() []GenesisNeurons {
+	if m != nil {
+		return m.Neurons
+	}
+	return nil
+}
+
+func (m *GenesisState) GetHotkeys() []HotkeyInfo {
+	if m != nil {
+		return m.Hotkeys
+	}
+	return nil
+}
+
+func (m *GenesisState) GetStakes() []Stake {
+	if m != nil {
+		return m.Stakes
+	}
+	return nil
+}
+
+func (m *GenesisState) GetUnbondings() []Unbonding {
+	if m != nil {
+		return m.Unbondings
+	}
+	return nil
+}
+
+func (m *GenesisState) GetLock() LockState {
+	if m != nil {
+		return m.Lock
+	}
+	return LockState{}
+}
+
+func (m *GenesisState) GetNextNetuid() uint32 {
+	if m != nil {
+		return m.NextNetuid
+	}
+	return 0
+}
+
+func (m *GenesisState) GetNextUnbondingId() uint64 {
+	if m != nil {
+		return m.NextUnbondingId
+	}
+	return 0
+}
+
+// GenesisNeurons are the neurons of one subnet.
+type GenesisNeurons struct {
+	Netuid  uint32   `protobuf:"varint,1,opt,name=netuid,proto3" json:"netuid,omitempty"`
+	Neurons []Neuron `protobuf:"bytes,2,rep,name=neurons,proto3" json:"neurons"`
+}
+
+func (m *GenesisNeurons) Reset()         { *m = GenesisNeurons{} }
+func (m *GenesisNeurons) String() string { return proto.CompactTextString(m) }
+func (*GenesisNeurons) ProtoMessage()    {}
+func (*GenesisNeurons) Descriptor() ([]byte, []int) {
+	return fileDescriptor_92d6ad279a02f57b, []int{1}
+}
+func (m *GenesisNeurons) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *GenesisNeurons) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_GenesisNeurons.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *GenesisNeurons) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_GenesisNeurons.Merge(m, src)
+}
+func (m *GenesisNeurons) XXX_Size() int {
+	return m.Size()
+}
+func (m *GenesisNeurons) XXX_DiscardUnknown() {
+	xxx_messageInfo_GenesisNeurons.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_GenesisNeurons proto.InternalMessageInfo
+
+func (m *GenesisNeurons) GetNetuid() uint32 {
+	if m != nil {
+		return m.Netuid
+	}
+	return 0
+}
+
+func (m *GenesisNeurons) GetNeurons() []Neuron {
+	if m != nil {
+		return m.Neurons
+	}
+	return nil
+}
+
 func init() {
 	proto.RegisterType((*GenesisState)(nil), "merit.subnet.v1.GenesisState")
+	proto.RegisterType((*GenesisNeurons)(nil), "merit.subnet.v1.GenesisNeurons")
 }
 
 func init() { proto.RegisterFile("merit/subnet/v1/genesis.proto", fileDescriptor_92d6ad279a02f57b) }
 
 var fileDescriptor_92d6ad279a02f57b = []byte{
-	// 208 bytes of a gzipped FileDescriptorProto
-	0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0xff, 0xe2, 0x92, 0xcd, 0x4d, 0x2d, 0xca,
-	0x2c, 0xd1, 0x2f, 0x2e, 0x4d, 0xca, 0x4b, 0x2d, 0xd1, 0x2f, 0x33, 0xd4, 0x4f, 0x4f, 0xcd, 0x4b,
-	0x2d, 0xce, 0x2c, 0xd6, 0x2b, 0x28, 0xca, 0x2f, 0xc9, 0x17, 0xe2, 0x07, 0x4b, 0xeb, 0x41, 0xa4,
-	0xf5, 0xca, 0x0c, 0xa5, 0x04, 0x13, 0x73, 0x33, 0xf3, 0xf2, 0xf5, 0xc1, 0x24, 0x44, 0x8d, 0x94,
-	0x48, 0x7a, 0x7e, 0x7a, 0x3e, 0x98, 0xa9, 0x0f, 0x62, 0x41, 0x45, 0x65, 0xd0, 0x0d, 0x2e, 0x48,
-	0x2c, 0x4a, 0xcc, 0x85, 0x9a, 0xab, 0xe4, 0xc5, 0xc5, 0xe3, 0x0e, 0xb1, 0x28, 0xb8, 0x24, 0xb1,
-	0x24, 0x55, 0xc8, 0x8a, 0x8b, 0x0d, 0x22, 0x2f, 0xc1, 0xa8, 0xc0, 0xa8, 0xc1, 0x6d, 0x24, 0xae,
-	0x87, 0x66, 0xb1, 0x5e, 0x00, 0x58, 0xda, 0x89, 0xf3, 0xc4, 0x3d, 0x79, 0x86, 0x15, 0xcf, 0x37,
-	0x68, 0x31, 0x06, 0x41, 0x75, 0x38, 0x39, 0x9d, 0x78, 0x24, 0xc7, 0x78, 0xe1, 0x91, 0x1c, 0xe3,
-	0x83, 0x47, 0x72, 0x8c, 0x13, 0x1e, 0xcb, 0x31, 0x5c, 0x78, 0x2c, 0xc7, 0x70, 0xe3, 0xb1, 0x1c,
-	0x43, 0x94, 0x46, 0x7a, 0x66, 0x49, 0x46, 0x69, 0x92, 0x5e, 0x72, 0x7e, 0xae, 0x3e, 0xd8, 0x3c,
-	0x90, 0x53, 0x20, 0xee, 0xaa, 0x80, 0xb9, 0xac, 0xa4, 0xb2, 0x20, 0xb5, 0x38, 0x89, 0x0d, 0xec,
-	0x2c, 0x63, 0x40, 0x00, 0x00, 0x00, 0xff, 0xff, 0x51, 0x97, 0x7a, 0x50, 0x0f, 0x01, 0x00, 0x00,
+	// 443 bytes of a gzipped FileDescriptorProto
+	0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0xff, 0x74, 0x92, 0x41, 0x6f, 0x94, 0x40,
+	0x14, 0xc7, 0x19, 0x8b, 0x60, 0xa7, 0x6a, 0xd3, 0x89, 0xa9, 0x93, 0x55, 0x59, 0xd2, 0x13, 0xe9,
+	0x01, 0x52, 0x3d, 0xd5, 0x78, 0x30, 0x1b, 0x8d, 0x36, 0x31, 0x8d, 0xd9, 0xc6, 0x8b, 0x97, 0x06,
+	0x96, 0x29, 0x25, 0xc8, 0xcc, 0x86, 0x19, 0x9a, 0xf6, 0x5b, 0x78, 0xf6, 0x13, 0x78, 0xf4, 0x63,
+	0xf4, 0xd8, 0xa3, 0x27, 0x63, 0x76, 0x0f, 0x7e, 0x0d, 0xc3, 0x9b, 0xa1, 0x81, 0xb2, 0x7b, 0xd9,
+	0xcc, 0xce, 0xff, 0xfd, 0x7e, 0x3c, 0x78, 0x0f, 0xbf, 0x28, 0x59, 0x95, 0xab, 0x48, 0xd6, 0x09,
+	0x67, 0x2a, 0xba, 0x38, 0x88, 0x32, 0xc6, 0x99, 0xcc, 0x65, 0x38, 0xaf, 0x84, 0x12, 0x64, 0x1b,
+	0xe2, 0x50, 0xc7, 0xe1, 0xc5, 0xc1, 0x68, 0x27, 0x2e, 0x73, 0x2e, 0x22, 0xf8, 0xd5, 0x35, 0xa3,
+	0x27, 0x99, 0xc8, 0x04, 0x1c, 0xa3, 0xe6, 0x64, 0x6e, 0x9f, 0xdf, 0x15, 0xcf, 0xe3, 0x2a, 0x2e,
+	0xe5, 0xba, 0xd4, 0x3c, 0x01, 0xd2, 0xbd, 0x1f, 0x36, 0x7e, 0xf8, 0x41, 0xf7, 0x71, 0xa2, 0x62,
+	0xc5, 0xc8, 0x6b, 0xec, 0x68, 0x9c, 0x22, 0x1f, 0x05, 0x5b, 0x2f, 0x9f, 0x86, 0x77, 0xfa, 0x0a,
+	0x3f, 0x43, 0x3c, 0xd9, 0xbc, 0xfe, 0x33, 0xb6, 0x7e, 0xfe, 0xfb, 0xb5, 0x8f, 0xa6, 0x86, 0x20,
+	0x6f, 0xb0, 0xab, 0xcb, 0x24, 0xbd, 0xe7, 0x6f, 0xac, 0x84, 0x4f, 0xe0, 0xd4, 0x85, 0x5b, 0x84,
+	0xbc, 0xc3, 0x2e, 0x67, 0x75, 0x25, 0xb8, 0xa4, 0x1b, 0x40, 0x8f, 0x07, 0xb4, 0xe9, 0xf4, 0x58,
+	0x97, 0xf5, 0x2c, 0x06, 0x25, 0x6f, 0xb1, 0x7b, 0x2e, 0x54, 0xc1, 0xae, 0x24, 0xb5, 0xc1, 0xf2,
+	0x6c, 0x60, 0xf9, 0x08, 0xf9, 0x11, 0x3f, 0x13, 0x3d, 0x83, 0xc1, 0xc8, 0x21, 0x76, 0xa4, 0x8a,
+	0x0b, 0x26, 0xe9, 0x7d, 0x10, 0xec, 0x0e, 0x5f, 0xa2, 0x89, 0x7b, 0x1f, 0x40, 0x03, 0xe4, 0x3d,
+	0xc6, 0x35, 0x4f, 0x04, 0x4f, 0x73, 0x9e, 0x49, 0xea, 0x00, 0x3e, 0x1a, 0xe0, 0x5f, 0xda, 0x92,
+	0xae, 0xa2, 0x03, 0x92, 0x43, 0x6c, 0x7f, 0x13, 0xb3, 0x82, 0xba, 0x30, 0x81, 0xa1, 0xe0, 0x93,
+	0x98, 0x15, 0x30, 0xad, 0xae, 0x00, 0x10, 0x32, 0xc6, 0x5b, 0x9c, 0x5d, 0xaa, 0x53, 0xce, 0x54,
+	0x9d, 0xa7, 0xf4, 0x81, 0x8f, 0x82, 0x47, 0x53, 0xdc, 0x5c, 0x1d, 0xc3, 0x0d, 0xd9, 0xc7, 0x3b,
+	0x50, 0x70, 0xfb, 0xb8, 0xd3, 0x3c, 0xa5, 0x9b, 0x3e, 0x0a, 0xec, 0xe9, 0x76, 0x13, 0xdc, 0x36,
+	0x77, 0x94, 0xee, 0x9d, 0xe1, 0xc7, 0xfd, 0x2f, 0x4e, 0x76, 0xb1, 0x63, 0xcc, 0x08, 0xcc, 0xe6,
+	0x5f, 0x33, 0xf9, 0x76, 0x76, 0xeb, 0x26, 0xaf, 0x15, 0xab, 0x66, 0x36, 0x99, 0x5c, 0x2f, 0x3c,
+	0x74, 0xb3, 0xf0, 0xd0, 0xdf, 0x85, 0x87, 0xbe, 0x2f, 0x3d, 0xeb, 0x66, 0xe9, 0x59, 0xbf, 0x97,
+	0x9e, 0xf5, 0x35, 0xc8, 0x72, 0x75, 0x5e, 0x27, 0xe1, 0x4c, 0x94, 0x11, 0x08, 0x9b, 0x1d, 0xd6,
+	0x0b, 0x7d, 0xd9, 0xae, 0xb4, 0xba, 0x9a, 0x33, 0x99, 0x38, 0xb0, 0xcf, 0xaf, 0xfe, 0x07, 0x00,
+	0x00, 0xff, 0xff, 0x1d, 0x05, 0xf5, 0x69, 0x66, 0x03, 0x00, 0x00,
 }
 
 func (m *GenesisState) Marshal() (dAtA []byte, err error) {
@@ -112,6 +246,96 @@ func (m *GenesisState) MarshalToSizedBuffer(dAtA []byte) (int, error) {
 	_ = i
 	var l int
 	_ = l
+	if m.NextUnbondingId != 0 {
+		i = encodeVarintGenesis(dAtA, i, uint64(m.NextUnbondingId))
+		i--
+		dAtA[i] = 0x48
+	}
+	if m.NextNetuid != 0 {
+		i = encodeVarintGenesis(dAtA, i, uint64(m.NextNetuid))
+		i--
+		dAtA[i] = 0x40
+	}
+	{
+		size, err := m.Lock.MarshalToSizedBuffer(dAtA[:i])
+		if err != nil {
+			return 0, err
+		}
+		i -= size
+		i = encodeVarintGenesis(dAtA, i, uint64(size))
+	}
+	i--
+	dAtA[i] = 0x3a
+	if len(m.Unbondings) > 0 {
+		for iNdEx := len(m.Unbondings) - 1; iNdEx >= 0; iNdEx-- {
+			{
+				size, err := m.Unbondings[iNdEx].MarshalToSizedBuffer(dAtA[:i])
+				if err != nil {
+					return 0, err
+				}
+				i -= size
+				i = encodeVarintGenesis(dAtA, i, uint64(size))
+			}
+			i--
+			dAtA[i] = 0x32
+		}
+	}
+	if len(m.Stakes) > 0 {
+		for iNdEx := len(m.Stakes) - 1; iNdEx >= 0; iNdEx-- {
+			{
+				size, err := m.Stakes[iNdEx].MarshalToSizedBuffer(dAtA[:i])
+				if err != nil {
+					return 0, err
+				}
+				i -= size
+				i = encodeVarintGenesis(dAtA, i, uint64(size))
+			}
+			i--
+			dAtA[i] = 0x2a
+		}
+	}
+	if len(m.Hotkeys) > 0 {
+		for iNdEx := len(m.Hotkeys) - 1; iNdEx >= 0; iNdEx-- {
+			{
+				size, err := m.Hotkeys[iNdEx].MarshalToSizedBuffer(dAtA[:i])
+				if err != nil {
+					return 0, err
+				}
+				i -= size
+				i = encodeVarintGenesis(dAtA, i, uint64(size))
+			}
+			i--
+			dAtA[i] = 0x22
+		}
+	}
+	if len(m.Neurons) > 0 {
+		for iNdEx := len(m.Neurons) - 1; iNdEx >= 0; iNdEx-- {
+			{
+				size, err := m.Neurons[iNdEx].MarshalToSizedBuffer(dAtA[:i])
+				if err != nil {
+					return 0, err
+				}
+				i -= size
+				i = encodeVarintGenesis(dAtA, i, uint64(size))
+			}
+			i--
+			dAtA[i] = 0x1a
+		}
+	}
+	if len(m.Subnets) > 0 {
+		for iNdEx := len(m.Subnets) - 1; iNdEx >= 0; iNdEx-- {
+			{
+				size, err := m.Subnets[iNdEx].MarshalToSizedBuffer(dAtA[:i])
+				if err != nil {
+					return 0, err
+				}
+				i -= size
+				i = encodeVarintGenesis(dAtA, i, uint64(size))
+			}
+			i--
+			dAtA[i] = 0x12
+		}
+	}
 	{
 		size, err := m.Params.MarshalToSizedBuffer(dAtA[:i])
 		if err != nil {
@@ -122,6 +346,48 @@ func (m *GenesisState) MarshalToSizedBuffer(dAtA []byte) (int, error) {
 	}
 	i--
 	dAtA[i] = 0xa
+	return len(dAtA) - i, nil
+}
+
+func (m *GenesisNeurons) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *GenesisNeurons) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *GenesisNeurons) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if len(m.Neurons) > 0 {
+		for iNdEx := len(m.Neurons) - 1; iNdEx >= 0; iNdEx-- {
+			{
+				size, err := m.Neurons[iNdEx].MarshalToSizedBuffer(dAtA[:i])
+				if err != nil {
+					return 0, err
+				}
+				i -= size
+				i = encodeVarintGenesis(dAtA, i, uint64(size))
+			}
+			i--
+			dAtA[i] = 0x12
+		}
+	}
+	if m.Netuid != 0 {
+		i = encodeVarintGenesis(dAtA, i, uint64(m.Netuid))
+		i--
+		dAtA[i] = 0x8
+	}
 	return len(dAtA) - i, nil
 }
 
@@ -144,6 +410,62 @@ func (m *GenesisState) Size() (n int) {
 	_ = l
 	l = m.Params.Size()
 	n += 1 + l + sovGenesis(uint64(l))
+	if len(m.Subnets) > 0 {
+		for _, e := range m.Subnets {
+			l = e.Size()
+			n += 1 + l + sovGenesis(uint64(l))
+		}
+	}
+	if len(m.Neurons) > 0 {
+		for _, e := range m.Neurons {
+			l = e.Size()
+			n += 1 + l + sovGenesis(uint64(l))
+		}
+	}
+	if len(m.Hotkeys) > 0 {
+		for _, e := range m.Hotkeys {
+			l = e.Size()
+			n += 1 + l + sovGenesis(uint64(l))
+		}
+	}
+	if len(m.Stakes) > 0 {
+		for _, e := range m.Stakes {
+			l = e.Size()
+			n += 1 + l + sovGenesis(uint64(l))
+		}
+	}
+	if len(m.Unbondings) > 0 {
+		for _, e := range m.Unbondings {
+			l = e.Size()
+			n += 1 + l + sovGenesis(uint64(l))
+		}
+	}
+	l = m.Lock.Size()
+	n += 1 + l + sovGenesis(uint64(l))
+	if m.NextNetuid != 0 {
+		n += 1 + sovGenesis(uint64(m.NextNetuid))
+	}
+	if m.NextUnbondingId != 0 {
+		n += 1 + sovGenesis(uint64(m.NextUnbondingId))
+	}
+	return n
+}
+
+func (m *GenesisNeurons) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if m.Netuid != 0 {
+		n += 1 + sovGenesis(uint64(m.Netuid))
+	}
+	if len(m.Neurons) > 0 {
+		for _, e := range m.Neurons {
+			l = e.Size()
+			n += 1 + l + sovGenesis(uint64(l))
+		}
+	}
 	return n
 }
 
@@ -212,6 +534,350 @@ func (m *GenesisState) Unmarshal(dAtA []byte) error {
 				return io.ErrUnexpectedEOF
 			}
 			if err := m.Params.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Subnets", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowGenesis
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthGenesis
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthGenesis
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Subnets = append(m.Subnets, Subnet{})
+			if err := m.Subnets[len(m.Subnets)-1].Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 3:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Neurons", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowGenesis
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthGenesis
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthGenesis
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Neurons = append(m.Neurons, GenesisNeurons{})
+			if err := m.Neurons[len(m.Neurons)-1].Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 4:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Hotkeys", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowGenesis
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthGenesis
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthGenesis
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Hotkeys = append(m.Hotkeys, HotkeyInfo{})
+			if err := m.Hotkeys[len(m.Hotkeys)-1].Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 5:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Stakes", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowGenesis
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthGenesis
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthGenesis
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Stakes = append(m.Stakes, Stake{})
+			if err := m.Stakes[len(m.Stakes)-1].Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 6:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Unbondings", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowGenesis
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthGenesis
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthGenesis
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Unbondings = append(m.Unbondings, Unbonding{})
+			if err := m.Unbondings[len(m.Unbondings)-1].Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 7:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Lock", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowGenesis
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthGenesis
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthGenesis
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := m.Lock.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 8:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field NextNetuid", wireType)
+			}
+			m.NextNetuid = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowGenesis
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.NextNetuid |= uint32(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 9:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field NextUnbondingId", wireType)
+			}
+			m.NextUnbondingId = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowGenesis
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.NextUnbondingId |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		default:
+			iNdEx = preIndex
+			skippy, err := skipGenesis(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthGenesis
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *GenesisNeurons) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowGenesis
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: GenesisNeurons: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: GenesisNeurons: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Netuid", wireType)
+			}
+			m.Netuid = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowGenesis
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.Netuid |= uint32(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Neurons", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowGenesis
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthGenesis
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthGenesis
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Neurons = append(m.Neurons, Neuron{})
+			if err := m.Neurons[len(m.Neurons)-1].Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
 				return err
 			}
 			iNdEx = postIndex

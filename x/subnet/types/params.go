@@ -15,13 +15,20 @@ func DefaultParams() Params {
 		UnbondingPeriod:             600,
 		MaxUnbondingPayoutsPerBlock: 100,
 		MinStakeAmount:              sdkmath.NewInt(1_000),
+		DefaultHyperparams:          DefaultHyperparams(),
+		MinHyperparams:              DefaultMinHyperparams(),
+		MaxHyperparams:              DefaultMaxHyperparams(),
+		DefaultTakeBps:              1_800,
+		MinTakeBps:                  0,
+		MaxTakeBps:                  1_800,
+		TakeIncreaseRateLimit:       1_000,
 	}
 }
 
 // Validate reports the first field that is out of range.
 func (p Params) Validate() error {
-	if p.SubnetLimit == 0 || p.SubnetLimit > 65535 {
-		return fmt.Errorf("subnet_limit must be in [1, 65535], got %d", p.SubnetLimit)
+	if p.SubnetLimit == 0 || p.SubnetLimit > MaxNetuid {
+		return fmt.Errorf("subnet_limit must be in [1, %d], got %d", MaxNetuid, p.SubnetLimit)
 	}
 	if p.MinLockCost.IsNil() || p.MinLockCost.IsNegative() {
 		return fmt.Errorf("min_lock_cost must be a non-negative integer")
@@ -32,8 +39,23 @@ func (p Params) Validate() error {
 	if p.MaxUnbondingPayoutsPerBlock == 0 {
 		return fmt.Errorf("max_unbonding_payouts_per_block must be positive, or unbonding stake is never paid")
 	}
+	if p.MaxUnbondingPayoutsPerBlock > 10_000 {
+		return fmt.Errorf("max_unbonding_payouts_per_block must be at most 10000 to bound EndBlock work")
+	}
 	if p.MinStakeAmount.IsNil() || !p.MinStakeAmount.IsPositive() {
 		return fmt.Errorf("min_stake_amount must be positive")
+	}
+	if err := validateBounds(p.MinHyperparams, p.MaxHyperparams); err != nil {
+		return err
+	}
+	if err := p.DefaultHyperparams.Within(p.MinHyperparams, p.MaxHyperparams); err != nil {
+		return fmt.Errorf("default_hyperparams: %w", err)
+	}
+	if p.MinTakeBps > p.MaxTakeBps || p.MaxTakeBps > BasisPoints {
+		return fmt.Errorf("take bounds must satisfy min_take_bps <= max_take_bps <= %d", BasisPoints)
+	}
+	if p.DefaultTakeBps < p.MinTakeBps || p.DefaultTakeBps > p.MaxTakeBps {
+		return fmt.Errorf("default_take_bps %d is outside [%d, %d]", p.DefaultTakeBps, p.MinTakeBps, p.MaxTakeBps)
 	}
 	return nil
 }

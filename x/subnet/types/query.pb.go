@@ -5,8 +5,10 @@ package types
 
 import (
 	context "context"
+	cosmossdk_io_math "cosmossdk.io/math"
 	fmt "fmt"
-	_ "github.com/cosmos/cosmos-sdk/types/query"
+	_ "github.com/cosmos/cosmos-proto"
+	query "github.com/cosmos/cosmos-sdk/types/query"
 	_ "github.com/cosmos/cosmos-sdk/types/tx/amino"
 	_ "github.com/cosmos/gogoproto/gogoproto"
 	grpc1 "github.com/cosmos/gogoproto/grpc"
@@ -111,34 +113,1333 @@ func (m *QueryParamsResponse) GetParams() Params {
 	return Params{}
 }
 
+type QuerySubnetsRequest struct {
+	Pagination *query.PageRequest `protobuf:"bytes,1,opt,name=pagination,proto3" json:"pagination,omitempty"`
+}
+
+func (m *QuerySubnetsRequest) Reset()         { *m = QuerySubnetsRequest{} }
+func (m *QuerySubnetsRequest) String() string { return proto.CompactTextString(m) }
+func (*QuerySubnetsRequest) ProtoMessage()    {}
+func (*QuerySubnetsRequest) Descriptor() ([]byte, []int) {
+	return fileDescriptor_69b02dbf3d6e9da0, []int{2}
+}
+func (m *QuerySubnetsRequest) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *QuerySubnetsRequest) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_QuerySubnetsRequest.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *QuerySubnetsRequest) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_QuerySubnetsRequest.Merge(m, src)
+}
+func (m *QuerySubnetsRequest) XXX_Size() int {
+	return m.Size()
+}
+func (m *QuerySubnetsRequest) XXX_DiscardUnknown() {
+	xxx_messageInfo_QuerySubnetsRequest.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_QuerySubnetsRequest proto.InternalMessageInfo
+
+func (m *QuerySubnetsRequest) GetPagination() *query.PageRequest {
+	if m != nil {
+		return m.Pagination
+	}
+	return nil
+}
+
+type QuerySubnetsResponse struct {
+	Subnets    []Subnet            `protobuf:"bytes,1,rep,name=subnets,proto3" json:"subnets"`
+	Pagination *query.PageResponse `protobuf:"bytes,2,opt,name=pagination,proto3" json:"pagination,omitempty"`
+}
+
+func (m *QuerySubnetsResponse) Reset()         { *m = QuerySubnetsResponse{} }
+func (m *QuerySubnetsResponse) String() string { return proto.CompactTextString(m) }
+func (*QuerySubnetsResponse) ProtoMessage()    {}
+func (*QuerySubnetsResponse) Descriptor() ([]byte, []int) {
+	return fileDescriptor_69b02dbf3d6e9da0, []int{3}
+}
+func (m *QuerySubnetsResponse) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *QuerySubnetsResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_QuerySubnetsResponse.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *QuerySubnetsResponse) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_QuerySubnetsResponse.Merge(m, src)
+}
+func (m *QuerySubnetsResponse) XXX_Size() int {
+	return m.Size()
+}
+func (m *QuerySubnetsResponse) XXX_DiscardUnknown() {
+	xxx_messageInfo_QuerySubnetsResponse.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_QuerySubnetsResponse proto.InternalMessageInfo
+
+func (m *QuerySubnetsResponse) GetSubnets() []Subnet {
+	if m != nil {
+		return m.Subnets
+	}
+	return nil
+}
+
+func (m *QuerySubnetsResponse) GetPagination() *query.PageResponse {
+	if m != nil {
+		return m.Pagination
+	}
+	return nil
+}
+
+type QuerySubnetRequest struct {
+	Netuid uint32 `protobuf:"varint,1,opt,name=netuid,proto3" json:"netuid,omitempty"`
+}
+
+func (m *QuerySubnetRequest) Reset()         { *m = QuerySubnetRequest{} }
+func (m *QuerySubnetRequest) String() string { return proto.CompactTextString(m) }
+func (*QuerySubnetRequest) ProtoMessage()    {}
+func (*QuerySubnetRequest) Descriptor() ([]byte, []int) {
+	return fileDescriptor_69b02dbf3d6e9da0, []int{4}
+}
+func (m *QuerySubnetRequest) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *QuerySubnetRequest) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_QuerySubnetRequest.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *QuerySubnetRequest) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_QuerySubnetRequest.Merge(m, src)
+}
+func (m *QuerySubnetRequest) XXX_Size() int {
+	return m.Size()
+}
+func (m *QuerySubnetRequest) XXX_DiscardUnknown() {
+	xxx_messageInfo_QuerySubnetRequest.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_QuerySubnetRequest proto.InternalMessageInfo
+
+func (m *QuerySubnetRequest) GetNetuid() uint32 {
+	if m != nil {
+		return m.Netuid
+	}
+	return 0
+}
+
+type QuerySubnetResponse struct {
+	Subnet Subnet `protobuf:"bytes,1,opt,name=subnet,proto3" json:"subnet"`
+}
+
+func (m *QuerySubnetResponse) Reset()         { *m = QuerySubnetResponse{} }
+func (m *QuerySubnetResponse) String() string { return proto.CompactTextString(m) }
+func (*QuerySubnetResponse) ProtoMessage()    {}
+func (*QuerySubnetResponse) Descriptor() ([]byte, []int) {
+	return fileDescriptor_69b02dbf3d6e9da0, []int{5}
+}
+func (m *QuerySubnetResponse) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *QuerySubnetResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_QuerySubnetResponse.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *QuerySubnetResponse) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_QuerySubnetResponse.Merge(m, src)
+}
+func (m *QuerySubnetResponse) XXX_Size() int {
+	return m.Size()
+}
+func (m *QuerySubnetResponse) XXX_DiscardUnknown() {
+	xxx_messageInfo_QuerySubnetResponse.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_QuerySubnetResponse proto.InternalMessageInfo
+
+func (m *QuerySubnetResponse) GetSubnet() Subnet {
+	if m != nil {
+		return m.Subnet
+	}
+	return Subnet{}
+}
+
+type QueryHyperparamsRequest struct {
+	Netuid uint32 `protobuf:"varint,1,opt,name=netuid,proto3" json:"netuid,omitempty"`
+}
+
+func (m *QueryHyperparamsRequest) Reset()         { *m = QueryHyperparamsRequest{} }
+func (m *QueryHyperparamsRequest) String() string { return proto.CompactTextString(m) }
+func (*QueryHyperparamsRequest) ProtoMessage()    {}
+func (*QueryHyperparamsRequest) Descriptor() ([]byte, []int) {
+	return fileDescriptor_69b02dbf3d6e9da0, []int{6}
+}
+func (m *QueryHyperparamsRequest) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *QueryHyperparamsRequest) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_QueryHyperparamsRequest.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *QueryHyperparamsRequest) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_QueryHyperparamsRequest.Merge(m, src)
+}
+func (m *QueryHyperparamsRequest) XXX_Size() int {
+	return m.Size()
+}
+func (m *QueryHyperparamsRequest) XXX_DiscardUnknown() {
+	xxx_messageInfo_QueryHyperparamsRequest.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_QueryHyperparamsRequest proto.InternalMessageInfo
+
+func (m *QueryHyperparamsRequest) GetNetuid() uint32 {
+	if m != nil {
+		return m.Netuid
+	}
+	return 0
+}
+
+type QueryHyperparamsResponse struct {
+	Hyperparams Hyperparams `protobuf:"bytes,1,opt,name=hyperparams,proto3" json:"hyperparams"`
+}
+
+func (m *QueryHyperparamsResponse) Reset()         { *m = QueryHyperparamsResponse{} }
+func (m *QueryHyperparamsResponse) String() string { return proto.CompactTextString(m) }
+func (*QueryHyperparamsResponse) ProtoMessage()    {}
+func (*QueryHyperparamsResponse) Descriptor() ([]byte, []int) {
+	return fileDescriptor_69b02dbf3d6e9da0, []int{7}
+}
+func (m *QueryHyperparamsResponse) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *QueryHyperparamsResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_QueryHyperparamsResponse.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *QueryHyperparamsResponse) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_QueryHyperparamsResponse.Merge(m, src)
+}
+func (m *QueryHyperparamsResponse) XXX_Size() int {
+	return m.Size()
+}
+func (m *QueryHyperparamsResponse) XXX_DiscardUnknown() {
+	xxx_messageInfo_QueryHyperparamsResponse.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_QueryHyperparamsResponse proto.InternalMessageInfo
+
+func (m *QueryHyperparamsResponse) GetHyperparams() Hyperparams {
+	if m != nil {
+		return m.Hyperparams
+	}
+	return Hyperparams{}
+}
+
+type QueryNeuronsRequest struct {
+	Netuid     uint32             `protobuf:"varint,1,opt,name=netuid,proto3" json:"netuid,omitempty"`
+	Pagination *query.PageRequest `protobuf:"bytes,2,opt,name=pagination,proto3" json:"pagination,omitempty"`
+}
+
+func (m *QueryNeuronsRequest) Reset()         { *m = QueryNeuronsRequest{} }
+func (m *QueryNeuronsRequest) String() string { return proto.CompactTextString(m) }
+func (*QueryNeuronsRequest) ProtoMessage()    {}
+func (*QueryNeuronsRequest) Descriptor() ([]byte, []int) {
+	return fileDescriptor_69b02dbf3d6e9da0, []int{8}
+}
+func (m *QueryNeuronsRequest) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *QueryNeuronsRequest) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_QueryNeuronsRequest.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *QueryNeuronsRequest) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_QueryNeuronsRequest.Merge(m, src)
+}
+func (m *QueryNeuronsRequest) XXX_Size() int {
+	return m.Size()
+}
+func (m *QueryNeuronsRequest) XXX_DiscardUnknown() {
+	xxx_messageInfo_QueryNeuronsRequest.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_QueryNeuronsRequest proto.InternalMessageInfo
+
+func (m *QueryNeuronsRequest) GetNetuid() uint32 {
+	if m != nil {
+		return m.Netuid
+	}
+	return 0
+}
+
+func (m *QueryNeuronsRequest) GetPagination() *query.PageRequest {
+	if m != nil {
+		return m.Pagination
+	}
+	return nil
+}
+
+type QueryNeuronsResponse struct {
+	Neurons    []Neuron            `protobuf:"bytes,1,rep,name=neurons,proto3" json:"neurons"`
+	Pagination *query.PageResponse `protobuf:"bytes,2,opt,name=pagination,proto3" json:"pagination,omitempty"`
+}
+
+func (m *QueryNeuronsResponse) Reset()         { *m = QueryNeuronsResponse{} }
+func (m *QueryNeuronsResponse) String() string { return proto.CompactTextString(m) }
+func (*QueryNeuronsResponse) ProtoMessage()    {}
+func (*QueryNeuronsResponse) Descriptor() ([]byte, []int) {
+	return fileDescriptor_69b02dbf3d6e9da0, []int{9}
+}
+func (m *QueryNeuronsResponse) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *QueryNeuronsResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_QueryNeuronsResponse.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *QueryNeuronsResponse) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_QueryNeuronsResponse.Merge(m, src)
+}
+func (m *QueryNeuronsResponse) XXX_Size() int {
+	return m.Size()
+}
+func (m *QueryNeuronsResponse) XXX_DiscardUnknown() {
+	xxx_messageInfo_QueryNeuronsResponse.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_QueryNeuronsResponse proto.InternalMessageInfo
+
+func (m *QueryNeuronsResponse) GetNeurons() []Neuron {
+	if m != nil {
+		return m.Neurons
+	}
+	return nil
+}
+
+func (m *QueryNeuronsResponse) GetPagination() *query.PageResponse {
+	if m != nil {
+		return m.Pagination
+	}
+	return nil
+}
+
+type QueryNeuronRequest struct {
+	Netuid uint32 `protobuf:"varint,1,opt,name=netuid,proto3" json:"netuid,omitempty"`
+	Uid    uint32 `protobuf:"varint,2,opt,name=uid,proto3" json:"uid,omitempty"`
+}
+
+func (m *QueryNeuronRequest) Reset()         { *m = QueryNeuronRequest{} }
+func (m *QueryNeuronRequest) String() string { return proto.CompactTextString(m) }
+func (*QueryNeuronRequest) ProtoMessage()    {}
+func (*QueryNeuronRequest) Descriptor() ([]byte, []int) {
+	return fileDescriptor_69b02dbf3d6e9da0, []int{10}
+}
+func (m *QueryNeuronRequest) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *QueryNeuronRequest) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_QueryNeuronRequest.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *QueryNeuronRequest) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_QueryNeuronRequest.Merge(m, src)
+}
+func (m *QueryNeuronRequest) XXX_Size() int {
+	return m.Size()
+}
+func (m *QueryNeuronRequest) XXX_DiscardUnknown() {
+	xxx_messageInfo_QueryNeuronRequest.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_QueryNeuronRequest proto.InternalMessageInfo
+
+func (m *QueryNeuronRequest) GetNetuid() uint32 {
+	if m != nil {
+		return m.Netuid
+	}
+	return 0
+}
+
+func (m *QueryNeuronRequest) GetUid() uint32 {
+	if m != nil {
+		return m.Uid
+	}
+	return 0
+}
+
+type QueryNeuronByHotkeyRequest struct {
+	Netuid uint32 `protobuf:"varint,1,opt,name=netuid,proto3" json:"netuid,omitempty"`
+	Hotkey string `protobuf:"bytes,2,opt,name=hotkey,proto3" json:"hotkey,omitempty"`
+}
+
+func (m *QueryNeuronByHotkeyRequest) Reset()         { *m = QueryNeuronByHotkeyRequest{} }
+func (m *QueryNeuronByHotkeyRequest) String() string { return proto.CompactTextString(m) }
+func (*QueryNeuronByHotkeyRequest) ProtoMessage()    {}
+func (*QueryNeuronByHotkeyRequest) Descriptor() ([]byte, []int) {
+	return fileDescriptor_69b02dbf3d6e9da0, []int{11}
+}
+func (m *QueryNeuronByHotkeyRequest) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *QueryNeuronByHotkeyRequest) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_QueryNeuronByHotkeyRequest.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *QueryNeuronByHotkeyRequest) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_QueryNeuronByHotkeyRequest.Merge(m, src)
+}
+func (m *QueryNeuronByHotkeyRequest) XXX_Size() int {
+	return m.Size()
+}
+func (m *QueryNeuronByHotkeyRequest) XXX_DiscardUnknown() {
+	xxx_messageInfo_QueryNeuronByHotkeyRequest.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_QueryNeuronByHotkeyRequest proto.InternalMessageInfo
+
+func (m *QueryNeuronByHotkeyRequest) GetNetuid() uint32 {
+	if m != nil {
+		return m.Netuid
+	}
+	return 0
+}
+
+func (m *QueryNeuronByHotkeyRequest) GetHotkey() string {
+	if m != nil {
+		return m.Hotkey
+	}
+	return ""
+}
+
+type QueryNeuronResponse struct {
+	Neuron Neuron `protobuf:"bytes,1,opt,name=neuron,proto3" json:"neuron"`
+}
+
+func (m *QueryNeuronResponse) Reset()         { *m = QueryNeuronResponse{} }
+func (m *QueryNeuronResponse) String() string { return proto.CompactTextString(m) }
+func (*QueryNeuronResponse) ProtoMessage()    {}
+func (*QueryNeuronResponse) Descriptor() ([]byte, []int) {
+	return fileDescriptor_69b02dbf3d6e9da0, []int{12}
+}
+func (m *QueryNeuronResponse) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *QueryNeuronResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_QueryNeuronResponse.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *QueryNeuronResponse) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_QueryNeuronResponse.Merge(m, src)
+}
+func (m *QueryNeuronResponse) XXX_Size() int {
+	return m.Size()
+}
+func (m *QueryNeuronResponse) XXX_DiscardUnknown() {
+	xxx_messageInfo_QueryNeuronResponse.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_QueryNeuronResponse proto.InternalMessageInfo
+
+func (m *QueryNeuronResponse) GetNeuron() Neuron {
+	if m != nil {
+		return m.Neuron
+	}
+	return Neuron{}
+}
+
+type QueryRegistrationPriceRequest struct {
+	Netuid uint32 `protobuf:"varint,1,opt,name=netuid,proto3" json:"netuid,omitempty"`
+}
+
+func (m *QueryRegistrationPriceRequest) Reset()         { *m = QueryRegistrationPriceRequest{} }
+func (m *QueryRegistrationPriceRequest) String() string { return proto.CompactTextString(m) }
+func (*QueryRegistrationPriceRequest) ProtoMessage()    {}
+func (*QueryRegistrationPriceRequest) Descriptor() ([]byte, []int) {
+	return fileDescriptor_69b02dbf3d6e9da0, []int{13}
+}
+func (m *QueryRegistrationPriceRequest) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *QueryRegistrationPriceRequest) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_QueryRegistrationPriceRequest.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *QueryRegistrationPriceRequest) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_QueryRegistrationPriceRequest.Merge(m, src)
+}
+func (m *QueryRegistrationPriceRequest) XXX_Size() int {
+	return m.Size()
+}
+func (m *QueryRegistrationPriceRequest) XXX_DiscardUnknown() {
+	xxx_messageInfo_QueryRegistrationPriceRequest.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_QueryRegistrationPriceRequest proto.InternalMessageInfo
+
+func (m *QueryRegistrationPriceRequest) GetNetuid() uint32 {
+	if m != nil {
+		return m.Netuid
+	}
+	return 0
+}
+
+type QueryRegistrationPriceResponse struct {
+	// Price a registration in the next block pays, umerit.
+	Price cosmossdk_io_math.Int `protobuf:"bytes,1,opt,name=price,proto3,customtype=cosmossdk.io/math.Int" json:"price"`
+}
+
+func (m *QueryRegistrationPriceResponse) Reset()         { *m = QueryRegistrationPriceResponse{} }
+func (m *QueryRegistrationPriceResponse) String() string { return proto.CompactTextString(m) }
+func (*QueryRegistrationPriceResponse) ProtoMessage()    {}
+func (*QueryRegistrationPriceResponse) Descriptor() ([]byte, []int) {
+	return fileDescriptor_69b02dbf3d6e9da0, []int{14}
+}
+func (m *QueryRegistrationPriceResponse) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *QueryRegistrationPriceResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_QueryRegistrationPriceResponse.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *QueryRegistrationPriceResponse) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_QueryRegistrationPriceResponse.Merge(m, src)
+}
+func (m *QueryRegistrationPriceResponse) XXX_Size() int {
+	return m.Size()
+}
+func (m *QueryRegistrationPriceResponse) XXX_DiscardUnknown() {
+	xxx_messageInfo_QueryRegistrationPriceResponse.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_QueryRegistrationPriceResponse proto.InternalMessageInfo
+
+type QueryLockCostRequest struct {
+}
+
+func (m *QueryLockCostRequest) Reset()         { *m = QueryLockCostRequest{} }
+func (m *QueryLockCostRequest) String() string { return proto.CompactTextString(m) }
+func (*QueryLockCostRequest) ProtoMessage()    {}
+func (*QueryLockCostRequest) Descriptor() ([]byte, []int) {
+	return fileDescriptor_69b02dbf3d6e9da0, []int{15}
+}
+func (m *QueryLockCostRequest) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *QueryLockCostRequest) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_QueryLockCostRequest.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *QueryLockCostRequest) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_QueryLockCostRequest.Merge(m, src)
+}
+func (m *QueryLockCostRequest) XXX_Size() int {
+	return m.Size()
+}
+func (m *QueryLockCostRequest) XXX_DiscardUnknown() {
+	xxx_messageInfo_QueryLockCostRequest.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_QueryLockCostRequest proto.InternalMessageInfo
+
+type QueryLockCostResponse struct {
+	LockCost cosmossdk_io_math.Int `protobuf:"bytes,1,opt,name=lock_cost,json=lockCost,proto3,customtype=cosmossdk.io/math.Int" json:"lock_cost"`
+}
+
+func (m *QueryLockCostResponse) Reset()         { *m = QueryLockCostResponse{} }
+func (m *QueryLockCostResponse) String() string { return proto.CompactTextString(m) }
+func (*QueryLockCostResponse) ProtoMessage()    {}
+func (*QueryLockCostResponse) Descriptor() ([]byte, []int) {
+	return fileDescriptor_69b02dbf3d6e9da0, []int{16}
+}
+func (m *QueryLockCostResponse) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *QueryLockCostResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_QueryLockCostResponse.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *QueryLockCostResponse) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_QueryLockCostResponse.Merge(m, src)
+}
+func (m *QueryLockCostResponse) XXX_Size() int {
+	return m.Size()
+}
+func (m *QueryLockCostResponse) XXX_DiscardUnknown() {
+	xxx_messageInfo_QueryLockCostResponse.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_QueryLockCostResponse proto.InternalMessageInfo
+
+type QueryStakesByDelegatorRequest struct {
+	Delegator  string             `protobuf:"bytes,1,opt,name=delegator,proto3" json:"delegator,omitempty"`
+	Pagination *query.PageRequest `protobuf:"bytes,2,opt,name=pagination,proto3" json:"pagination,omitempty"`
+}
+
+func (m *QueryStakesByDelegatorRequest) Reset()         { *m = QueryStakesByDelegatorRequest{} }
+func (m *QueryStakesByDelegatorRequest) String() string { return proto.CompactTextString(m) }
+func (*QueryStakesByDelegatorRequest) ProtoMessage()    {}
+func (*QueryStakesByDelegatorRequest) Descriptor() ([]byte, []int) {
+	return fileDescriptor_69b02dbf3d6e9da0, []int{17}
+}
+func (m *QueryStakesByDelegatorRequest) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *QueryStakesByDelegatorRequest) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_QueryStakesByDelegatorRequest.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *QueryStakesByDelegatorRequest) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_QueryStakesByDelegatorRequest.Merge(m, src)
+}
+func (m *QueryStakesByDelegatorRequest) XXX_Size() int {
+	return m.Size()
+}
+func (m *QueryStakesByDelegatorRequest) XXX_DiscardUnknown() {
+	xxx_messageInfo_QueryStakesByDelegatorRequest.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_QueryStakesByDelegatorRequest proto.InternalMessageInfo
+
+func (m *QueryStakesByDelegatorRequest) GetDelegator() string {
+	if m != nil {
+		return m.Delegator
+	}
+	return ""
+}
+
+func (m *QueryStakesByDelegatorRequest) GetPagination() *query.PageRequest {
+	if m != nil {
+		return m.Pagination
+	}
+	return nil
+}
+
+type QueryStakesByHotkeyRequest struct {
+	Netuid     uint32             `protobuf:"varint,1,opt,name=netuid,proto3" json:"netuid,omitempty"`
+	Hotkey     string             `protobuf:"bytes,2,opt,name=hotkey,proto3" json:"hotkey,omitempty"`
+	Pagination *query.PageRequest `protobuf:"bytes,3,opt,name=pagination,proto3" json:"pagination,omitempty"`
+}
+
+func (m *QueryStakesByHotkeyRequest) Reset()         { *m = QueryStakesByHotkeyRequest{} }
+func (m *QueryStakesByHotkeyRequest) String() string { return proto.CompactTextString(m) }
+func (*QueryStakesByHotkeyRequest) ProtoMessage()    {}
+func (*QueryStakesByHotkeyRequest) Descriptor() ([]byte, []int) {
+	return fileDescriptor_69b02dbf3d6e9da0, []int{18}
+}
+func (m *QueryStakesByHotkeyRequest) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *QueryStakesByHotkeyRequest) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_QueryStakesByHotkeyRequest.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *QueryStakesByHotkeyRequest) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_QueryStakesByHotkeyRequest.Merge(m, src)
+}
+func (m *QueryStakesByHotkeyRequest) XXX_Size() int {
+	return m.Size()
+}
+func (m *QueryStakesByHotkeyRequest) XXX_DiscardUnknown() {
+	xxx_messageInfo_QueryStakesByHotkeyRequest.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_QueryStakesByHotkeyRequest proto.InternalMessageInfo
+
+func (m *QueryStakesByHotkeyRequest) GetNetuid() uint32 {
+	if m != nil {
+		return m.Netuid
+	}
+	return 0
+}
+
+func (m *QueryStakesByHotkeyRequest) GetHotkey() string {
+	if m != nil {
+		return m.Hotkey
+	}
+	return ""
+}
+
+func (m *QueryStakesByHotkeyRequest) GetPagination() *query.PageRequest {
+	if m != nil {
+		return m.Pagination
+	}
+	return nil
+}
+
+type QueryStakesResponse struct {
+	Stakes     []Stake             `protobuf:"bytes,1,rep,name=stakes,proto3" json:"stakes"`
+	Pagination *query.PageResponse `protobuf:"bytes,2,opt,name=pagination,proto3" json:"pagination,omitempty"`
+}
+
+func (m *QueryStakesResponse) Reset()         { *m = QueryStakesResponse{} }
+func (m *QueryStakesResponse) String() string { return proto.CompactTextString(m) }
+func (*QueryStakesResponse) ProtoMessage()    {}
+func (*QueryStakesResponse) Descriptor() ([]byte, []int) {
+	return fileDescriptor_69b02dbf3d6e9da0, []int{19}
+}
+func (m *QueryStakesResponse) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *QueryStakesResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_QueryStakesResponse.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *QueryStakesResponse) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_QueryStakesResponse.Merge(m, src)
+}
+func (m *QueryStakesResponse) XXX_Size() int {
+	return m.Size()
+}
+func (m *QueryStakesResponse) XXX_DiscardUnknown() {
+	xxx_messageInfo_QueryStakesResponse.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_QueryStakesResponse proto.InternalMessageInfo
+
+func (m *QueryStakesResponse) GetStakes() []Stake {
+	if m != nil {
+		return m.Stakes
+	}
+	return nil
+}
+
+func (m *QueryStakesResponse) GetPagination() *query.PageResponse {
+	if m != nil {
+		return m.Pagination
+	}
+	return nil
+}
+
+type QueryUnbondingsRequest struct {
+	Delegator  string             `protobuf:"bytes,1,opt,name=delegator,proto3" json:"delegator,omitempty"`
+	Pagination *query.PageRequest `protobuf:"bytes,2,opt,name=pagination,proto3" json:"pagination,omitempty"`
+}
+
+func (m *QueryUnbondingsRequest) Reset()         { *m = QueryUnbondingsRequest{} }
+func (m *QueryUnbondingsRequest) String() string { return proto.CompactTextString(m) }
+func (*QueryUnbondingsRequest) ProtoMessage()    {}
+func (*QueryUnbondingsRequest) Descriptor() ([]byte, []int) {
+	return fileDescriptor_69b02dbf3d6e9da0, []int{20}
+}
+func (m *QueryUnbondingsRequest) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *QueryUnbondingsRequest) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_QueryUnbondingsRequest.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *QueryUnbondingsRequest) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_QueryUnbondingsRequest.Merge(m, src)
+}
+func (m *QueryUnbondingsRequest) XXX_Size() int {
+	return m.Size()
+}
+func (m *QueryUnbondingsRequest) XXX_DiscardUnknown() {
+	xxx_messageInfo_QueryUnbondingsRequest.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_QueryUnbondingsRequest proto.InternalMessageInfo
+
+func (m *QueryUnbondingsRequest) GetDelegator() string {
+	if m != nil {
+		return m.Delegator
+	}
+	return ""
+}
+
+func (m *QueryUnbondingsRequest) GetPagination() *query.PageRequest {
+	if m != nil {
+		return m.Pagination
+	}
+	return nil
+}
+
+type QueryUnbondingsResponse struct {
+	Unbondings []Unbonding         `protobuf:"bytes,1,rep,name=unbondings,proto3" json:"unbondings"`
+	Pagination *query.PageResponse `protobuf:"bytes,2,opt,name=pagination,proto3" json:"pagination,omitempty"`
+}
+
+func (m *QueryUnbondingsResponse) Reset()         { *m = QueryUnbondingsResponse{} }
+func (m *QueryUnbondingsResponse) String() string { return proto.CompactTextString(m) }
+func (*QueryUnbondingsResponse) ProtoMessage()    {}
+func (*QueryUnbondingsResponse) Descriptor() ([]byte, []int) {
+	return fileDescriptor_69b02dbf3d6e9da0, []int{21}
+}
+func (m *QueryUnbondingsResponse) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *QueryUnbondingsResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_QueryUnbondingsResponse.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *QueryUnbondingsResponse) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_QueryUnbondingsResponse.Merge(m, src)
+}
+func (m *QueryUnbondingsResponse) XXX_Size() int {
+	return m.Size()
+}
+func (m *QueryUnbondingsResponse) XXX_DiscardUnknown() {
+	xxx_messageInfo_QueryUnbondingsResponse.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_QueryUnbondingsResponse proto.InternalMessageInfo
+
+func (m *QueryUnbondingsResponse) GetUnbondings() []Unbonding {
+	if m != nil {
+		return m.Unbondings
+	}
+	return nil
+}
+
+func (m *QueryUnbondingsResponse) GetPagination() *query.PageResponse {
+	if m != nil {
+		return m.Pagination
+	}
+	return nil
+}
+
+type QueryHotkeyRequest struct {
+	Hotkey string `protobuf:"bytes,1,opt,name=hotkey,proto3" json:"hotkey,omitempty"`
+}
+
+func (m *QueryHotkeyRequest) Reset()         { *m = QueryHotkeyRequest{} }
+func (m *QueryHotkeyRequest) String() string { return proto.CompactTextString(m) }
+func (*QueryHotkeyRequest) ProtoMessage()    {}
+func (*QueryHotkeyRequest) Descriptor() ([]byte, []int) {
+	return fileDescriptor_69b02dbf3d6e9da0, []int{22}
+}
+func (m *QueryHotkeyRequest) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *QueryHotkeyRequest) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_QueryHotkeyRequest.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *QueryHotkeyRequest) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_QueryHotkeyRequest.Merge(m, src)
+}
+func (m *QueryHotkeyRequest) XXX_Size() int {
+	return m.Size()
+}
+func (m *QueryHotkeyRequest) XXX_DiscardUnknown() {
+	xxx_messageInfo_QueryHotkeyRequest.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_QueryHotkeyRequest proto.InternalMessageInfo
+
+func (m *QueryHotkeyRequest) GetHotkey() string {
+	if m != nil {
+		return m.Hotkey
+	}
+	return ""
+}
+
+type QueryHotkeyResponse struct {
+	Hotkey HotkeyInfo `protobuf:"bytes,1,opt,name=hotkey,proto3" json:"hotkey"`
+}
+
+func (m *QueryHotkeyResponse) Reset()         { *m = QueryHotkeyResponse{} }
+func (m *QueryHotkeyResponse) String() string { return proto.CompactTextString(m) }
+func (*QueryHotkeyResponse) ProtoMessage()    {}
+func (*QueryHotkeyResponse) Descriptor() ([]byte, []int) {
+	return fileDescriptor_69b02dbf3d6e9da0, []int{23}
+}
+func (m *QueryHotkeyResponse) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *QueryHotkeyResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_QueryHotkeyResponse.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *QueryHotkeyResponse) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_QueryHotkeyResponse.Merge(m, src)
+}
+func (m *QueryHotkeyResponse) XXX_Size() int {
+	return m.Size()
+}
+func (m *QueryHotkeyResponse) XXX_DiscardUnknown() {
+	xxx_messageInfo_QueryHotkeyResponse.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_QueryHotkeyResponse proto.InternalMessageInfo
+
+func (m *QueryHotkeyResponse) GetHotkey() HotkeyInfo {
+	if m != nil {
+		return m.Hotkey
+	}
+	return HotkeyInfo{}
+}
+
+type QueryMetagraphRequest struct {
+	Netuid uint32 `protobuf:"varint,1,opt,name=netuid,proto3" json:"netuid,omitempty"`
+}
+
+func (m *QueryMetagraphRequest) Reset()         { *m = QueryMetagraphRequest{} }
+func (m *QueryMetagraphRequest) String() string { return proto.CompactTextString(m) }
+func (*QueryMetagraphRequest) ProtoMessage()    {}
+func (*QueryMetagraphRequest) Descriptor() ([]byte, []int) {
+	return fileDescriptor_69b02dbf3d6e9da0, []int{24}
+}
+func (m *QueryMetagraphRequest) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *QueryMetagraphRequest) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_QueryMetagraphRequest.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *QueryMetagraphRequest) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_QueryMetagraphRequest.Merge(m, src)
+}
+func (m *QueryMetagraphRequest) XXX_Size() int {
+	return m.Size()
+}
+func (m *QueryMetagraphRequest) XXX_DiscardUnknown() {
+	xxx_messageInfo_QueryMetagraphRequest.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_QueryMetagraphRequest proto.InternalMessageInfo
+
+func (m *QueryMetagraphRequest) GetNetuid() uint32 {
+	if m != nil {
+		return m.Netuid
+	}
+	return 0
+}
+
+// MetagraphNeuron is one row of the metagraph: the neuron plus its stake and take.
+type MetagraphNeuron struct {
+	Neuron Neuron `protobuf:"bytes,1,opt,name=neuron,proto3" json:"neuron"`
+	// Total stake on the hotkey on this subnet, umerit.
+	Stake   cosmossdk_io_math.Int `protobuf:"bytes,2,opt,name=stake,proto3,customtype=cosmossdk.io/math.Int" json:"stake"`
+	TakeBps uint32                `protobuf:"varint,3,opt,name=take_bps,json=takeBps,proto3" json:"take_bps,omitempty"`
+	// Whether the neuron is still inside its immunity period.
+	Immune bool `protobuf:"varint,4,opt,name=immune,proto3" json:"immune,omitempty"`
+}
+
+func (m *MetagraphNeuron) Reset()         { *m = MetagraphNeuron{} }
+func (m *MetagraphNeuron) String() string { return proto.CompactTextString(m) }
+func (*MetagraphNeuron) ProtoMessage()    {}
+func (*MetagraphNeuron) Descriptor() ([]byte, []int) {
+	return fileDescriptor_69b02dbf3d6e9da0, []int{25}
+}
+func (m *MetagraphNeuron) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *MetagraphNeuron) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_MetagraphNeuron.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *MetagraphNeuron) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_MetagraphNeuron.Merge(m, src)
+}
+func (m *MetagraphNeuron) XXX_Size() int {
+	return m.Size()
+}
+func (m *MetagraphNeuron) XXX_DiscardUnknown() {
+	xxx_messageInfo_MetagraphNeuron.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_MetagraphNeuron proto.InternalMessageInfo
+
+func (m *MetagraphNeuron) GetNeuron() Neuron {
+	if m != nil {
+		return m.Neuron
+	}
+	return Neuron{}
+}
+
+func (m *MetagraphNeuron) GetTakeBps() uint32 {
+	if m != nil {
+		return m.TakeBps
+	}
+	return 0
+}
+
+func (m *MetagraphNeuron) GetImmune() bool {
+	if m != nil {
+		return m.Immune
+	}
+	return false
+}
+
+type QueryMetagraphResponse struct {
+	Subnet Subnet `protobuf:"bytes,1,opt,name=subnet,proto3" json:"subnet"`
+	// Height the metagraph was read at.
+	Block int64 `protobuf:"varint,2,opt,name=block,proto3" json:"block,omitempty"`
+	// Current registration price, umerit.
+	RegistrationPrice cosmossdk_io_math.Int `protobuf:"bytes,3,opt,name=registration_price,json=registrationPrice,proto3,customtype=cosmossdk.io/math.Int" json:"registration_price"`
+	Neurons           []MetagraphNeuron     `protobuf:"bytes,4,rep,name=neurons,proto3" json:"neurons"`
+}
+
+func (m *QueryMetagraphResponse) Reset()         { *m = QueryMetagraphResponse{} }
+func (m *QueryMetagraphResponse) String() string { return proto.CompactTextString(m) }
+func (*QueryMetagraphResponse) ProtoMessage()    {}
+func (*QueryMetagraphResponse) Descriptor() ([]byte, []int) {
+	return fileDescriptor_69b02dbf3d6e9da0, []int{26}
+}
+func (m *QueryMetagraphResponse) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *QueryMetagraphResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_QueryMetagraphResponse.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *QueryMetagraphResponse) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_QueryMetagraphResponse.Merge(m, src)
+}
+func (m *QueryMetagraphResponse) XXX_Size() int {
+	return m.Size()
+}
+func (m *QueryMetagraphResponse) XXX_DiscardUnknown() {
+	xxx_messageInfo_QueryMetagraphResponse.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_QueryMetagraphResponse proto.InternalMessageInfo
+
+func (m *QueryMetagraphResponse) GetSubnet() Subnet {
+	if m != nil {
+		return m.Subnet
+	}
+	return Subnet{}
+}
+
+func (m *QueryMetagraphResponse) GetBlock() int64 {
+	if m != nil {
+		return m.Block
+	}
+	return 0
+}
+
+func (m *QueryMetagraphResponse) GetNeurons() []MetagraphNeuron {
+	if m != nil {
+		return m.Neurons
+	}
+	return nil
+}
+
 func init() {
 	proto.RegisterType((*QueryParamsRequest)(nil), "merit.subnet.v1.QueryParamsRequest")
 	proto.RegisterType((*QueryParamsResponse)(nil), "merit.subnet.v1.QueryParamsResponse")
+	proto.RegisterType((*QuerySubnetsRequest)(nil), "merit.subnet.v1.QuerySubnetsRequest")
+	proto.RegisterType((*QuerySubnetsResponse)(nil), "merit.subnet.v1.QuerySubnetsResponse")
+	proto.RegisterType((*QuerySubnetRequest)(nil), "merit.subnet.v1.QuerySubnetRequest")
+	proto.RegisterType((*QuerySubnetResponse)(nil), "merit.subnet.v1.QuerySubnetResponse")
+	proto.RegisterType((*QueryHyperparamsRequest)(nil), "merit.subnet.v1.QueryHyperparamsRequest")
+	proto.RegisterType((*QueryHyperparamsResponse)(nil), "merit.subnet.v1.QueryHyperparamsResponse")
+	proto.RegisterType((*QueryNeuronsRequest)(nil), "merit.subnet.v1.QueryNeuronsRequest")
+	proto.RegisterType((*QueryNeuronsResponse)(nil), "merit.subnet.v1.QueryNeuronsResponse")
+	proto.RegisterType((*QueryNeuronRequest)(nil), "merit.subnet.v1.QueryNeuronRequest")
+	proto.RegisterType((*QueryNeuronByHotkeyRequest)(nil), "merit.subnet.v1.QueryNeuronByHotkeyRequest")
+	proto.RegisterType((*QueryNeuronResponse)(nil), "merit.subnet.v1.QueryNeuronResponse")
+	proto.RegisterType((*QueryRegistrationPriceRequest)(nil), "merit.subnet.v1.QueryRegistrationPriceRequest")
+	proto.RegisterType((*QueryRegistrationPriceResponse)(nil), "merit.subnet.v1.QueryRegistrationPriceResponse")
+	proto.RegisterType((*QueryLockCostRequest)(nil), "merit.subnet.v1.QueryLockCostRequest")
+	proto.RegisterType((*QueryLockCostResponse)(nil), "merit.subnet.v1.QueryLockCostResponse")
+	proto.RegisterType((*QueryStakesByDelegatorRequest)(nil), "merit.subnet.v1.QueryStakesByDelegatorRequest")
+	proto.RegisterType((*QueryStakesByHotkeyRequest)(nil), "merit.subnet.v1.QueryStakesByHotkeyRequest")
+	proto.RegisterType((*QueryStakesResponse)(nil), "merit.subnet.v1.QueryStakesResponse")
+	proto.RegisterType((*QueryUnbondingsRequest)(nil), "merit.subnet.v1.QueryUnbondingsRequest")
+	proto.RegisterType((*QueryUnbondingsResponse)(nil), "merit.subnet.v1.QueryUnbondingsResponse")
+	proto.RegisterType((*QueryHotkeyRequest)(nil), "merit.subnet.v1.QueryHotkeyRequest")
+	proto.RegisterType((*QueryHotkeyResponse)(nil), "merit.subnet.v1.QueryHotkeyResponse")
+	proto.RegisterType((*QueryMetagraphRequest)(nil), "merit.subnet.v1.QueryMetagraphRequest")
+	proto.RegisterType((*MetagraphNeuron)(nil), "merit.subnet.v1.MetagraphNeuron")
+	proto.RegisterType((*QueryMetagraphResponse)(nil), "merit.subnet.v1.QueryMetagraphResponse")
 }
 
 func init() { proto.RegisterFile("merit/subnet/v1/query.proto", fileDescriptor_69b02dbf3d6e9da0) }
 
 var fileDescriptor_69b02dbf3d6e9da0 = []byte{
-	// 299 bytes of a gzipped FileDescriptorProto
-	0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0xff, 0xe2, 0x92, 0xce, 0x4d, 0x2d, 0xca,
-	0x2c, 0xd1, 0x2f, 0x2e, 0x4d, 0xca, 0x4b, 0x2d, 0xd1, 0x2f, 0x33, 0xd4, 0x2f, 0x2c, 0x4d, 0x2d,
-	0xaa, 0xd4, 0x2b, 0x28, 0xca, 0x2f, 0xc9, 0x17, 0xe2, 0x07, 0x4b, 0xea, 0x41, 0x24, 0xf5, 0xca,
-	0x0c, 0xa5, 0x04, 0x13, 0x73, 0x33, 0xf3, 0xf2, 0xf5, 0xc1, 0x24, 0x44, 0x8d, 0x94, 0x74, 0x72,
-	0x7e, 0x71, 0x6e, 0x7e, 0x31, 0x44, 0x1f, 0x9a, 0x01, 0x52, 0x22, 0xe9, 0xf9, 0xe9, 0xf9, 0x60,
-	0xa6, 0x3e, 0x88, 0x05, 0x15, 0x95, 0x49, 0xcf, 0xcf, 0x4f, 0xcf, 0x49, 0xd5, 0x4f, 0x2c, 0xc8,
-	0xd4, 0x4f, 0xcc, 0xcb, 0xcb, 0x2f, 0x49, 0x2c, 0xc9, 0xcc, 0xcf, 0x2b, 0x86, 0xc9, 0xa2, 0xbb,
-	0xa8, 0x20, 0xb1, 0x28, 0x31, 0x17, 0x2a, 0xab, 0x24, 0xc2, 0x25, 0x14, 0x08, 0xb2, 0x20, 0x00,
-	0x2c, 0x18, 0x94, 0x5a, 0x58, 0x9a, 0x5a, 0x5c, 0xa2, 0x14, 0xc8, 0x25, 0x8c, 0x22, 0x5a, 0x5c,
-	0x90, 0x9f, 0x57, 0x9c, 0x2a, 0x64, 0xc5, 0xc5, 0x06, 0xd1, 0x2c, 0xc1, 0xa8, 0xc0, 0xa8, 0xc1,
-	0x6d, 0x24, 0xae, 0x87, 0xe6, 0x21, 0x3d, 0x88, 0x06, 0x27, 0xce, 0x13, 0xf7, 0xe4, 0x19, 0x56,
-	0x3c, 0xdf, 0xa0, 0xc5, 0x18, 0x04, 0xd5, 0x61, 0xd4, 0xc4, 0xc8, 0xc5, 0x0a, 0x36, 0x53, 0xa8,
-	0x92, 0x8b, 0x0d, 0xa2, 0x4c, 0x48, 0x19, 0x43, 0x3f, 0xa6, 0x5b, 0xa4, 0x54, 0xf0, 0x2b, 0x82,
-	0x38, 0x4d, 0x49, 0xa5, 0x03, 0x64, 0x5b, 0xd3, 0xe5, 0x27, 0x93, 0x99, 0x24, 0x85, 0xc4, 0xf5,
-	0xb1, 0xfb, 0xd9, 0xc9, 0xe9, 0xc4, 0x23, 0x39, 0xc6, 0x0b, 0x8f, 0xe4, 0x18, 0x1f, 0x3c, 0x92,
-	0x63, 0x9c, 0xf0, 0x58, 0x8e, 0xe1, 0xc2, 0x63, 0x39, 0x86, 0x1b, 0x8f, 0xe5, 0x18, 0xa2, 0x34,
-	0xd2, 0x33, 0x4b, 0x32, 0x4a, 0x93, 0xf4, 0x92, 0xf3, 0x73, 0x21, 0x9a, 0x41, 0x1a, 0x21, 0xa6,
-	0x54, 0xc0, 0xcc, 0x29, 0xa9, 0x2c, 0x48, 0x2d, 0x4e, 0x62, 0x03, 0x07, 0x9c, 0x31, 0x20, 0x00,
-	0x00, 0xff, 0xff, 0x17, 0xf7, 0x94, 0x6e, 0xea, 0x01, 0x00, 0x00,
+	// 1381 bytes of a gzipped FileDescriptorProto
+	0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0xff, 0xcc, 0x58, 0xcb, 0x6f, 0xdc, 0x44,
+	0x18, 0xcf, 0x24, 0xcd, 0x26, 0x3b, 0x51, 0x1f, 0x19, 0xd2, 0x3c, 0x9c, 0xb0, 0x0d, 0x4e, 0xda,
+	0xa4, 0x0d, 0xb1, 0xb3, 0xa1, 0x0a, 0xf4, 0xa1, 0xa2, 0x2e, 0x34, 0x34, 0x12, 0x45, 0xe9, 0x46,
+	0xbd, 0x20, 0xa1, 0xc8, 0xbb, 0x3b, 0xf1, 0x5a, 0xc9, 0x7a, 0x5c, 0xdb, 0x1b, 0xb1, 0x8a, 0x72,
+	0x29, 0x17, 0x4e, 0x88, 0x87, 0x84, 0xe0, 0xc0, 0xe3, 0x80, 0x10, 0x08, 0x09, 0x71, 0xa8, 0xc4,
+	0xbf, 0x90, 0x03, 0x87, 0xaa, 0x5c, 0x10, 0x87, 0x0a, 0x25, 0x48, 0xfc, 0x1b, 0xc8, 0x33, 0x9f,
+	0xd7, 0xf6, 0x7a, 0x1d, 0x2f, 0x49, 0x90, 0x7a, 0x69, 0xed, 0xf1, 0xf7, 0xf8, 0x7d, 0xbf, 0xf9,
+	0xe6, 0x9b, 0xdf, 0x06, 0x8f, 0xd7, 0xa8, 0x6d, 0xb8, 0xaa, 0x53, 0x2f, 0x99, 0xd4, 0x55, 0xb7,
+	0xf3, 0xea, 0xc3, 0x3a, 0xb5, 0x1b, 0x8a, 0x65, 0x33, 0x97, 0x91, 0xb3, 0xfc, 0xa3, 0x22, 0x3e,
+	0x2a, 0xdb, 0x79, 0x69, 0x50, 0xab, 0x19, 0x26, 0x53, 0xf9, 0xbf, 0xc2, 0x46, 0xba, 0x52, 0x66,
+	0x4e, 0x8d, 0x39, 0x6a, 0x49, 0x73, 0xa8, 0x70, 0x56, 0xb7, 0xf3, 0x25, 0xea, 0x6a, 0x79, 0xd5,
+	0xd2, 0x74, 0xc3, 0xd4, 0x5c, 0x83, 0x99, 0x60, 0x3b, 0x0e, 0xb6, 0xbe, 0x59, 0x38, 0x99, 0x34,
+	0x26, 0x3e, 0xae, 0xf3, 0x37, 0x55, 0xbc, 0xc0, 0xa7, 0x21, 0x9d, 0xe9, 0x4c, 0xac, 0x7b, 0x4f,
+	0xb0, 0x3a, 0xa1, 0x33, 0xa6, 0x6f, 0x51, 0x55, 0xb3, 0x0c, 0x55, 0x33, 0x4d, 0xe6, 0xf2, 0x54,
+	0xbe, 0xcf, 0x44, 0x6b, 0x61, 0x96, 0x66, 0x6b, 0xb5, 0xc4, 0xaf, 0x50, 0x23, 0xff, 0x2a, 0x0f,
+	0x61, 0x72, 0xdf, 0x43, 0xb6, 0xca, 0x5d, 0x8a, 0xf4, 0x61, 0x9d, 0x3a, 0xae, 0x7c, 0x1f, 0xbf,
+	0x10, 0x59, 0x75, 0x2c, 0x66, 0x3a, 0x94, 0x5c, 0xc7, 0x19, 0x11, 0x7a, 0x14, 0x4d, 0xa2, 0xd9,
+	0x81, 0xc5, 0x11, 0xa5, 0x85, 0x35, 0x45, 0x38, 0x14, 0xb2, 0x7b, 0xcf, 0x2e, 0x74, 0xfd, 0xf0,
+	0xcf, 0x2f, 0x57, 0x50, 0x11, 0x3c, 0xe4, 0xf7, 0x20, 0xe4, 0x1a, 0xb7, 0xf5, 0x33, 0x91, 0x65,
+	0x8c, 0x03, 0xee, 0x20, 0xec, 0x25, 0x05, 0x28, 0xf1, 0x88, 0x56, 0x04, 0x71, 0x40, 0xb4, 0xb2,
+	0xaa, 0xe9, 0x14, 0x7c, 0x8b, 0x21, 0x4f, 0xf9, 0x2b, 0x84, 0x87, 0xa2, 0xf1, 0x01, 0xf3, 0x4d,
+	0xdc, 0x27, 0xe0, 0x79, 0xa0, 0x7b, 0xda, 0x82, 0x16, 0x2e, 0x61, 0xd0, 0xbe, 0x0b, 0x79, 0x2b,
+	0x02, 0xaf, 0x9b, 0xc3, 0x9b, 0x49, 0x85, 0x27, 0x52, 0x47, 0xf0, 0xbd, 0x0c, 0x3c, 0x8b, 0x5c,
+	0x7e, 0xf5, 0xc3, 0x38, 0x63, 0x52, 0xb7, 0x6e, 0x54, 0x78, 0xe5, 0xa7, 0x8b, 0xf0, 0xd6, 0xe4,
+	0xdf, 0xb7, 0x0e, 0xf8, 0x17, 0xc0, 0x12, 0xf9, 0x8f, 0x97, 0x02, 0x1e, 0x72, 0x1e, 0x8f, 0xf0,
+	0x90, 0x77, 0x1b, 0x16, 0xb5, 0xad, 0xf0, 0x6e, 0x27, 0xa2, 0xa0, 0x78, 0x34, 0xee, 0x02, 0x50,
+	0x56, 0xf0, 0x40, 0x35, 0x58, 0x06, 0x3c, 0x13, 0x31, 0x3c, 0x21, 0xd7, 0x30, 0xa8, 0xb0, 0xaf,
+	0x5c, 0x87, 0x62, 0xdf, 0xa1, 0x75, 0x9b, 0x99, 0x69, 0xa8, 0x5a, 0x3a, 0xa6, 0xfb, 0xf8, 0x1d,
+	0xd3, 0xcc, 0x1b, 0x74, 0x8c, 0x29, 0x96, 0x12, 0x3b, 0x46, 0xb8, 0x44, 0x3a, 0x06, 0x5c, 0x4e,
+	0xae, 0x63, 0x6e, 0x41, 0xc7, 0x88, 0x5c, 0x69, 0xac, 0x9c, 0xc3, 0x3d, 0xde, 0x62, 0x37, 0x5f,
+	0xf4, 0x1e, 0xe5, 0x0d, 0x2c, 0x85, 0xfc, 0x0b, 0x8d, 0xbb, 0xcc, 0xdd, 0xa4, 0x8d, 0xb4, 0x38,
+	0x0b, 0x38, 0x53, 0xe5, 0x86, 0x3c, 0x54, 0xb6, 0x30, 0xfa, 0xf4, 0xf1, 0xfc, 0x10, 0xa0, 0xbf,
+	0x5d, 0xa9, 0xd8, 0xd4, 0x71, 0xd6, 0x5c, 0xdb, 0x30, 0xf5, 0x22, 0xd8, 0x35, 0x7b, 0xd5, 0xc7,
+	0x19, 0xf4, 0xaa, 0xa0, 0x24, 0xb1, 0x57, 0xe3, 0x24, 0x82, 0x87, 0xfc, 0x2a, 0x7e, 0x91, 0x87,
+	0x2c, 0x52, 0xdd, 0x70, 0x5c, 0x9b, 0xf3, 0xb1, 0x6a, 0x1b, 0x65, 0x9a, 0xd6, 0xb1, 0x55, 0x9c,
+	0x4b, 0x72, 0x04, 0x58, 0xcb, 0xb8, 0xd7, 0xf2, 0x16, 0xb8, 0x63, 0xb6, 0xb0, 0xe0, 0x25, 0xff,
+	0xf3, 0xd9, 0x85, 0xf3, 0xa2, 0x44, 0xa7, 0xb2, 0xa9, 0x18, 0x4c, 0xad, 0x69, 0x6e, 0x55, 0x59,
+	0x31, 0xdd, 0xa7, 0x8f, 0xe7, 0x31, 0xd4, 0xbe, 0x62, 0xba, 0x02, 0xa3, 0x70, 0x97, 0x87, 0xa1,
+	0x79, 0xde, 0x66, 0xe5, 0xcd, 0x37, 0x98, 0xe3, 0x9f, 0x68, 0x79, 0x03, 0x9f, 0x6f, 0x59, 0x87,
+	0xc4, 0xf7, 0x70, 0x76, 0x8b, 0x95, 0x37, 0xd7, 0xcb, 0xcc, 0x71, 0x8f, 0x9c, 0xbc, 0x7f, 0x0b,
+	0xc2, 0xca, 0xdf, 0x20, 0xe0, 0x68, 0xcd, 0xd5, 0x36, 0xa9, 0x53, 0x68, 0xbc, 0x49, 0xb7, 0xa8,
+	0xae, 0xb9, 0xcc, 0xf6, 0x39, 0x5a, 0xc2, 0xd9, 0x8a, 0xbf, 0x06, 0x09, 0x93, 0x37, 0x33, 0x30,
+	0x3d, 0xb1, 0xf3, 0xf5, 0x33, 0x82, 0x06, 0xf4, 0x11, 0xfe, 0x4f, 0x0d, 0xd8, 0x02, 0xb8, 0xe7,
+	0xc8, 0x80, 0xbf, 0x44, 0xfe, 0xd4, 0xe5, 0x80, 0x9b, 0x3b, 0x77, 0x0d, 0x67, 0x1c, 0xbe, 0x02,
+	0xe3, 0x60, 0x38, 0x3e, 0x75, 0xbd, 0xcf, 0xd1, 0xa1, 0xcb, 0x1d, 0x4e, 0x6e, 0x18, 0x7c, 0x81,
+	0xf0, 0x30, 0xc7, 0xf6, 0xc0, 0x2c, 0x31, 0xb3, 0x62, 0x98, 0xba, 0xf3, 0xbc, 0xec, 0xf3, 0x8f,
+	0x08, 0x6e, 0x96, 0x30, 0x34, 0xa0, 0xee, 0x0e, 0xc6, 0xf5, 0xe6, 0x2a, 0xd0, 0x27, 0xc5, 0xe8,
+	0x6b, 0x3a, 0x86, 0x29, 0x0c, 0x39, 0x9e, 0x1c, 0x8d, 0xcb, 0x30, 0x53, 0xa3, 0xad, 0x18, 0xb4,
+	0x1c, 0xea, 0x70, 0xe6, 0x3d, 0x80, 0x4e, 0xf1, 0xe3, 0x40, 0xb9, 0xb7, 0x22, 0x81, 0x06, 0x16,
+	0xc7, 0xe3, 0xf7, 0x21, 0xff, 0xbc, 0x62, 0x6e, 0xb0, 0x48, 0xbb, 0x40, 0x58, 0x15, 0x86, 0xc7,
+	0x3d, 0xea, 0x6a, 0xba, 0xad, 0x59, 0xd5, 0xb4, 0x79, 0xb7, 0x87, 0xf0, 0xd9, 0xa6, 0xb1, 0x98,
+	0xa7, 0xc7, 0x19, 0xbc, 0xde, 0x74, 0xe4, 0x9d, 0x0b, 0x67, 0xef, 0x08, 0xd3, 0x91, 0xbb, 0x93,
+	0x31, 0xdc, 0xef, 0xfd, 0xbf, 0x5e, 0xb2, 0x1c, 0x7e, 0x20, 0x4f, 0x17, 0xfb, 0xf8, 0x11, 0xb1,
+	0x1c, 0xaf, 0x14, 0xa3, 0x56, 0xab, 0x9b, 0x74, 0xf4, 0xd4, 0x24, 0x9a, 0xed, 0x2f, 0xc2, 0x9b,
+	0xfc, 0x69, 0x37, 0x74, 0x78, 0xa8, 0xf8, 0xe3, 0xcb, 0x1e, 0x32, 0x84, 0x7b, 0x4b, 0xde, 0xd0,
+	0xe4, 0x15, 0xf5, 0x14, 0xc5, 0x0b, 0x59, 0xc7, 0xc4, 0x0e, 0x5d, 0x11, 0xeb, 0xe2, 0x4a, 0xe8,
+	0x39, 0x62, 0xd1, 0x83, 0x76, 0xeb, 0x75, 0x43, 0xee, 0x04, 0x1a, 0xe2, 0x14, 0xef, 0xfa, 0xc9,
+	0x18, 0xe6, 0x96, 0x7d, 0x6b, 0x27, 0x26, 0x16, 0x7f, 0x3b, 0x87, 0x7b, 0x39, 0x29, 0xa4, 0x81,
+	0x33, 0x42, 0x5b, 0x93, 0xa9, 0x58, 0xa4, 0xb8, 0x80, 0x97, 0xa6, 0x0f, 0x37, 0x12, 0xc4, 0xca,
+	0xd3, 0x1f, 0x7a, 0xe9, 0x1e, 0xfd, 0xfe, 0xf7, 0x67, 0xdd, 0x63, 0x64, 0x44, 0x6d, 0xff, 0x33,
+	0x82, 0xec, 0xe2, 0x3e, 0x10, 0xd5, 0x24, 0x21, 0x6c, 0x54, 0xd3, 0x4b, 0x17, 0x53, 0xac, 0x20,
+	0xfb, 0xc5, 0x20, 0xbb, 0x44, 0x46, 0xd5, 0xf6, 0x3f, 0x53, 0x1c, 0xf2, 0x01, 0xc2, 0x19, 0xe1,
+	0x9a, 0x54, 0x7a, 0x44, 0x53, 0x4b, 0xd3, 0x87, 0x1b, 0x41, 0x72, 0x25, 0x48, 0x3e, 0x45, 0x5e,
+	0x4a, 0x4a, 0xae, 0xee, 0x88, 0x83, 0xb6, 0x4b, 0xbe, 0x46, 0x78, 0x20, 0x24, 0x66, 0xc9, 0x6c,
+	0xfb, 0x2c, 0x71, 0x75, 0x2d, 0x5d, 0xee, 0xc0, 0x12, 0x40, 0x5d, 0x0f, 0x40, 0xa9, 0x64, 0x3e,
+	0x15, 0x94, 0x1a, 0x52, 0xd1, 0xe4, 0x23, 0x84, 0xfb, 0x40, 0xc9, 0x26, 0x6d, 0x53, 0x54, 0x60,
+	0x27, 0x6d, 0x53, 0x8b, 0x1c, 0x96, 0x97, 0x02, 0x50, 0x73, 0xe4, 0x72, 0x3a, 0x28, 0x5f, 0x08,
+	0x7f, 0x82, 0x70, 0x06, 0x46, 0xd2, 0xd4, 0x61, 0x99, 0x52, 0xf6, 0x2d, 0x2a, 0x2b, 0xe5, 0x9b,
+	0x01, 0x9a, 0x3c, 0x51, 0x3b, 0x46, 0xa3, 0xee, 0xf0, 0x5d, 0xfc, 0x0e, 0xe1, 0x33, 0x51, 0x3d,
+	0x4c, 0xe6, 0x0e, 0x4b, 0xdb, 0x22, 0x5a, 0x3a, 0xc4, 0xf8, 0x7a, 0x80, 0xf1, 0x2a, 0x59, 0xec,
+	0x60, 0x1b, 0x79, 0x0e, 0x47, 0xdd, 0x11, 0x0f, 0xbb, 0xe4, 0x57, 0x84, 0x07, 0x63, 0x12, 0x96,
+	0x28, 0xed, 0x93, 0x27, 0x89, 0x64, 0x49, 0xed, 0xd8, 0x1e, 0x70, 0xdf, 0x0e, 0x70, 0x2f, 0x91,
+	0xab, 0xe9, 0xb8, 0xe3, 0x23, 0x94, 0x3c, 0x42, 0xb8, 0xdf, 0x97, 0xbe, 0x24, 0xa1, 0xc1, 0x5a,
+	0x24, 0xb3, 0x74, 0x29, 0xcd, 0x0c, 0xe0, 0xcd, 0x04, 0xf0, 0x26, 0x88, 0x14, 0x83, 0xd7, 0x54,
+	0xd7, 0xe4, 0x7b, 0x84, 0x07, 0x63, 0xb2, 0x38, 0x89, 0xbe, 0x24, 0xfd, 0x9c, 0x38, 0x47, 0x22,
+	0xe2, 0x50, 0xbe, 0x11, 0x80, 0x5a, 0x20, 0x4a, 0x0c, 0x54, 0x53, 0x6e, 0x39, 0xea, 0x4e, 0xf3,
+	0x79, 0x57, 0x05, 0x79, 0xf8, 0x13, 0xc2, 0x67, 0xa2, 0xea, 0x38, 0xa9, 0x1d, 0xdb, 0x6a, 0xe8,
+	0x0e, 0x21, 0x2e, 0x07, 0x10, 0x6f, 0x90, 0x6b, 0xff, 0xbd, 0x1d, 0x7d, 0xb4, 0xdf, 0x22, 0x8c,
+	0x03, 0x8d, 0x47, 0x66, 0xda, 0x27, 0x8f, 0x09, 0x54, 0x69, 0x36, 0xdd, 0xb0, 0xb3, 0x83, 0x93,
+	0x40, 0x66, 0x48, 0x28, 0x7a, 0x77, 0x05, 0x10, 0x99, 0x30, 0x73, 0x3a, 0x22, 0x30, 0x2a, 0xeb,
+	0xd2, 0xee, 0x8a, 0xd8, 0xf1, 0xfd, 0x1c, 0xe1, 0x6c, 0xf3, 0x76, 0x27, 0x09, 0xed, 0xdd, 0xaa,
+	0xf1, 0xa4, 0x99, 0x54, 0x3b, 0x80, 0xf3, 0x5a, 0x00, 0x67, 0x9e, 0xcc, 0xa5, 0xef, 0x67, 0xcd,
+	0x8f, 0x50, 0x28, 0xec, 0xed, 0xe7, 0xd0, 0x93, 0xfd, 0x1c, 0xfa, 0x6b, 0x3f, 0x87, 0x3e, 0x3e,
+	0xc8, 0x75, 0x3d, 0x39, 0xc8, 0x75, 0xfd, 0x71, 0x90, 0xeb, 0x7a, 0x77, 0x56, 0x37, 0xdc, 0x6a,
+	0xbd, 0xa4, 0x94, 0x59, 0x4d, 0x04, 0xf4, 0x82, 0x89, 0xc8, 0xef, 0xfb, 0xb1, 0xdd, 0x86, 0x45,
+	0x9d, 0x52, 0x86, 0xff, 0xdd, 0xf0, 0x95, 0x7f, 0x03, 0x00, 0x00, 0xff, 0xff, 0x8b, 0x3b, 0x1c,
+	0x4c, 0x4e, 0x15, 0x00, 0x00,
 }
 
 // Reference imports to suppress errors if they are not otherwise used.
@@ -153,8 +1454,21 @@ const _ = grpc.SupportPackageIsVersion4
 //
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://godoc.org/google.golang.org/grpc#ClientConn.NewStream.
 type QueryClient interface {
-	// Params returns the module's current parameters.
 	Params(ctx context.Context, in *QueryParamsRequest, opts ...grpc.CallOption) (*QueryParamsResponse, error)
+	Subnets(ctx context.Context, in *QuerySubnetsRequest, opts ...grpc.CallOption) (*QuerySubnetsResponse, error)
+	Subnet(ctx context.Context, in *QuerySubnetRequest, opts ...grpc.CallOption) (*QuerySubnetResponse, error)
+	Hyperparams(ctx context.Context, in *QueryHyperparamsRequest, opts ...grpc.CallOption) (*QueryHyperparamsResponse, error)
+	Neurons(ctx context.Context, in *QueryNeuronsRequest, opts ...grpc.CallOption) (*QueryNeuronsResponse, error)
+	Neuron(ctx context.Context, in *QueryNeuronRequest, opts ...grpc.CallOption) (*QueryNeuronResponse, error)
+	NeuronByHotkey(ctx context.Context, in *QueryNeuronByHotkeyRequest, opts ...grpc.CallOption) (*QueryNeuronResponse, error)
+	RegistrationPrice(ctx context.Context, in *QueryRegistrationPriceRequest, opts ...grpc.CallOption) (*QueryRegistrationPriceResponse, error)
+	LockCost(ctx context.Context, in *QueryLockCostRequest, opts ...grpc.CallOption) (*QueryLockCostResponse, error)
+	StakesByDelegator(ctx context.Context, in *QueryStakesByDelegatorRequest, opts ...grpc.CallOption) (*QueryStakesResponse, error)
+	StakesByHotkey(ctx context.Context, in *QueryStakesByHotkeyRequest, opts ...grpc.CallOption) (*QueryStakesResponse, error)
+	Unbondings(ctx context.Context, in *QueryUnbondingsRequest, opts ...grpc.CallOption) (*QueryUnbondingsResponse, error)
+	Hotkey(ctx context.Context, in *QueryHotkeyRequest, opts ...grpc.CallOption) (*QueryHotkeyResponse, error)
+	// Metagraph is every per-UID field the daemons need, in one call.
+	Metagraph(ctx context.Context, in *QueryMetagraphRequest, opts ...grpc.CallOption) (*QueryMetagraphResponse, error)
 }
 
 type queryClient struct {
@@ -174,10 +1488,140 @@ func (c *queryClient) Params(ctx context.Context, in *QueryParamsRequest, opts .
 	return out, nil
 }
 
+func (c *queryClient) Subnets(ctx context.Context, in *QuerySubnetsRequest, opts ...grpc.CallOption) (*QuerySubnetsResponse, error) {
+	out := new(QuerySubnetsResponse)
+	err := c.cc.Invoke(ctx, "/merit.subnet.v1.Query/Subnets", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *queryClient) Subnet(ctx context.Context, in *QuerySubnetRequest, opts ...grpc.CallOption) (*QuerySubnetResponse, error) {
+	out := new(QuerySubnetResponse)
+	err := c.cc.Invoke(ctx, "/merit.subnet.v1.Query/Subnet", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *queryClient) Hyperparams(ctx context.Context, in *QueryHyperparamsRequest, opts ...grpc.CallOption) (*QueryHyperparamsResponse, error) {
+	out := new(QueryHyperparamsResponse)
+	err := c.cc.Invoke(ctx, "/merit.subnet.v1.Query/Hyperparams", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *queryClient) Neurons(ctx context.Context, in *QueryNeuronsRequest, opts ...grpc.CallOption) (*QueryNeuronsResponse, error) {
+	out := new(QueryNeuronsResponse)
+	err := c.cc.Invoke(ctx, "/merit.subnet.v1.Query/Neurons", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *queryClient) Neuron(ctx context.Context, in *QueryNeuronRequest, opts ...grpc.CallOption) (*QueryNeuronResponse, error) {
+	out := new(QueryNeuronResponse)
+	err := c.cc.Invoke(ctx, "/merit.subnet.v1.Query/Neuron", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *queryClient) NeuronByHotkey(ctx context.Context, in *QueryNeuronByHotkeyRequest, opts ...grpc.CallOption) (*QueryNeuronResponse, error) {
+	out := new(QueryNeuronResponse)
+	err := c.cc.Invoke(ctx, "/merit.subnet.v1.Query/NeuronByHotkey", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *queryClient) RegistrationPrice(ctx context.Context, in *QueryRegistrationPriceRequest, opts ...grpc.CallOption) (*QueryRegistrationPriceResponse, error) {
+	out := new(QueryRegistrationPriceResponse)
+	err := c.cc.Invoke(ctx, "/merit.subnet.v1.Query/RegistrationPrice", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *queryClient) LockCost(ctx context.Context, in *QueryLockCostRequest, opts ...grpc.CallOption) (*QueryLockCostResponse, error) {
+	out := new(QueryLockCostResponse)
+	err := c.cc.Invoke(ctx, "/merit.subnet.v1.Query/LockCost", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *queryClient) StakesByDelegator(ctx context.Context, in *QueryStakesByDelegatorRequest, opts ...grpc.CallOption) (*QueryStakesResponse, error) {
+	out := new(QueryStakesResponse)
+	err := c.cc.Invoke(ctx, "/merit.subnet.v1.Query/StakesByDelegator", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *queryClient) StakesByHotkey(ctx context.Context, in *QueryStakesByHotkeyRequest, opts ...grpc.CallOption) (*QueryStakesResponse, error) {
+	out := new(QueryStakesResponse)
+	err := c.cc.Invoke(ctx, "/merit.subnet.v1.Query/StakesByHotkey", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *queryClient) Unbondings(ctx context.Context, in *QueryUnbondingsRequest, opts ...grpc.CallOption) (*QueryUnbondingsResponse, error) {
+	out := new(QueryUnbondingsResponse)
+	err := c.cc.Invoke(ctx, "/merit.subnet.v1.Query/Unbondings", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *queryClient) Hotkey(ctx context.Context, in *QueryHotkeyRequest, opts ...grpc.CallOption) (*QueryHotkeyResponse, error) {
+	out := new(QueryHotkeyResponse)
+	err := c.cc.Invoke(ctx, "/merit.subnet.v1.Query/Hotkey", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *queryClient) Metagraph(ctx context.Context, in *QueryMetagraphRequest, opts ...grpc.CallOption) (*QueryMetagraphResponse, error) {
+	out := new(QueryMetagraphResponse)
+	err := c.cc.Invoke(ctx, "/merit.subnet.v1.Query/Metagraph", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // QueryServer is the server API for Query service.
 type QueryServer interface {
-	// Params returns the module's current parameters.
 	Params(context.Context, *QueryParamsRequest) (*QueryParamsResponse, error)
+	Subnets(context.Context, *QuerySubnetsRequest) (*QuerySubnetsResponse, error)
+	Subnet(context.Context, *QuerySubnetRequest) (*QuerySubnetResponse, error)
+	Hyperparams(context.Context, *QueryHyperparamsRequest) (*QueryHyperparamsResponse, error)
+	Neurons(context.Context, *QueryNeuronsRequest) (*QueryNeuronsResponse, error)
+	Neuron(context.Context, *QueryNeuronRequest) (*QueryNeuronResponse, error)
+	NeuronByHotkey(context.Context, *QueryNeuronByHotkeyRequest) (*QueryNeuronResponse, error)
+	RegistrationPrice(context.Context, *QueryRegistrationPriceRequest) (*QueryRegistrationPriceResponse, error)
+	LockCost(context.Context, *QueryLockCostRequest) (*QueryLockCostResponse, error)
+	StakesByDelegator(context.Context, *QueryStakesByDelegatorRequest) (*QueryStakesResponse, error)
+	StakesByHotkey(context.Context, *QueryStakesByHotkeyRequest) (*QueryStakesResponse, error)
+	Unbondings(context.Context, *QueryUnbondingsRequest) (*QueryUnbondingsResponse, error)
+	Hotkey(context.Context, *QueryHotkeyRequest) (*QueryHotkeyResponse, error)
+	// Metagraph is every per-UID field the daemons need, in one call.
+	Metagraph(context.Context, *QueryMetagraphRequest) (*QueryMetagraphResponse, error)
 }
 
 // UnimplementedQueryServer can be embedded to have forward compatible implementations.
@@ -186,6 +1630,45 @@ type UnimplementedQueryServer struct {
 
 func (*UnimplementedQueryServer) Params(ctx context.Context, req *QueryParamsRequest) (*QueryParamsResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method Params not implemented")
+}
+func (*UnimplementedQueryServer) Subnets(ctx context.Context, req *QuerySubnetsRequest) (*QuerySubnetsResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method Subnets not implemented")
+}
+func (*UnimplementedQueryServer) Subnet(ctx context.Context, req *QuerySubnetRequest) (*QuerySubnetResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method Subnet not implemented")
+}
+func (*UnimplementedQueryServer) Hyperparams(ctx context.Context, req *QueryHyperparamsRequest) (*QueryHyperparamsResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method Hyperparams not implemented")
+}
+func (*UnimplementedQueryServer) Neurons(ctx context.Context, req *QueryNeuronsRequest) (*QueryNeuronsResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method Neurons not implemented")
+}
+func (*UnimplementedQueryServer) Neuron(ctx context.Context, req *QueryNeuronRequest) (*QueryNeuronResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method Neuron not implemented")
+}
+func (*UnimplementedQueryServer) NeuronByHotkey(ctx context.Context, req *QueryNeuronByHotkeyRequest) (*QueryNeuronResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method NeuronByHotkey not implemented")
+}
+func (*UnimplementedQueryServer) RegistrationPrice(ctx context.Context, req *QueryRegistrationPriceRequest) (*QueryRegistrationPriceResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method RegistrationPrice not implemented")
+}
+func (*UnimplementedQueryServer) LockCost(ctx context.Context, req *QueryLockCostRequest) (*QueryLockCostResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method LockCost not implemented")
+}
+func (*UnimplementedQueryServer) StakesByDelegator(ctx context.Context, req *QueryStakesByDelegatorRequest) (*QueryStakesResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method StakesByDelegator not implemented")
+}
+func (*UnimplementedQueryServer) StakesByHotkey(ctx context.Context, req *QueryStakesByHotkeyRequest) (*QueryStakesResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method StakesByHotkey not implemented")
+}
+func (*UnimplementedQueryServer) Unbondings(ctx context.Context, req *QueryUnbondingsRequest) (*QueryUnbondingsResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method Unbondings not implemented")
+}
+func (*UnimplementedQueryServer) Hotkey(ctx context.Context, req *QueryHotkeyRequest) (*QueryHotkeyResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method Hotkey not implemented")
+}
+func (*UnimplementedQueryServer) Metagraph(ctx context.Context, req *QueryMetagraphRequest) (*QueryMetagraphResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method Metagraph not implemented")
 }
 
 func RegisterQueryServer(s grpc1.Server, srv QueryServer) {
@@ -210,6 +1693,240 @@ func _Query_Params_Handler(srv interface{}, ctx context.Context, dec func(interf
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Query_Subnets_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(QuerySubnetsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QueryServer).Subnets(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/merit.subnet.v1.Query/Subnets",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QueryServer).Subnets(ctx, req.(*QuerySubnetsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Query_Subnet_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(QuerySubnetRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QueryServer).Subnet(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/merit.subnet.v1.Query/Subnet",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QueryServer).Subnet(ctx, req.(*QuerySubnetRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Query_Hyperparams_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(QueryHyperparamsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QueryServer).Hyperparams(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/merit.subnet.v1.Query/Hyperparams",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QueryServer).Hyperparams(ctx, req.(*QueryHyperparamsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Query_Neurons_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(QueryNeuronsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QueryServer).Neurons(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/merit.subnet.v1.Query/Neurons",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QueryServer).Neurons(ctx, req.(*QueryNeuronsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Query_Neuron_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(QueryNeuronRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QueryServer).Neuron(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/merit.subnet.v1.Query/Neuron",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QueryServer).Neuron(ctx, req.(*QueryNeuronRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Query_NeuronByHotkey_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(QueryNeuronByHotkeyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QueryServer).NeuronByHotkey(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/merit.subnet.v1.Query/NeuronByHotkey",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QueryServer).NeuronByHotkey(ctx, req.(*QueryNeuronByHotkeyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Query_RegistrationPrice_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(QueryRegistrationPriceRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QueryServer).RegistrationPrice(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/merit.subnet.v1.Query/RegistrationPrice",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QueryServer).RegistrationPrice(ctx, req.(*QueryRegistrationPriceRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Query_LockCost_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(QueryLockCostRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QueryServer).LockCost(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/merit.subnet.v1.Query/LockCost",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QueryServer).LockCost(ctx, req.(*QueryLockCostRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Query_StakesByDelegator_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(QueryStakesByDelegatorRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QueryServer).StakesByDelegator(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/merit.subnet.v1.Query/StakesByDelegator",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QueryServer).StakesByDelegator(ctx, req.(*QueryStakesByDelegatorRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Query_StakesByHotkey_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(QueryStakesByHotkeyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QueryServer).StakesByHotkey(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/merit.subnet.v1.Query/StakesByHotkey",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QueryServer).StakesByHotkey(ctx, req.(*QueryStakesByHotkeyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Query_Unbondings_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(QueryUnbondingsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QueryServer).Unbondings(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/merit.subnet.v1.Query/Unbondings",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QueryServer).Unbondings(ctx, req.(*QueryUnbondingsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Query_Hotkey_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(QueryHotkeyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QueryServer).Hotkey(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/merit.subnet.v1.Query/Hotkey",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QueryServer).Hotkey(ctx, req.(*QueryHotkeyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Query_Metagraph_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(QueryMetagraphRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QueryServer).Metagraph(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/merit.subnet.v1.Query/Metagraph",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QueryServer).Metagraph(ctx, req.(*QueryMetagraphRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 var Query_serviceDesc = _Query_serviceDesc
 var _Query_serviceDesc = grpc.ServiceDesc{
 	ServiceName: "merit.subnet.v1.Query",
@@ -218,6 +1935,58 @@ var _Query_serviceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Params",
 			Handler:    _Query_Params_Handler,
+		},
+		{
+			MethodName: "Subnets",
+			Handler:    _Query_Subnets_Handler,
+		},
+		{
+			MethodName: "Subnet",
+			Handler:    _Query_Subnet_Handler,
+		},
+		{
+			MethodName: "Hyperparams",
+			Handler:    _Query_Hyperparams_Handler,
+		},
+		{
+			MethodName: "Neurons",
+			Handler:    _Query_Neurons_Handler,
+		},
+		{
+			MethodName: "Neuron",
+			Handler:    _Query_Neuron_Handler,
+		},
+		{
+			MethodName: "NeuronByHotkey",
+			Handler:    _Query_NeuronByHotkey_Handler,
+		},
+		{
+			MethodName: "RegistrationPrice",
+			Handler:    _Query_RegistrationPrice_Handler,
+		},
+		{
+			MethodName: "LockCost",
+			Handler:    _Query_LockCost_Handler,
+		},
+		{
+			MethodName: "StakesByDelegator",
+			Handler:    _Query_StakesByDelegator_Handler,
+		},
+		{
+			MethodName: "StakesByHotkey",
+			Handler:    _Query_StakesByHotkey_Handler,
+		},
+		{
+			MethodName: "Unbondings",
+			Handler:    _Query_Unbondings_Handler,
+		},
+		{
+			MethodName: "Hotkey",
+			Handler:    _Query_Hotkey_Handler,
+		},
+		{
+			MethodName: "Metagraph",
+			Handler:    _Query_Metagraph_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
@@ -280,6 +2049,959 @@ func (m *QueryParamsResponse) MarshalToSizedBuffer(dAtA []byte) (int, error) {
 	return len(dAtA) - i, nil
 }
 
+func (m *QuerySubnetsRequest) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *QuerySubnetsRequest) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *QuerySubnetsRequest) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if m.Pagination != nil {
+		{
+			size, err := m.Pagination.MarshalToSizedBuffer(dAtA[:i])
+			if err != nil {
+				return 0, err
+			}
+			i -= size
+			i = encodeVarintQuery(dAtA, i, uint64(size))
+		}
+		i--
+		dAtA[i] = 0xa
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *QuerySubnetsResponse) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *QuerySubnetsResponse) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *QuerySubnetsResponse) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if m.Pagination != nil {
+		{
+			size, err := m.Pagination.MarshalToSizedBuffer(dAtA[:i])
+			if err != nil {
+				return 0, err
+			}
+			i -= size
+			i = encodeVarintQuery(dAtA, i, uint64(size))
+		}
+		i--
+		dAtA[i] = 0x12
+	}
+	if len(m.Subnets) > 0 {
+		for iNdEx := len(m.Subnets) - 1; iNdEx >= 0; iNdEx-- {
+			{
+				size, err := m.Subnets[iNdEx].MarshalToSizedBuffer(dAtA[:i])
+				if err != nil {
+					return 0, err
+				}
+				i -= size
+				i = encodeVarintQuery(dAtA, i, uint64(size))
+			}
+			i--
+			dAtA[i] = 0xa
+		}
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *QuerySubnetRequest) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *QuerySubnetRequest) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *QuerySubnetRequest) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if m.Netuid != 0 {
+		i = encodeVarintQuery(dAtA, i, uint64(m.Netuid))
+		i--
+		dAtA[i] = 0x8
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *QuerySubnetResponse) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *QuerySubnetResponse) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *QuerySubnetResponse) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	{
+		size, err := m.Subnet.MarshalToSizedBuffer(dAtA[:i])
+		if err != nil {
+			return 0, err
+		}
+		i -= size
+		i = encodeVarintQuery(dAtA, i, uint64(size))
+	}
+	i--
+	dAtA[i] = 0xa
+	return len(dAtA) - i, nil
+}
+
+func (m *QueryHyperparamsRequest) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *QueryHyperparamsRequest) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *QueryHyperparamsRequest) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if m.Netuid != 0 {
+		i = encodeVarintQuery(dAtA, i, uint64(m.Netuid))
+		i--
+		dAtA[i] = 0x8
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *QueryHyperparamsResponse) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *QueryHyperparamsResponse) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *QueryHyperparamsResponse) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	{
+		size, err := m.Hyperparams.MarshalToSizedBuffer(dAtA[:i])
+		if err != nil {
+			return 0, err
+		}
+		i -= size
+		i = encodeVarintQuery(dAtA, i, uint64(size))
+	}
+	i--
+	dAtA[i] = 0xa
+	return len(dAtA) - i, nil
+}
+
+func (m *QueryNeuronsRequest) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *QueryNeuronsRequest) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *QueryNeuronsRequest) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if m.Pagination != nil {
+		{
+			size, err := m.Pagination.MarshalToSizedBuffer(dAtA[:i])
+			if err != nil {
+				return 0, err
+			}
+			i -= size
+			i = encodeVarintQuery(dAtA, i, uint64(size))
+		}
+		i--
+		dAtA[i] = 0x12
+	}
+	if m.Netuid != 0 {
+		i = encodeVarintQuery(dAtA, i, uint64(m.Netuid))
+		i--
+		dAtA[i] = 0x8
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *QueryNeuronsResponse) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *QueryNeuronsResponse) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *QueryNeuronsResponse) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if m.Pagination != nil {
+		{
+			size, err := m.Pagination.MarshalToSizedBuffer(dAtA[:i])
+			if err != nil {
+				return 0, err
+			}
+			i -= size
+			i = encodeVarintQuery(dAtA, i, uint64(size))
+		}
+		i--
+		dAtA[i] = 0x12
+	}
+	if len(m.Neurons) > 0 {
+		for iNdEx := len(m.Neurons) - 1; iNdEx >= 0; iNdEx-- {
+			{
+				size, err := m.Neurons[iNdEx].MarshalToSizedBuffer(dAtA[:i])
+				if err != nil {
+					return 0, err
+				}
+				i -= size
+				i = encodeVarintQuery(dAtA, i, uint64(size))
+			}
+			i--
+			dAtA[i] = 0xa
+		}
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *QueryNeuronRequest) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *QueryNeuronRequest) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *QueryNeuronRequest) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if m.Uid != 0 {
+		i = encodeVarintQuery(dAtA, i, uint64(m.Uid))
+		i--
+		dAtA[i] = 0x10
+	}
+	if m.Netuid != 0 {
+		i = encodeVarintQuery(dAtA, i, uint64(m.Netuid))
+		i--
+		dAtA[i] = 0x8
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *QueryNeuronByHotkeyRequest) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *QueryNeuronByHotkeyRequest) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *QueryNeuronByHotkeyRequest) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if len(m.Hotkey) > 0 {
+		i -= len(m.Hotkey)
+		copy(dAtA[i:], m.Hotkey)
+		i = encodeVarintQuery(dAtA, i, uint64(len(m.Hotkey)))
+		i--
+		dAtA[i] = 0x12
+	}
+	if m.Netuid != 0 {
+		i = encodeVarintQuery(dAtA, i, uint64(m.Netuid))
+		i--
+		dAtA[i] = 0x8
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *QueryNeuronResponse) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *QueryNeuronResponse) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *QueryNeuronResponse) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	{
+		size, err := m.Neuron.MarshalToSizedBuffer(dAtA[:i])
+		if err != nil {
+			return 0, err
+		}
+		i -= size
+		i = encodeVarintQuery(dAtA, i, uint64(size))
+	}
+	i--
+	dAtA[i] = 0xa
+	return len(dAtA) - i, nil
+}
+
+func (m *QueryRegistrationPriceRequest) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *QueryRegistrationPriceRequest) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *QueryRegistrationPriceRequest) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if m.Netuid != 0 {
+		i = encodeVarintQuery(dAtA, i, uint64(m.Netuid))
+		i--
+		dAtA[i] = 0x8
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *QueryRegistrationPriceResponse) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *QueryRegistrationPriceResponse) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *QueryRegistrationPriceResponse) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	{
+		size := m.Price.Size()
+		i -= size
+		if _, err := m.Price.MarshalTo(dAtA[i:]); err != nil {
+			return 0, err
+		}
+		i = encodeVarintQuery(dAtA, i, uint64(size))
+	}
+	i--
+	dAtA[i] = 0xa
+	return len(dAtA) - i, nil
+}
+
+func (m *QueryLockCostRequest) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *QueryLockCostRequest) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *QueryLockCostRequest) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	return len(dAtA) - i, nil
+}
+
+func (m *QueryLockCostResponse) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *QueryLockCostResponse) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *QueryLockCostResponse) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	{
+		size := m.LockCost.Size()
+		i -= size
+		if _, err := m.LockCost.MarshalTo(dAtA[i:]); err != nil {
+			return 0, err
+		}
+		i = encodeVarintQuery(dAtA, i, uint64(size))
+	}
+	i--
+	dAtA[i] = 0xa
+	return len(dAtA) - i, nil
+}
+
+func (m *QueryStakesByDelegatorRequest) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *QueryStakesByDelegatorRequest) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *QueryStakesByDelegatorRequest) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if m.Pagination != nil {
+		{
+			size, err := m.Pagination.MarshalToSizedBuffer(dAtA[:i])
+			if err != nil {
+				return 0, err
+			}
+			i -= size
+			i = encodeVarintQuery(dAtA, i, uint64(size))
+		}
+		i--
+		dAtA[i] = 0x12
+	}
+	if len(m.Delegator) > 0 {
+		i -= len(m.Delegator)
+		copy(dAtA[i:], m.Delegator)
+		i = encodeVarintQuery(dAtA, i, uint64(len(m.Delegator)))
+		i--
+		dAtA[i] = 0xa
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *QueryStakesByHotkeyRequest) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *QueryStakesByHotkeyRequest) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *QueryStakesByHotkeyRequest) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if m.Pagination != nil {
+		{
+			size, err := m.Pagination.MarshalToSizedBuffer(dAtA[:i])
+			if err != nil {
+				return 0, err
+			}
+			i -= size
+			i = encodeVarintQuery(dAtA, i, uint64(size))
+		}
+		i--
+		dAtA[i] = 0x1a
+	}
+	if len(m.Hotkey) > 0 {
+		i -= len(m.Hotkey)
+		copy(dAtA[i:], m.Hotkey)
+		i = encodeVarintQuery(dAtA, i, uint64(len(m.Hotkey)))
+		i--
+		dAtA[i] = 0x12
+	}
+	if m.Netuid != 0 {
+		i = encodeVarintQuery(dAtA, i, uint64(m.Netuid))
+		i--
+		dAtA[i] = 0x8
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *QueryStakesResponse) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *QueryStakesResponse) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *QueryStakesResponse) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if m.Pagination != nil {
+		{
+			size, err := m.Pagination.MarshalToSizedBuffer(dAtA[:i])
+			if err != nil {
+				return 0, err
+			}
+			i -= size
+			i = encodeVarintQuery(dAtA, i, uint64(size))
+		}
+		i--
+		dAtA[i] = 0x12
+	}
+	if len(m.Stakes) > 0 {
+		for iNdEx := len(m.Stakes) - 1; iNdEx >= 0; iNdEx-- {
+			{
+				size, err := m.Stakes[iNdEx].MarshalToSizedBuffer(dAtA[:i])
+				if err != nil {
+					return 0, err
+				}
+				i -= size
+				i = encodeVarintQuery(dAtA, i, uint64(size))
+			}
+			i--
+			dAtA[i] = 0xa
+		}
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *QueryUnbondingsRequest) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *QueryUnbondingsRequest) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *QueryUnbondingsRequest) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if m.Pagination != nil {
+		{
+			size, err := m.Pagination.MarshalToSizedBuffer(dAtA[:i])
+			if err != nil {
+				return 0, err
+			}
+			i -= size
+			i = encodeVarintQuery(dAtA, i, uint64(size))
+		}
+		i--
+		dAtA[i] = 0x12
+	}
+	if len(m.Delegator) > 0 {
+		i -= len(m.Delegator)
+		copy(dAtA[i:], m.Delegator)
+		i = encodeVarintQuery(dAtA, i, uint64(len(m.Delegator)))
+		i--
+		dAtA[i] = 0xa
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *QueryUnbondingsResponse) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *QueryUnbondingsResponse) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *QueryUnbondingsResponse) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if m.Pagination != nil {
+		{
+			size, err := m.Pagination.MarshalToSizedBuffer(dAtA[:i])
+			if err != nil {
+				return 0, err
+			}
+			i -= size
+			i = encodeVarintQuery(dAtA, i, uint64(size))
+		}
+		i--
+		dAtA[i] = 0x12
+	}
+	if len(m.Unbondings) > 0 {
+		for iNdEx := len(m.Unbondings) - 1; iNdEx >= 0; iNdEx-- {
+			{
+				size, err := m.Unbondings[iNdEx].MarshalToSizedBuffer(dAtA[:i])
+				if err != nil {
+					return 0, err
+				}
+				i -= size
+				i = encodeVarintQuery(dAtA, i, uint64(size))
+			}
+			i--
+			dAtA[i] = 0xa
+		}
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *QueryHotkeyRequest) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *QueryHotkeyRequest) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *QueryHotkeyRequest) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if len(m.Hotkey) > 0 {
+		i -= len(m.Hotkey)
+		copy(dAtA[i:], m.Hotkey)
+		i = encodeVarintQuery(dAtA, i, uint64(len(m.Hotkey)))
+		i--
+		dAtA[i] = 0xa
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *QueryHotkeyResponse) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *QueryHotkeyResponse) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *QueryHotkeyResponse) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	{
+		size, err := m.Hotkey.MarshalToSizedBuffer(dAtA[:i])
+		if err != nil {
+			return 0, err
+		}
+		i -= size
+		i = encodeVarintQuery(dAtA, i, uint64(size))
+	}
+	i--
+	dAtA[i] = 0xa
+	return len(dAtA) - i, nil
+}
+
+func (m *QueryMetagraphRequest) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *QueryMetagraphRequest) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *QueryMetagraphRequest) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if m.Netuid != 0 {
+		i = encodeVarintQuery(dAtA, i, uint64(m.Netuid))
+		i--
+		dAtA[i] = 0x8
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *MetagraphNeuron) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *MetagraphNeuron) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *MetagraphNeuron) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if m.Immune {
+		i--
+		if m.Immune {
+			dAtA[i] = 1
+		} else {
+			dAtA[i] = 0
+		}
+		i--
+		dAtA[i] = 0x20
+	}
+	if m.TakeBps != 0 {
+		i = encodeVarintQuery(dAtA, i, uint64(m.TakeBps))
+		i--
+		dAtA[i] = 0x18
+	}
+	{
+		size := m.Stake.Size()
+		i -= size
+		if _, err := m.Stake.MarshalTo(dAtA[i:]); err != nil {
+			return 0, err
+		}
+		i = encodeVarintQuery(dAtA, i, uint64(size))
+	}
+	i--
+	dAtA[i] = 0x12
+	{
+		size, err := m.Neuron.MarshalToSizedBuffer(dAtA[:i])
+		if err != nil {
+			return 0, err
+		}
+		i -= size
+		i = encodeVarintQuery(dAtA, i, uint64(size))
+	}
+	i--
+	dAtA[i] = 0xa
+	return len(dAtA) - i, nil
+}
+
+func (m *QueryMetagraphResponse) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *QueryMetagraphResponse) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *QueryMetagraphResponse) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if len(m.Neurons) > 0 {
+		for iNdEx := len(m.Neurons) - 1; iNdEx >= 0; iNdEx-- {
+			{
+				size, err := m.Neurons[iNdEx].MarshalToSizedBuffer(dAtA[:i])
+				if err != nil {
+					return 0, err
+				}
+				i -= size
+				i = encodeVarintQuery(dAtA, i, uint64(size))
+			}
+			i--
+			dAtA[i] = 0x22
+		}
+	}
+	{
+		size := m.RegistrationPrice.Size()
+		i -= size
+		if _, err := m.RegistrationPrice.MarshalTo(dAtA[i:]); err != nil {
+			return 0, err
+		}
+		i = encodeVarintQuery(dAtA, i, uint64(size))
+	}
+	i--
+	dAtA[i] = 0x1a
+	if m.Block != 0 {
+		i = encodeVarintQuery(dAtA, i, uint64(m.Block))
+		i--
+		dAtA[i] = 0x10
+	}
+	{
+		size, err := m.Subnet.MarshalToSizedBuffer(dAtA[:i])
+		if err != nil {
+			return 0, err
+		}
+		i -= size
+		i = encodeVarintQuery(dAtA, i, uint64(size))
+	}
+	i--
+	dAtA[i] = 0xa
+	return len(dAtA) - i, nil
+}
+
 func encodeVarintQuery(dAtA []byte, offset int, v uint64) int {
 	offset -= sovQuery(v)
 	base := offset
@@ -308,6 +3030,373 @@ func (m *QueryParamsResponse) Size() (n int) {
 	_ = l
 	l = m.Params.Size()
 	n += 1 + l + sovQuery(uint64(l))
+	return n
+}
+
+func (m *QuerySubnetsRequest) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if m.Pagination != nil {
+		l = m.Pagination.Size()
+		n += 1 + l + sovQuery(uint64(l))
+	}
+	return n
+}
+
+func (m *QuerySubnetsResponse) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if len(m.Subnets) > 0 {
+		for _, e := range m.Subnets {
+			l = e.Size()
+			n += 1 + l + sovQuery(uint64(l))
+		}
+	}
+	if m.Pagination != nil {
+		l = m.Pagination.Size()
+		n += 1 + l + sovQuery(uint64(l))
+	}
+	return n
+}
+
+func (m *QuerySubnetRequest) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if m.Netuid != 0 {
+		n += 1 + sovQuery(uint64(m.Netuid))
+	}
+	return n
+}
+
+func (m *QuerySubnetResponse) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	l = m.Subnet.Size()
+	n += 1 + l + sovQuery(uint64(l))
+	return n
+}
+
+func (m *QueryHyperparamsRequest) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if m.Netuid != 0 {
+		n += 1 + sovQuery(uint64(m.Netuid))
+	}
+	return n
+}
+
+func (m *QueryHyperparamsResponse) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	l = m.Hyperparams.Size()
+	n += 1 + l + sovQuery(uint64(l))
+	return n
+}
+
+func (m *QueryNeuronsRequest) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if m.Netuid != 0 {
+		n += 1 + sovQuery(uint64(m.Netuid))
+	}
+	if m.Pagination != nil {
+		l = m.Pagination.Size()
+		n += 1 + l + sovQuery(uint64(l))
+	}
+	return n
+}
+
+func (m *QueryNeuronsResponse) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if len(m.Neurons) > 0 {
+		for _, e := range m.Neurons {
+			l = e.Size()
+			n += 1 + l + sovQuery(uint64(l))
+		}
+	}
+	if m.Pagination != nil {
+		l = m.Pagination.Size()
+		n += 1 + l + sovQuery(uint64(l))
+	}
+	return n
+}
+
+func (m *QueryNeuronRequest) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if m.Netuid != 0 {
+		n += 1 + sovQuery(uint64(m.Netuid))
+	}
+	if m.Uid != 0 {
+		n += 1 + sovQuery(uint64(m.Uid))
+	}
+	return n
+}
+
+func (m *QueryNeuronByHotkeyRequest) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if m.Netuid != 0 {
+		n += 1 + sovQuery(uint64(m.Netuid))
+	}
+	l = len(m.Hotkey)
+	if l > 0 {
+		n += 1 + l + sovQuery(uint64(l))
+	}
+	return n
+}
+
+func (m *QueryNeuronResponse) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	l = m.Neuron.Size()
+	n += 1 + l + sovQuery(uint64(l))
+	return n
+}
+
+func (m *QueryRegistrationPriceRequest) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if m.Netuid != 0 {
+		n += 1 + sovQuery(uint64(m.Netuid))
+	}
+	return n
+}
+
+func (m *QueryRegistrationPriceResponse) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	l = m.Price.Size()
+	n += 1 + l + sovQuery(uint64(l))
+	return n
+}
+
+func (m *QueryLockCostRequest) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	return n
+}
+
+func (m *QueryLockCostResponse) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	l = m.LockCost.Size()
+	n += 1 + l + sovQuery(uint64(l))
+	return n
+}
+
+func (m *QueryStakesByDelegatorRequest) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	l = len(m.Delegator)
+	if l > 0 {
+		n += 1 + l + sovQuery(uint64(l))
+	}
+	if m.Pagination != nil {
+		l = m.Pagination.Size()
+		n += 1 + l + sovQuery(uint64(l))
+	}
+	return n
+}
+
+func (m *QueryStakesByHotkeyRequest) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if m.Netuid != 0 {
+		n += 1 + sovQuery(uint64(m.Netuid))
+	}
+	l = len(m.Hotkey)
+	if l > 0 {
+		n += 1 + l + sovQuery(uint64(l))
+	}
+	if m.Pagination != nil {
+		l = m.Pagination.Size()
+		n += 1 + l + sovQuery(uint64(l))
+	}
+	return n
+}
+
+func (m *QueryStakesResponse) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if len(m.Stakes) > 0 {
+		for _, e := range m.Stakes {
+			l = e.Size()
+			n += 1 + l + sovQuery(uint64(l))
+		}
+	}
+	if m.Pagination != nil {
+		l = m.Pagination.Size()
+		n += 1 + l + sovQuery(uint64(l))
+	}
+	return n
+}
+
+func (m *QueryUnbondingsRequest) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	l = len(m.Delegator)
+	if l > 0 {
+		n += 1 + l + sovQuery(uint64(l))
+	}
+	if m.Pagination != nil {
+		l = m.Pagination.Size()
+		n += 1 + l + sovQuery(uint64(l))
+	}
+	return n
+}
+
+func (m *QueryUnbondingsResponse) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if len(m.Unbondings) > 0 {
+		for _, e := range m.Unbondings {
+			l = e.Size()
+			n += 1 + l + sovQuery(uint64(l))
+		}
+	}
+	if m.Pagination != nil {
+		l = m.Pagination.Size()
+		n += 1 + l + sovQuery(uint64(l))
+	}
+	return n
+}
+
+func (m *QueryHotkeyRequest) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	l = len(m.Hotkey)
+	if l > 0 {
+		n += 1 + l + sovQuery(uint64(l))
+	}
+	return n
+}
+
+func (m *QueryHotkeyResponse) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	l = m.Hotkey.Size()
+	n += 1 + l + sovQuery(uint64(l))
+	return n
+}
+
+func (m *QueryMetagraphRequest) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if m.Netuid != 0 {
+		n += 1 + sovQuery(uint64(m.Netuid))
+	}
+	return n
+}
+
+func (m *MetagraphNeuron) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	l = m.Neuron.Size()
+	n += 1 + l + sovQuery(uint64(l))
+	l = m.Stake.Size()
+	n += 1 + l + sovQuery(uint64(l))
+	if m.TakeBps != 0 {
+		n += 1 + sovQuery(uint64(m.TakeBps))
+	}
+	if m.Immune {
+		n += 2
+	}
+	return n
+}
+
+func (m *QueryMetagraphResponse) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	l = m.Subnet.Size()
+	n += 1 + l + sovQuery(uint64(l))
+	if m.Block != 0 {
+		n += 1 + sovQuery(uint64(m.Block))
+	}
+	l = m.RegistrationPrice.Size()
+	n += 1 + l + sovQuery(uint64(l))
+	if len(m.Neurons) > 0 {
+		for _, e := range m.Neurons {
+			l = e.Size()
+			n += 1 + l + sovQuery(uint64(l))
+		}
+	}
 	return n
 }
 
@@ -426,6 +3515,2473 @@ func (m *QueryParamsResponse) Unmarshal(dAtA []byte) error {
 				return io.ErrUnexpectedEOF
 			}
 			if err := m.Params.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipQuery(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *QuerySubnetsRequest) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowQuery
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: QuerySubnetsRequest: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: QuerySubnetsRequest: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Pagination", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthQuery
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if m.Pagination == nil {
+				m.Pagination = &query.PageRequest{}
+			}
+			if err := m.Pagination.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipQuery(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *QuerySubnetsResponse) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowQuery
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: QuerySubnetsResponse: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: QuerySubnetsResponse: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Subnets", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthQuery
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Subnets = append(m.Subnets, Subnet{})
+			if err := m.Subnets[len(m.Subnets)-1].Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Pagination", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthQuery
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if m.Pagination == nil {
+				m.Pagination = &query.PageResponse{}
+			}
+			if err := m.Pagination.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipQuery(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *QuerySubnetRequest) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowQuery
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: QuerySubnetRequest: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: QuerySubnetRequest: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Netuid", wireType)
+			}
+			m.Netuid = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.Netuid |= uint32(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		default:
+			iNdEx = preIndex
+			skippy, err := skipQuery(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *QuerySubnetResponse) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowQuery
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: QuerySubnetResponse: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: QuerySubnetResponse: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Subnet", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthQuery
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := m.Subnet.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipQuery(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *QueryHyperparamsRequest) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowQuery
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: QueryHyperparamsRequest: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: QueryHyperparamsRequest: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Netuid", wireType)
+			}
+			m.Netuid = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.Netuid |= uint32(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		default:
+			iNdEx = preIndex
+			skippy, err := skipQuery(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *QueryHyperparamsResponse) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowQuery
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: QueryHyperparamsResponse: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: QueryHyperparamsResponse: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Hyperparams", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthQuery
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := m.Hyperparams.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipQuery(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *QueryNeuronsRequest) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowQuery
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: QueryNeuronsRequest: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: QueryNeuronsRequest: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Netuid", wireType)
+			}
+			m.Netuid = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.Netuid |= uint32(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Pagination", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthQuery
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if m.Pagination == nil {
+				m.Pagination = &query.PageRequest{}
+			}
+			if err := m.Pagination.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipQuery(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *QueryNeuronsResponse) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowQuery
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: QueryNeuronsResponse: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: QueryNeuronsResponse: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Neurons", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthQuery
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Neurons = append(m.Neurons, Neuron{})
+			if err := m.Neurons[len(m.Neurons)-1].Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Pagination", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthQuery
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if m.Pagination == nil {
+				m.Pagination = &query.PageResponse{}
+			}
+			if err := m.Pagination.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipQuery(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *QueryNeuronRequest) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowQuery
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: QueryNeuronRequest: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: QueryNeuronRequest: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Netuid", wireType)
+			}
+			m.Netuid = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.Netuid |= uint32(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 2:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Uid", wireType)
+			}
+			m.Uid = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.Uid |= uint32(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		default:
+			iNdEx = preIndex
+			skippy, err := skipQuery(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *QueryNeuronByHotkeyRequest) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowQuery
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: QueryNeuronByHotkeyRequest: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: QueryNeuronByHotkeyRequest: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Netuid", wireType)
+			}
+			m.Netuid = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.Netuid |= uint32(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Hotkey", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthQuery
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Hotkey = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipQuery(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *QueryNeuronResponse) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowQuery
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: QueryNeuronResponse: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: QueryNeuronResponse: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Neuron", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthQuery
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := m.Neuron.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipQuery(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *QueryRegistrationPriceRequest) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowQuery
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: QueryRegistrationPriceRequest: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: QueryRegistrationPriceRequest: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Netuid", wireType)
+			}
+			m.Netuid = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.Netuid |= uint32(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		default:
+			iNdEx = preIndex
+			skippy, err := skipQuery(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *QueryRegistrationPriceResponse) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowQuery
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: QueryRegistrationPriceResponse: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: QueryRegistrationPriceResponse: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Price", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthQuery
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := m.Price.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipQuery(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *QueryLockCostRequest) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowQuery
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: QueryLockCostRequest: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: QueryLockCostRequest: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		default:
+			iNdEx = preIndex
+			skippy, err := skipQuery(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *QueryLockCostResponse) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowQuery
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: QueryLockCostResponse: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: QueryLockCostResponse: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field LockCost", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthQuery
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := m.LockCost.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipQuery(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *QueryStakesByDelegatorRequest) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowQuery
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: QueryStakesByDelegatorRequest: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: QueryStakesByDelegatorRequest: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Delegator", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthQuery
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Delegator = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Pagination", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthQuery
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if m.Pagination == nil {
+				m.Pagination = &query.PageRequest{}
+			}
+			if err := m.Pagination.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipQuery(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *QueryStakesByHotkeyRequest) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowQuery
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: QueryStakesByHotkeyRequest: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: QueryStakesByHotkeyRequest: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Netuid", wireType)
+			}
+			m.Netuid = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.Netuid |= uint32(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Hotkey", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthQuery
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Hotkey = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 3:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Pagination", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthQuery
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if m.Pagination == nil {
+				m.Pagination = &query.PageRequest{}
+			}
+			if err := m.Pagination.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipQuery(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *QueryStakesResponse) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowQuery
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: QueryStakesResponse: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: QueryStakesResponse: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Stakes", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthQuery
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Stakes = append(m.Stakes, Stake{})
+			if err := m.Stakes[len(m.Stakes)-1].Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Pagination", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthQuery
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if m.Pagination == nil {
+				m.Pagination = &query.PageResponse{}
+			}
+			if err := m.Pagination.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipQuery(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *QueryUnbondingsRequest) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowQuery
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: QueryUnbondingsRequest: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: QueryUnbondingsRequest: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Delegator", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthQuery
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Delegator = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Pagination", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthQuery
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if m.Pagination == nil {
+				m.Pagination = &query.PageRequest{}
+			}
+			if err := m.Pagination.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipQuery(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *QueryUnbondingsResponse) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowQuery
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: QueryUnbondingsResponse: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: QueryUnbondingsResponse: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Unbondings", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthQuery
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Unbondings = append(m.Unbondings, Unbonding{})
+			if err := m.Unbondings[len(m.Unbondings)-1].Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Pagination", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthQuery
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if m.Pagination == nil {
+				m.Pagination = &query.PageResponse{}
+			}
+			if err := m.Pagination.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipQuery(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *QueryHotkeyRequest) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowQuery
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: QueryHotkeyRequest: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: QueryHotkeyRequest: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Hotkey", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthQuery
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Hotkey = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipQuery(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *QueryHotkeyResponse) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowQuery
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: QueryHotkeyResponse: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: QueryHotkeyResponse: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Hotkey", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthQuery
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := m.Hotkey.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipQuery(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *QueryMetagraphRequest) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowQuery
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: QueryMetagraphRequest: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: QueryMetagraphRequest: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Netuid", wireType)
+			}
+			m.Netuid = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.Netuid |= uint32(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		default:
+			iNdEx = preIndex
+			skippy, err := skipQuery(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *MetagraphNeuron) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowQuery
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: MetagraphNeuron: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: MetagraphNeuron: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Neuron", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthQuery
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := m.Neuron.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Stake", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthQuery
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := m.Stake.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 3:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field TakeBps", wireType)
+			}
+			m.TakeBps = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.TakeBps |= uint32(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 4:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Immune", wireType)
+			}
+			var v int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				v |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			m.Immune = bool(v != 0)
+		default:
+			iNdEx = preIndex
+			skippy, err := skipQuery(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *QueryMetagraphResponse) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowQuery
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: QueryMetagraphResponse: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: QueryMetagraphResponse: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Subnet", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthQuery
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := m.Subnet.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 2:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Block", wireType)
+			}
+			m.Block = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.Block |= int64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 3:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field RegistrationPrice", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthQuery
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := m.RegistrationPrice.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 4:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Neurons", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthQuery
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Neurons = append(m.Neurons, MetagraphNeuron{})
+			if err := m.Neurons[len(m.Neurons)-1].Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
 				return err
 			}
 			iNdEx = postIndex

@@ -5,6 +5,7 @@ package types
 
 import (
 	context "context"
+	cosmossdk_io_math "cosmossdk.io/math"
 	fmt "fmt"
 	_ "github.com/cosmos/cosmos-proto"
 	_ "github.com/cosmos/cosmos-sdk/types/msgservice"
@@ -121,37 +122,932 @@ func (m *MsgUpdateParamsResponse) XXX_DiscardUnknown() {
 
 var xxx_messageInfo_MsgUpdateParamsResponse proto.InternalMessageInfo
 
+type MsgCreateSubnet struct {
+	Owner string `protobuf:"bytes,1,opt,name=owner,proto3" json:"owner,omitempty"`
+	Name  string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Task  Task   `protobuf:"bytes,3,opt,name=task,proto3" json:"task"`
+	// Refuse when the lock cost exceeds this (umerit); zero means no limit.
+	MaxLock cosmossdk_io_math.Int `protobuf:"bytes,4,opt,name=max_lock,json=maxLock,proto3,customtype=cosmossdk.io/math.Int" json:"max_lock"`
+}
+
+func (m *MsgCreateSubnet) Reset()         { *m = MsgCreateSubnet{} }
+func (m *MsgCreateSubnet) String() string { return proto.CompactTextString(m) }
+func (*MsgCreateSubnet) ProtoMessage()    {}
+func (*MsgCreateSubnet) Descriptor() ([]byte, []int) {
+	return fileDescriptor_456341a0ecf13647, []int{2}
+}
+func (m *MsgCreateSubnet) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *MsgCreateSubnet) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_MsgCreateSubnet.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *MsgCreateSubnet) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_MsgCreateSubnet.Merge(m, src)
+}
+func (m *MsgCreateSubnet) XXX_Size() int {
+	return m.Size()
+}
+func (m *MsgCreateSubnet) XXX_DiscardUnknown() {
+	xxx_messageInfo_MsgCreateSubnet.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_MsgCreateSubnet proto.InternalMessageInfo
+
+func (m *MsgCreateSubnet) GetOwner() string {
+	if m != nil {
+		return m.Owner
+	}
+	return ""
+}
+
+func (m *MsgCreateSubnet) GetName() string {
+	if m != nil {
+		return m.Name
+	}
+	return ""
+}
+
+func (m *MsgCreateSubnet) GetTask() Task {
+	if m != nil {
+		return m.Task
+	}
+	return Task{}
+}
+
+type MsgCreateSubnetResponse struct {
+	Netuid uint32                `protobuf:"varint,1,opt,name=netuid,proto3" json:"netuid,omitempty"`
+	Locked cosmossdk_io_math.Int `protobuf:"bytes,2,opt,name=locked,proto3,customtype=cosmossdk.io/math.Int" json:"locked"`
+}
+
+func (m *MsgCreateSubnetResponse) Reset()         { *m = MsgCreateSubnetResponse{} }
+func (m *MsgCreateSubnetResponse) String() string { return proto.CompactTextString(m) }
+func (*MsgCreateSubnetResponse) ProtoMessage()    {}
+func (*MsgCreateSubnetResponse) Descriptor() ([]byte, []int) {
+	return fileDescriptor_456341a0ecf13647, []int{3}
+}
+func (m *MsgCreateSubnetResponse) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *MsgCreateSubnetResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_MsgCreateSubnetResponse.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *MsgCreateSubnetResponse) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_MsgCreateSubnetResponse.Merge(m, src)
+}
+func (m *MsgCreateSubnetResponse) XXX_Size() int {
+	return m.Size()
+}
+func (m *MsgCreateSubnetResponse) XXX_DiscardUnknown() {
+	xxx_messageInfo_MsgCreateSubnetResponse.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_MsgCreateSubnetResponse proto.InternalMessageInfo
+
+func (m *MsgCreateSubnetResponse) GetNetuid() uint32 {
+	if m != nil {
+		return m.Netuid
+	}
+	return 0
+}
+
+type MsgDissolveSubnet struct {
+	Authority string `protobuf:"bytes,1,opt,name=authority,proto3" json:"authority,omitempty"`
+	Netuid    uint32 `protobuf:"varint,2,opt,name=netuid,proto3" json:"netuid,omitempty"`
+}
+
+func (m *MsgDissolveSubnet) Reset()         { *m = MsgDissolveSubnet{} }
+func (m *MsgDissolveSubnet) String() string { return proto.CompactTextString(m) }
+func (*MsgDissolveSubnet) ProtoMessage()    {}
+func (*MsgDissolveSubnet) Descriptor() ([]byte, []int) {
+	return fileDescriptor_456341a0ecf13647, []int{4}
+}
+func (m *MsgDissolveSubnet) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *MsgDissolveSubnet) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_MsgDissolveSubnet.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *MsgDissolveSubnet) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_MsgDissolveSubnet.Merge(m, src)
+}
+func (m *MsgDissolveSubnet) XXX_Size() int {
+	return m.Size()
+}
+func (m *MsgDissolveSubnet) XXX_DiscardUnknown() {
+	xxx_messageInfo_MsgDissolveSubnet.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_MsgDissolveSubnet proto.InternalMessageInfo
+
+func (m *MsgDissolveSubnet) GetAuthority() string {
+	if m != nil {
+		return m.Authority
+	}
+	return ""
+}
+
+func (m *MsgDissolveSubnet) GetNetuid() uint32 {
+	if m != nil {
+		return m.Netuid
+	}
+	return 0
+}
+
+type MsgDissolveSubnetResponse struct {
+}
+
+func (m *MsgDissolveSubnetResponse) Reset()         { *m = MsgDissolveSubnetResponse{} }
+func (m *MsgDissolveSubnetResponse) String() string { return proto.CompactTextString(m) }
+func (*MsgDissolveSubnetResponse) ProtoMessage()    {}
+func (*MsgDissolveSubnetResponse) Descriptor() ([]byte, []int) {
+	return fileDescriptor_456341a0ecf13647, []int{5}
+}
+func (m *MsgDissolveSubnetResponse) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *MsgDissolveSubnetResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_MsgDissolveSubnetResponse.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *MsgDissolveSubnetResponse) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_MsgDissolveSubnetResponse.Merge(m, src)
+}
+func (m *MsgDissolveSubnetResponse) XXX_Size() int {
+	return m.Size()
+}
+func (m *MsgDissolveSubnetResponse) XXX_DiscardUnknown() {
+	xxx_messageInfo_MsgDissolveSubnetResponse.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_MsgDissolveSubnetResponse proto.InternalMessageInfo
+
+type MsgUpdateSubnetHyperparams struct {
+	// The subnet owner, or the governance module account.
+	Sender string `protobuf:"bytes,1,opt,name=sender,proto3" json:"sender,omitempty"`
+	Netuid uint32 `protobuf:"varint,2,opt,name=netuid,proto3" json:"netuid,omitempty"`
+	// The complete new hyperparameter set; every field is replaced.
+	Hyperparams Hyperparams `protobuf:"bytes,3,opt,name=hyperparams,proto3" json:"hyperparams"`
+}
+
+func (m *MsgUpdateSubnetHyperparams) Reset()         { *m = MsgUpdateSubnetHyperparams{} }
+func (m *MsgUpdateSubnetHyperparams) String() string { return proto.CompactTextString(m) }
+func (*MsgUpdateSubnetHyperparams) ProtoMessage()    {}
+func (*MsgUpdateSubnetHyperparams) Descriptor() ([]byte, []int) {
+	return fileDescriptor_456341a0ecf13647, []int{6}
+}
+func (m *MsgUpdateSubnetHyperparams) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *MsgUpdateSubnetHyperparams) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_MsgUpdateSubnetHyperparams.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *MsgUpdateSubnetHyperparams) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_MsgUpdateSubnetHyperparams.Merge(m, src)
+}
+func (m *MsgUpdateSubnetHyperparams) XXX_Size() int {
+	return m.Size()
+}
+func (m *MsgUpdateSubnetHyperparams) XXX_DiscardUnknown() {
+	xxx_messageInfo_MsgUpdateSubnetHyperparams.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_MsgUpdateSubnetHyperparams proto.InternalMessageInfo
+
+func (m *MsgUpdateSubnetHyperparams) GetSender() string {
+	if m != nil {
+		return m.Sender
+	}
+	return ""
+}
+
+func (m *MsgUpdateSubnetHyperparams) GetNetuid() uint32 {
+	if m != nil {
+		return m.Netuid
+	}
+	return 0
+}
+
+func (m *MsgUpdateSubnetHyperparams) GetHyperparams() Hyperparams {
+	if m != nil {
+		return m.Hyperparams
+	}
+	return Hyperparams{}
+}
+
+type MsgUpdateSubnetHyperparamsResponse struct {
+}
+
+func (m *MsgUpdateSubnetHyperparamsResponse) Reset()         { *m = MsgUpdateSubnetHyperparamsResponse{} }
+func (m *MsgUpdateSubnetHyperparamsResponse) String() string { return proto.CompactTextString(m) }
+func (*MsgUpdateSubnetHyperparamsResponse) ProtoMessage()    {}
+func (*MsgUpdateSubnetHyperparamsResponse) Descriptor() ([]byte, []int) {
+	return fileDescriptor_456341a0ecf13647, []int{7}
+}
+func (m *MsgUpdateSubnetHyperparamsResponse) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *MsgUpdateSubnetHyperparamsResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_MsgUpdateSubnetHyperparamsResponse.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *MsgUpdateSubnetHyperparamsResponse) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_MsgUpdateSubnetHyperparamsResponse.Merge(m, src)
+}
+func (m *MsgUpdateSubnetHyperparamsResponse) XXX_Size() int {
+	return m.Size()
+}
+func (m *MsgUpdateSubnetHyperparamsResponse) XXX_DiscardUnknown() {
+	xxx_messageInfo_MsgUpdateSubnetHyperparamsResponse.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_MsgUpdateSubnetHyperparamsResponse proto.InternalMessageInfo
+
+type MsgRegisterNeuron struct {
+	// The key the neuron signs with; it pays the burn.
+	Hotkey string `protobuf:"bytes,1,opt,name=hotkey,proto3" json:"hotkey,omitempty"`
+	// The account that receives the neuron's rewards and sets its take.
+	Owner  string `protobuf:"bytes,2,opt,name=owner,proto3" json:"owner,omitempty"`
+	Netuid uint32 `protobuf:"varint,3,opt,name=netuid,proto3" json:"netuid,omitempty"`
+	// Refuse when the registration price exceeds this (umerit).
+	MaxBurn cosmossdk_io_math.Int `protobuf:"bytes,4,opt,name=max_burn,json=maxBurn,proto3,customtype=cosmossdk.io/math.Int" json:"max_burn"`
+}
+
+func (m *MsgRegisterNeuron) Reset()         { *m = MsgRegisterNeuron{} }
+func (m *MsgRegisterNeuron) String() string { return proto.CompactTextString(m) }
+func (*MsgRegisterNeuron) ProtoMessage()    {}
+func (*MsgRegisterNeuron) Descriptor() ([]byte, []int) {
+	return fileDescriptor_456341a0ecf13647, []int{8}
+}
+func (m *MsgRegisterNeuron) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *MsgRegisterNeuron) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_MsgRegisterNeuron.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *MsgRegisterNeuron) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_MsgRegisterNeuron.Merge(m, src)
+}
+func (m *MsgRegisterNeuron) XXX_Size() int {
+	return m.Size()
+}
+func (m *MsgRegisterNeuron) XXX_DiscardUnknown() {
+	xxx_messageInfo_MsgRegisterNeuron.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_MsgRegisterNeuron proto.InternalMessageInfo
+
+func (m *MsgRegisterNeuron) GetHotkey() string {
+	if m != nil {
+		return m.Hotkey
+	}
+	return ""
+}
+
+func (m *MsgRegisterNeuron) GetOwner() string {
+	if m != nil {
+		return m.Owner
+	}
+	return ""
+}
+
+func (m *MsgRegisterNeuron) GetNetuid() uint32 {
+	if m != nil {
+		return m.Netuid
+	}
+	return 0
+}
+
+type MsgRegisterNeuronResponse struct {
+	Uid    uint32                `protobuf:"varint,1,opt,name=uid,proto3" json:"uid,omitempty"`
+	Burned cosmossdk_io_math.Int `protobuf:"bytes,2,opt,name=burned,proto3,customtype=cosmossdk.io/math.Int" json:"burned"`
+	// Hotkey of the neuron pruned to make room, if any.
+	PrunedHotkey string `protobuf:"bytes,3,opt,name=pruned_hotkey,json=prunedHotkey,proto3" json:"pruned_hotkey,omitempty"`
+}
+
+func (m *MsgRegisterNeuronResponse) Reset()         { *m = MsgRegisterNeuronResponse{} }
+func (m *MsgRegisterNeuronResponse) String() string { return proto.CompactTextString(m) }
+func (*MsgRegisterNeuronResponse) ProtoMessage()    {}
+func (*MsgRegisterNeuronResponse) Descriptor() ([]byte, []int) {
+	return fileDescriptor_456341a0ecf13647, []int{9}
+}
+func (m *MsgRegisterNeuronResponse) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *MsgRegisterNeuronResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_MsgRegisterNeuronResponse.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *MsgRegisterNeuronResponse) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_MsgRegisterNeuronResponse.Merge(m, src)
+}
+func (m *MsgRegisterNeuronResponse) XXX_Size() int {
+	return m.Size()
+}
+func (m *MsgRegisterNeuronResponse) XXX_DiscardUnknown() {
+	xxx_messageInfo_MsgRegisterNeuronResponse.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_MsgRegisterNeuronResponse proto.InternalMessageInfo
+
+func (m *MsgRegisterNeuronResponse) GetUid() uint32 {
+	if m != nil {
+		return m.Uid
+	}
+	return 0
+}
+
+func (m *MsgRegisterNeuronResponse) GetPrunedHotkey() string {
+	if m != nil {
+		return m.PrunedHotkey
+	}
+	return ""
+}
+
+type MsgServeEndpoint struct {
+	Hotkey string `protobuf:"bytes,1,opt,name=hotkey,proto3" json:"hotkey,omitempty"`
+	Netuid uint32 `protobuf:"varint,2,opt,name=netuid,proto3" json:"netuid,omitempty"`
+	// host:port, at most 128 characters.
+	Address         string `protobuf:"bytes,3,opt,name=address,proto3" json:"address,omitempty"`
+	ProtocolVersion uint32 `protobuf:"varint,4,opt,name=protocol_version,json=protocolVersion,proto3" json:"protocol_version,omitempty"`
+	ModelId         string `protobuf:"bytes,5,opt,name=model_id,json=modelId,proto3" json:"model_id,omitempty"`
+}
+
+func (m *MsgServeEndpoint) Reset()         { *m = MsgServeEndpoint{} }
+func (m *MsgServeEndpoint) String() string { return proto.CompactTextString(m) }
+func (*MsgServeEndpoint) ProtoMessage()    {}
+func (*MsgServeEndpoint) Descriptor() ([]byte, []int) {
+	return fileDescriptor_456341a0ecf13647, []int{10}
+}
+func (m *MsgServeEndpoint) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *MsgServeEndpoint) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_MsgServeEndpoint.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *MsgServeEndpoint) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_MsgServeEndpoint.Merge(m, src)
+}
+func (m *MsgServeEndpoint) XXX_Size() int {
+	return m.Size()
+}
+func (m *MsgServeEndpoint) XXX_DiscardUnknown() {
+	xxx_messageInfo_MsgServeEndpoint.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_MsgServeEndpoint proto.InternalMessageInfo
+
+func (m *MsgServeEndpoint) GetHotkey() string {
+	if m != nil {
+		return m.Hotkey
+	}
+	return ""
+}
+
+func (m *MsgServeEndpoint) GetNetuid() uint32 {
+	if m != nil {
+		return m.Netuid
+	}
+	return 0
+}
+
+func (m *MsgServeEndpoint) GetAddress() string {
+	if m != nil {
+		return m.Address
+	}
+	return ""
+}
+
+func (m *MsgServeEndpoint) GetProtocolVersion() uint32 {
+	if m != nil {
+		return m.ProtocolVersion
+	}
+	return 0
+}
+
+func (m *MsgServeEndpoint) GetModelId() string {
+	if m != nil {
+		return m.ModelId
+	}
+	return ""
+}
+
+type MsgServeEndpointResponse struct {
+}
+
+func (m *MsgServeEndpointResponse) Reset()         { *m = MsgServeEndpointResponse{} }
+func (m *MsgServeEndpointResponse) String() string { return proto.CompactTextString(m) }
+func (*MsgServeEndpointResponse) ProtoMessage()    {}
+func (*MsgServeEndpointResponse) Descriptor() ([]byte, []int) {
+	return fileDescriptor_456341a0ecf13647, []int{11}
+}
+func (m *MsgServeEndpointResponse) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *MsgServeEndpointResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_MsgServeEndpointResponse.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *MsgServeEndpointResponse) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_MsgServeEndpointResponse.Merge(m, src)
+}
+func (m *MsgServeEndpointResponse) XXX_Size() int {
+	return m.Size()
+}
+func (m *MsgServeEndpointResponse) XXX_DiscardUnknown() {
+	xxx_messageInfo_MsgServeEndpointResponse.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_MsgServeEndpointResponse proto.InternalMessageInfo
+
+type MsgAddStake struct {
+	Delegator string                `protobuf:"bytes,1,opt,name=delegator,proto3" json:"delegator,omitempty"`
+	Hotkey    string                `protobuf:"bytes,2,opt,name=hotkey,proto3" json:"hotkey,omitempty"`
+	Netuid    uint32                `protobuf:"varint,3,opt,name=netuid,proto3" json:"netuid,omitempty"`
+	Amount    cosmossdk_io_math.Int `protobuf:"bytes,4,opt,name=amount,proto3,customtype=cosmossdk.io/math.Int" json:"amount"`
+}
+
+func (m *MsgAddStake) Reset()         { *m = MsgAddStake{} }
+func (m *MsgAddStake) String() string { return proto.CompactTextString(m) }
+func (*MsgAddStake) ProtoMessage()    {}
+func (*MsgAddStake) Descriptor() ([]byte, []int) {
+	return fileDescriptor_456341a0ecf13647, []int{12}
+}
+func (m *MsgAddStake) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *MsgAddStake) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_MsgAddStake.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *MsgAddStake) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_MsgAddStake.Merge(m, src)
+}
+func (m *MsgAddStake) XXX_Size() int {
+	return m.Size()
+}
+func (m *MsgAddStake) XXX_DiscardUnknown() {
+	xxx_messageInfo_MsgAddStake.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_MsgAddStake proto.InternalMessageInfo
+
+func (m *MsgAddStake) GetDelegator() string {
+	if m != nil {
+		return m.Delegator
+	}
+	return ""
+}
+
+func (m *MsgAddStake) GetHotkey() string {
+	if m != nil {
+		return m.Hotkey
+	}
+	return ""
+}
+
+func (m *MsgAddStake) GetNetuid() uint32 {
+	if m != nil {
+		return m.Netuid
+	}
+	return 0
+}
+
+type MsgAddStakeResponse struct {
+}
+
+func (m *MsgAddStakeResponse) Reset()         { *m = MsgAddStakeResponse{} }
+func (m *MsgAddStakeResponse) String() string { return proto.CompactTextString(m) }
+func (*MsgAddStakeResponse) ProtoMessage()    {}
+func (*MsgAddStakeResponse) Descriptor() ([]byte, []int) {
+	return fileDescriptor_456341a0ecf13647, []int{13}
+}
+func (m *MsgAddStakeResponse) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *MsgAddStakeResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_MsgAddStakeResponse.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *MsgAddStakeResponse) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_MsgAddStakeResponse.Merge(m, src)
+}
+func (m *MsgAddStakeResponse) XXX_Size() int {
+	return m.Size()
+}
+func (m *MsgAddStakeResponse) XXX_DiscardUnknown() {
+	xxx_messageInfo_MsgAddStakeResponse.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_MsgAddStakeResponse proto.InternalMessageInfo
+
+type MsgRemoveStake struct {
+	Delegator string                `protobuf:"bytes,1,opt,name=delegator,proto3" json:"delegator,omitempty"`
+	Hotkey    string                `protobuf:"bytes,2,opt,name=hotkey,proto3" json:"hotkey,omitempty"`
+	Netuid    uint32                `protobuf:"varint,3,opt,name=netuid,proto3" json:"netuid,omitempty"`
+	Amount    cosmossdk_io_math.Int `protobuf:"bytes,4,opt,name=amount,proto3,customtype=cosmossdk.io/math.Int" json:"amount"`
+}
+
+func (m *MsgRemoveStake) Reset()         { *m = MsgRemoveStake{} }
+func (m *MsgRemoveStake) String() string { return proto.CompactTextString(m) }
+func (*MsgRemoveStake) ProtoMessage()    {}
+func (*MsgRemoveStake) Descriptor() ([]byte, []int) {
+	return fileDescriptor_456341a0ecf13647, []int{14}
+}
+func (m *MsgRemoveStake) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *MsgRemoveStake) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_MsgRemoveStake.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *MsgRemoveStake) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_MsgRemoveStake.Merge(m, src)
+}
+func (m *MsgRemoveStake) XXX_Size() int {
+	return m.Size()
+}
+func (m *MsgRemoveStake) XXX_DiscardUnknown() {
+	xxx_messageInfo_MsgRemoveStake.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_MsgRemoveStake proto.InternalMessageInfo
+
+func (m *MsgRemoveStake) GetDelegator() string {
+	if m != nil {
+		return m.Delegator
+	}
+	return ""
+}
+
+func (m *MsgRemoveStake) GetHotkey() string {
+	if m != nil {
+		return m.Hotkey
+	}
+	return ""
+}
+
+func (m *MsgRemoveStake) GetNetuid() uint32 {
+	if m != nil {
+		return m.Netuid
+	}
+	return 0
+}
+
+type MsgRemoveStakeResponse struct {
+	UnbondingId uint64 `protobuf:"varint,1,opt,name=unbonding_id,json=unbondingId,proto3" json:"unbonding_id,omitempty"`
+	CompletesAt int64  `protobuf:"varint,2,opt,name=completes_at,json=completesAt,proto3" json:"completes_at,omitempty"`
+}
+
+func (m *MsgRemoveStakeResponse) Reset()         { *m = MsgRemoveStakeResponse{} }
+func (m *MsgRemoveStakeResponse) String() string { return proto.CompactTextString(m) }
+func (*MsgRemoveStakeResponse) ProtoMessage()    {}
+func (*MsgRemoveStakeResponse) Descriptor() ([]byte, []int) {
+	return fileDescriptor_456341a0ecf13647, []int{15}
+}
+func (m *MsgRemoveStakeResponse) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *MsgRemoveStakeResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_MsgRemoveStakeResponse.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *MsgRemoveStakeResponse) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_MsgRemoveStakeResponse.Merge(m, src)
+}
+func (m *MsgRemoveStakeResponse) XXX_Size() int {
+	return m.Size()
+}
+func (m *MsgRemoveStakeResponse) XXX_DiscardUnknown() {
+	xxx_messageInfo_MsgRemoveStakeResponse.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_MsgRemoveStakeResponse proto.InternalMessageInfo
+
+func (m *MsgRemoveStakeResponse) GetUnbondingId() uint64 {
+	if m != nil {
+		return m.UnbondingId
+	}
+	return 0
+}
+
+func (m *MsgRemoveStakeResponse) GetCompletesAt() int64 {
+	if m != nil {
+		return m.CompletesAt
+	}
+	return 0
+}
+
+type MsgSetTake struct {
+	Owner   string `protobuf:"bytes,1,opt,name=owner,proto3" json:"owner,omitempty"`
+	Hotkey  string `protobuf:"bytes,2,opt,name=hotkey,proto3" json:"hotkey,omitempty"`
+	TakeBps uint32 `protobuf:"varint,3,opt,name=take_bps,json=takeBps,proto3" json:"take_bps,omitempty"`
+}
+
+func (m *MsgSetTake) Reset()         { *m = MsgSetTake{} }
+func (m *MsgSetTake) String() string { return proto.CompactTextString(m) }
+func (*MsgSetTake) ProtoMessage()    {}
+func (*MsgSetTake) Descriptor() ([]byte, []int) {
+	return fileDescriptor_456341a0ecf13647, []int{16}
+}
+func (m *MsgSetTake) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *MsgSetTake) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_MsgSetTake.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *MsgSetTake) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_MsgSetTake.Merge(m, src)
+}
+func (m *MsgSetTake) XXX_Size() int {
+	return m.Size()
+}
+func (m *MsgSetTake) XXX_DiscardUnknown() {
+	xxx_messageInfo_MsgSetTake.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_MsgSetTake proto.InternalMessageInfo
+
+func (m *MsgSetTake) GetOwner() string {
+	if m != nil {
+		return m.Owner
+	}
+	return ""
+}
+
+func (m *MsgSetTake) GetHotkey() string {
+	if m != nil {
+		return m.Hotkey
+	}
+	return ""
+}
+
+func (m *MsgSetTake) GetTakeBps() uint32 {
+	if m != nil {
+		return m.TakeBps
+	}
+	return 0
+}
+
+type MsgSetTakeResponse struct {
+}
+
+func (m *MsgSetTakeResponse) Reset()         { *m = MsgSetTakeResponse{} }
+func (m *MsgSetTakeResponse) String() string { return proto.CompactTextString(m) }
+func (*MsgSetTakeResponse) ProtoMessage()    {}
+func (*MsgSetTakeResponse) Descriptor() ([]byte, []int) {
+	return fileDescriptor_456341a0ecf13647, []int{17}
+}
+func (m *MsgSetTakeResponse) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *MsgSetTakeResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_MsgSetTakeResponse.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *MsgSetTakeResponse) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_MsgSetTakeResponse.Merge(m, src)
+}
+func (m *MsgSetTakeResponse) XXX_Size() int {
+	return m.Size()
+}
+func (m *MsgSetTakeResponse) XXX_DiscardUnknown() {
+	xxx_messageInfo_MsgSetTakeResponse.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_MsgSetTakeResponse proto.InternalMessageInfo
+
 func init() {
 	proto.RegisterType((*MsgUpdateParams)(nil), "merit.subnet.v1.MsgUpdateParams")
 	proto.RegisterType((*MsgUpdateParamsResponse)(nil), "merit.subnet.v1.MsgUpdateParamsResponse")
+	proto.RegisterType((*MsgCreateSubnet)(nil), "merit.subnet.v1.MsgCreateSubnet")
+	proto.RegisterType((*MsgCreateSubnetResponse)(nil), "merit.subnet.v1.MsgCreateSubnetResponse")
+	proto.RegisterType((*MsgDissolveSubnet)(nil), "merit.subnet.v1.MsgDissolveSubnet")
+	proto.RegisterType((*MsgDissolveSubnetResponse)(nil), "merit.subnet.v1.MsgDissolveSubnetResponse")
+	proto.RegisterType((*MsgUpdateSubnetHyperparams)(nil), "merit.subnet.v1.MsgUpdateSubnetHyperparams")
+	proto.RegisterType((*MsgUpdateSubnetHyperparamsResponse)(nil), "merit.subnet.v1.MsgUpdateSubnetHyperparamsResponse")
+	proto.RegisterType((*MsgRegisterNeuron)(nil), "merit.subnet.v1.MsgRegisterNeuron")
+	proto.RegisterType((*MsgRegisterNeuronResponse)(nil), "merit.subnet.v1.MsgRegisterNeuronResponse")
+	proto.RegisterType((*MsgServeEndpoint)(nil), "merit.subnet.v1.MsgServeEndpoint")
+	proto.RegisterType((*MsgServeEndpointResponse)(nil), "merit.subnet.v1.MsgServeEndpointResponse")
+	proto.RegisterType((*MsgAddStake)(nil), "merit.subnet.v1.MsgAddStake")
+	proto.RegisterType((*MsgAddStakeResponse)(nil), "merit.subnet.v1.MsgAddStakeResponse")
+	proto.RegisterType((*MsgRemoveStake)(nil), "merit.subnet.v1.MsgRemoveStake")
+	proto.RegisterType((*MsgRemoveStakeResponse)(nil), "merit.subnet.v1.MsgRemoveStakeResponse")
+	proto.RegisterType((*MsgSetTake)(nil), "merit.subnet.v1.MsgSetTake")
+	proto.RegisterType((*MsgSetTakeResponse)(nil), "merit.subnet.v1.MsgSetTakeResponse")
 }
 
 func init() { proto.RegisterFile("merit/subnet/v1/tx.proto", fileDescriptor_456341a0ecf13647) }
 
 var fileDescriptor_456341a0ecf13647 = []byte{
-	// 341 bytes of a gzipped FileDescriptorProto
-	0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0xff, 0xe2, 0x92, 0xc8, 0x4d, 0x2d, 0xca,
-	0x2c, 0xd1, 0x2f, 0x2e, 0x4d, 0xca, 0x4b, 0x2d, 0xd1, 0x2f, 0x33, 0xd4, 0x2f, 0xa9, 0xd0, 0x2b,
-	0x28, 0xca, 0x2f, 0xc9, 0x17, 0xe2, 0x07, 0xcb, 0xe8, 0x41, 0x64, 0xf4, 0xca, 0x0c, 0xa5, 0x04,
-	0x13, 0x73, 0x33, 0xf3, 0xf2, 0xf5, 0xc1, 0x24, 0x44, 0x8d, 0x94, 0x78, 0x72, 0x7e, 0x71, 0x6e,
-	0x7e, 0xb1, 0x7e, 0x6e, 0x71, 0x3a, 0x48, 0x6f, 0x6e, 0x71, 0x3a, 0x54, 0x42, 0x12, 0x22, 0x11,
-	0x0f, 0xe6, 0xe9, 0x43, 0x38, 0x50, 0x29, 0x91, 0xf4, 0xfc, 0xf4, 0x7c, 0x88, 0x38, 0x88, 0x05,
-	0x15, 0x95, 0x41, 0x77, 0x47, 0x41, 0x62, 0x51, 0x62, 0x2e, 0x54, 0x8f, 0xd2, 0x0e, 0x46, 0x2e,
-	0x7e, 0xdf, 0xe2, 0xf4, 0xd0, 0x82, 0x94, 0xc4, 0x92, 0xd4, 0x00, 0xb0, 0x8c, 0x90, 0x19, 0x17,
-	0x67, 0x62, 0x69, 0x49, 0x46, 0x7e, 0x51, 0x66, 0x49, 0xa5, 0x04, 0xa3, 0x02, 0xa3, 0x06, 0xa7,
-	0x93, 0xc4, 0xa5, 0x2d, 0xba, 0x22, 0x50, 0xcb, 0x1c, 0x53, 0x52, 0x8a, 0x52, 0x8b, 0x8b, 0x83,
-	0x4b, 0x8a, 0x32, 0xf3, 0xd2, 0x83, 0x10, 0x4a, 0x85, 0xac, 0xb8, 0xd8, 0x20, 0x66, 0x4b, 0x30,
-	0x29, 0x30, 0x6a, 0x70, 0x1b, 0x89, 0xeb, 0xa1, 0x79, 0x54, 0x0f, 0x62, 0x81, 0x13, 0xe7, 0x89,
-	0x7b, 0xf2, 0x0c, 0x2b, 0x9e, 0x6f, 0xd0, 0x62, 0x0c, 0x82, 0xea, 0xb0, 0x32, 0x6c, 0x7a, 0xbe,
-	0x41, 0x0b, 0x61, 0x56, 0xd7, 0xf3, 0x0d, 0x5a, 0x72, 0x10, 0x87, 0x57, 0xc0, 0x9c, 0x8e, 0xe6,
-	0x4c, 0x25, 0x49, 0x2e, 0x71, 0x34, 0xa1, 0xa0, 0xd4, 0xe2, 0x82, 0xfc, 0xbc, 0xe2, 0x54, 0xa3,
-	0x0c, 0x2e, 0x66, 0xdf, 0xe2, 0x74, 0xa1, 0x28, 0x2e, 0x1e, 0x14, 0x8f, 0x29, 0x60, 0x38, 0x08,
-	0xcd, 0x00, 0x29, 0x0d, 0x42, 0x2a, 0x60, 0x56, 0x48, 0xb1, 0x36, 0x80, 0xdc, 0xef, 0xe4, 0x74,
-	0xe2, 0x91, 0x1c, 0xe3, 0x85, 0x47, 0x72, 0x8c, 0x0f, 0x1e, 0xc9, 0x31, 0x4e, 0x78, 0x2c, 0xc7,
-	0x70, 0xe1, 0xb1, 0x1c, 0xc3, 0x8d, 0xc7, 0x72, 0x0c, 0x51, 0x1a, 0xe9, 0x99, 0x25, 0x19, 0xa5,
-	0x49, 0x7a, 0xc9, 0xf9, 0xb9, 0xfa, 0x60, 0x43, 0x41, 0x7e, 0x40, 0xf3, 0x52, 0x49, 0x65, 0x41,
-	0x6a, 0x71, 0x12, 0x1b, 0x38, 0x2a, 0x8c, 0x01, 0x01, 0x00, 0x00, 0xff, 0xff, 0x2c, 0x5b, 0xb7,
-	0xea, 0x32, 0x02, 0x00, 0x00,
+	// 1132 bytes of a gzipped FileDescriptorProto
+	0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0xff, 0xdc, 0x56, 0x4f, 0x6f, 0x1b, 0x45,
+	0x14, 0xcf, 0xda, 0x89, 0x93, 0x3c, 0x27, 0x4d, 0xba, 0x24, 0x8d, 0xbd, 0x0d, 0x4e, 0xba, 0xad,
+	0x44, 0x12, 0x14, 0x3b, 0x69, 0x10, 0x12, 0xbe, 0xc5, 0x80, 0x94, 0xa8, 0xa4, 0x42, 0x4e, 0x01,
+	0x29, 0x12, 0x98, 0xb5, 0x77, 0xb4, 0x59, 0xd9, 0x3b, 0xb3, 0xda, 0x19, 0x9b, 0x44, 0xbd, 0x20,
+	0x2e, 0x20, 0x84, 0x10, 0x47, 0x0e, 0x7c, 0x00, 0x8e, 0x91, 0xe8, 0x81, 0x8f, 0xd0, 0x63, 0xd5,
+	0x13, 0xea, 0xa1, 0x42, 0xc9, 0x21, 0x17, 0xf8, 0x0e, 0x68, 0x67, 0xc6, 0xeb, 0xfd, 0xe7, 0xba,
+	0x49, 0x6f, 0x5c, 0x2c, 0xcf, 0x7b, 0xbf, 0xf7, 0xe6, 0xfd, 0x7e, 0xf3, 0xde, 0xce, 0x40, 0xc1,
+	0x41, 0x9e, 0xcd, 0x2a, 0xb4, 0xdb, 0xc4, 0x88, 0x55, 0x7a, 0xdb, 0x15, 0x76, 0x52, 0x76, 0x3d,
+	0xc2, 0x88, 0x3a, 0xc7, 0x3d, 0x65, 0xe1, 0x29, 0xf7, 0xb6, 0xb5, 0x9b, 0x86, 0x63, 0x63, 0x52,
+	0xe1, 0xbf, 0x02, 0xa3, 0x2d, 0xb5, 0x08, 0x75, 0x08, 0xad, 0x38, 0xd4, 0xf2, 0x63, 0x1d, 0x6a,
+	0x49, 0x47, 0x51, 0x38, 0x1a, 0x7c, 0x55, 0x11, 0x0b, 0xe9, 0x5a, 0xb0, 0x88, 0x45, 0x84, 0xdd,
+	0xff, 0x27, 0xad, 0xcb, 0xf1, 0x3a, 0x5c, 0xc3, 0x33, 0x1c, 0x3a, 0xcc, 0x2b, 0xab, 0xe2, 0x5e,
+	0xfd, 0x4f, 0x05, 0xe6, 0x0e, 0xa8, 0xf5, 0x99, 0x6b, 0x1a, 0x0c, 0x7d, 0xca, 0xe3, 0xd4, 0xf7,
+	0x61, 0xda, 0xe8, 0xb2, 0x63, 0xe2, 0xd9, 0xec, 0xb4, 0xa0, 0xac, 0x2a, 0x6b, 0xd3, 0xb5, 0xc2,
+	0xf3, 0x27, 0x9b, 0x0b, 0xb2, 0x94, 0x5d, 0xd3, 0xf4, 0x10, 0xa5, 0x87, 0xcc, 0xb3, 0xb1, 0x55,
+	0x1f, 0x40, 0xd5, 0x2a, 0xe4, 0xc4, 0xce, 0x85, 0xcc, 0xaa, 0xb2, 0x96, 0xbf, 0xbf, 0x54, 0x8e,
+	0xc9, 0x50, 0x16, 0x1b, 0xd4, 0xa6, 0x9f, 0xbe, 0x5c, 0x19, 0xfb, 0xfd, 0xf2, 0x6c, 0x43, 0xa9,
+	0xcb, 0x88, 0xea, 0xf6, 0x77, 0x97, 0x67, 0x1b, 0x83, 0x5c, 0x3f, 0x5e, 0x9e, 0x6d, 0x94, 0x44,
+	0xe1, 0x27, 0xfd, 0xd2, 0x63, 0x65, 0xea, 0x45, 0x58, 0x8a, 0x99, 0xea, 0x88, 0xba, 0x04, 0x53,
+	0xa4, 0x7f, 0x9f, 0xe1, 0xac, 0x3e, 0xf4, 0x90, 0xc1, 0xd0, 0x21, 0x0f, 0x57, 0xcb, 0x30, 0x41,
+	0xbe, 0xc1, 0xc8, 0x1b, 0xc9, 0x48, 0xc0, 0x54, 0x15, 0xc6, 0xb1, 0xe1, 0x20, 0xce, 0x65, 0xba,
+	0xce, 0xff, 0xab, 0xef, 0xc1, 0x38, 0x33, 0x68, 0xbb, 0x90, 0xe5, 0xfc, 0x16, 0x13, 0xfc, 0x1e,
+	0x19, 0xb4, 0x1d, 0x66, 0xc7, 0xd1, 0xea, 0x03, 0x98, 0x72, 0x8c, 0x93, 0x46, 0x87, 0xb4, 0xda,
+	0x85, 0x71, 0xbe, 0xf9, 0x96, 0x0f, 0x79, 0xf1, 0x72, 0x65, 0x51, 0x14, 0x40, 0xcd, 0x76, 0xd9,
+	0x26, 0x15, 0xc7, 0x60, 0xc7, 0xe5, 0x7d, 0xcc, 0x9e, 0x3f, 0xd9, 0x04, 0x59, 0xd9, 0x3e, 0x66,
+	0x22, 0xd3, 0xa4, 0x63, 0x9c, 0x7c, 0x42, 0x5a, 0xed, 0xea, 0xa6, 0x2f, 0x94, 0x28, 0x71, 0x88,
+	0x48, 0x61, 0xd6, 0xfa, 0x63, 0x2e, 0x52, 0xd8, 0xd4, 0x17, 0x49, 0xbd, 0x05, 0x39, 0x8c, 0x58,
+	0xd7, 0x36, 0xb9, 0x22, 0xb3, 0x75, 0xb9, 0x52, 0xf7, 0x20, 0xe7, 0x97, 0x8a, 0x4c, 0x41, 0xfd,
+	0x1a, 0xc5, 0xca, 0x78, 0xfd, 0x57, 0x05, 0x6e, 0x1e, 0x50, 0xeb, 0x23, 0x9b, 0x52, 0xd2, 0xe9,
+	0xf5, 0x0f, 0xe2, 0xba, 0xed, 0x35, 0xa8, 0x37, 0x13, 0xae, 0xb7, 0xba, 0x93, 0x6c, 0x9d, 0xd5,
+	0xa4, 0x2a, 0xd1, 0x22, 0xf4, 0xdb, 0x50, 0x4c, 0x18, 0x83, 0xf6, 0xf9, 0x47, 0x01, 0x2d, 0x68,
+	0x2d, 0xe1, 0xdb, 0x3b, 0x75, 0x91, 0x27, 0x7a, 0x55, 0xdd, 0x82, 0x1c, 0x45, 0xd8, 0x7c, 0x8d,
+	0x56, 0x92, 0xb8, 0x61, 0xa5, 0xab, 0xfb, 0x90, 0x3f, 0x1e, 0x24, 0x96, 0x6d, 0xb5, 0x9c, 0x68,
+	0xab, 0xd0, 0xe6, 0xe1, 0xee, 0x0a, 0xc7, 0x56, 0x3f, 0xf0, 0x55, 0x90, 0xfb, 0xf9, 0x12, 0xac,
+	0x0f, 0x9b, 0x9e, 0x04, 0x1f, 0xfd, 0x1e, 0xe8, 0xc3, 0xbd, 0x81, 0x28, 0x3f, 0x65, 0xf8, 0x61,
+	0xd6, 0x91, 0x65, 0x53, 0x86, 0xbc, 0x87, 0xa8, 0xeb, 0x11, 0xec, 0x6b, 0x71, 0x4c, 0x58, 0x1b,
+	0x8d, 0x3e, 0x49, 0x89, 0x1b, 0xcc, 0x61, 0xe6, 0xf5, 0xe6, 0x70, 0xa0, 0x5d, 0x36, 0xa2, 0x9d,
+	0x9c, 0xaa, 0x66, 0xd7, 0xc3, 0x6f, 0x34, 0x55, 0xb5, 0xae, 0x87, 0xab, 0x5b, 0x5c, 0x3d, 0x51,
+	0xe1, 0x90, 0x06, 0x8a, 0x12, 0xd7, 0x7f, 0x53, 0x78, 0x07, 0x45, 0xad, 0xc1, 0x6c, 0xcd, 0x43,
+	0x76, 0x30, 0x58, 0x59, 0x39, 0x55, 0x7e, 0xa9, 0x6f, 0x32, 0x55, 0x22, 0x5e, 0xbd, 0x0b, 0xb3,
+	0xae, 0xd7, 0xc5, 0xc8, 0x6c, 0x48, 0xe5, 0xb3, 0xfc, 0x0b, 0x35, 0x23, 0x8c, 0x7b, 0xdc, 0xa6,
+	0xff, 0xab, 0xc0, 0xfc, 0x01, 0xb5, 0x0e, 0x91, 0xd7, 0x43, 0x1f, 0x63, 0xd3, 0x25, 0x36, 0x66,
+	0xd7, 0x38, 0xac, 0x61, 0x8d, 0x5b, 0x80, 0x49, 0x43, 0x04, 0xc8, 0xdd, 0xfb, 0x4b, 0x75, 0x1d,
+	0xe6, 0xf9, 0xcd, 0xd2, 0x22, 0x9d, 0x46, 0x0f, 0x79, 0xd4, 0x26, 0xe2, 0x78, 0x66, 0xeb, 0x73,
+	0x7d, 0xfb, 0xe7, 0xc2, 0xac, 0x16, 0x61, 0xca, 0x21, 0x26, 0xea, 0x34, 0x6c, 0xb3, 0x30, 0x21,
+	0xb2, 0xf0, 0xf5, 0xbe, 0x59, 0xad, 0xc4, 0xce, 0x63, 0x25, 0x79, 0x1e, 0x11, 0x6a, 0xba, 0x06,
+	0x85, 0xb8, 0x2d, 0xe8, 0xdc, 0x1f, 0x32, 0x90, 0x3f, 0xa0, 0xd6, 0xae, 0x69, 0x1e, 0x32, 0xa3,
+	0x8d, 0xfc, 0x0f, 0x90, 0x89, 0x3a, 0xc8, 0x32, 0x18, 0x19, 0x3d, 0xc2, 0x03, 0x68, 0x48, 0xbe,
+	0xcc, 0x95, 0xe5, 0xcb, 0xc6, 0x3f, 0xb1, 0x86, 0x43, 0xba, 0x98, 0x5d, 0xbb, 0x73, 0x65, 0xbc,
+	0xb8, 0x0e, 0x06, 0x35, 0xfa, 0x5a, 0x69, 0x49, 0xad, 0xfa, 0xd4, 0xf5, 0x45, 0x78, 0x2b, 0xb4,
+	0x0c, 0x14, 0xfa, 0x39, 0x03, 0x37, 0x78, 0x33, 0x3b, 0xa4, 0x87, 0xfe, 0x7f, 0x22, 0x6d, 0x25,
+	0x45, 0x7a, 0x3b, 0x6d, 0xc0, 0x03, 0xf6, 0xfa, 0x57, 0x70, 0x2b, 0x6a, 0x09, 0x26, 0xfb, 0x0e,
+	0xcc, 0x74, 0x71, 0x93, 0x60, 0xd3, 0xc6, 0x56, 0x43, 0x8e, 0xf8, 0x78, 0x3d, 0x1f, 0xd8, 0xf6,
+	0x4d, 0x1f, 0xd2, 0x22, 0x8e, 0xdb, 0x41, 0x0c, 0xd1, 0x86, 0xc1, 0xb8, 0x10, 0xd9, 0x7a, 0x3e,
+	0xb0, 0xed, 0x32, 0xfd, 0x0f, 0x05, 0x80, 0xf7, 0x2b, 0x7b, 0xe4, 0x8b, 0x7d, 0xd5, 0xb7, 0xc9,
+	0xd5, 0x45, 0x2e, 0xc2, 0x94, 0x4f, 0xa3, 0xd1, 0x74, 0xa9, 0x94, 0x79, 0xd2, 0x5f, 0xd7, 0x5c,
+	0x5a, 0x5d, 0x8b, 0xbe, 0x28, 0x8a, 0x69, 0xa3, 0xc6, 0xcb, 0xd4, 0x17, 0x40, 0x1d, 0xac, 0xfa,
+	0x8a, 0xdc, 0x7f, 0x91, 0x83, 0xec, 0x01, 0xb5, 0xd4, 0x23, 0x98, 0x89, 0x3c, 0x23, 0x57, 0x13,
+	0xf7, 0x58, 0xec, 0xb9, 0xa6, 0xad, 0x8d, 0x42, 0x04, 0xaa, 0x1f, 0xc1, 0x4c, 0xe4, 0x31, 0x97,
+	0x9a, 0x3b, 0x8c, 0x48, 0xcf, 0x9d, 0xfa, 0x0e, 0xfa, 0x1a, 0x6e, 0xc4, 0x5e, 0x28, 0x7a, 0x5a,
+	0x6c, 0x14, 0xa3, 0x6d, 0x8c, 0xc6, 0x04, 0x3b, 0x3c, 0x86, 0xa5, 0x61, 0x6f, 0x89, 0x77, 0x87,
+	0x4b, 0x90, 0x00, 0x6b, 0x3b, 0x57, 0x00, 0x87, 0xe9, 0xc5, 0xee, 0xec, 0x54, 0x7a, 0x51, 0x4c,
+	0x3a, 0xbd, 0x21, 0x97, 0xdd, 0x97, 0x30, 0x1b, 0xbd, 0x67, 0xee, 0xa4, 0x05, 0x47, 0x20, 0xda,
+	0xfa, 0x48, 0x48, 0x90, 0xfe, 0x21, 0x4c, 0x05, 0x9f, 0xee, 0xe5, 0xb4, 0xb0, 0xbe, 0x57, 0xbb,
+	0xf7, 0x2a, 0x6f, 0x90, 0xef, 0x0b, 0xc8, 0x87, 0x3f, 0x74, 0x2b, 0xe9, 0x4c, 0x03, 0x80, 0xf6,
+	0xce, 0x08, 0x40, 0x90, 0xf8, 0x01, 0x4c, 0xf6, 0x07, 0xfa, 0x76, 0x3a, 0x3d, 0xee, 0xd4, 0xee,
+	0xbe, 0xc2, 0xd9, 0x4f, 0xa6, 0x4d, 0x7c, 0xeb, 0x7f, 0xc2, 0x6a, 0xb5, 0xa7, 0xe7, 0x25, 0xe5,
+	0xd9, 0x79, 0x49, 0xf9, 0xfb, 0xbc, 0xa4, 0xfc, 0x72, 0x51, 0x1a, 0x7b, 0x76, 0x51, 0x1a, 0xfb,
+	0xeb, 0xa2, 0x34, 0x76, 0xb4, 0x66, 0xd9, 0xec, 0xb8, 0xdb, 0x2c, 0xb7, 0x88, 0x53, 0xe1, 0xf9,
+	0xfc, 0x61, 0x8d, 0xcd, 0x2e, 0x3b, 0x75, 0x11, 0x6d, 0xe6, 0xf8, 0xc5, 0xbb, 0xf3, 0x5f, 0x00,
+	0x00, 0x00, 0xff, 0xff, 0x54, 0x23, 0x2b, 0x15, 0xb0, 0x0e, 0x00, 0x00,
 }
 
 // Reference imports to suppress errors if they are not otherwise used.
@@ -166,9 +1062,24 @@ const _ = grpc.SupportPackageIsVersion4
 //
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://godoc.org/google.golang.org/grpc#ClientConn.NewStream.
 type MsgClient interface {
-	// UpdateParams replaces all module parameters. Only the governance module
-	// account may send it, so changes go through an x/gov proposal.
+	// UpdateParams replaces all module parameters; gov only.
 	UpdateParams(ctx context.Context, in *MsgUpdateParams, opts ...grpc.CallOption) (*MsgUpdateParamsResponse, error)
+	// CreateSubnet locks the current lock cost from the owner and opens a subnet.
+	CreateSubnet(ctx context.Context, in *MsgCreateSubnet, opts ...grpc.CallOption) (*MsgCreateSubnetResponse, error)
+	// DissolveSubnet closes a subnet, returns the lock and unbonds its stake; gov only.
+	DissolveSubnet(ctx context.Context, in *MsgDissolveSubnet, opts ...grpc.CallOption) (*MsgDissolveSubnetResponse, error)
+	// UpdateSubnetHyperparams replaces a subnet's hyperparameters within the gov bounds.
+	UpdateSubnetHyperparams(ctx context.Context, in *MsgUpdateSubnetHyperparams, opts ...grpc.CallOption) (*MsgUpdateSubnetHyperparamsResponse, error)
+	// RegisterNeuron burns the registration price from the hotkey and gives it a UID.
+	RegisterNeuron(ctx context.Context, in *MsgRegisterNeuron, opts ...grpc.CallOption) (*MsgRegisterNeuronResponse, error)
+	// ServeEndpoint announces where a neuron serves and which model.
+	ServeEndpoint(ctx context.Context, in *MsgServeEndpoint, opts ...grpc.CallOption) (*MsgServeEndpointResponse, error)
+	// AddStake moves tokens from the delegator into stake on a hotkey.
+	AddStake(ctx context.Context, in *MsgAddStake, opts ...grpc.CallOption) (*MsgAddStakeResponse, error)
+	// RemoveStake moves stake into the unbonding queue.
+	RemoveStake(ctx context.Context, in *MsgRemoveStake, opts ...grpc.CallOption) (*MsgRemoveStakeResponse, error)
+	// SetTake sets the share of dividends a hotkey's owner keeps.
+	SetTake(ctx context.Context, in *MsgSetTake, opts ...grpc.CallOption) (*MsgSetTakeResponse, error)
 }
 
 type msgClient struct {
@@ -188,11 +1099,98 @@ func (c *msgClient) UpdateParams(ctx context.Context, in *MsgUpdateParams, opts 
 	return out, nil
 }
 
+func (c *msgClient) CreateSubnet(ctx context.Context, in *MsgCreateSubnet, opts ...grpc.CallOption) (*MsgCreateSubnetResponse, error) {
+	out := new(MsgCreateSubnetResponse)
+	err := c.cc.Invoke(ctx, "/merit.subnet.v1.Msg/CreateSubnet", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *msgClient) DissolveSubnet(ctx context.Context, in *MsgDissolveSubnet, opts ...grpc.CallOption) (*MsgDissolveSubnetResponse, error) {
+	out := new(MsgDissolveSubnetResponse)
+	err := c.cc.Invoke(ctx, "/merit.subnet.v1.Msg/DissolveSubnet", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *msgClient) UpdateSubnetHyperparams(ctx context.Context, in *MsgUpdateSubnetHyperparams, opts ...grpc.CallOption) (*MsgUpdateSubnetHyperparamsResponse, error) {
+	out := new(MsgUpdateSubnetHyperparamsResponse)
+	err := c.cc.Invoke(ctx, "/merit.subnet.v1.Msg/UpdateSubnetHyperparams", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *msgClient) RegisterNeuron(ctx context.Context, in *MsgRegisterNeuron, opts ...grpc.CallOption) (*MsgRegisterNeuronResponse, error) {
+	out := new(MsgRegisterNeuronResponse)
+	err := c.cc.Invoke(ctx, "/merit.subnet.v1.Msg/RegisterNeuron", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *msgClient) ServeEndpoint(ctx context.Context, in *MsgServeEndpoint, opts ...grpc.CallOption) (*MsgServeEndpointResponse, error) {
+	out := new(MsgServeEndpointResponse)
+	err := c.cc.Invoke(ctx, "/merit.subnet.v1.Msg/ServeEndpoint", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *msgClient) AddStake(ctx context.Context, in *MsgAddStake, opts ...grpc.CallOption) (*MsgAddStakeResponse, error) {
+	out := new(MsgAddStakeResponse)
+	err := c.cc.Invoke(ctx, "/merit.subnet.v1.Msg/AddStake", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *msgClient) RemoveStake(ctx context.Context, in *MsgRemoveStake, opts ...grpc.CallOption) (*MsgRemoveStakeResponse, error) {
+	out := new(MsgRemoveStakeResponse)
+	err := c.cc.Invoke(ctx, "/merit.subnet.v1.Msg/RemoveStake", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *msgClient) SetTake(ctx context.Context, in *MsgSetTake, opts ...grpc.CallOption) (*MsgSetTakeResponse, error) {
+	out := new(MsgSetTakeResponse)
+	err := c.cc.Invoke(ctx, "/merit.subnet.v1.Msg/SetTake", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // MsgServer is the server API for Msg service.
 type MsgServer interface {
-	// UpdateParams replaces all module parameters. Only the governance module
-	// account may send it, so changes go through an x/gov proposal.
+	// UpdateParams replaces all module parameters; gov only.
 	UpdateParams(context.Context, *MsgUpdateParams) (*MsgUpdateParamsResponse, error)
+	// CreateSubnet locks the current lock cost from the owner and opens a subnet.
+	CreateSubnet(context.Context, *MsgCreateSubnet) (*MsgCreateSubnetResponse, error)
+	// DissolveSubnet closes a subnet, returns the lock and unbonds its stake; gov only.
+	DissolveSubnet(context.Context, *MsgDissolveSubnet) (*MsgDissolveSubnetResponse, error)
+	// UpdateSubnetHyperparams replaces a subnet's hyperparameters within the gov bounds.
+	UpdateSubnetHyperparams(context.Context, *MsgUpdateSubnetHyperparams) (*MsgUpdateSubnetHyperparamsResponse, error)
+	// RegisterNeuron burns the registration price from the hotkey and gives it a UID.
+	RegisterNeuron(context.Context, *MsgRegisterNeuron) (*MsgRegisterNeuronResponse, error)
+	// ServeEndpoint announces where a neuron serves and which model.
+	ServeEndpoint(context.Context, *MsgServeEndpoint) (*MsgServeEndpointResponse, error)
+	// AddStake moves tokens from the delegator into stake on a hotkey.
+	AddStake(context.Context, *MsgAddStake) (*MsgAddStakeResponse, error)
+	// RemoveStake moves stake into the unbonding queue.
+	RemoveStake(context.Context, *MsgRemoveStake) (*MsgRemoveStakeResponse, error)
+	// SetTake sets the share of dividends a hotkey's owner keeps.
+	SetTake(context.Context, *MsgSetTake) (*MsgSetTakeResponse, error)
 }
 
 // UnimplementedMsgServer can be embedded to have forward compatible implementations.
@@ -201,6 +1199,30 @@ type UnimplementedMsgServer struct {
 
 func (*UnimplementedMsgServer) UpdateParams(ctx context.Context, req *MsgUpdateParams) (*MsgUpdateParamsResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method UpdateParams not implemented")
+}
+func (*UnimplementedMsgServer) CreateSubnet(ctx context.Context, req *MsgCreateSubnet) (*MsgCreateSubnetResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method CreateSubnet not implemented")
+}
+func (*UnimplementedMsgServer) DissolveSubnet(ctx context.Context, req *MsgDissolveSubnet) (*MsgDissolveSubnetResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method DissolveSubnet not implemented")
+}
+func (*UnimplementedMsgServer) UpdateSubnetHyperparams(ctx context.Context, req *MsgUpdateSubnetHyperparams) (*MsgUpdateSubnetHyperparamsResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method UpdateSubnetHyperparams not implemented")
+}
+func (*UnimplementedMsgServer) RegisterNeuron(ctx context.Context, req *MsgRegisterNeuron) (*MsgRegisterNeuronResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method RegisterNeuron not implemented")
+}
+func (*UnimplementedMsgServer) ServeEndpoint(ctx context.Context, req *MsgServeEndpoint) (*MsgServeEndpointResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method ServeEndpoint not implemented")
+}
+func (*UnimplementedMsgServer) AddStake(ctx context.Context, req *MsgAddStake) (*MsgAddStakeResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method AddStake not implemented")
+}
+func (*UnimplementedMsgServer) RemoveStake(ctx context.Context, req *MsgRemoveStake) (*MsgRemoveStakeResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method RemoveStake not implemented")
+}
+func (*UnimplementedMsgServer) SetTake(ctx context.Context, req *MsgSetTake) (*MsgSetTakeResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method SetTake not implemented")
 }
 
 func RegisterMsgServer(s grpc1.Server, srv MsgServer) {
@@ -225,6 +1247,150 @@ func _Msg_UpdateParams_Handler(srv interface{}, ctx context.Context, dec func(in
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Msg_CreateSubnet_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(MsgCreateSubnet)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MsgServer).CreateSubnet(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/merit.subnet.v1.Msg/CreateSubnet",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MsgServer).CreateSubnet(ctx, req.(*MsgCreateSubnet))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Msg_DissolveSubnet_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(MsgDissolveSubnet)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MsgServer).DissolveSubnet(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/merit.subnet.v1.Msg/DissolveSubnet",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MsgServer).DissolveSubnet(ctx, req.(*MsgDissolveSubnet))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Msg_UpdateSubnetHyperparams_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(MsgUpdateSubnetHyperparams)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MsgServer).UpdateSubnetHyperparams(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/merit.subnet.v1.Msg/UpdateSubnetHyperparams",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MsgServer).UpdateSubnetHyperparams(ctx, req.(*MsgUpdateSubnetHyperparams))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Msg_RegisterNeuron_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(MsgRegisterNeuron)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MsgServer).RegisterNeuron(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/merit.subnet.v1.Msg/RegisterNeuron",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MsgServer).RegisterNeuron(ctx, req.(*MsgRegisterNeuron))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Msg_ServeEndpoint_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(MsgServeEndpoint)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MsgServer).ServeEndpoint(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/merit.subnet.v1.Msg/ServeEndpoint",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MsgServer).ServeEndpoint(ctx, req.(*MsgServeEndpoint))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Msg_AddStake_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(MsgAddStake)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MsgServer).AddStake(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/merit.subnet.v1.Msg/AddStake",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MsgServer).AddStake(ctx, req.(*MsgAddStake))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Msg_RemoveStake_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(MsgRemoveStake)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MsgServer).RemoveStake(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/merit.subnet.v1.Msg/RemoveStake",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MsgServer).RemoveStake(ctx, req.(*MsgRemoveStake))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Msg_SetTake_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(MsgSetTake)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MsgServer).SetTake(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/merit.subnet.v1.Msg/SetTake",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MsgServer).SetTake(ctx, req.(*MsgSetTake))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 var Msg_serviceDesc = _Msg_serviceDesc
 var _Msg_serviceDesc = grpc.ServiceDesc{
 	ServiceName: "merit.subnet.v1.Msg",
@@ -233,6 +1399,38 @@ var _Msg_serviceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "UpdateParams",
 			Handler:    _Msg_UpdateParams_Handler,
+		},
+		{
+			MethodName: "CreateSubnet",
+			Handler:    _Msg_CreateSubnet_Handler,
+		},
+		{
+			MethodName: "DissolveSubnet",
+			Handler:    _Msg_DissolveSubnet_Handler,
+		},
+		{
+			MethodName: "UpdateSubnetHyperparams",
+			Handler:    _Msg_UpdateSubnetHyperparams_Handler,
+		},
+		{
+			MethodName: "RegisterNeuron",
+			Handler:    _Msg_RegisterNeuron_Handler,
+		},
+		{
+			MethodName: "ServeEndpoint",
+			Handler:    _Msg_ServeEndpoint_Handler,
+		},
+		{
+			MethodName: "AddStake",
+			Handler:    _Msg_AddStake_Handler,
+		},
+		{
+			MethodName: "RemoveStake",
+			Handler:    _Msg_RemoveStake_Handler,
+		},
+		{
+			MethodName: "SetTake",
+			Handler:    _Msg_SetTake_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
@@ -302,6 +1500,626 @@ func (m *MsgUpdateParamsResponse) MarshalToSizedBuffer(dAtA []byte) (int, error)
 	return len(dAtA) - i, nil
 }
 
+func (m *MsgCreateSubnet) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *MsgCreateSubnet) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *MsgCreateSubnet) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	{
+		size := m.MaxLock.Size()
+		i -= size
+		if _, err := m.MaxLock.MarshalTo(dAtA[i:]); err != nil {
+			return 0, err
+		}
+		i = encodeVarintTx(dAtA, i, uint64(size))
+	}
+	i--
+	dAtA[i] = 0x22
+	{
+		size, err := m.Task.MarshalToSizedBuffer(dAtA[:i])
+		if err != nil {
+			return 0, err
+		}
+		i -= size
+		i = encodeVarintTx(dAtA, i, uint64(size))
+	}
+	i--
+	dAtA[i] = 0x1a
+	if len(m.Name) > 0 {
+		i -= len(m.Name)
+		copy(dAtA[i:], m.Name)
+		i = encodeVarintTx(dAtA, i, uint64(len(m.Name)))
+		i--
+		dAtA[i] = 0x12
+	}
+	if len(m.Owner) > 0 {
+		i -= len(m.Owner)
+		copy(dAtA[i:], m.Owner)
+		i = encodeVarintTx(dAtA, i, uint64(len(m.Owner)))
+		i--
+		dAtA[i] = 0xa
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *MsgCreateSubnetResponse) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *MsgCreateSubnetResponse) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *MsgCreateSubnetResponse) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	{
+		size := m.Locked.Size()
+		i -= size
+		if _, err := m.Locked.MarshalTo(dAtA[i:]); err != nil {
+			return 0, err
+		}
+		i = encodeVarintTx(dAtA, i, uint64(size))
+	}
+	i--
+	dAtA[i] = 0x12
+	if m.Netuid != 0 {
+		i = encodeVarintTx(dAtA, i, uint64(m.Netuid))
+		i--
+		dAtA[i] = 0x8
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *MsgDissolveSubnet) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *MsgDissolveSubnet) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *MsgDissolveSubnet) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if m.Netuid != 0 {
+		i = encodeVarintTx(dAtA, i, uint64(m.Netuid))
+		i--
+		dAtA[i] = 0x10
+	}
+	if len(m.Authority) > 0 {
+		i -= len(m.Authority)
+		copy(dAtA[i:], m.Authority)
+		i = encodeVarintTx(dAtA, i, uint64(len(m.Authority)))
+		i--
+		dAtA[i] = 0xa
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *MsgDissolveSubnetResponse) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *MsgDissolveSubnetResponse) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *MsgDissolveSubnetResponse) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	return len(dAtA) - i, nil
+}
+
+func (m *MsgUpdateSubnetHyperparams) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *MsgUpdateSubnetHyperparams) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *MsgUpdateSubnetHyperparams) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	{
+		size, err := m.Hyperparams.MarshalToSizedBuffer(dAtA[:i])
+		if err != nil {
+			return 0, err
+		}
+		i -= size
+		i = encodeVarintTx(dAtA, i, uint64(size))
+	}
+	i--
+	dAtA[i] = 0x1a
+	if m.Netuid != 0 {
+		i = encodeVarintTx(dAtA, i, uint64(m.Netuid))
+		i--
+		dAtA[i] = 0x10
+	}
+	if len(m.Sender) > 0 {
+		i -= len(m.Sender)
+		copy(dAtA[i:], m.Sender)
+		i = encodeVarintTx(dAtA, i, uint64(len(m.Sender)))
+		i--
+		dAtA[i] = 0xa
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *MsgUpdateSubnetHyperparamsResponse) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *MsgUpdateSubnetHyperparamsResponse) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *MsgUpdateSubnetHyperparamsResponse) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	return len(dAtA) - i, nil
+}
+
+func (m *MsgRegisterNeuron) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *MsgRegisterNeuron) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *MsgRegisterNeuron) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	{
+		size := m.MaxBurn.Size()
+		i -= size
+		if _, err := m.MaxBurn.MarshalTo(dAtA[i:]); err != nil {
+			return 0, err
+		}
+		i = encodeVarintTx(dAtA, i, uint64(size))
+	}
+	i--
+	dAtA[i] = 0x22
+	if m.Netuid != 0 {
+		i = encodeVarintTx(dAtA, i, uint64(m.Netuid))
+		i--
+		dAtA[i] = 0x18
+	}
+	if len(m.Owner) > 0 {
+		i -= len(m.Owner)
+		copy(dAtA[i:], m.Owner)
+		i = encodeVarintTx(dAtA, i, uint64(len(m.Owner)))
+		i--
+		dAtA[i] = 0x12
+	}
+	if len(m.Hotkey) > 0 {
+		i -= len(m.Hotkey)
+		copy(dAtA[i:], m.Hotkey)
+		i = encodeVarintTx(dAtA, i, uint64(len(m.Hotkey)))
+		i--
+		dAtA[i] = 0xa
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *MsgRegisterNeuronResponse) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *MsgRegisterNeuronResponse) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *MsgRegisterNeuronResponse) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if len(m.PrunedHotkey) > 0 {
+		i -= len(m.PrunedHotkey)
+		copy(dAtA[i:], m.PrunedHotkey)
+		i = encodeVarintTx(dAtA, i, uint64(len(m.PrunedHotkey)))
+		i--
+		dAtA[i] = 0x1a
+	}
+	{
+		size := m.Burned.Size()
+		i -= size
+		if _, err := m.Burned.MarshalTo(dAtA[i:]); err != nil {
+			return 0, err
+		}
+		i = encodeVarintTx(dAtA, i, uint64(size))
+	}
+	i--
+	dAtA[i] = 0x12
+	if m.Uid != 0 {
+		i = encodeVarintTx(dAtA, i, uint64(m.Uid))
+		i--
+		dAtA[i] = 0x8
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *MsgServeEndpoint) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *MsgServeEndpoint) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *MsgServeEndpoint) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if len(m.ModelId) > 0 {
+		i -= len(m.ModelId)
+		copy(dAtA[i:], m.ModelId)
+		i = encodeVarintTx(dAtA, i, uint64(len(m.ModelId)))
+		i--
+		dAtA[i] = 0x2a
+	}
+	if m.ProtocolVersion != 0 {
+		i = encodeVarintTx(dAtA, i, uint64(m.ProtocolVersion))
+		i--
+		dAtA[i] = 0x20
+	}
+	if len(m.Address) > 0 {
+		i -= len(m.Address)
+		copy(dAtA[i:], m.Address)
+		i = encodeVarintTx(dAtA, i, uint64(len(m.Address)))
+		i--
+		dAtA[i] = 0x1a
+	}
+	if m.Netuid != 0 {
+		i = encodeVarintTx(dAtA, i, uint64(m.Netuid))
+		i--
+		dAtA[i] = 0x10
+	}
+	if len(m.Hotkey) > 0 {
+		i -= len(m.Hotkey)
+		copy(dAtA[i:], m.Hotkey)
+		i = encodeVarintTx(dAtA, i, uint64(len(m.Hotkey)))
+		i--
+		dAtA[i] = 0xa
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *MsgServeEndpointResponse) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *MsgServeEndpointResponse) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *MsgServeEndpointResponse) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	return len(dAtA) - i, nil
+}
+
+func (m *MsgAddStake) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *MsgAddStake) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *MsgAddStake) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	{
+		size := m.Amount.Size()
+		i -= size
+		if _, err := m.Amount.MarshalTo(dAtA[i:]); err != nil {
+			return 0, err
+		}
+		i = encodeVarintTx(dAtA, i, uint64(size))
+	}
+	i--
+	dAtA[i] = 0x22
+	if m.Netuid != 0 {
+		i = encodeVarintTx(dAtA, i, uint64(m.Netuid))
+		i--
+		dAtA[i] = 0x18
+	}
+	if len(m.Hotkey) > 0 {
+		i -= len(m.Hotkey)
+		copy(dAtA[i:], m.Hotkey)
+		i = encodeVarintTx(dAtA, i, uint64(len(m.Hotkey)))
+		i--
+		dAtA[i] = 0x12
+	}
+	if len(m.Delegator) > 0 {
+		i -= len(m.Delegator)
+		copy(dAtA[i:], m.Delegator)
+		i = encodeVarintTx(dAtA, i, uint64(len(m.Delegator)))
+		i--
+		dAtA[i] = 0xa
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *MsgAddStakeResponse) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *MsgAddStakeResponse) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *MsgAddStakeResponse) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	return len(dAtA) - i, nil
+}
+
+func (m *MsgRemoveStake) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *MsgRemoveStake) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *MsgRemoveStake) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	{
+		size := m.Amount.Size()
+		i -= size
+		if _, err := m.Amount.MarshalTo(dAtA[i:]); err != nil {
+			return 0, err
+		}
+		i = encodeVarintTx(dAtA, i, uint64(size))
+	}
+	i--
+	dAtA[i] = 0x22
+	if m.Netuid != 0 {
+		i = encodeVarintTx(dAtA, i, uint64(m.Netuid))
+		i--
+		dAtA[i] = 0x18
+	}
+	if len(m.Hotkey) > 0 {
+		i -= len(m.Hotkey)
+		copy(dAtA[i:], m.Hotkey)
+		i = encodeVarintTx(dAtA, i, uint64(len(m.Hotkey)))
+		i--
+		dAtA[i] = 0x12
+	}
+	if len(m.Delegator) > 0 {
+		i -= len(m.Delegator)
+		copy(dAtA[i:], m.Delegator)
+		i = encodeVarintTx(dAtA, i, uint64(len(m.Delegator)))
+		i--
+		dAtA[i] = 0xa
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *MsgRemoveStakeResponse) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *MsgRemoveStakeResponse) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *MsgRemoveStakeResponse) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if m.CompletesAt != 0 {
+		i = encodeVarintTx(dAtA, i, uint64(m.CompletesAt))
+		i--
+		dAtA[i] = 0x10
+	}
+	if m.UnbondingId != 0 {
+		i = encodeVarintTx(dAtA, i, uint64(m.UnbondingId))
+		i--
+		dAtA[i] = 0x8
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *MsgSetTake) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *MsgSetTake) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *MsgSetTake) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if m.TakeBps != 0 {
+		i = encodeVarintTx(dAtA, i, uint64(m.TakeBps))
+		i--
+		dAtA[i] = 0x18
+	}
+	if len(m.Hotkey) > 0 {
+		i -= len(m.Hotkey)
+		copy(dAtA[i:], m.Hotkey)
+		i = encodeVarintTx(dAtA, i, uint64(len(m.Hotkey)))
+		i--
+		dAtA[i] = 0x12
+	}
+	if len(m.Owner) > 0 {
+		i -= len(m.Owner)
+		copy(dAtA[i:], m.Owner)
+		i = encodeVarintTx(dAtA, i, uint64(len(m.Owner)))
+		i--
+		dAtA[i] = 0xa
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *MsgSetTakeResponse) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *MsgSetTakeResponse) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *MsgSetTakeResponse) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	return len(dAtA) - i, nil
+}
+
 func encodeVarintTx(dAtA []byte, offset int, v uint64) int {
 	offset -= sovTx(v)
 	base := offset
@@ -329,6 +2147,266 @@ func (m *MsgUpdateParams) Size() (n int) {
 }
 
 func (m *MsgUpdateParamsResponse) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	return n
+}
+
+func (m *MsgCreateSubnet) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	l = len(m.Owner)
+	if l > 0 {
+		n += 1 + l + sovTx(uint64(l))
+	}
+	l = len(m.Name)
+	if l > 0 {
+		n += 1 + l + sovTx(uint64(l))
+	}
+	l = m.Task.Size()
+	n += 1 + l + sovTx(uint64(l))
+	l = m.MaxLock.Size()
+	n += 1 + l + sovTx(uint64(l))
+	return n
+}
+
+func (m *MsgCreateSubnetResponse) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if m.Netuid != 0 {
+		n += 1 + sovTx(uint64(m.Netuid))
+	}
+	l = m.Locked.Size()
+	n += 1 + l + sovTx(uint64(l))
+	return n
+}
+
+func (m *MsgDissolveSubnet) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	l = len(m.Authority)
+	if l > 0 {
+		n += 1 + l + sovTx(uint64(l))
+	}
+	if m.Netuid != 0 {
+		n += 1 + sovTx(uint64(m.Netuid))
+	}
+	return n
+}
+
+func (m *MsgDissolveSubnetResponse) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	return n
+}
+
+func (m *MsgUpdateSubnetHyperparams) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	l = len(m.Sender)
+	if l > 0 {
+		n += 1 + l + sovTx(uint64(l))
+	}
+	if m.Netuid != 0 {
+		n += 1 + sovTx(uint64(m.Netuid))
+	}
+	l = m.Hyperparams.Size()
+	n += 1 + l + sovTx(uint64(l))
+	return n
+}
+
+func (m *MsgUpdateSubnetHyperparamsResponse) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	return n
+}
+
+func (m *MsgRegisterNeuron) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	l = len(m.Hotkey)
+	if l > 0 {
+		n += 1 + l + sovTx(uint64(l))
+	}
+	l = len(m.Owner)
+	if l > 0 {
+		n += 1 + l + sovTx(uint64(l))
+	}
+	if m.Netuid != 0 {
+		n += 1 + sovTx(uint64(m.Netuid))
+	}
+	l = m.MaxBurn.Size()
+	n += 1 + l + sovTx(uint64(l))
+	return n
+}
+
+func (m *MsgRegisterNeuronResponse) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if m.Uid != 0 {
+		n += 1 + sovTx(uint64(m.Uid))
+	}
+	l = m.Burned.Size()
+	n += 1 + l + sovTx(uint64(l))
+	l = len(m.PrunedHotkey)
+	if l > 0 {
+		n += 1 + l + sovTx(uint64(l))
+	}
+	return n
+}
+
+func (m *MsgServeEndpoint) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	l = len(m.Hotkey)
+	if l > 0 {
+		n += 1 + l + sovTx(uint64(l))
+	}
+	if m.Netuid != 0 {
+		n += 1 + sovTx(uint64(m.Netuid))
+	}
+	l = len(m.Address)
+	if l > 0 {
+		n += 1 + l + sovTx(uint64(l))
+	}
+	if m.ProtocolVersion != 0 {
+		n += 1 + sovTx(uint64(m.ProtocolVersion))
+	}
+	l = len(m.ModelId)
+	if l > 0 {
+		n += 1 + l + sovTx(uint64(l))
+	}
+	return n
+}
+
+func (m *MsgServeEndpointResponse) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	return n
+}
+
+func (m *MsgAddStake) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	l = len(m.Delegator)
+	if l > 0 {
+		n += 1 + l + sovTx(uint64(l))
+	}
+	l = len(m.Hotkey)
+	if l > 0 {
+		n += 1 + l + sovTx(uint64(l))
+	}
+	if m.Netuid != 0 {
+		n += 1 + sovTx(uint64(m.Netuid))
+	}
+	l = m.Amount.Size()
+	n += 1 + l + sovTx(uint64(l))
+	return n
+}
+
+func (m *MsgAddStakeResponse) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	return n
+}
+
+func (m *MsgRemoveStake) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	l = len(m.Delegator)
+	if l > 0 {
+		n += 1 + l + sovTx(uint64(l))
+	}
+	l = len(m.Hotkey)
+	if l > 0 {
+		n += 1 + l + sovTx(uint64(l))
+	}
+	if m.Netuid != 0 {
+		n += 1 + sovTx(uint64(m.Netuid))
+	}
+	l = m.Amount.Size()
+	n += 1 + l + sovTx(uint64(l))
+	return n
+}
+
+func (m *MsgRemoveStakeResponse) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if m.UnbondingId != 0 {
+		n += 1 + sovTx(uint64(m.UnbondingId))
+	}
+	if m.CompletesAt != 0 {
+		n += 1 + sovTx(uint64(m.CompletesAt))
+	}
+	return n
+}
+
+func (m *MsgSetTake) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	l = len(m.Owner)
+	if l > 0 {
+		n += 1 + l + sovTx(uint64(l))
+	}
+	l = len(m.Hotkey)
+	if l > 0 {
+		n += 1 + l + sovTx(uint64(l))
+	}
+	if m.TakeBps != 0 {
+		n += 1 + sovTx(uint64(m.TakeBps))
+	}
+	return n
+}
+
+func (m *MsgSetTakeResponse) Size() (n int) {
 	if m == nil {
 		return 0
 	}
@@ -485,6 +2563,1816 @@ func (m *MsgUpdateParamsResponse) Unmarshal(dAtA []byte) error {
 		}
 		if fieldNum <= 0 {
 			return fmt.Errorf("proto: MsgUpdateParamsResponse: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		default:
+			iNdEx = preIndex
+			skippy, err := skipTx(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthTx
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *MsgCreateSubnet) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowTx
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: MsgCreateSubnet: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: MsgCreateSubnet: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Owner", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Owner = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Name", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Name = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 3:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Task", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := m.Task.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 4:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field MaxLock", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := m.MaxLock.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipTx(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthTx
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *MsgCreateSubnetResponse) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowTx
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: MsgCreateSubnetResponse: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: MsgCreateSubnetResponse: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Netuid", wireType)
+			}
+			m.Netuid = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.Netuid |= uint32(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Locked", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := m.Locked.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipTx(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthTx
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *MsgDissolveSubnet) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowTx
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: MsgDissolveSubnet: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: MsgDissolveSubnet: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Authority", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Authority = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 2:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Netuid", wireType)
+			}
+			m.Netuid = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.Netuid |= uint32(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		default:
+			iNdEx = preIndex
+			skippy, err := skipTx(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthTx
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *MsgDissolveSubnetResponse) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowTx
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: MsgDissolveSubnetResponse: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: MsgDissolveSubnetResponse: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		default:
+			iNdEx = preIndex
+			skippy, err := skipTx(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthTx
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *MsgUpdateSubnetHyperparams) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowTx
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: MsgUpdateSubnetHyperparams: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: MsgUpdateSubnetHyperparams: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Sender", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Sender = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 2:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Netuid", wireType)
+			}
+			m.Netuid = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.Netuid |= uint32(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 3:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Hyperparams", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := m.Hyperparams.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipTx(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthTx
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *MsgUpdateSubnetHyperparamsResponse) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowTx
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: MsgUpdateSubnetHyperparamsResponse: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: MsgUpdateSubnetHyperparamsResponse: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		default:
+			iNdEx = preIndex
+			skippy, err := skipTx(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthTx
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *MsgRegisterNeuron) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowTx
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: MsgRegisterNeuron: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: MsgRegisterNeuron: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Hotkey", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Hotkey = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Owner", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Owner = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 3:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Netuid", wireType)
+			}
+			m.Netuid = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.Netuid |= uint32(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 4:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field MaxBurn", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := m.MaxBurn.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipTx(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthTx
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *MsgRegisterNeuronResponse) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowTx
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: MsgRegisterNeuronResponse: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: MsgRegisterNeuronResponse: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Uid", wireType)
+			}
+			m.Uid = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.Uid |= uint32(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Burned", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := m.Burned.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 3:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field PrunedHotkey", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.PrunedHotkey = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipTx(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthTx
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *MsgServeEndpoint) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowTx
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: MsgServeEndpoint: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: MsgServeEndpoint: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Hotkey", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Hotkey = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 2:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Netuid", wireType)
+			}
+			m.Netuid = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.Netuid |= uint32(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 3:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Address", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Address = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 4:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field ProtocolVersion", wireType)
+			}
+			m.ProtocolVersion = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.ProtocolVersion |= uint32(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 5:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field ModelId", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.ModelId = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipTx(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthTx
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *MsgServeEndpointResponse) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowTx
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: MsgServeEndpointResponse: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: MsgServeEndpointResponse: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		default:
+			iNdEx = preIndex
+			skippy, err := skipTx(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthTx
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *MsgAddStake) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowTx
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: MsgAddStake: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: MsgAddStake: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Delegator", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Delegator = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Hotkey", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Hotkey = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 3:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Netuid", wireType)
+			}
+			m.Netuid = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.Netuid |= uint32(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 4:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Amount", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := m.Amount.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipTx(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthTx
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *MsgAddStakeResponse) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowTx
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: MsgAddStakeResponse: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: MsgAddStakeResponse: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		default:
+			iNdEx = preIndex
+			skippy, err := skipTx(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthTx
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *MsgRemoveStake) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowTx
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: MsgRemoveStake: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: MsgRemoveStake: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Delegator", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Delegator = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Hotkey", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Hotkey = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 3:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Netuid", wireType)
+			}
+			m.Netuid = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.Netuid |= uint32(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 4:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Amount", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := m.Amount.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipTx(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthTx
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *MsgRemoveStakeResponse) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowTx
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: MsgRemoveStakeResponse: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: MsgRemoveStakeResponse: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field UnbondingId", wireType)
+			}
+			m.UnbondingId = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.UnbondingId |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 2:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field CompletesAt", wireType)
+			}
+			m.CompletesAt = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.CompletesAt |= int64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		default:
+			iNdEx = preIndex
+			skippy, err := skipTx(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthTx
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *MsgSetTake) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowTx
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: MsgSetTake: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: MsgSetTake: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Owner", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Owner = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Hotkey", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Hotkey = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 3:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field TakeBps", wireType)
+			}
+			m.TakeBps = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.TakeBps |= uint32(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		default:
+			iNdEx = preIndex
+			skippy, err := skipTx(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthTx
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *MsgSetTakeResponse) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowTx
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: MsgSetTakeResponse: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: MsgSetTakeResponse: illegal tag %d (wire type %d)", fieldNum, wire)
 		}
 		switch fieldNum {
 		default:
