@@ -216,9 +216,10 @@ func NewMeritApp(
 	if app.SubnetKeeper, err = subnetkeeper.NewKeeper(appCodec, runtime.NewKVStoreService(keys[subnettypes.StoreKey]), accCodec, app.BankKeeper, BondDenom, govAuthority); err != nil {
 		return nil, err
 	}
-	if app.ScoringKeeper, err = scoringkeeper.NewKeeper(appCodec, runtime.NewKVStoreService(keys[scoringtypes.StoreKey]), accCodec, govAuthority); err != nil {
+	if app.ScoringKeeper, err = scoringkeeper.NewKeeper(appCodec, runtime.NewKVStoreService(keys[scoringtypes.StoreKey]), accCodec, app.SubnetKeeper, govAuthority); err != nil {
 		return nil, err
 	}
+	app.SubnetKeeper.SetHooks(app.ScoringKeeper.Hooks())
 	if app.EmissionKeeper, err = emissionkeeper.NewKeeper(appCodec, runtime.NewKVStoreService(keys[emissiontypes.StoreKey]), accCodec, govAuthority); err != nil {
 		return nil, err
 	}

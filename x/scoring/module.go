@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	gwruntime "github.com/grpc-ecosystem/grpc-gateway/runtime"
+	"github.com/spf13/cobra"
 	"google.golang.org/grpc"
 
 	"cosmossdk.io/core/appmodule"
@@ -17,6 +18,7 @@ import (
 	sdk "github.com/cosmos/cosmos-sdk/types"
 	"github.com/cosmos/cosmos-sdk/types/module"
 
+	"github.com/meritnet/merit/x/scoring/client/cli"
 	"github.com/meritnet/merit/x/scoring/keeper"
 	"github.com/meritnet/merit/x/scoring/types"
 )
@@ -30,6 +32,7 @@ var (
 	_ module.HasConsensusVersion = AppModule{}
 	_ appmodule.AppModule        = AppModule{}
 	_ appmodule.HasServices      = AppModule{}
+	_ appmodule.HasEndBlocker    = AppModule{}
 )
 
 // AppModule wires x/scoring into the module manager.
@@ -98,3 +101,13 @@ func (am AppModule) ExportGenesis(ctx sdk.Context, cdc codec.JSONCodec) json.Raw
 }
 
 func (AppModule) ConsensusVersion() uint64 { return ConsensusVersion }
+
+// EndBlock runs the subnet epochs that are due.
+func (am AppModule) EndBlock(ctx context.Context) error { return am.keeper.EndBlocker(ctx) }
+
+// GetQueryCmd adds `simulate --file`, which autocli cannot express, to the
+// autocli query commands.
+func (AppModule) GetQueryCmd() *cobra.Command { return cli.QueryCmd() }
+
+// GetTxCmd adds commit-weights, which hashes locally, to the autocli tx commands.
+func (AppModule) GetTxCmd() *cobra.Command { return cli.TxCmd() }

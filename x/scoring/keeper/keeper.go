@@ -8,32 +8,51 @@ import (
 	storetypes "cosmossdk.io/core/store"
 
 	"github.com/cosmos/cosmos-sdk/codec"
+	sdk "github.com/cosmos/cosmos-sdk/types"
 
 	"github.com/meritnet/merit/x/scoring/types"
 )
 
-// Keeper owns the x/scoring store.
+// Keeper owns the x/scoring store: weights, bonds, commits, epoch state.
 type Keeper struct {
 	cdc          codec.BinaryCodec
 	addressCodec address.Codec
+	subnets      types.SubnetKeeper
+	emission     types.EmissionKeeper
 	// authority may change params: the gov module account.
 	authority string
 
 	Schema collections.Schema
 	Params collections.Item[types.Params]
+	// Weights by (netuid, validator uid).
+	Weights collections.Map[collections.Pair[uint32, uint32], types.WeightsRow]
+	// Bonds by (netuid, validator uid).
+	Bonds collections.Map[collections.Pair[uint32, uint32], types.BondsRow]
+	// Commits by (netuid, hotkey, commit block).
+	Commits    collections.Map[collections.Triple[uint32, sdk.AccAddress, int64], types.WeightCommit]
+	EpochState collections.Map[uint32, types.EpochState]
 }
 
 // NewKeeper builds the keeper; it fails when the authority is not a valid address.
-func NewKeeper(cdc codec.BinaryCodec, storeService storetypes.KVStoreService, addressCodec address.Codec, authority string) (Keeper, error) {
+func NewKeeper(cdc codec.BinaryCodec, storeService storetypes.KVStoreService, addressCodec address.Codec,
+	subnets types.SubnetKeeper, authority string,
+) (Keeper, error) {
 	if _, err := addressCodec.StringToBytes(authority); err != nil {
 		return Keeper{}, fmt.Errorf("invalid %s authority address %q: %w", types.ModuleName, authority, err)
 	}
 	sb := collections.NewSchemaBuilder(storeService)
+	pair := collections.PairKeyCodec(collections.Uint32Key, collections.Uint32Key)
 	k := Keeper{
 		cdc:          cdc,
 		addressCodec: addressCodec,
+		subnets:      subnets,
 		authority:    authority,
 		Params:       collections.NewItem(sb, types.ParamsKey, "params", codec.CollValue[types.Params](cdc)),
+		Weights:      collections.NewMap(sb, types.WeightsKey, "weights", pair, codec.CollValue[types.WeightsRow](cdc)),
+		Bonds:        collections.NewMap(sb, types.BondsKey, "bonds", pair, codec.CollValue[types.BondsRow](cdc)),
+		Commits: collections.NewMap(sb, types.CommitsKey, "commits",
+			collections.TripleKeyCodec(collections.Uint32Key, sdk.AccAddressKey, collections.Int64Key), codec.CollValue[types.WeightCommit](cdc)),
+		EpochState: collections.NewMap(sb, types.EpochStateKey, "epoch_state", collections.Uint32Key, codec.CollValue[types.EpochState](cdc)),
 	}
 	schema, err := sb.Build()
 	if err != nil {
@@ -43,5 +62,16 @@ func NewKeeper(cdc codec.BinaryCodec, storeService storetypes.KVStoreService, ad
 	return k, nil
 }
 
+// SetEmissionKeeper connects x/emission; without it epochs distribute nothing.
+func (k *Keeper) SetEmissionKeeper(e types.EmissionKeeper) { k.emission = e }
+
 // Authority is the address allowed to change params.
 func (k Keeper) Authority() string { return k.authority }
+
+func (k Keeper) parseAddr(field, s string) (sdk.AccAddress, error) {
+	bz, err := k.addressCodec.StringToBytes(s)
+	if err != nil || len(bz) == 0 {
+		return nil, types.ErrInvalidWeights.Wrapf("%s %q is not a valid address: %v", field, s, err)
+	}
+	return bz, nil
+}

@@ -6,6 +6,7 @@ package types
 import (
 	context "context"
 	fmt "fmt"
+	_ "github.com/cosmos/cosmos-proto"
 	_ "github.com/cosmos/cosmos-sdk/types/query"
 	_ "github.com/cosmos/cosmos-sdk/types/tx/amino"
 	_ "github.com/cosmos/gogoproto/gogoproto"
@@ -111,34 +112,558 @@ func (m *QueryParamsResponse) GetParams() Params {
 	return Params{}
 }
 
+type QueryWeightsRequest struct {
+	Netuid uint32 `protobuf:"varint,1,opt,name=netuid,proto3" json:"netuid,omitempty"`
+	Uid    uint32 `protobuf:"varint,2,opt,name=uid,proto3" json:"uid,omitempty"`
+}
+
+func (m *QueryWeightsRequest) Reset()         { *m = QueryWeightsRequest{} }
+func (m *QueryWeightsRequest) String() string { return proto.CompactTextString(m) }
+func (*QueryWeightsRequest) ProtoMessage()    {}
+func (*QueryWeightsRequest) Descriptor() ([]byte, []int) {
+	return fileDescriptor_6b7c3a4286723c11, []int{2}
+}
+func (m *QueryWeightsRequest) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *QueryWeightsRequest) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_QueryWeightsRequest.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *QueryWeightsRequest) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_QueryWeightsRequest.Merge(m, src)
+}
+func (m *QueryWeightsRequest) XXX_Size() int {
+	return m.Size()
+}
+func (m *QueryWeightsRequest) XXX_DiscardUnknown() {
+	xxx_messageInfo_QueryWeightsRequest.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_QueryWeightsRequest proto.InternalMessageInfo
+
+func (m *QueryWeightsRequest) GetNetuid() uint32 {
+	if m != nil {
+		return m.Netuid
+	}
+	return 0
+}
+
+func (m *QueryWeightsRequest) GetUid() uint32 {
+	if m != nil {
+		return m.Uid
+	}
+	return 0
+}
+
+type QueryWeightsResponse struct {
+	Weights WeightsRow `protobuf:"bytes,1,opt,name=weights,proto3" json:"weights"`
+}
+
+func (m *QueryWeightsResponse) Reset()         { *m = QueryWeightsResponse{} }
+func (m *QueryWeightsResponse) String() string { return proto.CompactTextString(m) }
+func (*QueryWeightsResponse) ProtoMessage()    {}
+func (*QueryWeightsResponse) Descriptor() ([]byte, []int) {
+	return fileDescriptor_6b7c3a4286723c11, []int{3}
+}
+func (m *QueryWeightsResponse) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *QueryWeightsResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_QueryWeightsResponse.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *QueryWeightsResponse) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_QueryWeightsResponse.Merge(m, src)
+}
+func (m *QueryWeightsResponse) XXX_Size() int {
+	return m.Size()
+}
+func (m *QueryWeightsResponse) XXX_DiscardUnknown() {
+	xxx_messageInfo_QueryWeightsResponse.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_QueryWeightsResponse proto.InternalMessageInfo
+
+func (m *QueryWeightsResponse) GetWeights() WeightsRow {
+	if m != nil {
+		return m.Weights
+	}
+	return WeightsRow{}
+}
+
+type QueryBondsRequest struct {
+	Netuid uint32 `protobuf:"varint,1,opt,name=netuid,proto3" json:"netuid,omitempty"`
+	Uid    uint32 `protobuf:"varint,2,opt,name=uid,proto3" json:"uid,omitempty"`
+}
+
+func (m *QueryBondsRequest) Reset()         { *m = QueryBondsRequest{} }
+func (m *QueryBondsRequest) String() string { return proto.CompactTextString(m) }
+func (*QueryBondsRequest) ProtoMessage()    {}
+func (*QueryBondsRequest) Descriptor() ([]byte, []int) {
+	return fileDescriptor_6b7c3a4286723c11, []int{4}
+}
+func (m *QueryBondsRequest) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *QueryBondsRequest) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_QueryBondsRequest.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *QueryBondsRequest) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_QueryBondsRequest.Merge(m, src)
+}
+func (m *QueryBondsRequest) XXX_Size() int {
+	return m.Size()
+}
+func (m *QueryBondsRequest) XXX_DiscardUnknown() {
+	xxx_messageInfo_QueryBondsRequest.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_QueryBondsRequest proto.InternalMessageInfo
+
+func (m *QueryBondsRequest) GetNetuid() uint32 {
+	if m != nil {
+		return m.Netuid
+	}
+	return 0
+}
+
+func (m *QueryBondsRequest) GetUid() uint32 {
+	if m != nil {
+		return m.Uid
+	}
+	return 0
+}
+
+type QueryBondsResponse struct {
+	Bonds BondsRow `protobuf:"bytes,1,opt,name=bonds,proto3" json:"bonds"`
+}
+
+func (m *QueryBondsResponse) Reset()         { *m = QueryBondsResponse{} }
+func (m *QueryBondsResponse) String() string { return proto.CompactTextString(m) }
+func (*QueryBondsResponse) ProtoMessage()    {}
+func (*QueryBondsResponse) Descriptor() ([]byte, []int) {
+	return fileDescriptor_6b7c3a4286723c11, []int{5}
+}
+func (m *QueryBondsResponse) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *QueryBondsResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_QueryBondsResponse.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *QueryBondsResponse) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_QueryBondsResponse.Merge(m, src)
+}
+func (m *QueryBondsResponse) XXX_Size() int {
+	return m.Size()
+}
+func (m *QueryBondsResponse) XXX_DiscardUnknown() {
+	xxx_messageInfo_QueryBondsResponse.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_QueryBondsResponse proto.InternalMessageInfo
+
+func (m *QueryBondsResponse) GetBonds() BondsRow {
+	if m != nil {
+		return m.Bonds
+	}
+	return BondsRow{}
+}
+
+type QueryCommitsRequest struct {
+	Netuid uint32 `protobuf:"varint,1,opt,name=netuid,proto3" json:"netuid,omitempty"`
+	Hotkey string `protobuf:"bytes,2,opt,name=hotkey,proto3" json:"hotkey,omitempty"`
+}
+
+func (m *QueryCommitsRequest) Reset()         { *m = QueryCommitsRequest{} }
+func (m *QueryCommitsRequest) String() string { return proto.CompactTextString(m) }
+func (*QueryCommitsRequest) ProtoMessage()    {}
+func (*QueryCommitsRequest) Descriptor() ([]byte, []int) {
+	return fileDescriptor_6b7c3a4286723c11, []int{6}
+}
+func (m *QueryCommitsRequest) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *QueryCommitsRequest) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_QueryCommitsRequest.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *QueryCommitsRequest) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_QueryCommitsRequest.Merge(m, src)
+}
+func (m *QueryCommitsRequest) XXX_Size() int {
+	return m.Size()
+}
+func (m *QueryCommitsRequest) XXX_DiscardUnknown() {
+	xxx_messageInfo_QueryCommitsRequest.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_QueryCommitsRequest proto.InternalMessageInfo
+
+func (m *QueryCommitsRequest) GetNetuid() uint32 {
+	if m != nil {
+		return m.Netuid
+	}
+	return 0
+}
+
+func (m *QueryCommitsRequest) GetHotkey() string {
+	if m != nil {
+		return m.Hotkey
+	}
+	return ""
+}
+
+type QueryCommitsResponse struct {
+	Commits []WeightCommit `protobuf:"bytes,1,rep,name=commits,proto3" json:"commits"`
+}
+
+func (m *QueryCommitsResponse) Reset()         { *m = QueryCommitsResponse{} }
+func (m *QueryCommitsResponse) String() string { return proto.CompactTextString(m) }
+func (*QueryCommitsResponse) ProtoMessage()    {}
+func (*QueryCommitsResponse) Descriptor() ([]byte, []int) {
+	return fileDescriptor_6b7c3a4286723c11, []int{7}
+}
+func (m *QueryCommitsResponse) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *QueryCommitsResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_QueryCommitsResponse.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *QueryCommitsResponse) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_QueryCommitsResponse.Merge(m, src)
+}
+func (m *QueryCommitsResponse) XXX_Size() int {
+	return m.Size()
+}
+func (m *QueryCommitsResponse) XXX_DiscardUnknown() {
+	xxx_messageInfo_QueryCommitsResponse.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_QueryCommitsResponse proto.InternalMessageInfo
+
+func (m *QueryCommitsResponse) GetCommits() []WeightCommit {
+	if m != nil {
+		return m.Commits
+	}
+	return nil
+}
+
+type QueryEpochStateRequest struct {
+	Netuid uint32 `protobuf:"varint,1,opt,name=netuid,proto3" json:"netuid,omitempty"`
+}
+
+func (m *QueryEpochStateRequest) Reset()         { *m = QueryEpochStateRequest{} }
+func (m *QueryEpochStateRequest) String() string { return proto.CompactTextString(m) }
+func (*QueryEpochStateRequest) ProtoMessage()    {}
+func (*QueryEpochStateRequest) Descriptor() ([]byte, []int) {
+	return fileDescriptor_6b7c3a4286723c11, []int{8}
+}
+func (m *QueryEpochStateRequest) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *QueryEpochStateRequest) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_QueryEpochStateRequest.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *QueryEpochStateRequest) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_QueryEpochStateRequest.Merge(m, src)
+}
+func (m *QueryEpochStateRequest) XXX_Size() int {
+	return m.Size()
+}
+func (m *QueryEpochStateRequest) XXX_DiscardUnknown() {
+	xxx_messageInfo_QueryEpochStateRequest.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_QueryEpochStateRequest proto.InternalMessageInfo
+
+func (m *QueryEpochStateRequest) GetNetuid() uint32 {
+	if m != nil {
+		return m.Netuid
+	}
+	return 0
+}
+
+type QueryEpochStateResponse struct {
+	State EpochState `protobuf:"bytes,1,opt,name=state,proto3" json:"state"`
+	// Next block at which the epoch is due under the current tempo.
+	NextEpochBlock int64  `protobuf:"varint,2,opt,name=next_epoch_block,json=nextEpochBlock,proto3" json:"next_epoch_block,omitempty"`
+	Tempo          uint64 `protobuf:"varint,3,opt,name=tempo,proto3" json:"tempo,omitempty"`
+}
+
+func (m *QueryEpochStateResponse) Reset()         { *m = QueryEpochStateResponse{} }
+func (m *QueryEpochStateResponse) String() string { return proto.CompactTextString(m) }
+func (*QueryEpochStateResponse) ProtoMessage()    {}
+func (*QueryEpochStateResponse) Descriptor() ([]byte, []int) {
+	return fileDescriptor_6b7c3a4286723c11, []int{9}
+}
+func (m *QueryEpochStateResponse) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *QueryEpochStateResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_QueryEpochStateResponse.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *QueryEpochStateResponse) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_QueryEpochStateResponse.Merge(m, src)
+}
+func (m *QueryEpochStateResponse) XXX_Size() int {
+	return m.Size()
+}
+func (m *QueryEpochStateResponse) XXX_DiscardUnknown() {
+	xxx_messageInfo_QueryEpochStateResponse.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_QueryEpochStateResponse proto.InternalMessageInfo
+
+func (m *QueryEpochStateResponse) GetState() EpochState {
+	if m != nil {
+		return m.State
+	}
+	return EpochState{}
+}
+
+func (m *QueryEpochStateResponse) GetNextEpochBlock() int64 {
+	if m != nil {
+		return m.NextEpochBlock
+	}
+	return 0
+}
+
+func (m *QueryEpochStateResponse) GetTempo() uint64 {
+	if m != nil {
+		return m.Tempo
+	}
+	return 0
+}
+
+type QuerySimulateRequest struct {
+	// The scenario JSON (docs/yuma.md).
+	Scenario string `protobuf:"bytes,1,opt,name=scenario,proto3" json:"scenario,omitempty"`
+}
+
+func (m *QuerySimulateRequest) Reset()         { *m = QuerySimulateRequest{} }
+func (m *QuerySimulateRequest) String() string { return proto.CompactTextString(m) }
+func (*QuerySimulateRequest) ProtoMessage()    {}
+func (*QuerySimulateRequest) Descriptor() ([]byte, []int) {
+	return fileDescriptor_6b7c3a4286723c11, []int{10}
+}
+func (m *QuerySimulateRequest) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *QuerySimulateRequest) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_QuerySimulateRequest.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *QuerySimulateRequest) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_QuerySimulateRequest.Merge(m, src)
+}
+func (m *QuerySimulateRequest) XXX_Size() int {
+	return m.Size()
+}
+func (m *QuerySimulateRequest) XXX_DiscardUnknown() {
+	xxx_messageInfo_QuerySimulateRequest.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_QuerySimulateRequest proto.InternalMessageInfo
+
+func (m *QuerySimulateRequest) GetScenario() string {
+	if m != nil {
+		return m.Scenario
+	}
+	return ""
+}
+
+type QuerySimulateResponse struct {
+	// The result JSON.
+	Result string `protobuf:"bytes,1,opt,name=result,proto3" json:"result,omitempty"`
+}
+
+func (m *QuerySimulateResponse) Reset()         { *m = QuerySimulateResponse{} }
+func (m *QuerySimulateResponse) String() string { return proto.CompactTextString(m) }
+func (*QuerySimulateResponse) ProtoMessage()    {}
+func (*QuerySimulateResponse) Descriptor() ([]byte, []int) {
+	return fileDescriptor_6b7c3a4286723c11, []int{11}
+}
+func (m *QuerySimulateResponse) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *QuerySimulateResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_QuerySimulateResponse.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *QuerySimulateResponse) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_QuerySimulateResponse.Merge(m, src)
+}
+func (m *QuerySimulateResponse) XXX_Size() int {
+	return m.Size()
+}
+func (m *QuerySimulateResponse) XXX_DiscardUnknown() {
+	xxx_messageInfo_QuerySimulateResponse.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_QuerySimulateResponse proto.InternalMessageInfo
+
+func (m *QuerySimulateResponse) GetResult() string {
+	if m != nil {
+		return m.Result
+	}
+	return ""
+}
+
 func init() {
 	proto.RegisterType((*QueryParamsRequest)(nil), "merit.scoring.v1.QueryParamsRequest")
 	proto.RegisterType((*QueryParamsResponse)(nil), "merit.scoring.v1.QueryParamsResponse")
+	proto.RegisterType((*QueryWeightsRequest)(nil), "merit.scoring.v1.QueryWeightsRequest")
+	proto.RegisterType((*QueryWeightsResponse)(nil), "merit.scoring.v1.QueryWeightsResponse")
+	proto.RegisterType((*QueryBondsRequest)(nil), "merit.scoring.v1.QueryBondsRequest")
+	proto.RegisterType((*QueryBondsResponse)(nil), "merit.scoring.v1.QueryBondsResponse")
+	proto.RegisterType((*QueryCommitsRequest)(nil), "merit.scoring.v1.QueryCommitsRequest")
+	proto.RegisterType((*QueryCommitsResponse)(nil), "merit.scoring.v1.QueryCommitsResponse")
+	proto.RegisterType((*QueryEpochStateRequest)(nil), "merit.scoring.v1.QueryEpochStateRequest")
+	proto.RegisterType((*QueryEpochStateResponse)(nil), "merit.scoring.v1.QueryEpochStateResponse")
+	proto.RegisterType((*QuerySimulateRequest)(nil), "merit.scoring.v1.QuerySimulateRequest")
+	proto.RegisterType((*QuerySimulateResponse)(nil), "merit.scoring.v1.QuerySimulateResponse")
 }
 
 func init() { proto.RegisterFile("merit/scoring/v1/query.proto", fileDescriptor_6b7c3a4286723c11) }
 
 var fileDescriptor_6b7c3a4286723c11 = []byte{
-	// 303 bytes of a gzipped FileDescriptorProto
-	0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0xff, 0xe2, 0x92, 0xc9, 0x4d, 0x2d, 0xca,
-	0x2c, 0xd1, 0x2f, 0x4e, 0xce, 0x2f, 0xca, 0xcc, 0x4b, 0xd7, 0x2f, 0x33, 0xd4, 0x2f, 0x2c, 0x4d,
-	0x2d, 0xaa, 0xd4, 0x2b, 0x28, 0xca, 0x2f, 0xc9, 0x17, 0x12, 0x00, 0xcb, 0xea, 0x41, 0x65, 0xf5,
-	0xca, 0x0c, 0xa5, 0x04, 0x13, 0x73, 0x33, 0xf3, 0xf2, 0xf5, 0xc1, 0x24, 0x44, 0x91, 0x94, 0x74,
-	0x72, 0x7e, 0x71, 0x6e, 0x7e, 0x31, 0x44, 0x23, 0x9a, 0x09, 0x52, 0x22, 0xe9, 0xf9, 0xe9, 0xf9,
-	0x60, 0xa6, 0x3e, 0x88, 0x05, 0x15, 0x95, 0x49, 0xcf, 0xcf, 0x4f, 0xcf, 0x49, 0xd5, 0x4f, 0x2c,
-	0xc8, 0xd4, 0x4f, 0xcc, 0xcb, 0xcb, 0x2f, 0x49, 0x2c, 0xc9, 0xcc, 0xcf, 0x2b, 0x86, 0xca, 0xca,
-	0x62, 0xb8, 0xa9, 0x20, 0xb1, 0x28, 0x31, 0x17, 0x2a, 0xad, 0x24, 0xc2, 0x25, 0x14, 0x08, 0xb2,
-	0x21, 0x00, 0x2c, 0x18, 0x94, 0x5a, 0x58, 0x9a, 0x5a, 0x5c, 0xa2, 0x14, 0xc4, 0x25, 0x8c, 0x22,
-	0x5a, 0x5c, 0x90, 0x9f, 0x57, 0x9c, 0x2a, 0x64, 0xcd, 0xc5, 0x06, 0xd1, 0x2c, 0xc1, 0xa8, 0xc0,
-	0xa8, 0xc1, 0x6d, 0x24, 0xa1, 0x87, 0xee, 0x25, 0x3d, 0x88, 0x0e, 0x27, 0xce, 0x13, 0xf7, 0xe4,
-	0x19, 0x56, 0x3c, 0xdf, 0xa0, 0xc5, 0x18, 0x04, 0xd5, 0x62, 0xd4, 0xca, 0xc8, 0xc5, 0x0a, 0x36,
-	0x54, 0xa8, 0x86, 0x8b, 0x0d, 0xa2, 0x4c, 0x48, 0x05, 0xd3, 0x00, 0x4c, 0xd7, 0x48, 0xa9, 0x12,
-	0x50, 0x05, 0x71, 0x9d, 0x92, 0x6a, 0x07, 0xc8, 0xbe, 0xa6, 0xcb, 0x4f, 0x26, 0x33, 0x49, 0x09,
-	0x49, 0xe8, 0xe3, 0xf0, 0xb7, 0x93, 0xf3, 0x89, 0x47, 0x72, 0x8c, 0x17, 0x1e, 0xc9, 0x31, 0x3e,
-	0x78, 0x24, 0xc7, 0x38, 0xe1, 0xb1, 0x1c, 0xc3, 0x85, 0xc7, 0x72, 0x0c, 0x37, 0x1e, 0xcb, 0x31,
-	0x44, 0x69, 0xa6, 0x67, 0x96, 0x64, 0x94, 0x26, 0xe9, 0x25, 0xe7, 0xe7, 0x42, 0x74, 0xe7, 0xa5,
-	0x96, 0x40, 0x8d, 0xa9, 0x80, 0x1b, 0x54, 0x52, 0x59, 0x90, 0x5a, 0x9c, 0xc4, 0x06, 0x0e, 0x3d,
-	0x63, 0x40, 0x00, 0x00, 0x00, 0xff, 0xff, 0x2c, 0xb6, 0x74, 0x63, 0xf2, 0x01, 0x00, 0x00,
+	// 785 bytes of a gzipped FileDescriptorProto
+	0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0xff, 0x9c, 0x95, 0xcd, 0x6e, 0xd3, 0x4a,
+	0x14, 0xc7, 0x33, 0x4d, 0x93, 0xb4, 0x53, 0xdd, 0xab, 0x76, 0x6e, 0x6e, 0x09, 0xa6, 0xb8, 0x95,
+	0x69, 0x21, 0x8d, 0x44, 0x9c, 0xa6, 0x2a, 0x42, 0x94, 0xf2, 0x91, 0x8a, 0x1d, 0x0b, 0x70, 0x11,
+	0x48, 0x6c, 0x22, 0x27, 0x19, 0x25, 0x56, 0x63, 0x4f, 0x6a, 0x4f, 0xfa, 0xa1, 0xd2, 0x0d, 0x1b,
+	0xd8, 0x81, 0xd4, 0x05, 0x88, 0x27, 0x60, 0xc9, 0x82, 0x87, 0xe8, 0xb2, 0x82, 0x0d, 0x2b, 0x84,
+	0x5a, 0x24, 0x1e, 0x80, 0x17, 0x40, 0x9e, 0x39, 0x4e, 0x9a, 0x18, 0x93, 0x88, 0x4d, 0xe4, 0xf3,
+	0xf1, 0x3f, 0xf3, 0x9b, 0x13, 0xff, 0x13, 0x3c, 0x63, 0x53, 0xd7, 0xe2, 0xba, 0x57, 0x65, 0xae,
+	0xe5, 0xd4, 0xf5, 0xed, 0x25, 0x7d, 0xab, 0x4d, 0xdd, 0xbd, 0x7c, 0xcb, 0x65, 0x9c, 0x91, 0x49,
+	0x51, 0xcd, 0x43, 0x35, 0xbf, 0xbd, 0xa4, 0x4c, 0x99, 0xb6, 0xe5, 0x30, 0x5d, 0x7c, 0xca, 0x26,
+	0xe5, 0x42, 0x95, 0x79, 0x36, 0xf3, 0xa4, 0xb0, 0x6f, 0x82, 0x72, 0x5e, 0x16, 0xcb, 0x22, 0xd2,
+	0x65, 0x00, 0xa5, 0x74, 0x9d, 0xd5, 0x99, 0xcc, 0xfb, 0x4f, 0x90, 0x9d, 0xa9, 0x33, 0x56, 0x6f,
+	0x52, 0xdd, 0x6c, 0x59, 0xba, 0xe9, 0x38, 0x8c, 0x9b, 0xdc, 0x62, 0x4e, 0xa0, 0xb9, 0x18, 0xc2,
+	0x6d, 0x99, 0xae, 0x69, 0x07, 0x65, 0x35, 0x54, 0x0e, 0xd0, 0x45, 0x5d, 0x4b, 0x63, 0xf2, 0xd0,
+	0x87, 0x7b, 0x20, 0x44, 0x06, 0xdd, 0x6a, 0x53, 0x8f, 0x6b, 0x06, 0xfe, 0xaf, 0x27, 0xeb, 0xb5,
+	0x98, 0xe3, 0x51, 0xb2, 0x8a, 0x93, 0x72, 0x78, 0x06, 0xcd, 0xa1, 0xec, 0x44, 0x31, 0x93, 0xef,
+	0xdf, 0x46, 0x5e, 0x2a, 0x4a, 0xe3, 0x47, 0x5f, 0x67, 0x63, 0xef, 0x7f, 0x7c, 0xc8, 0x21, 0x03,
+	0x24, 0xda, 0x6d, 0x98, 0xf9, 0x84, 0x5a, 0xf5, 0x06, 0x0f, 0x8e, 0x22, 0xd3, 0x38, 0xe9, 0x50,
+	0xde, 0xb6, 0x6a, 0x62, 0xe6, 0x3f, 0x06, 0x44, 0x64, 0x12, 0xc7, 0xfd, 0xe4, 0x88, 0x48, 0xfa,
+	0x8f, 0xda, 0x23, 0x9c, 0xee, 0x1d, 0x00, 0x54, 0x37, 0x71, 0x6a, 0x47, 0xa6, 0x00, 0x6b, 0x26,
+	0x8c, 0x15, 0x68, 0xd8, 0x4e, 0x69, 0xd4, 0x47, 0x33, 0x02, 0x89, 0xb6, 0x86, 0xa7, 0xc4, 0xd4,
+	0x12, 0x73, 0x6a, 0x7f, 0x01, 0x75, 0x1f, 0xf6, 0x07, 0x72, 0x40, 0xba, 0x86, 0x13, 0x15, 0x3f,
+	0x01, 0x40, 0x4a, 0x18, 0x48, 0xf6, 0x77, 0x70, 0x64, 0xbb, 0x56, 0x86, 0x1d, 0xad, 0x33, 0xdb,
+	0xb6, 0x06, 0xef, 0xa8, 0x80, 0x93, 0x0d, 0xc6, 0x37, 0xe9, 0x9e, 0x20, 0x1a, 0x2f, 0x65, 0x3e,
+	0x7d, 0xbc, 0x9a, 0x86, 0x37, 0xea, 0x6e, 0xad, 0xe6, 0x52, 0xcf, 0xdb, 0xe0, 0xfe, 0x89, 0x06,
+	0xf4, 0x69, 0x8f, 0x61, 0x87, 0x9d, 0x03, 0x00, 0xf8, 0x16, 0x4e, 0x55, 0x65, 0x2a, 0x83, 0xe6,
+	0xe2, 0xd9, 0x89, 0xa2, 0x1a, 0xb5, 0x43, 0xa9, 0x0c, 0xb6, 0x08, 0x22, 0xad, 0x80, 0xa7, 0xc5,
+	0xdc, 0x7b, 0x2d, 0x56, 0x6d, 0x6c, 0x70, 0x93, 0xd3, 0x01, 0xec, 0xda, 0x21, 0xc2, 0xe7, 0x42,
+	0x12, 0xa0, 0xb9, 0x8e, 0x13, 0x9e, 0x9f, 0x88, 0xfe, 0x3e, 0xbb, 0xa2, 0x60, 0x81, 0x42, 0x40,
+	0xb2, 0x78, 0xd2, 0xa1, 0xbb, 0xbc, 0x4c, 0xfd, 0x7a, 0xb9, 0xd2, 0x64, 0xd5, 0x4d, 0xb1, 0x9b,
+	0xb8, 0xf1, 0xaf, 0x9f, 0x17, 0xb2, 0x92, 0x9f, 0x25, 0x69, 0x9c, 0xe0, 0xd4, 0x6e, 0xb1, 0x4c,
+	0x7c, 0x0e, 0x65, 0x47, 0x0d, 0x19, 0x68, 0x45, 0xd8, 0xcf, 0x86, 0x65, 0xb7, 0x9b, 0x67, 0x6e,
+	0xa1, 0xe0, 0x31, 0xaf, 0x4a, 0x1d, 0xd3, 0xb5, 0x98, 0x80, 0x1a, 0x37, 0x3a, 0xb1, 0xa6, 0xe3,
+	0xff, 0xfb, 0x34, 0x70, 0x8d, 0x69, 0x9c, 0x74, 0xa9, 0xd7, 0x6e, 0x72, 0x90, 0x40, 0x54, 0xfc,
+	0x99, 0xc4, 0x09, 0xa1, 0x20, 0xcf, 0x70, 0x52, 0x1a, 0x86, 0xcc, 0x87, 0xef, 0x18, 0xf6, 0xa5,
+	0xb2, 0x30, 0xa0, 0x4b, 0x1e, 0xac, 0x2d, 0xbc, 0xf4, 0x9d, 0xf7, 0xfc, 0xf3, 0xf7, 0xc3, 0x11,
+	0x85, 0x64, 0xf4, 0x88, 0x5f, 0x08, 0xf2, 0x06, 0xe1, 0x14, 0x18, 0x83, 0x44, 0x4d, 0xee, 0x75,
+	0xab, 0x72, 0x79, 0x50, 0x1b, 0x10, 0xac, 0x75, 0x09, 0x8a, 0xa4, 0x10, 0x26, 0xf0, 0xda, 0x15,
+	0x87, 0x72, 0x4f, 0xdf, 0x97, 0x6f, 0xc3, 0x81, 0x0e, 0x76, 0xd4, 0xf7, 0xfd, 0x88, 0xbc, 0x42,
+	0x38, 0x21, 0x1c, 0x42, 0x2e, 0x45, 0x1c, 0x78, 0xd6, 0xae, 0xca, 0xfc, 0x9f, 0x9b, 0x80, 0x69,
+	0xb5, 0xcb, 0x54, 0x20, 0xf9, 0x21, 0x98, 0x84, 0x27, 0x81, 0xe8, 0x1d, 0xc2, 0x29, 0x30, 0x4d,
+	0xe4, 0xae, 0x7a, 0x5d, 0x1b, 0xb9, 0xab, 0x3e, 0xef, 0x69, 0x77, 0xba, 0x5c, 0x2b, 0x64, 0x79,
+	0x08, 0x2e, 0x30, 0x9d, 0xbe, 0x2f, 0x4d, 0x7d, 0x40, 0xde, 0x22, 0x8c, 0xbb, 0x8e, 0x20, 0xd9,
+	0x88, 0x83, 0x43, 0xe6, 0x54, 0x16, 0x87, 0xe8, 0x04, 0xca, 0x95, 0x2e, 0x65, 0x8e, 0x64, 0x87,
+	0xa0, 0x14, 0x16, 0x24, 0x2f, 0x10, 0x1e, 0x0b, 0x8c, 0x41, 0xa2, 0x36, 0xd2, 0xe7, 0x36, 0xe5,
+	0xca, 0xc0, 0x3e, 0x80, 0xca, 0x75, 0xa1, 0x66, 0x35, 0xe5, 0x37, 0x50, 0x20, 0xb8, 0x81, 0x72,
+	0xa5, 0xf5, 0xa3, 0x13, 0x15, 0x1d, 0x9f, 0xa8, 0xe8, 0xdb, 0x89, 0x8a, 0x5e, 0x9f, 0xaa, 0xb1,
+	0xe3, 0x53, 0x35, 0xf6, 0xe5, 0x54, 0x8d, 0x3d, 0x5d, 0xac, 0x5b, 0xbc, 0xd1, 0xae, 0xe4, 0xab,
+	0xcc, 0x96, 0x23, 0x1c, 0xca, 0x61, 0xd6, 0x6e, 0x67, 0x1a, 0xdf, 0x6b, 0x51, 0xaf, 0x92, 0x14,
+	0xff, 0x9a, 0xcb, 0xbf, 0x02, 0x00, 0x00, 0xff, 0xff, 0xa2, 0x63, 0xb1, 0xb9, 0x25, 0x08, 0x00,
+	0x00,
 }
 
 // Reference imports to suppress errors if they are not otherwise used.
@@ -153,8 +678,17 @@ const _ = grpc.SupportPackageIsVersion4
 //
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://godoc.org/google.golang.org/grpc#ClientConn.NewStream.
 type QueryClient interface {
-	// Params returns the module's current parameters.
 	Params(ctx context.Context, in *QueryParamsRequest, opts ...grpc.CallOption) (*QueryParamsResponse, error)
+	// Weights is a validator's stored weights.
+	Weights(ctx context.Context, in *QueryWeightsRequest, opts ...grpc.CallOption) (*QueryWeightsResponse, error)
+	// Bonds is a validator's bonds.
+	Bonds(ctx context.Context, in *QueryBondsRequest, opts ...grpc.CallOption) (*QueryBondsResponse, error)
+	// Commits are a hotkey's unrevealed commits.
+	Commits(ctx context.Context, in *QueryCommitsRequest, opts ...grpc.CallOption) (*QueryCommitsResponse, error)
+	// EpochState is a subnet's epoch counter and schedule.
+	EpochState(ctx context.Context, in *QueryEpochStateRequest, opts ...grpc.CallOption) (*QueryEpochStateResponse, error)
+	// Simulate runs the epoch on a JSON scenario; no chain state is read.
+	Simulate(ctx context.Context, in *QuerySimulateRequest, opts ...grpc.CallOption) (*QuerySimulateResponse, error)
 }
 
 type queryClient struct {
@@ -174,10 +708,64 @@ func (c *queryClient) Params(ctx context.Context, in *QueryParamsRequest, opts .
 	return out, nil
 }
 
+func (c *queryClient) Weights(ctx context.Context, in *QueryWeightsRequest, opts ...grpc.CallOption) (*QueryWeightsResponse, error) {
+	out := new(QueryWeightsResponse)
+	err := c.cc.Invoke(ctx, "/merit.scoring.v1.Query/Weights", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *queryClient) Bonds(ctx context.Context, in *QueryBondsRequest, opts ...grpc.CallOption) (*QueryBondsResponse, error) {
+	out := new(QueryBondsResponse)
+	err := c.cc.Invoke(ctx, "/merit.scoring.v1.Query/Bonds", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *queryClient) Commits(ctx context.Context, in *QueryCommitsRequest, opts ...grpc.CallOption) (*QueryCommitsResponse, error) {
+	out := new(QueryCommitsResponse)
+	err := c.cc.Invoke(ctx, "/merit.scoring.v1.Query/Commits", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *queryClient) EpochState(ctx context.Context, in *QueryEpochStateRequest, opts ...grpc.CallOption) (*QueryEpochStateResponse, error) {
+	out := new(QueryEpochStateResponse)
+	err := c.cc.Invoke(ctx, "/merit.scoring.v1.Query/EpochState", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *queryClient) Simulate(ctx context.Context, in *QuerySimulateRequest, opts ...grpc.CallOption) (*QuerySimulateResponse, error) {
+	out := new(QuerySimulateResponse)
+	err := c.cc.Invoke(ctx, "/merit.scoring.v1.Query/Simulate", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // QueryServer is the server API for Query service.
 type QueryServer interface {
-	// Params returns the module's current parameters.
 	Params(context.Context, *QueryParamsRequest) (*QueryParamsResponse, error)
+	// Weights is a validator's stored weights.
+	Weights(context.Context, *QueryWeightsRequest) (*QueryWeightsResponse, error)
+	// Bonds is a validator's bonds.
+	Bonds(context.Context, *QueryBondsRequest) (*QueryBondsResponse, error)
+	// Commits are a hotkey's unrevealed commits.
+	Commits(context.Context, *QueryCommitsRequest) (*QueryCommitsResponse, error)
+	// EpochState is a subnet's epoch counter and schedule.
+	EpochState(context.Context, *QueryEpochStateRequest) (*QueryEpochStateResponse, error)
+	// Simulate runs the epoch on a JSON scenario; no chain state is read.
+	Simulate(context.Context, *QuerySimulateRequest) (*QuerySimulateResponse, error)
 }
 
 // UnimplementedQueryServer can be embedded to have forward compatible implementations.
@@ -186,6 +774,21 @@ type UnimplementedQueryServer struct {
 
 func (*UnimplementedQueryServer) Params(ctx context.Context, req *QueryParamsRequest) (*QueryParamsResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method Params not implemented")
+}
+func (*UnimplementedQueryServer) Weights(ctx context.Context, req *QueryWeightsRequest) (*QueryWeightsResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method Weights not implemented")
+}
+func (*UnimplementedQueryServer) Bonds(ctx context.Context, req *QueryBondsRequest) (*QueryBondsResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method Bonds not implemented")
+}
+func (*UnimplementedQueryServer) Commits(ctx context.Context, req *QueryCommitsRequest) (*QueryCommitsResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method Commits not implemented")
+}
+func (*UnimplementedQueryServer) EpochState(ctx context.Context, req *QueryEpochStateRequest) (*QueryEpochStateResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method EpochState not implemented")
+}
+func (*UnimplementedQueryServer) Simulate(ctx context.Context, req *QuerySimulateRequest) (*QuerySimulateResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method Simulate not implemented")
 }
 
 func RegisterQueryServer(s grpc1.Server, srv QueryServer) {
@@ -210,6 +813,96 @@ func _Query_Params_Handler(srv interface{}, ctx context.Context, dec func(interf
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Query_Weights_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(QueryWeightsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QueryServer).Weights(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/merit.scoring.v1.Query/Weights",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QueryServer).Weights(ctx, req.(*QueryWeightsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Query_Bonds_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(QueryBondsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QueryServer).Bonds(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/merit.scoring.v1.Query/Bonds",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QueryServer).Bonds(ctx, req.(*QueryBondsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Query_Commits_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(QueryCommitsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QueryServer).Commits(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/merit.scoring.v1.Query/Commits",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QueryServer).Commits(ctx, req.(*QueryCommitsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Query_EpochState_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(QueryEpochStateRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QueryServer).EpochState(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/merit.scoring.v1.Query/EpochState",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QueryServer).EpochState(ctx, req.(*QueryEpochStateRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Query_Simulate_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(QuerySimulateRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QueryServer).Simulate(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/merit.scoring.v1.Query/Simulate",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QueryServer).Simulate(ctx, req.(*QuerySimulateRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 var Query_serviceDesc = _Query_serviceDesc
 var _Query_serviceDesc = grpc.ServiceDesc{
 	ServiceName: "merit.scoring.v1.Query",
@@ -218,6 +911,26 @@ var _Query_serviceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Params",
 			Handler:    _Query_Params_Handler,
+		},
+		{
+			MethodName: "Weights",
+			Handler:    _Query_Weights_Handler,
+		},
+		{
+			MethodName: "Bonds",
+			Handler:    _Query_Bonds_Handler,
+		},
+		{
+			MethodName: "Commits",
+			Handler:    _Query_Commits_Handler,
+		},
+		{
+			MethodName: "EpochState",
+			Handler:    _Query_EpochState_Handler,
+		},
+		{
+			MethodName: "Simulate",
+			Handler:    _Query_Simulate_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
@@ -280,6 +993,341 @@ func (m *QueryParamsResponse) MarshalToSizedBuffer(dAtA []byte) (int, error) {
 	return len(dAtA) - i, nil
 }
 
+func (m *QueryWeightsRequest) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *QueryWeightsRequest) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *QueryWeightsRequest) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if m.Uid != 0 {
+		i = encodeVarintQuery(dAtA, i, uint64(m.Uid))
+		i--
+		dAtA[i] = 0x10
+	}
+	if m.Netuid != 0 {
+		i = encodeVarintQuery(dAtA, i, uint64(m.Netuid))
+		i--
+		dAtA[i] = 0x8
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *QueryWeightsResponse) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *QueryWeightsResponse) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *QueryWeightsResponse) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	{
+		size, err := m.Weights.MarshalToSizedBuffer(dAtA[:i])
+		if err != nil {
+			return 0, err
+		}
+		i -= size
+		i = encodeVarintQuery(dAtA, i, uint64(size))
+	}
+	i--
+	dAtA[i] = 0xa
+	return len(dAtA) - i, nil
+}
+
+func (m *QueryBondsRequest) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *QueryBondsRequest) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *QueryBondsRequest) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if m.Uid != 0 {
+		i = encodeVarintQuery(dAtA, i, uint64(m.Uid))
+		i--
+		dAtA[i] = 0x10
+	}
+	if m.Netuid != 0 {
+		i = encodeVarintQuery(dAtA, i, uint64(m.Netuid))
+		i--
+		dAtA[i] = 0x8
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *QueryBondsResponse) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *QueryBondsResponse) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *QueryBondsResponse) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	{
+		size, err := m.Bonds.MarshalToSizedBuffer(dAtA[:i])
+		if err != nil {
+			return 0, err
+		}
+		i -= size
+		i = encodeVarintQuery(dAtA, i, uint64(size))
+	}
+	i--
+	dAtA[i] = 0xa
+	return len(dAtA) - i, nil
+}
+
+func (m *QueryCommitsRequest) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *QueryCommitsRequest) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *QueryCommitsRequest) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if len(m.Hotkey) > 0 {
+		i -= len(m.Hotkey)
+		copy(dAtA[i:], m.Hotkey)
+		i = encodeVarintQuery(dAtA, i, uint64(len(m.Hotkey)))
+		i--
+		dAtA[i] = 0x12
+	}
+	if m.Netuid != 0 {
+		i = encodeVarintQuery(dAtA, i, uint64(m.Netuid))
+		i--
+		dAtA[i] = 0x8
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *QueryCommitsResponse) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *QueryCommitsResponse) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *QueryCommitsResponse) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if len(m.Commits) > 0 {
+		for iNdEx := len(m.Commits) - 1; iNdEx >= 0; iNdEx-- {
+			{
+				size, err := m.Commits[iNdEx].MarshalToSizedBuffer(dAtA[:i])
+				if err != nil {
+					return 0, err
+				}
+				i -= size
+				i = encodeVarintQuery(dAtA, i, uint64(size))
+			}
+			i--
+			dAtA[i] = 0xa
+		}
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *QueryEpochStateRequest) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *QueryEpochStateRequest) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *QueryEpochStateRequest) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if m.Netuid != 0 {
+		i = encodeVarintQuery(dAtA, i, uint64(m.Netuid))
+		i--
+		dAtA[i] = 0x8
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *QueryEpochStateResponse) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *QueryEpochStateResponse) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *QueryEpochStateResponse) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if m.Tempo != 0 {
+		i = encodeVarintQuery(dAtA, i, uint64(m.Tempo))
+		i--
+		dAtA[i] = 0x18
+	}
+	if m.NextEpochBlock != 0 {
+		i = encodeVarintQuery(dAtA, i, uint64(m.NextEpochBlock))
+		i--
+		dAtA[i] = 0x10
+	}
+	{
+		size, err := m.State.MarshalToSizedBuffer(dAtA[:i])
+		if err != nil {
+			return 0, err
+		}
+		i -= size
+		i = encodeVarintQuery(dAtA, i, uint64(size))
+	}
+	i--
+	dAtA[i] = 0xa
+	return len(dAtA) - i, nil
+}
+
+func (m *QuerySimulateRequest) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *QuerySimulateRequest) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *QuerySimulateRequest) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if len(m.Scenario) > 0 {
+		i -= len(m.Scenario)
+		copy(dAtA[i:], m.Scenario)
+		i = encodeVarintQuery(dAtA, i, uint64(len(m.Scenario)))
+		i--
+		dAtA[i] = 0xa
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *QuerySimulateResponse) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *QuerySimulateResponse) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *QuerySimulateResponse) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if len(m.Result) > 0 {
+		i -= len(m.Result)
+		copy(dAtA[i:], m.Result)
+		i = encodeVarintQuery(dAtA, i, uint64(len(m.Result)))
+		i--
+		dAtA[i] = 0xa
+	}
+	return len(dAtA) - i, nil
+}
+
 func encodeVarintQuery(dAtA []byte, offset int, v uint64) int {
 	offset -= sovQuery(v)
 	base := offset
@@ -308,6 +1356,144 @@ func (m *QueryParamsResponse) Size() (n int) {
 	_ = l
 	l = m.Params.Size()
 	n += 1 + l + sovQuery(uint64(l))
+	return n
+}
+
+func (m *QueryWeightsRequest) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if m.Netuid != 0 {
+		n += 1 + sovQuery(uint64(m.Netuid))
+	}
+	if m.Uid != 0 {
+		n += 1 + sovQuery(uint64(m.Uid))
+	}
+	return n
+}
+
+func (m *QueryWeightsResponse) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	l = m.Weights.Size()
+	n += 1 + l + sovQuery(uint64(l))
+	return n
+}
+
+func (m *QueryBondsRequest) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if m.Netuid != 0 {
+		n += 1 + sovQuery(uint64(m.Netuid))
+	}
+	if m.Uid != 0 {
+		n += 1 + sovQuery(uint64(m.Uid))
+	}
+	return n
+}
+
+func (m *QueryBondsResponse) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	l = m.Bonds.Size()
+	n += 1 + l + sovQuery(uint64(l))
+	return n
+}
+
+func (m *QueryCommitsRequest) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if m.Netuid != 0 {
+		n += 1 + sovQuery(uint64(m.Netuid))
+	}
+	l = len(m.Hotkey)
+	if l > 0 {
+		n += 1 + l + sovQuery(uint64(l))
+	}
+	return n
+}
+
+func (m *QueryCommitsResponse) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if len(m.Commits) > 0 {
+		for _, e := range m.Commits {
+			l = e.Size()
+			n += 1 + l + sovQuery(uint64(l))
+		}
+	}
+	return n
+}
+
+func (m *QueryEpochStateRequest) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if m.Netuid != 0 {
+		n += 1 + sovQuery(uint64(m.Netuid))
+	}
+	return n
+}
+
+func (m *QueryEpochStateResponse) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	l = m.State.Size()
+	n += 1 + l + sovQuery(uint64(l))
+	if m.NextEpochBlock != 0 {
+		n += 1 + sovQuery(uint64(m.NextEpochBlock))
+	}
+	if m.Tempo != 0 {
+		n += 1 + sovQuery(uint64(m.Tempo))
+	}
+	return n
+}
+
+func (m *QuerySimulateRequest) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	l = len(m.Scenario)
+	if l > 0 {
+		n += 1 + l + sovQuery(uint64(l))
+	}
+	return n
+}
+
+func (m *QuerySimulateResponse) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	l = len(m.Result)
+	if l > 0 {
+		n += 1 + l + sovQuery(uint64(l))
+	}
 	return n
 }
 
@@ -428,6 +1614,887 @@ func (m *QueryParamsResponse) Unmarshal(dAtA []byte) error {
 			if err := m.Params.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
 				return err
 			}
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipQuery(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *QueryWeightsRequest) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowQuery
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: QueryWeightsRequest: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: QueryWeightsRequest: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Netuid", wireType)
+			}
+			m.Netuid = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.Netuid |= uint32(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 2:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Uid", wireType)
+			}
+			m.Uid = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.Uid |= uint32(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		default:
+			iNdEx = preIndex
+			skippy, err := skipQuery(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *QueryWeightsResponse) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowQuery
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: QueryWeightsResponse: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: QueryWeightsResponse: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Weights", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthQuery
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := m.Weights.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipQuery(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *QueryBondsRequest) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowQuery
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: QueryBondsRequest: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: QueryBondsRequest: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Netuid", wireType)
+			}
+			m.Netuid = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.Netuid |= uint32(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 2:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Uid", wireType)
+			}
+			m.Uid = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.Uid |= uint32(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		default:
+			iNdEx = preIndex
+			skippy, err := skipQuery(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *QueryBondsResponse) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowQuery
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: QueryBondsResponse: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: QueryBondsResponse: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Bonds", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthQuery
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := m.Bonds.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipQuery(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *QueryCommitsRequest) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowQuery
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: QueryCommitsRequest: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: QueryCommitsRequest: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Netuid", wireType)
+			}
+			m.Netuid = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.Netuid |= uint32(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Hotkey", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthQuery
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Hotkey = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipQuery(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *QueryCommitsResponse) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowQuery
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: QueryCommitsResponse: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: QueryCommitsResponse: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Commits", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthQuery
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Commits = append(m.Commits, WeightCommit{})
+			if err := m.Commits[len(m.Commits)-1].Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipQuery(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *QueryEpochStateRequest) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowQuery
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: QueryEpochStateRequest: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: QueryEpochStateRequest: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Netuid", wireType)
+			}
+			m.Netuid = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.Netuid |= uint32(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		default:
+			iNdEx = preIndex
+			skippy, err := skipQuery(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *QueryEpochStateResponse) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowQuery
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: QueryEpochStateResponse: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: QueryEpochStateResponse: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field State", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthQuery
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := m.State.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 2:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field NextEpochBlock", wireType)
+			}
+			m.NextEpochBlock = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.NextEpochBlock |= int64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 3:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Tempo", wireType)
+			}
+			m.Tempo = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.Tempo |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		default:
+			iNdEx = preIndex
+			skippy, err := skipQuery(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *QuerySimulateRequest) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowQuery
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: QuerySimulateRequest: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: QuerySimulateRequest: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Scenario", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthQuery
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Scenario = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipQuery(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *QuerySimulateResponse) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowQuery
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: QuerySimulateResponse: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: QuerySimulateResponse: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Result", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthQuery
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Result = string(dAtA[iNdEx:postIndex])
 			iNdEx = postIndex
 		default:
 			iNdEx = preIndex

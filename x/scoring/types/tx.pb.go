@@ -121,37 +121,417 @@ func (m *MsgUpdateParamsResponse) XXX_DiscardUnknown() {
 
 var xxx_messageInfo_MsgUpdateParamsResponse proto.InternalMessageInfo
 
+type MsgSetWeights struct {
+	Hotkey string   `protobuf:"bytes,1,opt,name=hotkey,proto3" json:"hotkey,omitempty"`
+	Netuid uint32   `protobuf:"varint,2,opt,name=netuid,proto3" json:"netuid,omitempty"`
+	Uids   []uint32 `protobuf:"varint,3,rep,packed,name=uids,proto3" json:"uids,omitempty"`
+	// u16 values (0-65535), one per uid; scaled so the largest becomes 65535.
+	Weights    []uint32 `protobuf:"varint,4,rep,packed,name=weights,proto3" json:"weights,omitempty"`
+	VersionKey uint64   `protobuf:"varint,5,opt,name=version_key,json=versionKey,proto3" json:"version_key,omitempty"`
+}
+
+func (m *MsgSetWeights) Reset()         { *m = MsgSetWeights{} }
+func (m *MsgSetWeights) String() string { return proto.CompactTextString(m) }
+func (*MsgSetWeights) ProtoMessage()    {}
+func (*MsgSetWeights) Descriptor() ([]byte, []int) {
+	return fileDescriptor_8726dadd0fbf5ae3, []int{2}
+}
+func (m *MsgSetWeights) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *MsgSetWeights) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_MsgSetWeights.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *MsgSetWeights) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_MsgSetWeights.Merge(m, src)
+}
+func (m *MsgSetWeights) XXX_Size() int {
+	return m.Size()
+}
+func (m *MsgSetWeights) XXX_DiscardUnknown() {
+	xxx_messageInfo_MsgSetWeights.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_MsgSetWeights proto.InternalMessageInfo
+
+func (m *MsgSetWeights) GetHotkey() string {
+	if m != nil {
+		return m.Hotkey
+	}
+	return ""
+}
+
+func (m *MsgSetWeights) GetNetuid() uint32 {
+	if m != nil {
+		return m.Netuid
+	}
+	return 0
+}
+
+func (m *MsgSetWeights) GetUids() []uint32 {
+	if m != nil {
+		return m.Uids
+	}
+	return nil
+}
+
+func (m *MsgSetWeights) GetWeights() []uint32 {
+	if m != nil {
+		return m.Weights
+	}
+	return nil
+}
+
+func (m *MsgSetWeights) GetVersionKey() uint64 {
+	if m != nil {
+		return m.VersionKey
+	}
+	return 0
+}
+
+type MsgSetWeightsResponse struct {
+}
+
+func (m *MsgSetWeightsResponse) Reset()         { *m = MsgSetWeightsResponse{} }
+func (m *MsgSetWeightsResponse) String() string { return proto.CompactTextString(m) }
+func (*MsgSetWeightsResponse) ProtoMessage()    {}
+func (*MsgSetWeightsResponse) Descriptor() ([]byte, []int) {
+	return fileDescriptor_8726dadd0fbf5ae3, []int{3}
+}
+func (m *MsgSetWeightsResponse) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *MsgSetWeightsResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_MsgSetWeightsResponse.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *MsgSetWeightsResponse) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_MsgSetWeightsResponse.Merge(m, src)
+}
+func (m *MsgSetWeightsResponse) XXX_Size() int {
+	return m.Size()
+}
+func (m *MsgSetWeightsResponse) XXX_DiscardUnknown() {
+	xxx_messageInfo_MsgSetWeightsResponse.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_MsgSetWeightsResponse proto.InternalMessageInfo
+
+type MsgCommitWeights struct {
+	Hotkey string `protobuf:"bytes,1,opt,name=hotkey,proto3" json:"hotkey,omitempty"`
+	Netuid uint32 `protobuf:"varint,2,opt,name=netuid,proto3" json:"netuid,omitempty"`
+	// sha256 of the canonical encoding (docs/scoring.md, types.CommitHash).
+	CommitHash []byte `protobuf:"bytes,3,opt,name=commit_hash,json=commitHash,proto3" json:"commit_hash,omitempty"`
+}
+
+func (m *MsgCommitWeights) Reset()         { *m = MsgCommitWeights{} }
+func (m *MsgCommitWeights) String() string { return proto.CompactTextString(m) }
+func (*MsgCommitWeights) ProtoMessage()    {}
+func (*MsgCommitWeights) Descriptor() ([]byte, []int) {
+	return fileDescriptor_8726dadd0fbf5ae3, []int{4}
+}
+func (m *MsgCommitWeights) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *MsgCommitWeights) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_MsgCommitWeights.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *MsgCommitWeights) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_MsgCommitWeights.Merge(m, src)
+}
+func (m *MsgCommitWeights) XXX_Size() int {
+	return m.Size()
+}
+func (m *MsgCommitWeights) XXX_DiscardUnknown() {
+	xxx_messageInfo_MsgCommitWeights.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_MsgCommitWeights proto.InternalMessageInfo
+
+func (m *MsgCommitWeights) GetHotkey() string {
+	if m != nil {
+		return m.Hotkey
+	}
+	return ""
+}
+
+func (m *MsgCommitWeights) GetNetuid() uint32 {
+	if m != nil {
+		return m.Netuid
+	}
+	return 0
+}
+
+func (m *MsgCommitWeights) GetCommitHash() []byte {
+	if m != nil {
+		return m.CommitHash
+	}
+	return nil
+}
+
+type MsgCommitWeightsResponse struct {
+	CommitEpoch uint64 `protobuf:"varint,1,opt,name=commit_epoch,json=commitEpoch,proto3" json:"commit_epoch,omitempty"`
+	// First and last block of the reveal window, as far as the current tempo tells.
+	RevealFrom  int64 `protobuf:"varint,2,opt,name=reveal_from,json=revealFrom,proto3" json:"reveal_from,omitempty"`
+	RevealUntil int64 `protobuf:"varint,3,opt,name=reveal_until,json=revealUntil,proto3" json:"reveal_until,omitempty"`
+}
+
+func (m *MsgCommitWeightsResponse) Reset()         { *m = MsgCommitWeightsResponse{} }
+func (m *MsgCommitWeightsResponse) String() string { return proto.CompactTextString(m) }
+func (*MsgCommitWeightsResponse) ProtoMessage()    {}
+func (*MsgCommitWeightsResponse) Descriptor() ([]byte, []int) {
+	return fileDescriptor_8726dadd0fbf5ae3, []int{5}
+}
+func (m *MsgCommitWeightsResponse) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *MsgCommitWeightsResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_MsgCommitWeightsResponse.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *MsgCommitWeightsResponse) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_MsgCommitWeightsResponse.Merge(m, src)
+}
+func (m *MsgCommitWeightsResponse) XXX_Size() int {
+	return m.Size()
+}
+func (m *MsgCommitWeightsResponse) XXX_DiscardUnknown() {
+	xxx_messageInfo_MsgCommitWeightsResponse.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_MsgCommitWeightsResponse proto.InternalMessageInfo
+
+func (m *MsgCommitWeightsResponse) GetCommitEpoch() uint64 {
+	if m != nil {
+		return m.CommitEpoch
+	}
+	return 0
+}
+
+func (m *MsgCommitWeightsResponse) GetRevealFrom() int64 {
+	if m != nil {
+		return m.RevealFrom
+	}
+	return 0
+}
+
+func (m *MsgCommitWeightsResponse) GetRevealUntil() int64 {
+	if m != nil {
+		return m.RevealUntil
+	}
+	return 0
+}
+
+type MsgRevealWeights struct {
+	Hotkey     string   `protobuf:"bytes,1,opt,name=hotkey,proto3" json:"hotkey,omitempty"`
+	Netuid     uint32   `protobuf:"varint,2,opt,name=netuid,proto3" json:"netuid,omitempty"`
+	Uids       []uint32 `protobuf:"varint,3,rep,packed,name=uids,proto3" json:"uids,omitempty"`
+	Weights    []uint32 `protobuf:"varint,4,rep,packed,name=weights,proto3" json:"weights,omitempty"`
+	Salt       []byte   `protobuf:"bytes,5,opt,name=salt,proto3" json:"salt,omitempty"`
+	VersionKey uint64   `protobuf:"varint,6,opt,name=version_key,json=versionKey,proto3" json:"version_key,omitempty"`
+}
+
+func (m *MsgRevealWeights) Reset()         { *m = MsgRevealWeights{} }
+func (m *MsgRevealWeights) String() string { return proto.CompactTextString(m) }
+func (*MsgRevealWeights) ProtoMessage()    {}
+func (*MsgRevealWeights) Descriptor() ([]byte, []int) {
+	return fileDescriptor_8726dadd0fbf5ae3, []int{6}
+}
+func (m *MsgRevealWeights) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *MsgRevealWeights) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_MsgRevealWeights.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *MsgRevealWeights) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_MsgRevealWeights.Merge(m, src)
+}
+func (m *MsgRevealWeights) XXX_Size() int {
+	return m.Size()
+}
+func (m *MsgRevealWeights) XXX_DiscardUnknown() {
+	xxx_messageInfo_MsgRevealWeights.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_MsgRevealWeights proto.InternalMessageInfo
+
+func (m *MsgRevealWeights) GetHotkey() string {
+	if m != nil {
+		return m.Hotkey
+	}
+	return ""
+}
+
+func (m *MsgRevealWeights) GetNetuid() uint32 {
+	if m != nil {
+		return m.Netuid
+	}
+	return 0
+}
+
+func (m *MsgRevealWeights) GetUids() []uint32 {
+	if m != nil {
+		return m.Uids
+	}
+	return nil
+}
+
+func (m *MsgRevealWeights) GetWeights() []uint32 {
+	if m != nil {
+		return m.Weights
+	}
+	return nil
+}
+
+func (m *MsgRevealWeights) GetSalt() []byte {
+	if m != nil {
+		return m.Salt
+	}
+	return nil
+}
+
+func (m *MsgRevealWeights) GetVersionKey() uint64 {
+	if m != nil {
+		return m.VersionKey
+	}
+	return 0
+}
+
+type MsgRevealWeightsResponse struct {
+}
+
+func (m *MsgRevealWeightsResponse) Reset()         { *m = MsgRevealWeightsResponse{} }
+func (m *MsgRevealWeightsResponse) String() string { return proto.CompactTextString(m) }
+func (*MsgRevealWeightsResponse) ProtoMessage()    {}
+func (*MsgRevealWeightsResponse) Descriptor() ([]byte, []int) {
+	return fileDescriptor_8726dadd0fbf5ae3, []int{7}
+}
+func (m *MsgRevealWeightsResponse) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *MsgRevealWeightsResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_MsgRevealWeightsResponse.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *MsgRevealWeightsResponse) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_MsgRevealWeightsResponse.Merge(m, src)
+}
+func (m *MsgRevealWeightsResponse) XXX_Size() int {
+	return m.Size()
+}
+func (m *MsgRevealWeightsResponse) XXX_DiscardUnknown() {
+	xxx_messageInfo_MsgRevealWeightsResponse.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_MsgRevealWeightsResponse proto.InternalMessageInfo
+
 func init() {
 	proto.RegisterType((*MsgUpdateParams)(nil), "merit.scoring.v1.MsgUpdateParams")
 	proto.RegisterType((*MsgUpdateParamsResponse)(nil), "merit.scoring.v1.MsgUpdateParamsResponse")
+	proto.RegisterType((*MsgSetWeights)(nil), "merit.scoring.v1.MsgSetWeights")
+	proto.RegisterType((*MsgSetWeightsResponse)(nil), "merit.scoring.v1.MsgSetWeightsResponse")
+	proto.RegisterType((*MsgCommitWeights)(nil), "merit.scoring.v1.MsgCommitWeights")
+	proto.RegisterType((*MsgCommitWeightsResponse)(nil), "merit.scoring.v1.MsgCommitWeightsResponse")
+	proto.RegisterType((*MsgRevealWeights)(nil), "merit.scoring.v1.MsgRevealWeights")
+	proto.RegisterType((*MsgRevealWeightsResponse)(nil), "merit.scoring.v1.MsgRevealWeightsResponse")
 }
 
 func init() { proto.RegisterFile("merit/scoring/v1/tx.proto", fileDescriptor_8726dadd0fbf5ae3) }
 
 var fileDescriptor_8726dadd0fbf5ae3 = []byte{
-	// 341 bytes of a gzipped FileDescriptorProto
-	0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0xff, 0xe2, 0x92, 0xcc, 0x4d, 0x2d, 0xca,
-	0x2c, 0xd1, 0x2f, 0x4e, 0xce, 0x2f, 0xca, 0xcc, 0x4b, 0xd7, 0x2f, 0x33, 0xd4, 0x2f, 0xa9, 0xd0,
-	0x2b, 0x28, 0xca, 0x2f, 0xc9, 0x17, 0x12, 0x00, 0x4b, 0xe9, 0x41, 0xa5, 0xf4, 0xca, 0x0c, 0xa5,
-	0x04, 0x13, 0x73, 0x33, 0xf3, 0xf2, 0xf5, 0xc1, 0x24, 0x44, 0x91, 0x94, 0x78, 0x72, 0x7e, 0x71,
-	0x6e, 0x7e, 0xb1, 0x7e, 0x6e, 0x31, 0x58, 0x73, 0x6e, 0x71, 0x3a, 0x54, 0x42, 0x12, 0x22, 0x11,
-	0x0f, 0xe6, 0xe9, 0x43, 0x38, 0x50, 0x29, 0x91, 0xf4, 0xfc, 0xf4, 0x7c, 0x88, 0x38, 0x88, 0x05,
-	0x15, 0x95, 0xc5, 0x70, 0x49, 0x41, 0x62, 0x51, 0x62, 0x2e, 0x54, 0x93, 0xd2, 0x2e, 0x46, 0x2e,
-	0x7e, 0xdf, 0xe2, 0xf4, 0xd0, 0x82, 0x94, 0xc4, 0x92, 0xd4, 0x00, 0xb0, 0x8c, 0x90, 0x19, 0x17,
-	0x67, 0x62, 0x69, 0x49, 0x46, 0x7e, 0x51, 0x66, 0x49, 0xa5, 0x04, 0xa3, 0x02, 0xa3, 0x06, 0xa7,
-	0x93, 0xc4, 0xa5, 0x2d, 0xba, 0x22, 0x50, 0xdb, 0x1c, 0x53, 0x52, 0x8a, 0x52, 0x8b, 0x8b, 0x83,
-	0x4b, 0x40, 0x06, 0x06, 0x21, 0x94, 0x0a, 0x59, 0x73, 0xb1, 0x41, 0xcc, 0x96, 0x60, 0x52, 0x60,
-	0xd4, 0xe0, 0x36, 0x92, 0xd0, 0x43, 0xf7, 0xaa, 0x1e, 0xc4, 0x06, 0x27, 0xce, 0x13, 0xf7, 0xe4,
-	0x19, 0x56, 0x3c, 0xdf, 0xa0, 0xc5, 0x18, 0x04, 0xd5, 0x62, 0x65, 0xd4, 0xf4, 0x7c, 0x83, 0x16,
-	0xc2, 0xb0, 0xae, 0xe7, 0x1b, 0xb4, 0xe4, 0x21, 0x4e, 0xaf, 0x80, 0x3b, 0x1e, 0xcd, 0xa1, 0x4a,
-	0x92, 0x5c, 0xe2, 0x68, 0x42, 0x41, 0xa9, 0xc5, 0x05, 0xf9, 0x79, 0xc5, 0xa9, 0x46, 0x59, 0x5c,
-	0xcc, 0xbe, 0xc5, 0xe9, 0x42, 0x31, 0x5c, 0x3c, 0x28, 0x5e, 0x53, 0xc4, 0x74, 0x12, 0x9a, 0x09,
-	0x52, 0x9a, 0x04, 0x95, 0xc0, 0x2c, 0x91, 0x62, 0x6d, 0x00, 0x79, 0xc1, 0xc9, 0xf9, 0xc4, 0x23,
-	0x39, 0xc6, 0x0b, 0x8f, 0xe4, 0x18, 0x1f, 0x3c, 0x92, 0x63, 0x9c, 0xf0, 0x58, 0x8e, 0xe1, 0xc2,
-	0x63, 0x39, 0x86, 0x1b, 0x8f, 0xe5, 0x18, 0xa2, 0x34, 0xd3, 0x33, 0x4b, 0x32, 0x4a, 0x93, 0xf4,
-	0x92, 0xf3, 0x73, 0xf5, 0xc1, 0xa6, 0xe6, 0xa5, 0x96, 0xe8, 0xa3, 0xfb, 0xaa, 0xa4, 0xb2, 0x20,
-	0xb5, 0x38, 0x89, 0x0d, 0x1c, 0x1f, 0xc6, 0x80, 0x00, 0x00, 0x00, 0xff, 0xff, 0x02, 0x36, 0xd5,
-	0x59, 0x3a, 0x02, 0x00, 0x00,
+	// 655 bytes of a gzipped FileDescriptorProto
+	0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0xff, 0xc4, 0x54, 0x31, 0x6f, 0xd3, 0x40,
+	0x14, 0xce, 0xe1, 0x34, 0xa8, 0xaf, 0x89, 0x28, 0xa7, 0x42, 0x5d, 0x4b, 0x4d, 0x52, 0x2f, 0xa4,
+	0x91, 0x6a, 0xb7, 0x45, 0x62, 0x28, 0x13, 0xad, 0x40, 0x48, 0x28, 0x12, 0xba, 0xaa, 0x20, 0x21,
+	0xa4, 0xc8, 0x4d, 0x0e, 0xdb, 0xa2, 0xf6, 0x59, 0xbe, 0x4b, 0x68, 0x37, 0x40, 0x4c, 0x4c, 0xfc,
+	0x0c, 0x36, 0x3a, 0x30, 0xf1, 0x0b, 0x3a, 0x56, 0x2c, 0x30, 0x21, 0xd4, 0x0e, 0x9d, 0xf9, 0x07,
+	0xc8, 0xe7, 0x6b, 0x52, 0xbb, 0x46, 0x61, 0x41, 0x2c, 0xd6, 0xdd, 0xf7, 0xbe, 0xf7, 0xde, 0xf7,
+	0x9d, 0xdf, 0x1d, 0x2c, 0x04, 0x34, 0xf6, 0x85, 0xcd, 0x7b, 0x2c, 0xf6, 0x43, 0xd7, 0x1e, 0xae,
+	0xd9, 0x62, 0xdf, 0x8a, 0x62, 0x26, 0x18, 0x9e, 0x95, 0x21, 0x4b, 0x85, 0xac, 0xe1, 0x9a, 0x71,
+	0xdd, 0x09, 0xfc, 0x90, 0xd9, 0xf2, 0x9b, 0x92, 0x8c, 0xf9, 0x1e, 0xe3, 0x01, 0xe3, 0x76, 0xc0,
+	0x65, 0x72, 0xc0, 0x5d, 0x15, 0x58, 0x48, 0x03, 0x5d, 0xb9, 0xb3, 0xd3, 0x8d, 0x0a, 0xcd, 0xb9,
+	0xcc, 0x65, 0x29, 0x9e, 0xac, 0x14, 0xba, 0x78, 0x49, 0x49, 0xe4, 0xc4, 0x4e, 0xa0, 0x92, 0xcc,
+	0x2f, 0x08, 0xae, 0x75, 0xb8, 0xbb, 0x13, 0xf5, 0x1d, 0x41, 0x1f, 0xcb, 0x08, 0xbe, 0x03, 0xd3,
+	0xce, 0x40, 0x78, 0x2c, 0xf6, 0xc5, 0x81, 0x8e, 0x9a, 0xa8, 0x35, 0xbd, 0xa9, 0x7f, 0xfd, 0xbc,
+	0x32, 0xa7, 0xba, 0xdd, 0xeb, 0xf7, 0x63, 0xca, 0xf9, 0xb6, 0x48, 0x0a, 0x92, 0x31, 0x15, 0xdf,
+	0x85, 0x4a, 0x5a, 0x5b, 0xbf, 0xd2, 0x44, 0xad, 0x99, 0x75, 0xdd, 0xca, 0x5b, 0xb5, 0xd2, 0x0e,
+	0x9b, 0xd3, 0x47, 0x3f, 0x1a, 0xa5, 0x8f, 0x67, 0x87, 0x6d, 0x44, 0x54, 0xca, 0xc6, 0xfa, 0xdb,
+	0xb3, 0xc3, 0xf6, 0xb8, 0xd8, 0xfb, 0xb3, 0xc3, 0x76, 0x23, 0x95, 0xbe, 0x3f, 0x12, 0x9f, 0x13,
+	0x6a, 0x2e, 0xc0, 0x7c, 0x0e, 0x22, 0x94, 0x47, 0x2c, 0xe4, 0xd4, 0xfc, 0x86, 0xa0, 0xd6, 0xe1,
+	0xee, 0x36, 0x15, 0x4f, 0xa9, 0xef, 0x7a, 0x82, 0xe3, 0x55, 0xa8, 0x78, 0x4c, 0xbc, 0xa4, 0x93,
+	0x2d, 0x29, 0x1e, 0xbe, 0x09, 0x95, 0x90, 0x8a, 0x81, 0xdf, 0x97, 0x7e, 0x6a, 0x44, 0xed, 0x30,
+	0x86, 0xf2, 0xc0, 0xef, 0x73, 0x5d, 0x6b, 0x6a, 0xad, 0x1a, 0x91, 0x6b, 0xac, 0xc3, 0xd5, 0x57,
+	0x69, 0x23, 0xbd, 0x2c, 0xe1, 0xf3, 0x2d, 0x6e, 0xc0, 0xcc, 0x90, 0xc6, 0xdc, 0x67, 0x61, 0x37,
+	0x69, 0x3e, 0xd5, 0x44, 0xad, 0x32, 0x01, 0x05, 0x3d, 0xa2, 0x07, 0x1b, 0x2b, 0x89, 0x73, 0xd5,
+	0x33, 0xb1, 0xbd, 0x58, 0x60, 0x7b, 0xec, 0xc3, 0x9c, 0x87, 0x1b, 0x19, 0x60, 0x64, 0xf9, 0x13,
+	0x82, 0xd9, 0x0e, 0x77, 0xb7, 0x58, 0x10, 0xf8, 0xff, 0xc0, 0x75, 0x03, 0x66, 0x7a, 0xb2, 0x74,
+	0xd7, 0x73, 0xb8, 0xa7, 0x6b, 0x4d, 0xd4, 0xaa, 0x12, 0x48, 0xa1, 0x87, 0x0e, 0xf7, 0x36, 0x56,
+	0x73, 0x3e, 0x9a, 0x05, 0x3e, 0x32, 0xe2, 0xcc, 0x37, 0x08, 0xf4, 0x3c, 0x78, 0x6e, 0x07, 0x2f,
+	0x41, 0x55, 0xf5, 0xa3, 0x11, 0xeb, 0x79, 0x52, 0x7f, 0x99, 0x28, 0x0d, 0xf7, 0x13, 0x28, 0x91,
+	0x14, 0xd3, 0x21, 0x75, 0xf6, 0xba, 0x2f, 0x62, 0x16, 0x48, 0xbd, 0x1a, 0x81, 0x14, 0x7a, 0x10,
+	0xb3, 0x20, 0xa9, 0xa1, 0x08, 0x83, 0x50, 0xf8, 0x7b, 0x52, 0xb4, 0x46, 0x54, 0xd2, 0x4e, 0x02,
+	0x99, 0xbf, 0xd2, 0x53, 0x23, 0x12, 0xfa, 0xdf, 0xb3, 0x82, 0xa1, 0xcc, 0x9d, 0x3d, 0x21, 0x87,
+	0xa4, 0x4a, 0xe4, 0x3a, 0x3f, 0x3f, 0x95, 0x4b, 0xf3, 0xf3, 0x37, 0xe7, 0x9e, 0xb1, 0x67, 0x1a,
+	0xf2, 0xd8, 0x33, 0xd8, 0xf9, 0xb1, 0xaf, 0xbf, 0xd3, 0x40, 0xeb, 0x70, 0x17, 0x3f, 0x87, 0x6a,
+	0xe6, 0x51, 0x58, 0xba, 0x7c, 0x99, 0x73, 0x77, 0xcf, 0x58, 0x9e, 0x48, 0x19, 0xfd, 0xdc, 0x27,
+	0x00, 0x17, 0xae, 0x66, 0xa3, 0x30, 0x71, 0x4c, 0x30, 0x6e, 0x4d, 0x20, 0x8c, 0xea, 0x76, 0xa1,
+	0x96, 0x9d, 0x7f, 0xb3, 0x30, 0x33, 0xc3, 0x31, 0xda, 0x93, 0x39, 0x17, 0x1b, 0x64, 0x47, 0xa5,
+	0xb8, 0x41, 0x86, 0xf3, 0x87, 0x06, 0x85, 0xe7, 0x6f, 0x4c, 0xbd, 0x4e, 0x9e, 0xc5, 0xcd, 0xad,
+	0xa3, 0x93, 0x3a, 0x3a, 0x3e, 0xa9, 0xa3, 0x9f, 0x27, 0x75, 0xf4, 0xe1, 0xb4, 0x5e, 0x3a, 0x3e,
+	0xad, 0x97, 0xbe, 0x9f, 0xd6, 0x4b, 0xcf, 0x96, 0x5d, 0x5f, 0x78, 0x83, 0x5d, 0xab, 0xc7, 0x02,
+	0x5b, 0x96, 0x0d, 0xa9, 0xb0, 0xf3, 0xbf, 0x5c, 0x1c, 0x44, 0x94, 0xef, 0x56, 0xe4, 0x1b, 0x7f,
+	0xfb, 0x77, 0x00, 0x00, 0x00, 0xff, 0xff, 0x77, 0xd7, 0x10, 0x9c, 0x8e, 0x06, 0x00, 0x00,
 }
 
 // Reference imports to suppress errors if they are not otherwise used.
@@ -166,9 +546,14 @@ const _ = grpc.SupportPackageIsVersion4
 //
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://godoc.org/google.golang.org/grpc#ClientConn.NewStream.
 type MsgClient interface {
-	// UpdateParams replaces all module parameters. Only the governance module
-	// account may send it, so changes go through an x/gov proposal.
+	// UpdateParams replaces all module parameters; gov only.
 	UpdateParams(ctx context.Context, in *MsgUpdateParams, opts ...grpc.CallOption) (*MsgUpdateParamsResponse, error)
+	// SetWeights stores a validator's weights directly (subnets without commit-reveal).
+	SetWeights(ctx context.Context, in *MsgSetWeights, opts ...grpc.CallOption) (*MsgSetWeightsResponse, error)
+	// CommitWeights stores a hash of weights to reveal later.
+	CommitWeights(ctx context.Context, in *MsgCommitWeights, opts ...grpc.CallOption) (*MsgCommitWeightsResponse, error)
+	// RevealWeights opens a commit in its reveal window and stores its weights.
+	RevealWeights(ctx context.Context, in *MsgRevealWeights, opts ...grpc.CallOption) (*MsgRevealWeightsResponse, error)
 }
 
 type msgClient struct {
@@ -188,11 +573,43 @@ func (c *msgClient) UpdateParams(ctx context.Context, in *MsgUpdateParams, opts 
 	return out, nil
 }
 
+func (c *msgClient) SetWeights(ctx context.Context, in *MsgSetWeights, opts ...grpc.CallOption) (*MsgSetWeightsResponse, error) {
+	out := new(MsgSetWeightsResponse)
+	err := c.cc.Invoke(ctx, "/merit.scoring.v1.Msg/SetWeights", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *msgClient) CommitWeights(ctx context.Context, in *MsgCommitWeights, opts ...grpc.CallOption) (*MsgCommitWeightsResponse, error) {
+	out := new(MsgCommitWeightsResponse)
+	err := c.cc.Invoke(ctx, "/merit.scoring.v1.Msg/CommitWeights", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *msgClient) RevealWeights(ctx context.Context, in *MsgRevealWeights, opts ...grpc.CallOption) (*MsgRevealWeightsResponse, error) {
+	out := new(MsgRevealWeightsResponse)
+	err := c.cc.Invoke(ctx, "/merit.scoring.v1.Msg/RevealWeights", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // MsgServer is the server API for Msg service.
 type MsgServer interface {
-	// UpdateParams replaces all module parameters. Only the governance module
-	// account may send it, so changes go through an x/gov proposal.
+	// UpdateParams replaces all module parameters; gov only.
 	UpdateParams(context.Context, *MsgUpdateParams) (*MsgUpdateParamsResponse, error)
+	// SetWeights stores a validator's weights directly (subnets without commit-reveal).
+	SetWeights(context.Context, *MsgSetWeights) (*MsgSetWeightsResponse, error)
+	// CommitWeights stores a hash of weights to reveal later.
+	CommitWeights(context.Context, *MsgCommitWeights) (*MsgCommitWeightsResponse, error)
+	// RevealWeights opens a commit in its reveal window and stores its weights.
+	RevealWeights(context.Context, *MsgRevealWeights) (*MsgRevealWeightsResponse, error)
 }
 
 // UnimplementedMsgServer can be embedded to have forward compatible implementations.
@@ -201,6 +618,15 @@ type UnimplementedMsgServer struct {
 
 func (*UnimplementedMsgServer) UpdateParams(ctx context.Context, req *MsgUpdateParams) (*MsgUpdateParamsResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method UpdateParams not implemented")
+}
+func (*UnimplementedMsgServer) SetWeights(ctx context.Context, req *MsgSetWeights) (*MsgSetWeightsResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method SetWeights not implemented")
+}
+func (*UnimplementedMsgServer) CommitWeights(ctx context.Context, req *MsgCommitWeights) (*MsgCommitWeightsResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method CommitWeights not implemented")
+}
+func (*UnimplementedMsgServer) RevealWeights(ctx context.Context, req *MsgRevealWeights) (*MsgRevealWeightsResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method RevealWeights not implemented")
 }
 
 func RegisterMsgServer(s grpc1.Server, srv MsgServer) {
@@ -225,6 +651,60 @@ func _Msg_UpdateParams_Handler(srv interface{}, ctx context.Context, dec func(in
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Msg_SetWeights_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(MsgSetWeights)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MsgServer).SetWeights(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/merit.scoring.v1.Msg/SetWeights",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MsgServer).SetWeights(ctx, req.(*MsgSetWeights))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Msg_CommitWeights_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(MsgCommitWeights)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MsgServer).CommitWeights(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/merit.scoring.v1.Msg/CommitWeights",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MsgServer).CommitWeights(ctx, req.(*MsgCommitWeights))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Msg_RevealWeights_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(MsgRevealWeights)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MsgServer).RevealWeights(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/merit.scoring.v1.Msg/RevealWeights",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MsgServer).RevealWeights(ctx, req.(*MsgRevealWeights))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 var Msg_serviceDesc = _Msg_serviceDesc
 var _Msg_serviceDesc = grpc.ServiceDesc{
 	ServiceName: "merit.scoring.v1.Msg",
@@ -233,6 +713,18 @@ var _Msg_serviceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "UpdateParams",
 			Handler:    _Msg_UpdateParams_Handler,
+		},
+		{
+			MethodName: "SetWeights",
+			Handler:    _Msg_SetWeights_Handler,
+		},
+		{
+			MethodName: "CommitWeights",
+			Handler:    _Msg_CommitWeights_Handler,
+		},
+		{
+			MethodName: "RevealWeights",
+			Handler:    _Msg_RevealWeights_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
@@ -302,6 +794,291 @@ func (m *MsgUpdateParamsResponse) MarshalToSizedBuffer(dAtA []byte) (int, error)
 	return len(dAtA) - i, nil
 }
 
+func (m *MsgSetWeights) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *MsgSetWeights) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *MsgSetWeights) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if m.VersionKey != 0 {
+		i = encodeVarintTx(dAtA, i, uint64(m.VersionKey))
+		i--
+		dAtA[i] = 0x28
+	}
+	if len(m.Weights) > 0 {
+		dAtA3 := make([]byte, len(m.Weights)*10)
+		var j2 int
+		for _, num := range m.Weights {
+			for num >= 1<<7 {
+				dAtA3[j2] = uint8(uint64(num)&0x7f | 0x80)
+				num >>= 7
+				j2++
+			}
+			dAtA3[j2] = uint8(num)
+			j2++
+		}
+		i -= j2
+		copy(dAtA[i:], dAtA3[:j2])
+		i = encodeVarintTx(dAtA, i, uint64(j2))
+		i--
+		dAtA[i] = 0x22
+	}
+	if len(m.Uids) > 0 {
+		dAtA5 := make([]byte, len(m.Uids)*10)
+		var j4 int
+		for _, num := range m.Uids {
+			for num >= 1<<7 {
+				dAtA5[j4] = uint8(uint64(num)&0x7f | 0x80)
+				num >>= 7
+				j4++
+			}
+			dAtA5[j4] = uint8(num)
+			j4++
+		}
+		i -= j4
+		copy(dAtA[i:], dAtA5[:j4])
+		i = encodeVarintTx(dAtA, i, uint64(j4))
+		i--
+		dAtA[i] = 0x1a
+	}
+	if m.Netuid != 0 {
+		i = encodeVarintTx(dAtA, i, uint64(m.Netuid))
+		i--
+		dAtA[i] = 0x10
+	}
+	if len(m.Hotkey) > 0 {
+		i -= len(m.Hotkey)
+		copy(dAtA[i:], m.Hotkey)
+		i = encodeVarintTx(dAtA, i, uint64(len(m.Hotkey)))
+		i--
+		dAtA[i] = 0xa
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *MsgSetWeightsResponse) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *MsgSetWeightsResponse) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *MsgSetWeightsResponse) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	return len(dAtA) - i, nil
+}
+
+func (m *MsgCommitWeights) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *MsgCommitWeights) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *MsgCommitWeights) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if len(m.CommitHash) > 0 {
+		i -= len(m.CommitHash)
+		copy(dAtA[i:], m.CommitHash)
+		i = encodeVarintTx(dAtA, i, uint64(len(m.CommitHash)))
+		i--
+		dAtA[i] = 0x1a
+	}
+	if m.Netuid != 0 {
+		i = encodeVarintTx(dAtA, i, uint64(m.Netuid))
+		i--
+		dAtA[i] = 0x10
+	}
+	if len(m.Hotkey) > 0 {
+		i -= len(m.Hotkey)
+		copy(dAtA[i:], m.Hotkey)
+		i = encodeVarintTx(dAtA, i, uint64(len(m.Hotkey)))
+		i--
+		dAtA[i] = 0xa
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *MsgCommitWeightsResponse) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *MsgCommitWeightsResponse) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *MsgCommitWeightsResponse) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if m.RevealUntil != 0 {
+		i = encodeVarintTx(dAtA, i, uint64(m.RevealUntil))
+		i--
+		dAtA[i] = 0x18
+	}
+	if m.RevealFrom != 0 {
+		i = encodeVarintTx(dAtA, i, uint64(m.RevealFrom))
+		i--
+		dAtA[i] = 0x10
+	}
+	if m.CommitEpoch != 0 {
+		i = encodeVarintTx(dAtA, i, uint64(m.CommitEpoch))
+		i--
+		dAtA[i] = 0x8
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *MsgRevealWeights) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *MsgRevealWeights) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *MsgRevealWeights) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if m.VersionKey != 0 {
+		i = encodeVarintTx(dAtA, i, uint64(m.VersionKey))
+		i--
+		dAtA[i] = 0x30
+	}
+	if len(m.Salt) > 0 {
+		i -= len(m.Salt)
+		copy(dAtA[i:], m.Salt)
+		i = encodeVarintTx(dAtA, i, uint64(len(m.Salt)))
+		i--
+		dAtA[i] = 0x2a
+	}
+	if len(m.Weights) > 0 {
+		dAtA7 := make([]byte, len(m.Weights)*10)
+		var j6 int
+		for _, num := range m.Weights {
+			for num >= 1<<7 {
+				dAtA7[j6] = uint8(uint64(num)&0x7f | 0x80)
+				num >>= 7
+				j6++
+			}
+			dAtA7[j6] = uint8(num)
+			j6++
+		}
+		i -= j6
+		copy(dAtA[i:], dAtA7[:j6])
+		i = encodeVarintTx(dAtA, i, uint64(j6))
+		i--
+		dAtA[i] = 0x22
+	}
+	if len(m.Uids) > 0 {
+		dAtA9 := make([]byte, len(m.Uids)*10)
+		var j8 int
+		for _, num := range m.Uids {
+			for num >= 1<<7 {
+				dAtA9[j8] = uint8(uint64(num)&0x7f | 0x80)
+				num >>= 7
+				j8++
+			}
+			dAtA9[j8] = uint8(num)
+			j8++
+		}
+		i -= j8
+		copy(dAtA[i:], dAtA9[:j8])
+		i = encodeVarintTx(dAtA, i, uint64(j8))
+		i--
+		dAtA[i] = 0x1a
+	}
+	if m.Netuid != 0 {
+		i = encodeVarintTx(dAtA, i, uint64(m.Netuid))
+		i--
+		dAtA[i] = 0x10
+	}
+	if len(m.Hotkey) > 0 {
+		i -= len(m.Hotkey)
+		copy(dAtA[i:], m.Hotkey)
+		i = encodeVarintTx(dAtA, i, uint64(len(m.Hotkey)))
+		i--
+		dAtA[i] = 0xa
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *MsgRevealWeightsResponse) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *MsgRevealWeightsResponse) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *MsgRevealWeightsResponse) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	return len(dAtA) - i, nil
+}
+
 func encodeVarintTx(dAtA []byte, offset int, v uint64) int {
 	offset -= sovTx(v)
 	base := offset
@@ -329,6 +1106,132 @@ func (m *MsgUpdateParams) Size() (n int) {
 }
 
 func (m *MsgUpdateParamsResponse) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	return n
+}
+
+func (m *MsgSetWeights) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	l = len(m.Hotkey)
+	if l > 0 {
+		n += 1 + l + sovTx(uint64(l))
+	}
+	if m.Netuid != 0 {
+		n += 1 + sovTx(uint64(m.Netuid))
+	}
+	if len(m.Uids) > 0 {
+		l = 0
+		for _, e := range m.Uids {
+			l += sovTx(uint64(e))
+		}
+		n += 1 + sovTx(uint64(l)) + l
+	}
+	if len(m.Weights) > 0 {
+		l = 0
+		for _, e := range m.Weights {
+			l += sovTx(uint64(e))
+		}
+		n += 1 + sovTx(uint64(l)) + l
+	}
+	if m.VersionKey != 0 {
+		n += 1 + sovTx(uint64(m.VersionKey))
+	}
+	return n
+}
+
+func (m *MsgSetWeightsResponse) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	return n
+}
+
+func (m *MsgCommitWeights) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	l = len(m.Hotkey)
+	if l > 0 {
+		n += 1 + l + sovTx(uint64(l))
+	}
+	if m.Netuid != 0 {
+		n += 1 + sovTx(uint64(m.Netuid))
+	}
+	l = len(m.CommitHash)
+	if l > 0 {
+		n += 1 + l + sovTx(uint64(l))
+	}
+	return n
+}
+
+func (m *MsgCommitWeightsResponse) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if m.CommitEpoch != 0 {
+		n += 1 + sovTx(uint64(m.CommitEpoch))
+	}
+	if m.RevealFrom != 0 {
+		n += 1 + sovTx(uint64(m.RevealFrom))
+	}
+	if m.RevealUntil != 0 {
+		n += 1 + sovTx(uint64(m.RevealUntil))
+	}
+	return n
+}
+
+func (m *MsgRevealWeights) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	l = len(m.Hotkey)
+	if l > 0 {
+		n += 1 + l + sovTx(uint64(l))
+	}
+	if m.Netuid != 0 {
+		n += 1 + sovTx(uint64(m.Netuid))
+	}
+	if len(m.Uids) > 0 {
+		l = 0
+		for _, e := range m.Uids {
+			l += sovTx(uint64(e))
+		}
+		n += 1 + sovTx(uint64(l)) + l
+	}
+	if len(m.Weights) > 0 {
+		l = 0
+		for _, e := range m.Weights {
+			l += sovTx(uint64(e))
+		}
+		n += 1 + sovTx(uint64(l)) + l
+	}
+	l = len(m.Salt)
+	if l > 0 {
+		n += 1 + l + sovTx(uint64(l))
+	}
+	if m.VersionKey != 0 {
+		n += 1 + sovTx(uint64(m.VersionKey))
+	}
+	return n
+}
+
+func (m *MsgRevealWeightsResponse) Size() (n int) {
 	if m == nil {
 		return 0
 	}
@@ -485,6 +1388,926 @@ func (m *MsgUpdateParamsResponse) Unmarshal(dAtA []byte) error {
 		}
 		if fieldNum <= 0 {
 			return fmt.Errorf("proto: MsgUpdateParamsResponse: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		default:
+			iNdEx = preIndex
+			skippy, err := skipTx(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthTx
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *MsgSetWeights) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowTx
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: MsgSetWeights: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: MsgSetWeights: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Hotkey", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Hotkey = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 2:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Netuid", wireType)
+			}
+			m.Netuid = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.Netuid |= uint32(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 3:
+			if wireType == 0 {
+				var v uint32
+				for shift := uint(0); ; shift += 7 {
+					if shift >= 64 {
+						return ErrIntOverflowTx
+					}
+					if iNdEx >= l {
+						return io.ErrUnexpectedEOF
+					}
+					b := dAtA[iNdEx]
+					iNdEx++
+					v |= uint32(b&0x7F) << shift
+					if b < 0x80 {
+						break
+					}
+				}
+				m.Uids = append(m.Uids, v)
+			} else if wireType == 2 {
+				var packedLen int
+				for shift := uint(0); ; shift += 7 {
+					if shift >= 64 {
+						return ErrIntOverflowTx
+					}
+					if iNdEx >= l {
+						return io.ErrUnexpectedEOF
+					}
+					b := dAtA[iNdEx]
+					iNdEx++
+					packedLen |= int(b&0x7F) << shift
+					if b < 0x80 {
+						break
+					}
+				}
+				if packedLen < 0 {
+					return ErrInvalidLengthTx
+				}
+				postIndex := iNdEx + packedLen
+				if postIndex < 0 {
+					return ErrInvalidLengthTx
+				}
+				if postIndex > l {
+					return io.ErrUnexpectedEOF
+				}
+				var elementCount int
+				var count int
+				for _, integer := range dAtA[iNdEx:postIndex] {
+					if integer < 128 {
+						count++
+					}
+				}
+				elementCount = count
+				if elementCount != 0 && len(m.Uids) == 0 {
+					m.Uids = make([]uint32, 0, elementCount)
+				}
+				for iNdEx < postIndex {
+					var v uint32
+					for shift := uint(0); ; shift += 7 {
+						if shift >= 64 {
+							return ErrIntOverflowTx
+						}
+						if iNdEx >= l {
+							return io.ErrUnexpectedEOF
+						}
+						b := dAtA[iNdEx]
+						iNdEx++
+						v |= uint32(b&0x7F) << shift
+						if b < 0x80 {
+							break
+						}
+					}
+					m.Uids = append(m.Uids, v)
+				}
+			} else {
+				return fmt.Errorf("proto: wrong wireType = %d for field Uids", wireType)
+			}
+		case 4:
+			if wireType == 0 {
+				var v uint32
+				for shift := uint(0); ; shift += 7 {
+					if shift >= 64 {
+						return ErrIntOverflowTx
+					}
+					if iNdEx >= l {
+						return io.ErrUnexpectedEOF
+					}
+					b := dAtA[iNdEx]
+					iNdEx++
+					v |= uint32(b&0x7F) << shift
+					if b < 0x80 {
+						break
+					}
+				}
+				m.Weights = append(m.Weights, v)
+			} else if wireType == 2 {
+				var packedLen int
+				for shift := uint(0); ; shift += 7 {
+					if shift >= 64 {
+						return ErrIntOverflowTx
+					}
+					if iNdEx >= l {
+						return io.ErrUnexpectedEOF
+					}
+					b := dAtA[iNdEx]
+					iNdEx++
+					packedLen |= int(b&0x7F) << shift
+					if b < 0x80 {
+						break
+					}
+				}
+				if packedLen < 0 {
+					return ErrInvalidLengthTx
+				}
+				postIndex := iNdEx + packedLen
+				if postIndex < 0 {
+					return ErrInvalidLengthTx
+				}
+				if postIndex > l {
+					return io.ErrUnexpectedEOF
+				}
+				var elementCount int
+				var count int
+				for _, integer := range dAtA[iNdEx:postIndex] {
+					if integer < 128 {
+						count++
+					}
+				}
+				elementCount = count
+				if elementCount != 0 && len(m.Weights) == 0 {
+					m.Weights = make([]uint32, 0, elementCount)
+				}
+				for iNdEx < postIndex {
+					var v uint32
+					for shift := uint(0); ; shift += 7 {
+						if shift >= 64 {
+							return ErrIntOverflowTx
+						}
+						if iNdEx >= l {
+							return io.ErrUnexpectedEOF
+						}
+						b := dAtA[iNdEx]
+						iNdEx++
+						v |= uint32(b&0x7F) << shift
+						if b < 0x80 {
+							break
+						}
+					}
+					m.Weights = append(m.Weights, v)
+				}
+			} else {
+				return fmt.Errorf("proto: wrong wireType = %d for field Weights", wireType)
+			}
+		case 5:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field VersionKey", wireType)
+			}
+			m.VersionKey = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.VersionKey |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		default:
+			iNdEx = preIndex
+			skippy, err := skipTx(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthTx
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *MsgSetWeightsResponse) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowTx
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: MsgSetWeightsResponse: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: MsgSetWeightsResponse: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		default:
+			iNdEx = preIndex
+			skippy, err := skipTx(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthTx
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *MsgCommitWeights) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowTx
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: MsgCommitWeights: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: MsgCommitWeights: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Hotkey", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Hotkey = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 2:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Netuid", wireType)
+			}
+			m.Netuid = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.Netuid |= uint32(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 3:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field CommitHash", wireType)
+			}
+			var byteLen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				byteLen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if byteLen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + byteLen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.CommitHash = append(m.CommitHash[:0], dAtA[iNdEx:postIndex]...)
+			if m.CommitHash == nil {
+				m.CommitHash = []byte{}
+			}
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipTx(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthTx
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *MsgCommitWeightsResponse) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowTx
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: MsgCommitWeightsResponse: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: MsgCommitWeightsResponse: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field CommitEpoch", wireType)
+			}
+			m.CommitEpoch = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.CommitEpoch |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 2:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field RevealFrom", wireType)
+			}
+			m.RevealFrom = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.RevealFrom |= int64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 3:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field RevealUntil", wireType)
+			}
+			m.RevealUntil = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.RevealUntil |= int64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		default:
+			iNdEx = preIndex
+			skippy, err := skipTx(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthTx
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *MsgRevealWeights) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowTx
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: MsgRevealWeights: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: MsgRevealWeights: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Hotkey", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Hotkey = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 2:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Netuid", wireType)
+			}
+			m.Netuid = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.Netuid |= uint32(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 3:
+			if wireType == 0 {
+				var v uint32
+				for shift := uint(0); ; shift += 7 {
+					if shift >= 64 {
+						return ErrIntOverflowTx
+					}
+					if iNdEx >= l {
+						return io.ErrUnexpectedEOF
+					}
+					b := dAtA[iNdEx]
+					iNdEx++
+					v |= uint32(b&0x7F) << shift
+					if b < 0x80 {
+						break
+					}
+				}
+				m.Uids = append(m.Uids, v)
+			} else if wireType == 2 {
+				var packedLen int
+				for shift := uint(0); ; shift += 7 {
+					if shift >= 64 {
+						return ErrIntOverflowTx
+					}
+					if iNdEx >= l {
+						return io.ErrUnexpectedEOF
+					}
+					b := dAtA[iNdEx]
+					iNdEx++
+					packedLen |= int(b&0x7F) << shift
+					if b < 0x80 {
+						break
+					}
+				}
+				if packedLen < 0 {
+					return ErrInvalidLengthTx
+				}
+				postIndex := iNdEx + packedLen
+				if postIndex < 0 {
+					return ErrInvalidLengthTx
+				}
+				if postIndex > l {
+					return io.ErrUnexpectedEOF
+				}
+				var elementCount int
+				var count int
+				for _, integer := range dAtA[iNdEx:postIndex] {
+					if integer < 128 {
+						count++
+					}
+				}
+				elementCount = count
+				if elementCount != 0 && len(m.Uids) == 0 {
+					m.Uids = make([]uint32, 0, elementCount)
+				}
+				for iNdEx < postIndex {
+					var v uint32
+					for shift := uint(0); ; shift += 7 {
+						if shift >= 64 {
+							return ErrIntOverflowTx
+						}
+						if iNdEx >= l {
+							return io.ErrUnexpectedEOF
+						}
+						b := dAtA[iNdEx]
+						iNdEx++
+						v |= uint32(b&0x7F) << shift
+						if b < 0x80 {
+							break
+						}
+					}
+					m.Uids = append(m.Uids, v)
+				}
+			} else {
+				return fmt.Errorf("proto: wrong wireType = %d for field Uids", wireType)
+			}
+		case 4:
+			if wireType == 0 {
+				var v uint32
+				for shift := uint(0); ; shift += 7 {
+					if shift >= 64 {
+						return ErrIntOverflowTx
+					}
+					if iNdEx >= l {
+						return io.ErrUnexpectedEOF
+					}
+					b := dAtA[iNdEx]
+					iNdEx++
+					v |= uint32(b&0x7F) << shift
+					if b < 0x80 {
+						break
+					}
+				}
+				m.Weights = append(m.Weights, v)
+			} else if wireType == 2 {
+				var packedLen int
+				for shift := uint(0); ; shift += 7 {
+					if shift >= 64 {
+						return ErrIntOverflowTx
+					}
+					if iNdEx >= l {
+						return io.ErrUnexpectedEOF
+					}
+					b := dAtA[iNdEx]
+					iNdEx++
+					packedLen |= int(b&0x7F) << shift
+					if b < 0x80 {
+						break
+					}
+				}
+				if packedLen < 0 {
+					return ErrInvalidLengthTx
+				}
+				postIndex := iNdEx + packedLen
+				if postIndex < 0 {
+					return ErrInvalidLengthTx
+				}
+				if postIndex > l {
+					return io.ErrUnexpectedEOF
+				}
+				var elementCount int
+				var count int
+				for _, integer := range dAtA[iNdEx:postIndex] {
+					if integer < 128 {
+						count++
+					}
+				}
+				elementCount = count
+				if elementCount != 0 && len(m.Weights) == 0 {
+					m.Weights = make([]uint32, 0, elementCount)
+				}
+				for iNdEx < postIndex {
+					var v uint32
+					for shift := uint(0); ; shift += 7 {
+						if shift >= 64 {
+							return ErrIntOverflowTx
+						}
+						if iNdEx >= l {
+							return io.ErrUnexpectedEOF
+						}
+						b := dAtA[iNdEx]
+						iNdEx++
+						v |= uint32(b&0x7F) << shift
+						if b < 0x80 {
+							break
+						}
+					}
+					m.Weights = append(m.Weights, v)
+				}
+			} else {
+				return fmt.Errorf("proto: wrong wireType = %d for field Weights", wireType)
+			}
+		case 5:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Salt", wireType)
+			}
+			var byteLen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				byteLen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if byteLen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + byteLen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Salt = append(m.Salt[:0], dAtA[iNdEx:postIndex]...)
+			if m.Salt == nil {
+				m.Salt = []byte{}
+			}
+			iNdEx = postIndex
+		case 6:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field VersionKey", wireType)
+			}
+			m.VersionKey = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.VersionKey |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		default:
+			iNdEx = preIndex
+			skippy, err := skipTx(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthTx
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *MsgRevealWeightsResponse) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowTx
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: MsgRevealWeightsResponse: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: MsgRevealWeightsResponse: illegal tag %d (wire type %d)", fieldNum, wire)
 		}
 		switch fieldNum {
 		default:

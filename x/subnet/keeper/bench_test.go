@@ -8,6 +8,7 @@ import (
 
 	sdk "github.com/cosmos/cosmos-sdk/types"
 
+	"github.com/meritnet/merit/testutil/keepertest"
 	"github.com/meritnet/merit/x/subnet/types"
 )
 
@@ -18,24 +19,24 @@ func benchAddr(i int) sdk.AccAddress {
 }
 
 // fullBenchSubnet fills a 4096-UID subnet, past immunity, with emissions set.
-func fullBenchSubnet(b *testing.B) (*fixture, uint32) {
+func fullBenchSubnet(b *testing.B) (*keepertest.Fixture, uint32) {
 	f := newFixture(b)
 	owner := addr("owner")
-	netuid := f.createSubnet(owner, func(h *types.Hyperparams) {
+	netuid := f.CreateSubnet(owner, func(h *types.Hyperparams) {
 		h.MaxUids, h.MaxValidators, h.ImmunityPeriod = types.MaxUIDsBound, 256, 10
 		h.BurnIncreaseBps = types.BasisPoints
 		h.MinBurn = sdkmath.ZeroInt()
 	})
 	for i := 0; i < types.MaxUIDsBound; i++ {
-		if _, err := f.register(netuid, benchAddr(i), owner); err != nil {
+		if _, err := f.Register(netuid, benchAddr(i), owner); err != nil {
 			b.Fatal(err)
 		}
-		n, _ := f.k.GetNeuron(f.ctx, netuid, uint32(i))
+		n, _ := f.Subnet.GetNeuron(f.Ctx, netuid, uint32(i))
 		n.LastEmission = sdkmath.NewInt(int64(1000 + i%977))
-		_ = f.k.SetNeuron(f.ctx, netuid, n)
+		_ = f.Subnet.SetNeuron(f.Ctx, netuid, n)
 	}
-	f.advance(20)
-	f.commit()
+	f.Advance(20)
+	f.Commit()
 	return f, netuid
 }
 
@@ -43,7 +44,7 @@ func BenchmarkMetagraph4096(b *testing.B) {
 	f, netuid := fullBenchSubnet(b)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		mg, err := f.k.Metagraph(f.ctx, netuid)
+		mg, err := f.Subnet.Metagraph(f.Ctx, netuid)
 		if err != nil || len(mg.Neurons) != types.MaxUIDsBound {
 			b.Fatal(err)
 		}
@@ -57,7 +58,7 @@ func BenchmarkRegisterIntoFull4096(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		// Newcomers are immune with emission 0, so each registration walks past
 		// the earlier newcomers: this measures the realistic worst case.
-		if _, err := f.register(netuid, benchAddr(types.MaxUIDsBound+i), owner); err != nil {
+		if _, err := f.Register(netuid, benchAddr(types.MaxUIDsBound+i), owner); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -69,14 +70,14 @@ func BenchmarkRegisterIntoFull4096(b *testing.B) {
 func BenchmarkPruneChoice4096(b *testing.B) {
 	f, netuid := fullBenchSubnet(b)
 	for i := 0; i < 64; i++ {
-		if _, err := f.register(netuid, benchAddr(types.MaxUIDsBound+i), addr("owner")); err != nil {
+		if _, err := f.Register(netuid, benchAddr(types.MaxUIDsBound+i), addr("owner")); err != nil {
 			b.Fatal(err)
 		}
 	}
-	f.commit()
+	f.Commit()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if _, err := f.k.PruneCandidate(f.ctx, netuid); err != nil {
+		if _, err := f.Subnet.PruneCandidate(f.Ctx, netuid); err != nil {
 			b.Fatal(err)
 		}
 	}

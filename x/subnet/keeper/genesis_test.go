@@ -10,21 +10,21 @@ import (
 func TestGenesisRoundTripAllState(t *testing.T) {
 	f := newFixture(t)
 	owner := addr("owner")
-	netuid := f.createSubnet(owner, func(h *types.Hyperparams) { h.Tempo = 7 })
-	f.createSubnet(addr("owner2"), nil)
+	netuid := f.CreateSubnet(owner, func(h *types.Hyperparams) { h.Tempo = 7 })
+	f.CreateSubnet(addr("owner2"), nil)
 	for _, name := range []string{"a", "b", "c"} {
-		f.mustRegister(netuid, addr(name), owner)
+		f.MustRegister(netuid, addr(name), owner)
 	}
-	f.fund(addr("d"), 100_000)
-	if err := f.addStake(netuid, addr("b"), addr("d"), 70_000); err != nil {
+	f.Fund(addr("d"), 100_000)
+	if err := f.AddStake(netuid, addr("b"), addr("d"), 70_000); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.removeStake(netuid, addr("b"), addr("d"), 20_000); err != nil {
+	if err := f.RemoveStake(netuid, addr("b"), addr("d"), 20_000); err != nil {
 		t.Fatal(err)
 	}
 	setEmission(t, f, netuid, 2, 1234)
 
-	exported, err := f.k.ExportGenesis(f.ctx)
+	exported, err := f.Subnet.ExportGenesis(f.Ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,11 +34,11 @@ func TestGenesisRoundTripAllState(t *testing.T) {
 	}
 
 	g := newFixture(t)
-	g.ctx = g.ctx.WithBlockHeight(f.ctx.BlockHeight())
-	if err := g.k.InitGenesis(g.ctx, exported); err != nil {
+	g.Ctx = g.Ctx.WithBlockHeight(f.Ctx.BlockHeight())
+	if err := g.Subnet.InitGenesis(g.Ctx, exported); err != nil {
 		t.Fatal(err)
 	}
-	again, err := g.k.ExportGenesis(g.ctx)
+	again, err := g.Subnet.ExportGenesis(g.Ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,15 +47,15 @@ func TestGenesisRoundTripAllState(t *testing.T) {
 	if !bytes.Equal(a, b) {
 		t.Fatalf("genesis differs after import:\n%v\n%v", exported, again)
 	}
-	if err := g.k.CheckTotals(g.ctx); err != nil {
+	if err := g.Subnet.CheckTotals(g.Ctx); err != nil {
 		t.Fatal(err)
 	}
 	// Indexes were rebuilt: lookups by hotkey and the metagraph work.
-	n, err := g.k.NeuronByHotkey(g.ctx, netuid, addr("c"))
+	n, err := g.Subnet.NeuronByHotkey(g.Ctx, netuid, addr("c"))
 	if err != nil || n.Uid != 2 {
 		t.Fatalf("hotkey index after import: %v %v", n, err)
 	}
-	mg, err := g.k.Metagraph(g.ctx, netuid)
+	mg, err := g.Subnet.Metagraph(g.Ctx, netuid)
 	if err != nil || len(mg.Neurons) != 3 || mg.Neurons[1].Stake.Int64() != 50_000 {
 		t.Fatalf("metagraph after import: %v %v", mg, err)
 	}

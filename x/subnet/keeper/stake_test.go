@@ -16,50 +16,50 @@ import (
 func TestStakeUnstakeUnbonding(t *testing.T) {
 	f := newFixture(t)
 	owner, hk, del := addr("owner"), addr("hk"), addr("del")
-	netuid := f.createSubnet(owner, nil)
-	f.mustRegister(netuid, hk, owner)
-	f.fund(del, 100_000)
+	netuid := f.CreateSubnet(owner, nil)
+	f.MustRegister(netuid, hk, owner)
+	f.Fund(del, 100_000)
 
-	expectErr(t, f.addStake(netuid, hk, del, 10), types.ErrStakeTooSmall)
-	expectErr(t, f.addStake(netuid, addr("nobody"), del, 5_000), types.ErrNeuronNotFound)
-	expectErr(t, f.addStake(netuid, hk, del, 200_000), nil) // insufficient funds
-	if err := f.addStake(netuid, hk, del, 60_000); err != nil {
+	expectErr(t, f.AddStake(netuid, hk, del, 10), types.ErrStakeTooSmall)
+	expectErr(t, f.AddStake(netuid, addr("nobody"), del, 5_000), types.ErrNeuronNotFound)
+	expectErr(t, f.AddStake(netuid, hk, del, 200_000), nil) // insufficient funds
+	if err := f.AddStake(netuid, hk, del, 60_000); err != nil {
 		t.Fatal(err)
 	}
-	s, _ := f.k.GetSubnet(f.ctx, netuid)
+	s, _ := f.Subnet.GetSubnet(f.Ctx, netuid)
 	if !s.TotalStake.Equal(sdkmath.NewInt(60_000)) {
 		t.Fatalf("subnet total %s", s.TotalStake)
 	}
-	expectErr(t, f.removeStake(netuid, hk, del, 60_001), types.ErrInsufficientStake)
-	expectErr(t, f.removeStake(netuid, hk, del, 10), types.ErrStakeTooSmall)
-	if err := f.removeStake(netuid, hk, del, 20_000); err != nil {
+	expectErr(t, f.RemoveStake(netuid, hk, del, 60_001), types.ErrInsufficientStake)
+	expectErr(t, f.RemoveStake(netuid, hk, del, 10), types.ErrStakeTooSmall)
+	if err := f.RemoveStake(netuid, hk, del, 20_000); err != nil {
 		t.Fatal(err)
 	}
-	if got := f.balance(del); !got.Equal(sdkmath.NewInt(40_000)) {
+	if got := f.Balance(del); !got.Equal(sdkmath.NewInt(40_000)) {
 		t.Fatalf("paid before unbonding: %s", got)
 	}
-	f.checkModuleBalance()
-	ub, err := f.q.Unbondings(f.ctx, &types.QueryUnbondingsRequest{Delegator: del.String()})
+	f.CheckSubnetBalance()
+	ub, err := f.SubnetQuery.Unbondings(f.Ctx, &types.QueryUnbondingsRequest{Delegator: del.String()})
 	if err != nil || len(ub.Unbondings) != 1 {
 		t.Fatalf("unbondings = %v, %v", ub, err)
 	}
-	f.advance(int64(types.DefaultParams().UnbondingPeriod) - 1)
-	if got := f.balance(del); !got.Equal(sdkmath.NewInt(40_000)) {
+	f.Advance(int64(types.DefaultParams().UnbondingPeriod) - 1)
+	if got := f.Balance(del); !got.Equal(sdkmath.NewInt(40_000)) {
 		t.Fatalf("paid one block early: %s", got)
 	}
-	f.advance(1)
-	if got := f.balance(del); !got.Equal(sdkmath.NewInt(60_000)) {
+	f.Advance(1)
+	if got := f.Balance(del); !got.Equal(sdkmath.NewInt(60_000)) {
 		t.Fatalf("after unbonding balance %s, want 60000", got)
 	}
 	// A small remainder may be withdrawn in full.
-	if err := f.removeStake(netuid, hk, del, 39_500); err != nil {
+	if err := f.RemoveStake(netuid, hk, del, 39_500); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.removeStake(netuid, hk, del, 500); err != nil {
+	if err := f.RemoveStake(netuid, hk, del, 500); err != nil {
 		t.Fatalf("withdrawing the last 500 (below minimum) failed: %v", err)
 	}
-	f.checkModuleBalance()
-	if err := f.k.CheckTotals(f.ctx); err != nil {
+	f.CheckSubnetBalance()
+	if err := f.Subnet.CheckTotals(f.Ctx); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -69,33 +69,33 @@ func TestUnbondingPayoutsAreCappedPerBlock(t *testing.T) {
 	p := types.DefaultParams()
 	p.MaxUnbondingPayoutsPerBlock = 2
 	p.UnbondingPeriod = 1
-	if _, err := f.msg.UpdateParams(f.ctx, &types.MsgUpdateParams{Authority: f.gov, Params: p}); err != nil {
+	if _, err := f.SubnetMsg.UpdateParams(f.Ctx, &types.MsgUpdateParams{Authority: f.Gov, Params: p}); err != nil {
 		t.Fatal(err)
 	}
 	owner, hk := addr("owner"), addr("hk")
-	netuid := f.createSubnet(owner, nil)
-	f.mustRegister(netuid, hk, owner)
+	netuid := f.CreateSubnet(owner, nil)
+	f.MustRegister(netuid, hk, owner)
 	for i := 0; i < 5; i++ {
 		d := addr(fmt.Sprintf("d%d", i))
-		f.fund(d, 1_000)
-		if err := f.addStake(netuid, hk, d, 1_000); err != nil {
+		f.Fund(d, 1_000)
+		if err := f.AddStake(netuid, hk, d, 1_000); err != nil {
 			t.Fatal(err)
 		}
-		if err := f.removeStake(netuid, hk, d, 1_000); err != nil {
+		if err := f.RemoveStake(netuid, hk, d, 1_000); err != nil {
 			t.Fatal(err)
 		}
 	}
 	paid := func() int {
 		n := 0
 		for i := 0; i < 5; i++ {
-			if f.balance(addr(fmt.Sprintf("d%d", i))).IsPositive() {
+			if f.Balance(addr(fmt.Sprintf("d%d", i))).IsPositive() {
 				n++
 			}
 		}
 		return n
 	}
 	for block, want := range []int{2, 4, 5} {
-		f.advance(1)
+		f.Advance(1)
 		if got := paid(); got != want {
 			t.Fatalf("after block %d: %d paid, want %d", block+1, got, want)
 		}
@@ -105,11 +105,11 @@ func TestUnbondingPayoutsAreCappedPerBlock(t *testing.T) {
 func TestSetTake(t *testing.T) {
 	f := newFixture(t)
 	owner, hk := addr("owner"), addr("hk")
-	netuid := f.createSubnet(owner, nil)
-	f.mustRegister(netuid, hk, owner)
+	netuid := f.CreateSubnet(owner, nil)
+	f.MustRegister(netuid, hk, owner)
 	set := func(o sdk.AccAddress, take uint32) error {
-		return f.run(func(ctx sdk.Context) error {
-			_, err := f.msg.SetTake(ctx, &types.MsgSetTake{Owner: o.String(), Hotkey: hk.String(), TakeBps: take})
+		return f.Run(func(ctx sdk.Context) error {
+			_, err := f.SubnetMsg.SetTake(ctx, &types.MsgSetTake{Owner: o.String(), Hotkey: hk.String(), TakeBps: take})
 			return err
 		})
 	}
@@ -125,12 +125,12 @@ func TestSetTake(t *testing.T) {
 	if err := set(owner, 100); err != nil { // decreases are never limited
 		t.Fatal(err)
 	}
-	f.advance(int64(types.DefaultParams().TakeIncreaseRateLimit))
+	f.Advance(int64(types.DefaultParams().TakeIncreaseRateLimit))
 	if err := set(owner, 1_800); err != nil {
 		t.Fatal(err)
 	}
-	err := f.run(func(ctx sdk.Context) error {
-		_, err := f.msg.SetTake(ctx, &types.MsgSetTake{Owner: owner.String(), Hotkey: addr("never").String(), TakeBps: 1})
+	err := f.Run(func(ctx sdk.Context) error {
+		_, err := f.SubnetMsg.SetTake(ctx, &types.MsgSetTake{Owner: owner.String(), Hotkey: addr("never").String(), TakeBps: 1})
 		return err
 	})
 	expectErr(t, err, types.ErrHotkeyNotFound)
@@ -151,18 +151,18 @@ func TestValidatorPermitsTopByStake(t *testing.T) {
 
 	f := newFixture(t)
 	owner := addr("owner")
-	netuid := f.createSubnet(owner, func(h *types.Hyperparams) { h.MaxValidators = 1 })
-	f.mustRegister(netuid, addr("a"), owner)
-	f.mustRegister(netuid, addr("b"), owner)
-	f.fund(owner, 10_000)
-	if err := f.addStake(netuid, addr("b"), owner, 10_000); err != nil {
+	netuid := f.CreateSubnet(owner, func(h *types.Hyperparams) { h.MaxValidators = 1 })
+	f.MustRegister(netuid, addr("a"), owner)
+	f.MustRegister(netuid, addr("b"), owner)
+	f.Fund(owner, 10_000)
+	if err := f.AddStake(netuid, addr("b"), owner, 10_000); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.k.UpdateValidatorPermits(f.ctx, netuid); err != nil {
+	if err := f.Subnet.UpdateValidatorPermits(f.Ctx, netuid); err != nil {
 		t.Fatal(err)
 	}
-	a, _ := f.k.GetNeuron(f.ctx, netuid, 0)
-	b, _ := f.k.GetNeuron(f.ctx, netuid, 1)
+	a, _ := f.Subnet.GetNeuron(f.Ctx, netuid, 0)
+	b, _ := f.Subnet.GetNeuron(f.Ctx, netuid, 1)
 	if a.ValidatorPermit || !b.ValidatorPermit {
 		t.Fatalf("permits a=%v b=%v, want only b", a.ValidatorPermit, b.ValidatorPermit)
 	}
@@ -178,13 +178,13 @@ func TestModuleBalanceInvariant(t *testing.T) {
 	p := types.DefaultParams()
 	p.UnbondingPeriod = 5
 	p.MaxUnbondingPayoutsPerBlock = 3
-	if _, err := f.msg.UpdateParams(f.ctx, &types.MsgUpdateParams{Authority: f.gov, Params: p}); err != nil {
+	if _, err := f.SubnetMsg.UpdateParams(f.Ctx, &types.MsgUpdateParams{Authority: f.Gov, Params: p}); err != nil {
 		t.Fatal(err)
 	}
 	owner := addr("owner")
 	nets := []uint32{
-		f.createSubnet(owner, func(h *types.Hyperparams) { h.MaxUids, h.MaxValidators, h.ImmunityPeriod = 5, 5, 3 }),
-		f.createSubnet(owner, func(h *types.Hyperparams) { h.MaxUids, h.MaxValidators, h.ImmunityPeriod = 3, 3, 0 }),
+		f.CreateSubnet(owner, func(h *types.Hyperparams) { h.MaxUids, h.MaxValidators, h.ImmunityPeriod = 5, 5, 3 }),
+		f.CreateSubnet(owner, func(h *types.Hyperparams) { h.MaxUids, h.MaxValidators, h.ImmunityPeriod = 3, 3, 0 }),
 	}
 	hotkeys := make([]sdk.AccAddress, 12)
 	dels := make([]sdk.AccAddress, 6)
@@ -193,7 +193,7 @@ func TestModuleBalanceInvariant(t *testing.T) {
 	}
 	for i := range dels {
 		dels[i] = addr(fmt.Sprintf("del%d", i))
-		f.fund(dels[i], 10_000_000)
+		f.Fund(dels[i], 10_000_000)
 	}
 	for step := 0; step < 400; step++ {
 		netuid := nets[r.Intn(len(nets))]
@@ -201,40 +201,40 @@ func TestModuleBalanceInvariant(t *testing.T) {
 		d := dels[r.Intn(len(dels))]
 		switch r.Intn(6) {
 		case 0:
-			_, _ = f.register(netuid, hk, owner)
+			_, _ = f.Register(netuid, hk, owner)
 		case 1, 2:
-			_ = f.addStake(netuid, hk, d, int64(1_000+r.Intn(50_000)))
+			_ = f.AddStake(netuid, hk, d, int64(1_000+r.Intn(50_000)))
 		case 3:
-			cur, _ := f.k.GetStake(f.ctx, netuid, hk, d)
+			cur, _ := f.Subnet.GetStake(f.Ctx, netuid, hk, d)
 			if cur.IsPositive() {
-				_ = f.removeStake(netuid, hk, d, 1+r.Int63n(cur.Int64()))
+				_ = f.RemoveStake(netuid, hk, d, 1+r.Int63n(cur.Int64()))
 			}
 		case 4:
-			f.advance(1)
+			f.Advance(1)
 		case 5:
 			n := uint32(r.Intn(5))
-			if nr, err := f.k.GetNeuron(f.ctx, netuid, n); err == nil {
+			if nr, err := f.Subnet.GetNeuron(f.Ctx, netuid, n); err == nil {
 				nr.LastEmission = sdkmath.NewInt(int64(r.Intn(1000)))
-				_ = f.k.SetNeuron(f.ctx, netuid, nr)
+				_ = f.Subnet.SetNeuron(f.Ctx, netuid, nr)
 			}
 		}
 		if step == 300 {
-			if _, err := f.msg.DissolveSubnet(f.ctx, &types.MsgDissolveSubnet{Authority: f.gov, Netuid: nets[1]}); err != nil {
+			if _, err := f.SubnetMsg.DissolveSubnet(f.Ctx, &types.MsgDissolveSubnet{Authority: f.Gov, Netuid: nets[1]}); err != nil {
 				t.Fatal(err)
 			}
 			nets = nets[:1]
 		}
-		f.checkModuleBalance()
-		if err := f.k.CheckTotals(f.ctx); err != nil {
+		f.CheckSubnetBalance()
+		if err := f.Subnet.CheckTotals(f.Ctx); err != nil {
 			t.Fatalf("step %d: %v", step, err)
 		}
 	}
 	// Everything that left accounts is in the module or was burned; nothing else.
-	total := f.moduleBalance()
+	total := f.ModuleBalance(types.ModuleName)
 	for _, a := range append(append([]sdk.AccAddress{owner}, hotkeys...), dels...) {
-		total = total.Add(f.balance(a))
+		total = total.Add(f.Balance(a))
 	}
-	if !f.bank.GetSupply(f.ctx, denom).Amount.Equal(total) {
-		t.Fatalf("supply %s != accounts + module %s", f.bank.GetSupply(f.ctx, denom).Amount, total)
+	if !f.Bank.GetSupply(f.Ctx, denom).Amount.Equal(total) {
+		t.Fatalf("supply %s != accounts + module %s", f.Bank.GetSupply(f.Ctx, denom).Amount, total)
 	}
 }

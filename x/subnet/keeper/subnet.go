@@ -207,3 +207,8 @@ func (k Keeper) UpdateHyperparams(ctx context.Context, msg *types.MsgUpdateSubne
 	}
 	return sdk.UnwrapSDKContext(ctx).EventManager().EmitTypedEvent(&types.EventHyperparamsUpdated{Netuid: msg.Netuid, Sender: msg.Sender})
 }
+
+// IterateSubnets walks subnets in netuid order.
+func (k Keeper) IterateSubnets(ctx context.Context, fn func(types.Subnet) (bool, error)) error {
+	return k.Subnets.Walk(ctx, nil, func(_ uint32, s types.Subnet) (bool, error) { return fn(s) })
+}

@@ -15,30 +15,30 @@ func TestCreateSubnetLockDoublesAndDecays(t *testing.T) {
 	p := types.DefaultParams()
 	alice := addr("alice")
 
-	first := f.createSubnet(alice, nil)
+	first := f.CreateSubnet(alice, nil)
 	if first != 1 {
 		t.Fatalf("first netuid = %d, want 1", first)
 	}
-	s, _ := f.k.GetSubnet(f.ctx, first)
+	s, _ := f.Subnet.GetSubnet(f.Ctx, first)
 	if !s.Locked.Equal(p.MinLockCost) {
 		t.Fatalf("first lock %s, want the floor %s", s.Locked, p.MinLockCost)
 	}
-	if !f.moduleBalance().Equal(p.MinLockCost) {
-		t.Fatalf("module holds %s, want the lock", f.moduleBalance())
+	if !f.ModuleBalance(types.ModuleName).Equal(p.MinLockCost) {
+		t.Fatalf("module holds %s, want the lock", f.ModuleBalance(types.ModuleName))
 	}
-	cost, _ := f.k.LockCost(f.ctx)
+	cost, _ := f.Subnet.LockCost(f.Ctx)
 	if !cost.Equal(p.MinLockCost.MulRaw(2)) {
 		t.Fatalf("lock right after a creation = %s, want double the last", cost)
 	}
 	// Half the reduction interval later: 2L - L/2.
-	f.advance(int64(p.LockReductionInterval / 2))
-	cost, _ = f.k.LockCost(f.ctx)
+	f.Advance(int64(p.LockReductionInterval / 2))
+	cost, _ = f.Subnet.LockCost(f.Ctx)
 	if want := p.MinLockCost.MulRaw(3).QuoRaw(2); !cost.Equal(want) {
 		t.Fatalf("lock after half the interval = %s, want %s", cost, want)
 	}
 	// Far later it is back at the floor.
-	f.advance(int64(p.LockReductionInterval) * 2)
-	if cost, _ = f.k.LockCost(f.ctx); !cost.Equal(p.MinLockCost) {
+	f.Advance(int64(p.LockReductionInterval) * 2)
+	if cost, _ = f.Subnet.LockCost(f.Ctx); !cost.Equal(p.MinLockCost) {
 		t.Fatalf("lock long after = %s, want floor", cost)
 	}
 }
@@ -47,42 +47,42 @@ func TestCreateSubnetFailures(t *testing.T) {
 	f := newFixture(t)
 	bob := addr("bob")
 	create := func(owner string, tk types.Task, maxLock sdkmath.Int) error {
-		return f.run(func(ctx sdk.Context) error {
-			_, err := f.msg.CreateSubnet(ctx, &types.MsgCreateSubnet{Owner: owner, Name: "x", Task: tk, MaxLock: maxLock})
+		return f.Run(func(ctx sdk.Context) error {
+			_, err := f.SubnetMsg.CreateSubnet(ctx, &types.MsgCreateSubnet{Owner: owner, Name: "x", Task: tk, MaxLock: maxLock})
 			return err
 		})
 	}
 	expectErr(t, create(bob.String(), task(), sdkmath.ZeroInt()), nil) // unfunded: bank refuses
 	bad := task()
 	bad.ModelSha256 = "xyz"
-	f.fund(bob, 1_000_000_000)
+	f.Fund(bob, 1_000_000_000)
 	expectErr(t, create(bob.String(), bad, sdkmath.ZeroInt()), types.ErrInvalidTask)
 	bad = task()
 	bad.EngineFormat = "gguf"
 	expectErr(t, create(bob.String(), bad, sdkmath.ZeroInt()), types.ErrInvalidTask)
 	expectErr(t, create("notanaddress", task(), sdkmath.ZeroInt()), types.ErrInvalidAddress)
 	expectErr(t, create(bob.String(), task(), sdkmath.NewInt(1)), types.ErrLockTooHigh)
-	if got := f.balance(bob); !got.Equal(sdkmath.NewInt(1_000_000_000)) {
+	if got := f.Balance(bob); !got.Equal(sdkmath.NewInt(1_000_000_000)) {
 		t.Fatalf("failed creations moved funds: %s", got)
 	}
 
 	// Subnet limit.
 	p := types.DefaultParams()
 	p.SubnetLimit = 1
-	if _, err := f.msg.UpdateParams(f.ctx, &types.MsgUpdateParams{Authority: f.gov, Params: p}); err != nil {
+	if _, err := f.SubnetMsg.UpdateParams(f.Ctx, &types.MsgUpdateParams{Authority: f.Gov, Params: p}); err != nil {
 		t.Fatal(err)
 	}
-	f.createSubnet(addr("carol"), nil)
+	f.CreateSubnet(addr("carol"), nil)
 	expectErr(t, create(bob.String(), task(), sdkmath.ZeroInt()), types.ErrSubnetLimit)
 }
 
 func TestHyperparamsOwnerWithinBounds(t *testing.T) {
 	f := newFixture(t)
 	owner := addr("owner")
-	netuid := f.createSubnet(owner, nil)
+	netuid := f.CreateSubnet(owner, nil)
 	update := func(sender string, h types.Hyperparams) error {
-		return f.run(func(ctx sdk.Context) error {
-			_, err := f.msg.UpdateSubnetHyperparams(ctx, &types.MsgUpdateSubnetHyperparams{Sender: sender, Netuid: netuid, Hyperparams: h})
+		return f.Run(func(ctx sdk.Context) error {
+			_, err := f.SubnetMsg.UpdateSubnetHyperparams(ctx, &types.MsgUpdateSubnetHyperparams{Sender: sender, Netuid: netuid, Hyperparams: h})
 			return err
 		})
 	}
@@ -100,10 +100,10 @@ func TestHyperparamsOwnerWithinBounds(t *testing.T) {
 	// Governance may update too, also within bounds.
 	h = types.DefaultHyperparams()
 	h.Tempo = 42
-	if err := update(f.gov, h); err != nil {
+	if err := update(f.Gov, h); err != nil {
 		t.Fatal(err)
 	}
-	s, _ := f.k.GetSubnet(f.ctx, netuid)
+	s, _ := f.Subnet.GetSubnet(f.Ctx, netuid)
 	if s.Hyperparams.Tempo != 42 {
 		t.Fatalf("tempo = %d", s.Hyperparams.Tempo)
 	}
@@ -112,31 +112,31 @@ func TestHyperparamsOwnerWithinBounds(t *testing.T) {
 func TestDissolveReturnsLockAndUnbondsStake(t *testing.T) {
 	f := newFixture(t)
 	owner, hk, del := addr("owner"), addr("hk"), addr("del")
-	netuid := f.createSubnet(owner, nil)
-	f.mustRegister(netuid, hk, owner)
-	f.fund(del, 50_000)
-	if err := f.addStake(netuid, hk, del, 50_000); err != nil {
+	netuid := f.CreateSubnet(owner, nil)
+	f.MustRegister(netuid, hk, owner)
+	f.Fund(del, 50_000)
+	if err := f.AddStake(netuid, hk, del, 50_000); err != nil {
 		t.Fatal(err)
 	}
-	s, _ := f.k.GetSubnet(f.ctx, netuid)
-	if _, err := f.msg.DissolveSubnet(f.ctx, &types.MsgDissolveSubnet{Authority: owner.String(), Netuid: netuid}); err == nil {
+	s, _ := f.Subnet.GetSubnet(f.Ctx, netuid)
+	if _, err := f.SubnetMsg.DissolveSubnet(f.Ctx, &types.MsgDissolveSubnet{Authority: owner.String(), Netuid: netuid}); err == nil {
 		t.Fatal("owner dissolved without governance")
 	}
-	if _, err := f.msg.DissolveSubnet(f.ctx, &types.MsgDissolveSubnet{Authority: f.gov, Netuid: netuid}); err != nil {
+	if _, err := f.SubnetMsg.DissolveSubnet(f.Ctx, &types.MsgDissolveSubnet{Authority: f.Gov, Netuid: netuid}); err != nil {
 		t.Fatal(err)
 	}
-	if !f.balance(owner).Equal(s.Locked) {
-		t.Fatalf("owner got %s back, want lock %s", f.balance(owner), s.Locked)
+	if !f.Balance(owner).Equal(s.Locked) {
+		t.Fatalf("owner got %s back, want lock %s", f.Balance(owner), s.Locked)
 	}
-	if _, err := f.k.GetSubnet(f.ctx, netuid); err == nil {
+	if _, err := f.Subnet.GetSubnet(f.Ctx, netuid); err == nil {
 		t.Fatal("subnet still exists")
 	}
-	f.checkModuleBalance()
-	f.advance(int64(types.DefaultParams().UnbondingPeriod))
-	if !f.balance(del).Equal(sdkmath.NewInt(50_000)) {
-		t.Fatalf("delegator got %s after unbonding, want 50000", f.balance(del))
+	f.CheckSubnetBalance()
+	f.Advance(int64(types.DefaultParams().UnbondingPeriod))
+	if !f.Balance(del).Equal(sdkmath.NewInt(50_000)) {
+		t.Fatalf("delegator got %s after unbonding, want 50000", f.Balance(del))
 	}
-	if !f.moduleBalance().IsZero() {
-		t.Fatalf("module still holds %s", f.moduleBalance())
+	if !f.ModuleBalance(types.ModuleName).IsZero() {
+		t.Fatalf("module still holds %s", f.ModuleBalance(types.ModuleName))
 	}
 }
