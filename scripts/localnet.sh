@@ -54,9 +54,10 @@ for name in validator alice bob carol; do
 done
 "$MERITD" genesis gentx validator 100000000000umerit --chain-id "$CHAIN_ID" "${KR[@]}" >/dev/null 2>&1
 "$MERITD" genesis collect-gentxs --home "$HOME_DIR" >/dev/null 2>&1
-# Shorter governance periods so a proposal can pass during a local session.
+# Shorter governance and unbonding periods so both can be tried during a local session.
 sed -i "s/\"voting_period\": \"[0-9]*s\"/\"voting_period\": \"$VOTING_PERIOD\"/; s/\"expedited_voting_period\": \"[0-9]*s\"/\"expedited_voting_period\": \"10s\"/" \
   "$HOME_DIR/config/genesis.json"
+sed -i "s/\"unbonding_period\": \"[0-9]*\"/\"unbonding_period\": \"${LOCALNET_UNBONDING_BLOCKS:-10}\"/" "$HOME_DIR/config/genesis.json"
 "$MERITD" genesis validate "$HOME_DIR/config/genesis.json" --home "$HOME_DIR" >/dev/null
 
 # client.toml: so `meritd --home $HOME_DIR` commands need no chain-id/keyring flags.

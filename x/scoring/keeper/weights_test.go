@@ -75,7 +75,9 @@ func (n *net) neuron(uid uint32) subnettypes.Neuron {
 }
 
 func TestSetWeightsChecks(t *testing.T) {
-	n := newNet(t, false, func(h *subnettypes.Hyperparams) { h.MinAllowedWeights, h.MaxWeightLimit, h.WeightsVersionKey = 2, 50_000, 3 })
+	n := newNet(t, false, func(h *subnettypes.Hyperparams) {
+		h.MinAllowedWeights, h.MaxWeightLimit, h.WeightsVersionKey = 2, 50_000, 3
+	})
 	f := n.f
 	if !n.neuron(0).ValidatorPermit || !n.neuron(1).ValidatorPermit || n.neuron(2).ValidatorPermit {
 		t.Fatal("permits after the first epoch should go to the two staked validators only")
