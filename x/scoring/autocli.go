@@ -35,19 +35,11 @@ func (AppModule) AutoCLIOptions() *autocliv1.ModuleOptions {
 			EnhanceCustomCommand: true,
 			RpcCommandOptions: []*autocliv1.RpcCommandOptions{
 				{RpcMethod: "UpdateParams", Skip: true},
-				{
-					RpcMethod: "SetWeights", Use: "set-weights [netuid] [uids] [weights]",
-					Short:          "Set the --from validator's weights (subnets without commit-reveal); uids and weights are comma-separated",
-					Example:        "meritd tx scoring set-weights 1 0,1,2 65535,30000,0 --from validator",
-					PositionalArgs: pos("netuid", "uids", "weights"),
-				},
-				// Hand-written: computes the hash from uids, weights and salt (client/cli).
+				// Hand-written (client/cli): autocli cannot bind repeated uint32, and
+				// commit-weights hashes locally.
+				{RpcMethod: "SetWeights", Skip: true},
 				{RpcMethod: "CommitWeights", Skip: true},
-				{
-					RpcMethod: "RevealWeights", Use: "reveal-weights [netuid] [uids] [weights] [salt]",
-					Short:          "Reveal committed weights in the reveal window; salt in hex, as committed",
-					PositionalArgs: pos("netuid", "uids", "weights", "salt"),
-				},
+				{RpcMethod: "RevealWeights", Skip: true},
 			},
 		},
 	}

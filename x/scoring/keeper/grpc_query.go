@@ -68,10 +68,15 @@ func (q queryServer) Commits(ctx context.Context, req *types.QueryCommitsRequest
 	if err != nil {
 		return nil, status.Error(codes.InvalidArgument, err.Error())
 	}
-	var out []types.WeightCommit
+	s, err := q.k.subnets.GetSubnet(ctx, req.GetNetuid())
+	if err != nil {
+		return nil, grpcErr(err)
+	}
+	var out []types.CommitInfo
 	rng := collections.NewSuperPrefixedTripleRange[uint32, sdk.AccAddress, int64](req.GetNetuid(), hk)
 	err = q.k.Commits.Walk(ctx, rng, func(_ collections.Triple[uint32, sdk.AccAddress, int64], c types.WeightCommit) (bool, error) {
-		out = append(out, c)
+		from, until := revealWindow(c.CommitBlock, req.GetNetuid(), s.Hyperparams.Tempo, s.Hyperparams.RevealPeriod)
+		out = append(out, types.CommitInfo{Commit: c, RevealFrom: from, RevealUntil: until})
 		return false, nil
 	})
 	if err != nil {

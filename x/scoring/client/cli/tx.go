@@ -25,7 +25,84 @@ func TxCmd() *cobra.Command {
 		SuggestionsMinimumDistance: 2,
 		RunE:                       client.ValidateCmd,
 	}
-	cmd.AddCommand(CommitWeightsCmd())
+	cmd.AddCommand(SetWeightsCmd(), CommitWeightsCmd(), RevealWeightsCmd())
+	return cmd
+}
+
+// weightArgs parses the [netuid] [uids] [weights] arguments all three commands share.
+func weightArgs(args []string) (uint32, []uint32, []uint32, error) {
+	netuid, err := strconv.ParseUint(args[0], 10, 16)
+	if err != nil {
+		return 0, nil, nil, fmt.Errorf("netuid %q: %w", args[0], err)
+	}
+	uids, err := ParseUint32List(args[1])
+	if err != nil {
+		return 0, nil, nil, fmt.Errorf("uids: %w", err)
+	}
+	weights, err := ParseUint32List(args[2])
+	if err != nil {
+		return 0, nil, nil, fmt.Errorf("weights: %w", err)
+	}
+	if len(uids) != len(weights) {
+		return 0, nil, nil, fmt.Errorf("%d uids but %d weights", len(uids), len(weights))
+	}
+	return uint32(netuid), uids, weights, nil
+}
+
+// SetWeightsCmd sets weights directly on subnets without commit-reveal.
+func SetWeightsCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:     "set-weights [netuid] [uids] [weights]",
+		Short:   "Set the --from validator's weights (subnets without commit-reveal)",
+		Long:    "uids and weights are comma-separated; weights are 0-65535 and are scaled so the largest becomes 65535.",
+		Example: "meritd tx scoring set-weights 1 2,3,4 65535,30000,100 --from validator",
+		Args:    cobra.ExactArgs(3),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			clientCtx, err := client.GetClientTxContext(cmd)
+			if err != nil {
+				return err
+			}
+			netuid, uids, weights, err := weightArgs(args)
+			if err != nil {
+				return err
+			}
+			version, _ := cmd.Flags().GetUint64("version-key")
+			msg := &types.MsgSetWeights{Hotkey: clientCtx.GetFromAddress().String(), Netuid: netuid, Uids: uids, Weights: weights, VersionKey: version}
+			return tx.GenerateOrBroadcastTxCLI(clientCtx, cmd.Flags(), msg)
+		},
+	}
+	cmd.Flags().Uint64("version-key", 0, "weights version key (must be at least the subnet's)")
+	flags.AddTxFlagsToCmd(cmd)
+	return cmd
+}
+
+// RevealWeightsCmd reveals weights committed with commit-weights.
+func RevealWeightsCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:     "reveal-weights [netuid] [uids] [weights] [salt-hex]",
+		Short:   "Reveal weights committed with commit-weights, in the reveal window, with the same arguments",
+		Example: "meritd tx scoring reveal-weights 1 2,3,4 65535,30000,100 00112233aabbccdd --from validator",
+		Args:    cobra.ExactArgs(4),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			clientCtx, err := client.GetClientTxContext(cmd)
+			if err != nil {
+				return err
+			}
+			netuid, uids, weights, err := weightArgs(args)
+			if err != nil {
+				return err
+			}
+			salt, err := hex.DecodeString(args[3])
+			if err != nil {
+				return fmt.Errorf("salt must be hex: %w", err)
+			}
+			version, _ := cmd.Flags().GetUint64("version-key")
+			msg := &types.MsgRevealWeights{Hotkey: clientCtx.GetFromAddress().String(), Netuid: netuid, Uids: uids, Weights: weights, Salt: salt, VersionKey: version}
+			return tx.GenerateOrBroadcastTxCLI(clientCtx, cmd.Flags(), msg)
+		},
+	}
+	cmd.Flags().Uint64("version-key", 0, "the version key used in the commit")
+	flags.AddTxFlagsToCmd(cmd)
 	return cmd
 }
 
@@ -63,20 +140,9 @@ meritd tx scoring reveal-weights 1 2,3,4 65535,30000,100 <same salt> --from vali
 			if err != nil {
 				return err
 			}
-			netuid, err := strconv.ParseUint(args[0], 10, 16)
+			netuid, uids, weights, err := weightArgs(args)
 			if err != nil {
-				return fmt.Errorf("netuid %q: %w", args[0], err)
-			}
-			uids, err := ParseUint32List(args[1])
-			if err != nil {
-				return fmt.Errorf("uids: %w", err)
-			}
-			weights, err := ParseUint32List(args[2])
-			if err != nil {
-				return fmt.Errorf("weights: %w", err)
-			}
-			if len(uids) != len(weights) {
-				return fmt.Errorf("%d uids but %d weights", len(uids), len(weights))
+				return err
 			}
 			salt, err := hex.DecodeString(args[3])
 			if err != nil {
@@ -89,8 +155,8 @@ meritd tx scoring reveal-weights 1 2,3,4 65535,30000,100 <same salt> --from vali
 			}
 			msg := &types.MsgCommitWeights{
 				Hotkey:     hotkey.String(),
-				Netuid:     uint32(netuid),
-				CommitHash: types.CommitHash(hotkey, uint32(netuid), uids, weights, salt, version),
+				Netuid:     netuid,
+				CommitHash: types.CommitHash(hotkey, netuid, uids, weights, salt, version),
 			}
 			return tx.GenerateOrBroadcastTxCLI(clientCtx, cmd.Flags(), msg)
 		},
