@@ -1,0 +1,120 @@
+package inference
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"testing"
+	"time"
+)
+
+// Benchmarks (not run by go test without -bench):
+//
+//	go test ./inference -run '^$' -bench . -benchtime 3x
+//
+// docs/inference.md records the figures.
+
+func benchEngines(b *testing.B, threads int) map[string]*LocalEngine {
+	out := map[string]*LocalEngine{}
+	m, t, err := Tiny()
+	if err != nil {
+		b.Fatal(err)
+	}
+	out["merit-tiny"], _ = NewLocalEngine(m, t, Options{Threads: threads})
+	if s, err := loadStories(b, threads); err == nil {
+		out["stories260K"] = s
+	}
+	return out
+}
+
+// BenchmarkGenerate measures single-core decoding speed: 256 greedy tokens
+// from BOS with logprobs and 5 alternatives per token, as a miner serves them.
+func BenchmarkGenerate(b *testing.B) {
+	for _, name := range []string{"merit-tiny", "stories260K"} {
+		b.Run(name, func(b *testing.B) {
+			e := benchEngines(b, 1)[name]
+			if e == nil {
+				b.Skip("stories260K not available")
+			}
+			tokens := 0
+			for b.Loop() {
+				res, err := e.Generate(context.Background(), GenerateRequest{MaxTokens: 256, TopLogprobs: 5}, nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				tokens += len(res.Tokens)
+			}
+			b.ReportMetric(float64(tokens)/b.Elapsed().Seconds(), "tok/s")
+		})
+	}
+}
+
+// BenchmarkVerify128 measures the verification of a 128-token greedy
+// completion (with 5 alternatives per token) and reports it as a fraction of
+// the time its generation took on one core.
+func BenchmarkVerify128(b *testing.B) {
+	for _, threads := range []int{1, 2} {
+		for _, name := range []string{"merit-tiny", "stories260K"} {
+			b.Run(fmt.Sprintf("%s/threads=%d", name, threads), func(b *testing.B) {
+				e := benchEngines(b, threads)[name]
+				if e == nil {
+					b.Skip("stories260K not available")
+				}
+				gen, _ := NewLocalEngine(e.Model(), e.Tokenizer(), Options{Threads: 1})
+				req := GenerateRequest{Prompt: "Once upon a time", MaxTokens: 128, TopLogprobs: 5}
+				var times []time.Duration
+				var res *Result
+				for range 7 {
+					start := time.Now()
+					r, err := gen.Generate(context.Background(), req, nil)
+					if err != nil {
+						b.Fatal(err)
+					}
+					times = append(times, time.Since(start))
+					res = r
+				}
+				if len(res.Tokens) != 128 {
+					b.Fatalf("generated %d tokens", len(res.Tokens))
+				}
+				sort.Slice(times, func(i, j int) bool { return times[i] < times[j] })
+				genTime := times[len(times)/2]
+				c := claimOf(res, req)
+				v := NewVerifier(e, VerifyOptions{})
+				for b.Loop() {
+					vd, err := v.Verify(context.Background(), c)
+					if err != nil || !vd.OK {
+						b.Fatalf("%v %+v", err, vd)
+					}
+				}
+				per := b.Elapsed().Seconds() / float64(b.N)
+				b.ReportMetric(genTime.Seconds()*1e3, "gen-ms")
+				b.ReportMetric(per*1e3, "verify-ms")
+				b.ReportMetric(per/genTime.Seconds(), "ratio")
+			})
+		}
+	}
+}
+
+// benchKernel measures multiply-adds per second of matmul.
+func benchKernel(b *testing.B, n, d, T int) {
+	w := make([]float32, n*d)
+	x := make([]float32, n*T)
+	out := make([]float32, d*T)
+	for i := range w {
+		w[i] = float32(i%13) * 0.01
+	}
+	for i := range x {
+		x[i] = float32(i%7) * 0.1
+	}
+	for b.Loop() {
+		matmul(out, x, w, n, d, T, 1, nil)
+	}
+	b.ReportMetric(float64(n*d*T)*float64(b.N)/b.Elapsed().Seconds()/1e9, "Gmadd/s")
+}
+
+// BenchmarkKernel compares the one-position kernel (decoding) with the
+// blocked one (batched passes) on merit-tiny's feed-forward shape.
+func BenchmarkKernel(b *testing.B) {
+	b.Run("matvec", func(b *testing.B) { benchKernel(b, 128, 384, 1) })
+	b.Run("batch32", func(b *testing.B) { benchKernel(b, 128, 384, 32) })
+}

@@ -1,0 +1,241 @@
+package inference
+
+import "context"
+
+// chunkLen is how many positions one batched step carries through the
+// layers. Larger chunks amortise more weight loads; 32 keeps the scratch
+// buffers small for big models.
+const chunkLen = 32
+
+// state is one request's mutable data: the KV cache and scratch buffers. The
+// Model it points to is shared and read-only.
+type state struct {
+	m       *Model
+	threads int
+	cap     int       // positions the KV cache can hold
+	kc, vc  []float32 // Layers x cap x KVDim
+	x, xb   []float32 // chunkLen x Dim
+	xb2, q  []float32
+	hb, hb2 []float32 // chunkLen x HiddenDim
+	att     []float32 // one row of cap scores per attention task
+	logits  []float32 // chunkLen x VocabSize
+	simd    simdScratch
+}
+
+func newState(m *Model, positions, threads int) *state {
+	c := m.Config
+	positions = min(positions, c.SeqLen)
+	if threads < 1 {
+		threads = 1
+	}
+	kv := c.Layers * positions * c.KVDim()
+	return &state{
+		m: m, threads: threads, cap: positions,
+		kc: make([]float32, kv), vc: make([]float32, kv),
+		x: make([]float32, chunkLen*c.Dim), xb: make([]float32, chunkLen*c.Dim),
+		xb2: make([]float32, chunkLen*c.Dim), q: make([]float32, chunkLen*c.Dim),
+		hb: make([]float32, chunkLen*c.HiddenDim), hb2: make([]float32, chunkLen*c.HiddenDim),
+		att:    make([]float32, threads*positions),
+		logits: make([]float32, chunkLen*c.VocabSize),
+	}
+}
+
+// forward runs tokens (at most chunkLen) at positions pos0, pos0+1, ... and
+// returns the logits of the positions from index want on (rows of VocabSize),
+// which alias the state's buffer until the next call. Each position's
+// arithmetic is identical to run.c's forward() for that position alone; only
+// the grouping into matrix products differs, and the matmul kernels make
+// grouping invisible in the results.
+func (s *state) forward(tokens []int, pos0, want int) []float32 {
+	m, c := s.m, s.m.Config
+	T := len(tokens)
+	dim, hid, kvDim, hs := c.Dim, c.HiddenDim, c.KVDim(), c.HeadSize()
+	kvMul := c.Heads / c.KVHeads
+	x := s.x[:T*dim]
+	for t, tok := range tokens {
+		copy(x[t*dim:(t+1)*dim], m.tokEmb[tok*dim:(tok+1)*dim])
+	}
+	for l := range m.layers {
+		lw := &m.layers[l]
+		for t := range T {
+			rmsnorm(s.xb[t*dim:(t+1)*dim], x[t*dim:(t+1)*dim], lw.rmsAtt)
+		}
+		// Keys and values go straight into the cache rows of these positions.
+		loff := l * s.cap * kvDim
+		kc := s.kc[loff+pos0*kvDim : loff+(pos0+T)*kvDim]
+		vc := s.vc[loff+pos0*kvDim : loff+(pos0+T)*kvDim]
+		matmul(s.q, s.xb, lw.wq, dim, dim, T, s.threads, &s.simd)
+		matmul(kc, s.xb, lw.wk, dim, kvDim, T, s.threads, &s.simd)
+		matmul(vc, s.xb, lw.wv, dim, kvDim, T, s.threads, &s.simd)
+		for t := range T {
+			rope(s.q[t*dim:(t+1)*dim], m.rope[(pos0+t)*hs:(pos0+t+1)*hs], hs)
+			rope(kc[t*kvDim:(t+1)*kvDim], m.rope[(pos0+t)*hs:(pos0+t+1)*hs], hs)
+		}
+		kAll := s.kc[loff : loff+s.cap*kvDim]
+		vAll := s.vc[loff : loff+s.cap*kvDim]
+		tasks := T * c.Heads
+		workers := 1
+		if s.threads > 1 && T > 1 {
+			workers = min(s.threads, tasks)
+		}
+		run := func(task int, att []float32) {
+			t, h := task/c.Heads, task%c.Heads
+			kvOff := (h / kvMul) * hs
+			attend(s.xb[t*dim+h*hs:t*dim+(h+1)*hs], s.q[t*dim+h*hs:t*dim+(h+1)*hs],
+				kAll[kvOff:], vAll[kvOff:], att[:pos0+t+1], kvDim)
+		}
+		if workers == 1 {
+			for task := range tasks {
+				run(task, s.att[:s.cap])
+			}
+		} else {
+			parallelFor(workers, workers, func(g int) {
+				for task := g; task < tasks; task += workers {
+					run(task, s.att[g*s.cap:(g+1)*s.cap])
+				}
+			})
+		}
+		matmul(s.xb2, s.xb, lw.wo, dim, dim, T, s.threads, &s.simd)
+		for i, v := range s.xb2[:T*dim] {
+			x[i] += v
+		}
+		for t := range T {
+			rmsnorm(s.xb[t*dim:(t+1)*dim], x[t*dim:(t+1)*dim], lw.rmsFFN)
+		}
+		matmul(s.hb, s.xb, lw.w1, dim, hid, T, s.threads, &s.simd)
+		matmul(s.hb2, s.xb, lw.w3, dim, hid, T, s.threads, &s.simd)
+		hb2 := s.hb2[:T*hid]
+		for i, v := range s.hb[:T*hid] {
+			v = float32(v * (1 / (1 + exp32(-v)))) // SiLU
+			s.hb[i] = float32(v * hb2[i])
+		}
+		matmul(s.xb, s.hb, lw.w2, hid, dim, T, s.threads, &s.simd)
+		for i, v := range s.xb[:T*dim] {
+			x[i] += v
+		}
+	}
+	if want >= T {
+		return nil
+	}
+	n := T - want
+	for t := want; t < T; t++ {
+		rmsnorm(x[t*dim:(t+1)*dim], x[t*dim:(t+1)*dim], m.rmsFinal)
+	}
+	out := s.logits[:n*c.VocabSize]
+	matmul(out, x[want*dim:T*dim], m.wcls, dim, c.VocabSize, n, s.threads, &s.simd)
+	return out
+}
+
+// run feeds tokens from position pos0 chunk by chunk and calls visit with the
+// logits of every position from absolute index want on (a position's logits
+// predict the next token). It checks ctx between chunks.
+func (s *state) run(ctx context.Context, tokens []int, pos0, want int, visit func(pos int, logits []float32) error) error {
+	V := s.m.VocabSize
+	for start := 0; start < len(tokens); start += chunkLen {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		end := min(start+chunkLen, len(tokens))
+		w := max(want-(pos0+start), 0)
+		logits := s.forward(tokens[start:end], pos0+start, w)
+		for i := 0; w+i < end-start; i++ {
+			if err := visit(pos0+start+w+i, logits[i*V:(i+1)*V]); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// attend is one head of run.c's attention for one position: scores of q
+// against the keys of positions 0..len(att)-1 (at stride in keys), divided by
+// sqrt(head size), softmax, then the weighted sum of the values into xb.
+// Scores are computed four positions at a time so that four independent
+// sums are in flight; each one is still the sequential sum over the head.
+func attend(xb, q, keys, vals, att []float32, stride int) {
+	hs := len(q)
+	scale := sqrt32(float32(hs))
+	n := len(att)
+	p := 0
+	for ; p+4 <= n; p += 4 {
+		k0 := keys[p*stride:][:hs]
+		k1 := keys[(p+1)*stride:][:hs]
+		k2 := keys[(p+2)*stride:][:hs]
+		k3 := keys[(p+3)*stride:][:hs]
+		var s0, s1, s2, s3 float32
+		for i, qv := range q {
+			s0 += float32(qv * k0[i])
+			s1 += float32(qv * k1[i])
+			s2 += float32(qv * k2[i])
+			s3 += float32(qv * k3[i])
+		}
+		att[p], att[p+1], att[p+2], att[p+3] = s0/scale, s1/scale, s2/scale, s3/scale
+	}
+	for ; p < n; p++ {
+		k := keys[p*stride:][:hs]
+		var s float32
+		for i, qv := range q {
+			s += float32(qv * k[i])
+		}
+		att[p] = s / scale
+	}
+	softmax(att)
+	xb = xb[:hs]
+	clear(xb)
+	for p, a := range att {
+		v := vals[p*stride:][:hs]
+		for i := range xb {
+			xb[i] += float32(a * v[i])
+		}
+	}
+}
+
+// rmsnorm is run.c's rmsnorm: o = weight * (x / sqrt(mean(x^2) + 1e-5)).
+// o may alias x.
+func rmsnorm(o, x, weight []float32) {
+	x = x[:len(weight)]
+	o = o[:len(weight)]
+	var ss float32
+	for _, v := range x {
+		ss += float32(v * v)
+	}
+	ss /= float32(len(x))
+	ss += 1e-5
+	ss = 1 / sqrt32(ss)
+	for j, v := range x {
+		o[j] = float32(weight[j] * float32(ss*v))
+	}
+}
+
+// softmax normalises x in place, as run.c's softmax.
+func softmax(x []float32) {
+	mx := x[0]
+	for _, v := range x[1:] {
+		if v > mx {
+			mx = v
+		}
+	}
+	var sum float32
+	for i, v := range x {
+		e := exp32(v - mx)
+		x[i] = e
+		sum += e
+	}
+	for i := range x {
+		x[i] /= sum
+	}
+}
+
+// rope rotates consecutive pairs of vec by the angles of one position; the
+// table row holds (cos, sin) per frequency and repeats for every head.
+func rope(vec, row []float32, hs int) {
+	for h := 0; h < len(vec); h += hs {
+		v := vec[h : h+hs]
+		for i := 0; i < hs; i += 2 {
+			fcr, fci := row[i], row[i+1]
+			v0, v1 := v[i], v[i+1]
+			v[i] = float32(v0*fcr) - float32(v1*fci)
+			v[i+1] = float32(v0*fci) + float32(v1*fcr)
+		}
+	}
+}

@@ -1,0 +1,80 @@
+package inference
+
+// dist summarises one row of logits for log-probabilities. Everything is
+// computed in float64 with the deterministic exp/log and a fixed summation
+// order, so logprobs are bit-identical wherever the logits are. expFast's
+// relative error (6e-9) bounds the logprob error far below any tolerance.
+type dist struct {
+	logits []float32
+	max    float32
+	logSum float64 // log(sum_i exp(logit_i - max))
+}
+
+func newDist(logits []float32) dist {
+	mx := logits[0]
+	for _, v := range logits[1:] {
+		if v > mx {
+			mx = v
+		}
+	}
+	var sum float64
+	for _, v := range logits {
+		sum += expFast(float64(v) - float64(mx))
+	}
+	return dist{logits: logits, max: mx, logSum: detLog(sum)}
+}
+
+// logprob is log softmax(logits)[id].
+func (d dist) logprob(id int) float64 {
+	return (float64(d.logits[id]) - float64(d.max)) - d.logSum
+}
+
+// topK returns the k best ids, by logit descending then id ascending.
+func topK(logits []float32, k int) []int {
+	if k <= 0 {
+		return nil
+	}
+	k = min(k, len(logits))
+	best := make([]int, 0, k)
+	for id, v := range logits {
+		if len(best) == k && v <= logits[best[k-1]] {
+			continue // ties keep the lower id already held
+		}
+		// Insert after every held id whose logit is >= v.
+		i := len(best)
+		if i == k {
+			i--
+		} else {
+			best = append(best, 0)
+		}
+		for i > 0 && logits[best[i-1]] < v {
+			best[i] = best[i-1]
+			i--
+		}
+		best[i] = id
+	}
+	return best
+}
+
+// argmax is run.c's sample_argmax: the first index of the maximum.
+func argmax(logits []float32) int {
+	best, mx := 0, logits[0]
+	for i, v := range logits[1:] {
+		if v > mx {
+			best, mx = i+1, v
+		}
+	}
+	return best
+}
+
+// tops converts ids to TopLogprobs with their pieces (decoded after prev).
+func (d dist) tops(ids []int, tok *Tokenizer, prev int) []TopLogprob {
+	if len(ids) == 0 {
+		return nil
+	}
+	out := make([]TopLogprob, len(ids))
+	for i, id := range ids {
+		out[i] = TopLogprob{ID: id, Text: tok.Piece(prev, id), Logprob: d.logprob(id)}
+	}
+	return out
+}

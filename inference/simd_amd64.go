@@ -1,0 +1,32 @@
+//go:build amd64 && !purego
+
+package inference
+
+// useSIMD enables the AVX2 kernel of batched passes. It computes exactly
+// what the scalar kernels compute (see matmul.go), so it only changes speed;
+// tests switch it off to compare.
+var useSIMD = haveAVX2()
+
+func cpuid(eaxArg, ecxArg uint32) (eax, ebx, ecx, edx uint32)
+func xgetbv() (eax, edx uint32)
+
+//go:noescape
+func tile4x16(xT, w, outT *float32, n, ldx, ldw, ldo int)
+
+// haveAVX2 checks the CPU and that the OS saves the YMM registers.
+func haveAVX2() bool {
+	maxID, _, _, _ := cpuid(0, 0)
+	if maxID < 7 {
+		return false
+	}
+	_, _, ecx1, _ := cpuid(1, 0)
+	const osxsave, avx = 1 << 27, 1 << 28
+	if ecx1&osxsave == 0 || ecx1&avx == 0 {
+		return false
+	}
+	if xcr0, _ := xgetbv(); xcr0&6 != 6 { // XMM and YMM state enabled
+		return false
+	}
+	_, ebx7, _, _ := cpuid(7, 0)
+	return ebx7&(1<<5) != 0
+}
