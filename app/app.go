@@ -220,9 +220,11 @@ func NewMeritApp(
 		return nil, err
 	}
 	app.SubnetKeeper.SetHooks(app.ScoringKeeper.Hooks())
-	if app.EmissionKeeper, err = emissionkeeper.NewKeeper(appCodec, runtime.NewKVStoreService(keys[emissiontypes.StoreKey]), accCodec, govAuthority); err != nil {
+	if app.EmissionKeeper, err = emissionkeeper.NewKeeper(appCodec, runtime.NewKVStoreService(keys[emissiontypes.StoreKey]), accCodec,
+		app.BankKeeper, app.SubnetKeeper, BondDenom, authtypes.FeeCollectorName, subnettypes.ModuleName, govAuthority); err != nil {
 		return nil, err
 	}
+	app.ScoringKeeper.SetEmissionKeeper(app.EmissionKeeper)
 
 	app.ModuleManager = module.NewManager(
 		genutil.NewAppModule(app.AccountKeeper, app.StakingKeeper, app, txConfig),

@@ -13,6 +13,13 @@ func (AppModule) AutoCLIOptions() *autocliv1.ModuleOptions {
 			Service: types.Query_serviceDesc.ServiceName,
 			RpcCommandOptions: []*autocliv1.RpcCommandOptions{
 				{RpcMethod: "Params", Use: "params", Short: "Show the x/emission parameters"},
+				{RpcMethod: "BlockReward", Use: "block-reward", Short: "Show the next block's reward under the halving schedule"},
+				{RpcMethod: "TotalIssued", Use: "total-issued", Short: "Show the umerit issued so far and the supply cap"},
+				{RpcMethod: "Subnets", Use: "subnets", Short: "Show each subnet's pending emission, stake EMA and share"},
+				{
+					RpcMethod: "NeuronHistory", Use: "history [netuid] [uid]", Short: "Show a neuron's payouts over the last epochs",
+					PositionalArgs: []*autocliv1.PositionalArgDescriptor{{ProtoField: "netuid"}, {ProtoField: "uid"}},
+				},
 			},
 		},
 		Tx: &autocliv1.ServiceCommandDescriptor{

@@ -4,7 +4,9 @@
 package types
 
 import (
+	cosmossdk_io_math "cosmossdk.io/math"
 	fmt "fmt"
+	_ "github.com/cosmos/cosmos-proto"
 	_ "github.com/cosmos/cosmos-sdk/types/tx/amino"
 	_ "github.com/cosmos/gogoproto/gogoproto"
 	proto "github.com/cosmos/gogoproto/proto"
@@ -27,6 +29,12 @@ const _ = proto.GoGoProtoPackageIsVersion3 // please upgrade the proto package
 // GenesisState is the x/emission state at genesis and at export.
 type GenesisState struct {
 	Params Params `protobuf:"bytes,1,opt,name=params,proto3" json:"params"`
+	// umerit issued by x/emission since genesis of the network.
+	TotalIssued cosmossdk_io_math.Int `protobuf:"bytes,2,opt,name=total_issued,json=totalIssued,proto3,customtype=cosmossdk.io/math.Int" json:"total_issued"`
+	// Remainder of the last block's subnet split, added to the next block's.
+	Carry   cosmossdk_io_math.Int `protobuf:"bytes,3,opt,name=carry,proto3,customtype=cosmossdk.io/math.Int" json:"carry"`
+	Subnets []SubnetEmission      `protobuf:"bytes,4,rep,name=subnets,proto3" json:"subnets"`
+	History []GenesisHistory      `protobuf:"bytes,5,rep,name=history,proto3" json:"history"`
 }
 
 func (m *GenesisState) Reset()         { *m = GenesisState{} }
@@ -69,28 +77,116 @@ func (m *GenesisState) GetParams() Params {
 	return Params{}
 }
 
+func (m *GenesisState) GetSubnets() []SubnetEmission {
+	if m != nil {
+		return m.Subnets
+	}
+	return nil
+}
+
+func (m *GenesisState) GetHistory() []GenesisHistory {
+	if m != nil {
+		return m.History
+	}
+	return nil
+}
+
+type GenesisHistory struct {
+	Netuid uint32         `protobuf:"varint,1,opt,name=netuid,proto3" json:"netuid,omitempty"`
+	Uid    uint32         `protobuf:"varint,2,opt,name=uid,proto3" json:"uid,omitempty"`
+	Record NeuronEmission `protobuf:"bytes,3,opt,name=record,proto3" json:"record"`
+}
+
+func (m *GenesisHistory) Reset()         { *m = GenesisHistory{} }
+func (m *GenesisHistory) String() string { return proto.CompactTextString(m) }
+func (*GenesisHistory) ProtoMessage()    {}
+func (*GenesisHistory) Descriptor() ([]byte, []int) {
+	return fileDescriptor_b44949b0a42e9b86, []int{1}
+}
+func (m *GenesisHistory) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *GenesisHistory) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_GenesisHistory.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *GenesisHistory) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_GenesisHistory.Merge(m, src)
+}
+func (m *GenesisHistory) XXX_Size() int {
+	return m.Size()
+}
+func (m *GenesisHistory) XXX_DiscardUnknown() {
+	xxx_messageInfo_GenesisHistory.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_GenesisHistory proto.InternalMessageInfo
+
+func (m *GenesisHistory) GetNetuid() uint32 {
+	if m != nil {
+		return m.Netuid
+	}
+	return 0
+}
+
+func (m *GenesisHistory) GetUid() uint32 {
+	if m != nil {
+		return m.Uid
+	}
+	return 0
+}
+
+func (m *GenesisHistory) GetRecord() NeuronEmission {
+	if m != nil {
+		return m.Record
+	}
+	return NeuronEmission{}
+}
+
 func init() {
 	proto.RegisterType((*GenesisState)(nil), "merit.emission.v1.GenesisState")
+	proto.RegisterType((*GenesisHistory)(nil), "merit.emission.v1.GenesisHistory")
 }
 
 func init() { proto.RegisterFile("merit/emission/v1/genesis.proto", fileDescriptor_b44949b0a42e9b86) }
 
 var fileDescriptor_b44949b0a42e9b86 = []byte{
-	// 211 bytes of a gzipped FileDescriptorProto
-	0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0xff, 0xe2, 0x92, 0xcf, 0x4d, 0x2d, 0xca,
-	0x2c, 0xd1, 0x4f, 0xcd, 0xcd, 0x2c, 0x2e, 0xce, 0xcc, 0xcf, 0xd3, 0x2f, 0x33, 0xd4, 0x4f, 0x4f,
-	0xcd, 0x4b, 0x2d, 0xce, 0x2c, 0xd6, 0x2b, 0x28, 0xca, 0x2f, 0xc9, 0x17, 0x12, 0x04, 0x2b, 0xd0,
-	0x83, 0x29, 0xd0, 0x2b, 0x33, 0x94, 0x12, 0x4c, 0xcc, 0xcd, 0xcc, 0xcb, 0xd7, 0x07, 0x93, 0x10,
-	0x55, 0x52, 0x22, 0xe9, 0xf9, 0xe9, 0xf9, 0x60, 0xa6, 0x3e, 0x88, 0x05, 0x15, 0x95, 0xc3, 0x34,
-	0xbc, 0x20, 0xb1, 0x28, 0x31, 0x17, 0x6a, 0xb6, 0x92, 0x0f, 0x17, 0x8f, 0x3b, 0xc4, 0xb2, 0xe0,
-	0x92, 0xc4, 0x92, 0x54, 0x21, 0x1b, 0x2e, 0x36, 0x88, 0xbc, 0x04, 0xa3, 0x02, 0xa3, 0x06, 0xb7,
-	0x91, 0xa4, 0x1e, 0x86, 0xe5, 0x7a, 0x01, 0x60, 0x05, 0x4e, 0x9c, 0x27, 0xee, 0xc9, 0x33, 0xac,
-	0x78, 0xbe, 0x41, 0x8b, 0x31, 0x08, 0xaa, 0xc7, 0xc9, 0xe5, 0xc4, 0x23, 0x39, 0xc6, 0x0b, 0x8f,
-	0xe4, 0x18, 0x1f, 0x3c, 0x92, 0x63, 0x9c, 0xf0, 0x58, 0x8e, 0xe1, 0xc2, 0x63, 0x39, 0x86, 0x1b,
-	0x8f, 0xe5, 0x18, 0xa2, 0xb4, 0xd2, 0x33, 0x4b, 0x32, 0x4a, 0x93, 0xf4, 0x92, 0xf3, 0x73, 0xf5,
-	0xc1, 0x26, 0xe6, 0xa5, 0x96, 0x40, 0x18, 0xfa, 0x15, 0x08, 0xd7, 0x95, 0x54, 0x16, 0xa4, 0x16,
-	0x27, 0xb1, 0x81, 0x9d, 0x66, 0x0c, 0x08, 0x00, 0x00, 0xff, 0xff, 0xc0, 0x46, 0x3f, 0xde, 0x19,
-	0x01, 0x00, 0x00,
+	// 423 bytes of a gzipped FileDescriptorProto
+	0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0xff, 0x9c, 0x92, 0x31, 0xcf, 0x12, 0x31,
+	0x18, 0xc7, 0xef, 0xe0, 0x7d, 0xcf, 0x50, 0xd0, 0x48, 0xa3, 0xe6, 0x60, 0x38, 0x4e, 0x26, 0x42,
+	0x62, 0x2b, 0xb8, 0x9a, 0x98, 0x10, 0x45, 0x59, 0x8c, 0x81, 0xcd, 0x85, 0x1c, 0x77, 0xcd, 0xd1,
+	0xe8, 0xb5, 0xa4, 0xed, 0x11, 0x89, 0x5f, 0xc2, 0x8f, 0xe1, 0xe8, 0xe0, 0x87, 0x60, 0x24, 0x4e,
+	0xc6, 0x81, 0x18, 0x18, 0xfc, 0x0c, 0x6e, 0xe6, 0xda, 0x82, 0x12, 0x70, 0x79, 0x97, 0x4b, 0x9f,
+	0xe7, 0x7e, 0xff, 0x7f, 0x9f, 0xff, 0x93, 0x82, 0x56, 0x46, 0x04, 0x55, 0x98, 0x64, 0x54, 0x4a,
+	0xca, 0x19, 0x5e, 0xf6, 0x70, 0x4a, 0x18, 0x91, 0x54, 0xa2, 0x85, 0xe0, 0x8a, 0xc3, 0xba, 0x06,
+	0xd0, 0x01, 0x40, 0xcb, 0x5e, 0xb3, 0x1e, 0x65, 0x94, 0x71, 0xac, 0xbf, 0x86, 0x6a, 0x36, 0x62,
+	0x2e, 0x33, 0x2e, 0xa7, 0xba, 0xc2, 0xa6, 0xb0, 0xbf, 0xee, 0xa5, 0x3c, 0xe5, 0xa6, 0x5f, 0x9c,
+	0x6c, 0x37, 0x3c, 0xbf, 0xf7, 0x78, 0x85, 0x21, 0x82, 0x73, 0x62, 0x11, 0x89, 0x28, 0xb3, 0xbe,
+	0xed, 0xdf, 0x25, 0x50, 0x7b, 0x69, 0x46, 0x9d, 0xa8, 0x48, 0x11, 0xf8, 0x14, 0x78, 0x06, 0xf0,
+	0xdd, 0xd0, 0xed, 0x54, 0xfb, 0x0d, 0x74, 0x36, 0x3a, 0x7a, 0xa3, 0x81, 0x41, 0x65, 0xbd, 0x6d,
+	0x39, 0x9f, 0x7f, 0x7d, 0xe9, 0xba, 0x63, 0xab, 0x81, 0x13, 0x50, 0x53, 0x5c, 0x45, 0xef, 0xa7,
+	0x54, 0xca, 0x9c, 0x24, 0x7e, 0x29, 0x74, 0x3b, 0x95, 0xc1, 0xe3, 0x02, 0xfc, 0xb1, 0x6d, 0xdd,
+	0x37, 0x91, 0x64, 0xf2, 0x0e, 0x51, 0x8e, 0xb3, 0x48, 0xcd, 0xd1, 0x88, 0xa9, 0x6f, 0x5f, 0x1f,
+	0x01, 0x9b, 0x75, 0xc4, 0x94, 0xf1, 0xab, 0x6a, 0x97, 0x91, 0x36, 0x81, 0x43, 0x70, 0x1d, 0x47,
+	0x42, 0xac, 0xfc, 0xf2, 0x0d, 0xdd, 0x8c, 0x1c, 0x0e, 0xc1, 0x2d, 0x99, 0xcf, 0x18, 0x51, 0xd2,
+	0xbf, 0x0a, 0xcb, 0x9d, 0x6a, 0xff, 0xe1, 0x85, 0x6c, 0x13, 0x4d, 0xbc, 0xb0, 0x9d, 0x7f, 0x33,
+	0x1e, 0xc4, 0x85, 0xcf, 0x9c, 0x4a, 0xc5, 0xc5, 0xca, 0xbf, 0xfe, 0xaf, 0x8f, 0x5d, 0xea, 0x2b,
+	0x03, 0x9e, 0xf8, 0x58, 0x71, 0xfb, 0x23, 0xb8, 0x73, 0x4a, 0xc1, 0x07, 0xc0, 0x63, 0x44, 0xe5,
+	0x34, 0xd1, 0xcb, 0xbf, 0x3d, 0xb6, 0x15, 0xbc, 0x0b, 0xca, 0x45, 0xb3, 0xa4, 0x9b, 0xc5, 0x11,
+	0x3e, 0x03, 0x9e, 0x20, 0x31, 0x17, 0x89, 0x5e, 0xca, 0xe5, 0x11, 0x5e, 0x93, 0x5c, 0x70, 0x76,
+	0x8c, 0x72, 0x55, 0x8c, 0x30, 0xb6, 0xb2, 0xc1, 0xf3, 0xf5, 0x2e, 0x70, 0x37, 0xbb, 0xc0, 0xfd,
+	0xb9, 0x0b, 0xdc, 0x4f, 0xfb, 0xc0, 0xd9, 0xec, 0x03, 0xe7, 0xfb, 0x3e, 0x70, 0xde, 0x76, 0x53,
+	0xaa, 0xe6, 0xf9, 0x0c, 0xc5, 0x3c, 0xc3, 0xda, 0x94, 0x11, 0x65, 0x0e, 0xf8, 0xc3, 0xdf, 0x87,
+	0xa4, 0x56, 0x0b, 0x22, 0x67, 0x9e, 0x7e, 0x45, 0x4f, 0xfe, 0x04, 0x00, 0x00, 0xff, 0xff, 0xf6,
+	0xd1, 0x9a, 0x05, 0x01, 0x03, 0x00, 0x00,
 }
 
 func (m *GenesisState) Marshal() (dAtA []byte, err error) {
@@ -113,6 +209,54 @@ func (m *GenesisState) MarshalToSizedBuffer(dAtA []byte) (int, error) {
 	_ = i
 	var l int
 	_ = l
+	if len(m.History) > 0 {
+		for iNdEx := len(m.History) - 1; iNdEx >= 0; iNdEx-- {
+			{
+				size, err := m.History[iNdEx].MarshalToSizedBuffer(dAtA[:i])
+				if err != nil {
+					return 0, err
+				}
+				i -= size
+				i = encodeVarintGenesis(dAtA, i, uint64(size))
+			}
+			i--
+			dAtA[i] = 0x2a
+		}
+	}
+	if len(m.Subnets) > 0 {
+		for iNdEx := len(m.Subnets) - 1; iNdEx >= 0; iNdEx-- {
+			{
+				size, err := m.Subnets[iNdEx].MarshalToSizedBuffer(dAtA[:i])
+				if err != nil {
+					return 0, err
+				}
+				i -= size
+				i = encodeVarintGenesis(dAtA, i, uint64(size))
+			}
+			i--
+			dAtA[i] = 0x22
+		}
+	}
+	{
+		size := m.Carry.Size()
+		i -= size
+		if _, err := m.Carry.MarshalTo(dAtA[i:]); err != nil {
+			return 0, err
+		}
+		i = encodeVarintGenesis(dAtA, i, uint64(size))
+	}
+	i--
+	dAtA[i] = 0x1a
+	{
+		size := m.TotalIssued.Size()
+		i -= size
+		if _, err := m.TotalIssued.MarshalTo(dAtA[i:]); err != nil {
+			return 0, err
+		}
+		i = encodeVarintGenesis(dAtA, i, uint64(size))
+	}
+	i--
+	dAtA[i] = 0x12
 	{
 		size, err := m.Params.MarshalToSizedBuffer(dAtA[:i])
 		if err != nil {
@@ -123,6 +267,49 @@ func (m *GenesisState) MarshalToSizedBuffer(dAtA []byte) (int, error) {
 	}
 	i--
 	dAtA[i] = 0xa
+	return len(dAtA) - i, nil
+}
+
+func (m *GenesisHistory) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *GenesisHistory) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *GenesisHistory) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	{
+		size, err := m.Record.MarshalToSizedBuffer(dAtA[:i])
+		if err != nil {
+			return 0, err
+		}
+		i -= size
+		i = encodeVarintGenesis(dAtA, i, uint64(size))
+	}
+	i--
+	dAtA[i] = 0x1a
+	if m.Uid != 0 {
+		i = encodeVarintGenesis(dAtA, i, uint64(m.Uid))
+		i--
+		dAtA[i] = 0x10
+	}
+	if m.Netuid != 0 {
+		i = encodeVarintGenesis(dAtA, i, uint64(m.Netuid))
+		i--
+		dAtA[i] = 0x8
+	}
 	return len(dAtA) - i, nil
 }
 
@@ -144,6 +331,39 @@ func (m *GenesisState) Size() (n int) {
 	var l int
 	_ = l
 	l = m.Params.Size()
+	n += 1 + l + sovGenesis(uint64(l))
+	l = m.TotalIssued.Size()
+	n += 1 + l + sovGenesis(uint64(l))
+	l = m.Carry.Size()
+	n += 1 + l + sovGenesis(uint64(l))
+	if len(m.Subnets) > 0 {
+		for _, e := range m.Subnets {
+			l = e.Size()
+			n += 1 + l + sovGenesis(uint64(l))
+		}
+	}
+	if len(m.History) > 0 {
+		for _, e := range m.History {
+			l = e.Size()
+			n += 1 + l + sovGenesis(uint64(l))
+		}
+	}
+	return n
+}
+
+func (m *GenesisHistory) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if m.Netuid != 0 {
+		n += 1 + sovGenesis(uint64(m.Netuid))
+	}
+	if m.Uid != 0 {
+		n += 1 + sovGenesis(uint64(m.Uid))
+	}
+	l = m.Record.Size()
 	n += 1 + l + sovGenesis(uint64(l))
 	return n
 }
@@ -213,6 +433,263 @@ func (m *GenesisState) Unmarshal(dAtA []byte) error {
 				return io.ErrUnexpectedEOF
 			}
 			if err := m.Params.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field TotalIssued", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowGenesis
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthGenesis
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthGenesis
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := m.TotalIssued.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 3:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Carry", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowGenesis
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthGenesis
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthGenesis
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := m.Carry.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 4:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Subnets", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowGenesis
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthGenesis
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthGenesis
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Subnets = append(m.Subnets, SubnetEmission{})
+			if err := m.Subnets[len(m.Subnets)-1].Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 5:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field History", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowGenesis
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthGenesis
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthGenesis
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.History = append(m.History, GenesisHistory{})
+			if err := m.History[len(m.History)-1].Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipGenesis(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthGenesis
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *GenesisHistory) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowGenesis
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: GenesisHistory: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: GenesisHistory: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Netuid", wireType)
+			}
+			m.Netuid = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowGenesis
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.Netuid |= uint32(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 2:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Uid", wireType)
+			}
+			m.Uid = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowGenesis
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.Uid |= uint32(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 3:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Record", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowGenesis
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthGenesis
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthGenesis
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := m.Record.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
 				return err
 			}
 			iNdEx = postIndex

@@ -9,8 +9,11 @@ const (
 	StoreKey = ModuleName
 )
 
-// Collection prefixes. Each is one byte and never reused: renumbering one would
-// corrupt state written by an earlier binary.
+// Collection prefixes. Each is one byte and never reused.
 var (
-	ParamsKey = collections.NewPrefix(0)
+	ParamsKey      = collections.NewPrefix(0)
+	TotalIssuedKey = collections.NewPrefix(1)
+	CarryKey       = collections.NewPrefix(2)
+	SubnetsKey     = collections.NewPrefix(3)
+	HistoryKey     = collections.NewPrefix(4)
 )

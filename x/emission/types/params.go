@@ -10,12 +10,15 @@ import (
 const BasisPoints = 10_000
 
 // DefaultParams are the values a fresh chain starts with: 1 MERIT a block,
-// a 21M MERIT cap, and a tenth of issuance to chain security.
+// a 21M MERIT cap, a tenth of issuance to chain security, and subnet shares
+// following a slow (1%/block) EMA of subnet stake.
 func DefaultParams() Params {
 	return Params{
 		InitialBlockReward:    sdkmath.NewInt(1_000_000),
 		SupplyCap:             sdkmath.NewInt(21_000_000_000_000),
 		ChainSecurityShareBps: 1_000,
+		StakeEmaAlphaBps:      100,
+		HistoryEpochs:         32,
 	}
 }
 
@@ -32,6 +35,26 @@ func (p Params) Validate() error {
 	}
 	if p.ChainSecurityShareBps > BasisPoints {
 		return fmt.Errorf("chain_security_share_bps must be at most %d, got %d", BasisPoints, p.ChainSecurityShareBps)
+	}
+	if p.StakeEmaAlphaBps == 0 || p.StakeEmaAlphaBps > BasisPoints {
+		return fmt.Errorf("stake_ema_alpha_bps must be in [1, %d], got %d", BasisPoints, p.StakeEmaAlphaBps)
+	}
+	if p.HistoryEpochs > 1024 {
+		return fmt.Errorf("history_epochs must be at most 1024, got %d", p.HistoryEpochs)
+	}
+	seen := make([]uint32, 0, len(p.FixedShares))
+	sum := uint64(0)
+	for _, s := range p.FixedShares {
+		for _, n := range seen {
+			if n == s.Netuid {
+				return fmt.Errorf("fixed_shares lists subnet %d twice", s.Netuid)
+			}
+		}
+		seen = append(seen, s.Netuid)
+		sum += uint64(s.ShareBps)
+	}
+	if len(p.FixedShares) > 0 && sum != BasisPoints {
+		return fmt.Errorf("fixed_shares must sum to %d basis points, got %d", BasisPoints, sum)
 	}
 	return nil
 }

@@ -5,7 +5,9 @@ package types
 
 import (
 	context "context"
+	cosmossdk_io_math "cosmossdk.io/math"
 	fmt "fmt"
+	_ "github.com/cosmos/cosmos-proto"
 	_ "github.com/cosmos/cosmos-sdk/types/query"
 	_ "github.com/cosmos/cosmos-sdk/types/tx/amino"
 	_ "github.com/cosmos/gogoproto/gogoproto"
@@ -111,34 +113,419 @@ func (m *QueryParamsResponse) GetParams() Params {
 	return Params{}
 }
 
+type QueryBlockRewardRequest struct {
+}
+
+func (m *QueryBlockRewardRequest) Reset()         { *m = QueryBlockRewardRequest{} }
+func (m *QueryBlockRewardRequest) String() string { return proto.CompactTextString(m) }
+func (*QueryBlockRewardRequest) ProtoMessage()    {}
+func (*QueryBlockRewardRequest) Descriptor() ([]byte, []int) {
+	return fileDescriptor_e60d0065fe526fc5, []int{2}
+}
+func (m *QueryBlockRewardRequest) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *QueryBlockRewardRequest) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_QueryBlockRewardRequest.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *QueryBlockRewardRequest) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_QueryBlockRewardRequest.Merge(m, src)
+}
+func (m *QueryBlockRewardRequest) XXX_Size() int {
+	return m.Size()
+}
+func (m *QueryBlockRewardRequest) XXX_DiscardUnknown() {
+	xxx_messageInfo_QueryBlockRewardRequest.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_QueryBlockRewardRequest proto.InternalMessageInfo
+
+type QueryBlockRewardResponse struct {
+	Reward cosmossdk_io_math.Int `protobuf:"bytes,1,opt,name=reward,proto3,customtype=cosmossdk.io/math.Int" json:"reward"`
+	// Halvings so far.
+	Halvings uint32 `protobuf:"varint,2,opt,name=halvings,proto3" json:"halvings,omitempty"`
+}
+
+func (m *QueryBlockRewardResponse) Reset()         { *m = QueryBlockRewardResponse{} }
+func (m *QueryBlockRewardResponse) String() string { return proto.CompactTextString(m) }
+func (*QueryBlockRewardResponse) ProtoMessage()    {}
+func (*QueryBlockRewardResponse) Descriptor() ([]byte, []int) {
+	return fileDescriptor_e60d0065fe526fc5, []int{3}
+}
+func (m *QueryBlockRewardResponse) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *QueryBlockRewardResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_QueryBlockRewardResponse.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *QueryBlockRewardResponse) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_QueryBlockRewardResponse.Merge(m, src)
+}
+func (m *QueryBlockRewardResponse) XXX_Size() int {
+	return m.Size()
+}
+func (m *QueryBlockRewardResponse) XXX_DiscardUnknown() {
+	xxx_messageInfo_QueryBlockRewardResponse.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_QueryBlockRewardResponse proto.InternalMessageInfo
+
+func (m *QueryBlockRewardResponse) GetHalvings() uint32 {
+	if m != nil {
+		return m.Halvings
+	}
+	return 0
+}
+
+type QueryTotalIssuedRequest struct {
+}
+
+func (m *QueryTotalIssuedRequest) Reset()         { *m = QueryTotalIssuedRequest{} }
+func (m *QueryTotalIssuedRequest) String() string { return proto.CompactTextString(m) }
+func (*QueryTotalIssuedRequest) ProtoMessage()    {}
+func (*QueryTotalIssuedRequest) Descriptor() ([]byte, []int) {
+	return fileDescriptor_e60d0065fe526fc5, []int{4}
+}
+func (m *QueryTotalIssuedRequest) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *QueryTotalIssuedRequest) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_QueryTotalIssuedRequest.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *QueryTotalIssuedRequest) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_QueryTotalIssuedRequest.Merge(m, src)
+}
+func (m *QueryTotalIssuedRequest) XXX_Size() int {
+	return m.Size()
+}
+func (m *QueryTotalIssuedRequest) XXX_DiscardUnknown() {
+	xxx_messageInfo_QueryTotalIssuedRequest.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_QueryTotalIssuedRequest proto.InternalMessageInfo
+
+type QueryTotalIssuedResponse struct {
+	TotalIssued cosmossdk_io_math.Int `protobuf:"bytes,1,opt,name=total_issued,json=totalIssued,proto3,customtype=cosmossdk.io/math.Int" json:"total_issued"`
+	SupplyCap   cosmossdk_io_math.Int `protobuf:"bytes,2,opt,name=supply_cap,json=supplyCap,proto3,customtype=cosmossdk.io/math.Int" json:"supply_cap"`
+}
+
+func (m *QueryTotalIssuedResponse) Reset()         { *m = QueryTotalIssuedResponse{} }
+func (m *QueryTotalIssuedResponse) String() string { return proto.CompactTextString(m) }
+func (*QueryTotalIssuedResponse) ProtoMessage()    {}
+func (*QueryTotalIssuedResponse) Descriptor() ([]byte, []int) {
+	return fileDescriptor_e60d0065fe526fc5, []int{5}
+}
+func (m *QueryTotalIssuedResponse) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *QueryTotalIssuedResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_QueryTotalIssuedResponse.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *QueryTotalIssuedResponse) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_QueryTotalIssuedResponse.Merge(m, src)
+}
+func (m *QueryTotalIssuedResponse) XXX_Size() int {
+	return m.Size()
+}
+func (m *QueryTotalIssuedResponse) XXX_DiscardUnknown() {
+	xxx_messageInfo_QueryTotalIssuedResponse.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_QueryTotalIssuedResponse proto.InternalMessageInfo
+
+type QuerySubnetsRequest struct {
+}
+
+func (m *QuerySubnetsRequest) Reset()         { *m = QuerySubnetsRequest{} }
+func (m *QuerySubnetsRequest) String() string { return proto.CompactTextString(m) }
+func (*QuerySubnetsRequest) ProtoMessage()    {}
+func (*QuerySubnetsRequest) Descriptor() ([]byte, []int) {
+	return fileDescriptor_e60d0065fe526fc5, []int{6}
+}
+func (m *QuerySubnetsRequest) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *QuerySubnetsRequest) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_QuerySubnetsRequest.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *QuerySubnetsRequest) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_QuerySubnetsRequest.Merge(m, src)
+}
+func (m *QuerySubnetsRequest) XXX_Size() int {
+	return m.Size()
+}
+func (m *QuerySubnetsRequest) XXX_DiscardUnknown() {
+	xxx_messageInfo_QuerySubnetsRequest.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_QuerySubnetsRequest proto.InternalMessageInfo
+
+type QuerySubnetsResponse struct {
+	Subnets []SubnetEmission `protobuf:"bytes,1,rep,name=subnets,proto3" json:"subnets"`
+	// Each subnet's current share of the subnet emission, basis points, same order.
+	ShareBps []uint32 `protobuf:"varint,2,rep,packed,name=share_bps,json=shareBps,proto3" json:"share_bps,omitempty"`
+}
+
+func (m *QuerySubnetsResponse) Reset()         { *m = QuerySubnetsResponse{} }
+func (m *QuerySubnetsResponse) String() string { return proto.CompactTextString(m) }
+func (*QuerySubnetsResponse) ProtoMessage()    {}
+func (*QuerySubnetsResponse) Descriptor() ([]byte, []int) {
+	return fileDescriptor_e60d0065fe526fc5, []int{7}
+}
+func (m *QuerySubnetsResponse) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *QuerySubnetsResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_QuerySubnetsResponse.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *QuerySubnetsResponse) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_QuerySubnetsResponse.Merge(m, src)
+}
+func (m *QuerySubnetsResponse) XXX_Size() int {
+	return m.Size()
+}
+func (m *QuerySubnetsResponse) XXX_DiscardUnknown() {
+	xxx_messageInfo_QuerySubnetsResponse.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_QuerySubnetsResponse proto.InternalMessageInfo
+
+func (m *QuerySubnetsResponse) GetSubnets() []SubnetEmission {
+	if m != nil {
+		return m.Subnets
+	}
+	return nil
+}
+
+func (m *QuerySubnetsResponse) GetShareBps() []uint32 {
+	if m != nil {
+		return m.ShareBps
+	}
+	return nil
+}
+
+type QueryNeuronHistoryRequest struct {
+	Netuid uint32 `protobuf:"varint,1,opt,name=netuid,proto3" json:"netuid,omitempty"`
+	Uid    uint32 `protobuf:"varint,2,opt,name=uid,proto3" json:"uid,omitempty"`
+	// Epochs to return, newest first (default and maximum: history_epochs).
+	Epochs uint32 `protobuf:"varint,3,opt,name=epochs,proto3" json:"epochs,omitempty"`
+}
+
+func (m *QueryNeuronHistoryRequest) Reset()         { *m = QueryNeuronHistoryRequest{} }
+func (m *QueryNeuronHistoryRequest) String() string { return proto.CompactTextString(m) }
+func (*QueryNeuronHistoryRequest) ProtoMessage()    {}
+func (*QueryNeuronHistoryRequest) Descriptor() ([]byte, []int) {
+	return fileDescriptor_e60d0065fe526fc5, []int{8}
+}
+func (m *QueryNeuronHistoryRequest) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *QueryNeuronHistoryRequest) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_QueryNeuronHistoryRequest.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *QueryNeuronHistoryRequest) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_QueryNeuronHistoryRequest.Merge(m, src)
+}
+func (m *QueryNeuronHistoryRequest) XXX_Size() int {
+	return m.Size()
+}
+func (m *QueryNeuronHistoryRequest) XXX_DiscardUnknown() {
+	xxx_messageInfo_QueryNeuronHistoryRequest.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_QueryNeuronHistoryRequest proto.InternalMessageInfo
+
+func (m *QueryNeuronHistoryRequest) GetNetuid() uint32 {
+	if m != nil {
+		return m.Netuid
+	}
+	return 0
+}
+
+func (m *QueryNeuronHistoryRequest) GetUid() uint32 {
+	if m != nil {
+		return m.Uid
+	}
+	return 0
+}
+
+func (m *QueryNeuronHistoryRequest) GetEpochs() uint32 {
+	if m != nil {
+		return m.Epochs
+	}
+	return 0
+}
+
+type QueryNeuronHistoryResponse struct {
+	Records []NeuronEmission `protobuf:"bytes,1,rep,name=records,proto3" json:"records"`
+}
+
+func (m *QueryNeuronHistoryResponse) Reset()         { *m = QueryNeuronHistoryResponse{} }
+func (m *QueryNeuronHistoryResponse) String() string { return proto.CompactTextString(m) }
+func (*QueryNeuronHistoryResponse) ProtoMessage()    {}
+func (*QueryNeuronHistoryResponse) Descriptor() ([]byte, []int) {
+	return fileDescriptor_e60d0065fe526fc5, []int{9}
+}
+func (m *QueryNeuronHistoryResponse) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *QueryNeuronHistoryResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_QueryNeuronHistoryResponse.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *QueryNeuronHistoryResponse) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_QueryNeuronHistoryResponse.Merge(m, src)
+}
+func (m *QueryNeuronHistoryResponse) XXX_Size() int {
+	return m.Size()
+}
+func (m *QueryNeuronHistoryResponse) XXX_DiscardUnknown() {
+	xxx_messageInfo_QueryNeuronHistoryResponse.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_QueryNeuronHistoryResponse proto.InternalMessageInfo
+
+func (m *QueryNeuronHistoryResponse) GetRecords() []NeuronEmission {
+	if m != nil {
+		return m.Records
+	}
+	return nil
+}
+
 func init() {
 	proto.RegisterType((*QueryParamsRequest)(nil), "merit.emission.v1.QueryParamsRequest")
 	proto.RegisterType((*QueryParamsResponse)(nil), "merit.emission.v1.QueryParamsResponse")
+	proto.RegisterType((*QueryBlockRewardRequest)(nil), "merit.emission.v1.QueryBlockRewardRequest")
+	proto.RegisterType((*QueryBlockRewardResponse)(nil), "merit.emission.v1.QueryBlockRewardResponse")
+	proto.RegisterType((*QueryTotalIssuedRequest)(nil), "merit.emission.v1.QueryTotalIssuedRequest")
+	proto.RegisterType((*QueryTotalIssuedResponse)(nil), "merit.emission.v1.QueryTotalIssuedResponse")
+	proto.RegisterType((*QuerySubnetsRequest)(nil), "merit.emission.v1.QuerySubnetsRequest")
+	proto.RegisterType((*QuerySubnetsResponse)(nil), "merit.emission.v1.QuerySubnetsResponse")
+	proto.RegisterType((*QueryNeuronHistoryRequest)(nil), "merit.emission.v1.QueryNeuronHistoryRequest")
+	proto.RegisterType((*QueryNeuronHistoryResponse)(nil), "merit.emission.v1.QueryNeuronHistoryResponse")
 }
 
 func init() { proto.RegisterFile("merit/emission/v1/query.proto", fileDescriptor_e60d0065fe526fc5) }
 
 var fileDescriptor_e60d0065fe526fc5 = []byte{
-	// 304 bytes of a gzipped FileDescriptorProto
-	0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0xff, 0xe2, 0x92, 0xcd, 0x4d, 0x2d, 0xca,
-	0x2c, 0xd1, 0x4f, 0xcd, 0xcd, 0x2c, 0x2e, 0xce, 0xcc, 0xcf, 0xd3, 0x2f, 0x33, 0xd4, 0x2f, 0x2c,
-	0x4d, 0x2d, 0xaa, 0xd4, 0x2b, 0x28, 0xca, 0x2f, 0xc9, 0x17, 0x12, 0x04, 0x4b, 0xeb, 0xc1, 0xa4,
-	0xf5, 0xca, 0x0c, 0xa5, 0x04, 0x13, 0x73, 0x33, 0xf3, 0xf2, 0xf5, 0xc1, 0x24, 0x44, 0x95, 0x94,
-	0x74, 0x72, 0x7e, 0x71, 0x6e, 0x7e, 0x31, 0x44, 0x27, 0x9a, 0x11, 0x52, 0x22, 0xe9, 0xf9, 0xe9,
-	0xf9, 0x60, 0xa6, 0x3e, 0x88, 0x05, 0x15, 0x95, 0x49, 0xcf, 0xcf, 0x4f, 0xcf, 0x49, 0xd5, 0x4f,
-	0x2c, 0xc8, 0xd4, 0x4f, 0xcc, 0xcb, 0xcb, 0x2f, 0x49, 0x2c, 0xc9, 0xcc, 0xcf, 0x2b, 0x86, 0xca,
-	0xca, 0x61, 0xba, 0xaa, 0x20, 0xb1, 0x28, 0x31, 0x17, 0x2a, 0xaf, 0x24, 0xc2, 0x25, 0x14, 0x08,
-	0xb2, 0x22, 0x00, 0x2c, 0x18, 0x94, 0x5a, 0x58, 0x9a, 0x5a, 0x5c, 0xa2, 0x14, 0xcc, 0x25, 0x8c,
-	0x22, 0x5a, 0x5c, 0x90, 0x9f, 0x57, 0x9c, 0x2a, 0x64, 0xc3, 0xc5, 0x06, 0xd1, 0x2c, 0xc1, 0xa8,
-	0xc0, 0xa8, 0xc1, 0x6d, 0x24, 0xa9, 0x87, 0xe1, 0x29, 0x3d, 0x88, 0x16, 0x27, 0xce, 0x13, 0xf7,
-	0xe4, 0x19, 0x56, 0x3c, 0xdf, 0xa0, 0xc5, 0x18, 0x04, 0xd5, 0x63, 0xd4, 0xc1, 0xc8, 0xc5, 0x0a,
-	0x36, 0x55, 0xa8, 0x9e, 0x8b, 0x0d, 0xa2, 0x4c, 0x48, 0x15, 0x8b, 0x09, 0x98, 0xee, 0x91, 0x52,
-	0x23, 0xa4, 0x0c, 0xe2, 0x40, 0x25, 0xb5, 0x0e, 0x90, 0x8d, 0x4d, 0x97, 0x9f, 0x4c, 0x66, 0x92,
-	0x16, 0x92, 0xd4, 0xc7, 0xe5, 0x77, 0x27, 0x97, 0x13, 0x8f, 0xe4, 0x18, 0x2f, 0x3c, 0x92, 0x63,
-	0x7c, 0xf0, 0x48, 0x8e, 0x71, 0xc2, 0x63, 0x39, 0x86, 0x0b, 0x8f, 0xe5, 0x18, 0x6e, 0x3c, 0x96,
-	0x63, 0x88, 0xd2, 0x4a, 0xcf, 0x2c, 0xc9, 0x28, 0x4d, 0xd2, 0x4b, 0xce, 0xcf, 0x85, 0x68, 0xcf,
-	0x4b, 0x2d, 0x81, 0x9a, 0x53, 0x81, 0x30, 0xa9, 0xa4, 0xb2, 0x20, 0xb5, 0x38, 0x89, 0x0d, 0x1c,
-	0x84, 0xc6, 0x80, 0x00, 0x00, 0x00, 0xff, 0xff, 0x02, 0xf0, 0xfc, 0xd1, 0xfa, 0x01, 0x00, 0x00,
+	// 733 bytes of a gzipped FileDescriptorProto
+	0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0xff, 0x9c, 0x95, 0x4f, 0x4f, 0x13, 0x4f,
+	0x18, 0xc7, 0xbb, 0x34, 0x94, 0x5f, 0xa7, 0x3f, 0x12, 0x19, 0x41, 0xdb, 0x05, 0x97, 0xb2, 0x89,
+	0x40, 0x10, 0x76, 0x05, 0x4f, 0x46, 0x4f, 0x55, 0x09, 0x5c, 0xfc, 0x53, 0x3c, 0x99, 0x98, 0x66,
+	0xda, 0x4e, 0xda, 0x0d, 0xdd, 0x99, 0x65, 0x67, 0x16, 0x6d, 0x88, 0xd1, 0xe8, 0xc5, 0xa3, 0x89,
+	0xbe, 0x08, 0x8f, 0x1e, 0x78, 0x01, 0x1e, 0x39, 0x12, 0xbd, 0x18, 0x0f, 0xc4, 0x80, 0x89, 0x2f,
+	0xc0, 0x37, 0x60, 0x76, 0x66, 0xda, 0x6d, 0xdd, 0x5d, 0x21, 0x5c, 0x9a, 0x9d, 0x67, 0x9e, 0xe7,
+	0xfb, 0x7c, 0x66, 0x9e, 0xf9, 0xa6, 0xe0, 0x8a, 0x8b, 0x7d, 0x87, 0xdb, 0xd8, 0x75, 0x18, 0x73,
+	0x28, 0xb1, 0x77, 0x57, 0xed, 0x9d, 0x00, 0xfb, 0x5d, 0xcb, 0xf3, 0x29, 0xa7, 0x70, 0x42, 0x6c,
+	0x5b, 0xbd, 0x6d, 0x6b, 0x77, 0x55, 0x9f, 0x40, 0xae, 0x43, 0xa8, 0x2d, 0x7e, 0x65, 0x96, 0x3e,
+	0xdd, 0xa0, 0xcc, 0xa5, 0x4c, 0x56, 0xfe, 0x25, 0xa1, 0x97, 0xe4, 0x66, 0x4d, 0xac, 0x6c, 0xb9,
+	0x50, 0x5b, 0x93, 0x2d, 0xda, 0xa2, 0x32, 0x1e, 0x7e, 0xa9, 0xe8, 0x4c, 0x8b, 0xd2, 0x56, 0x07,
+	0xdb, 0xc8, 0x73, 0x6c, 0x44, 0x08, 0xe5, 0x88, 0x3b, 0x94, 0xf4, 0x6a, 0xca, 0x71, 0xe0, 0x3e,
+	0x9d, 0xcc, 0x30, 0xe2, 0x19, 0x1e, 0xf2, 0x91, 0xab, 0x14, 0xcc, 0x49, 0x00, 0x1f, 0x85, 0x7c,
+	0x0f, 0x45, 0xb0, 0x8a, 0x77, 0x02, 0xcc, 0xb8, 0xb9, 0x05, 0x2e, 0x0e, 0x45, 0x99, 0x47, 0x09,
+	0xc3, 0xf0, 0x36, 0xc8, 0xc9, 0xe2, 0xa2, 0x56, 0xd6, 0x16, 0x0b, 0x6b, 0x25, 0x2b, 0x76, 0x23,
+	0x96, 0x2c, 0xa9, 0xe4, 0x0f, 0x8e, 0x66, 0x33, 0x1f, 0x7f, 0x7d, 0x5a, 0xd2, 0xaa, 0xaa, 0xc6,
+	0x2c, 0x81, 0xcb, 0x42, 0xb4, 0xd2, 0xa1, 0x8d, 0xed, 0x2a, 0x7e, 0x86, 0xfc, 0x66, 0xaf, 0xdf,
+	0x2b, 0x0d, 0x14, 0xe3, 0x7b, 0xaa, 0xeb, 0x06, 0xc8, 0xf9, 0x22, 0x22, 0xba, 0xe6, 0x2b, 0xd7,
+	0x43, 0xe9, 0xef, 0x47, 0xb3, 0x53, 0xf2, 0xfa, 0x58, 0x73, 0xdb, 0x72, 0xa8, 0xed, 0x22, 0xde,
+	0xb6, 0x36, 0x09, 0xff, 0xb2, 0xbf, 0x02, 0xd4, 0xbd, 0x6e, 0x12, 0xae, 0x08, 0x64, 0x3d, 0xd4,
+	0xc1, 0x7f, 0x6d, 0xd4, 0xd9, 0x75, 0x48, 0x8b, 0x15, 0x47, 0xca, 0xda, 0xe2, 0x78, 0xb5, 0xbf,
+	0xee, 0xd3, 0x3d, 0xa6, 0x1c, 0x75, 0x36, 0x19, 0x0b, 0x70, 0x9f, 0xee, 0x73, 0x8f, 0x6e, 0x68,
+	0x4f, 0xd1, 0x6d, 0x81, 0xff, 0x79, 0x18, 0xae, 0x39, 0x22, 0x7e, 0x6e, 0xc6, 0x02, 0x8f, 0xc4,
+	0xe1, 0x03, 0x00, 0x58, 0xe0, 0x79, 0x9d, 0x6e, 0xad, 0x81, 0x3c, 0x81, 0x7a, 0x1e, 0xc9, 0xbc,
+	0xd4, 0xb8, 0x83, 0x3c, 0x73, 0x4a, 0x0d, 0x74, 0x2b, 0xa8, 0x13, 0xcc, 0xfb, 0x73, 0xde, 0x03,
+	0x93, 0xc3, 0x61, 0x75, 0xa8, 0x75, 0x30, 0xc6, 0x64, 0xa8, 0xa8, 0x95, 0xb3, 0x8b, 0x85, 0xb5,
+	0xb9, 0x84, 0x49, 0xcb, 0xa2, 0x7b, 0x2a, 0x32, 0x38, 0xf1, 0x5e, 0x31, 0x9c, 0x06, 0x79, 0xd6,
+	0x46, 0x3e, 0xae, 0xd5, 0xbd, 0xf0, 0xc6, 0xb3, 0xe1, 0x8d, 0x8b, 0x40, 0xc5, 0x63, 0xe6, 0x53,
+	0x50, 0x12, 0xcd, 0xef, 0xe3, 0xc0, 0xa7, 0x64, 0xc3, 0x61, 0x9c, 0xfa, 0x5d, 0x45, 0x06, 0x2f,
+	0x81, 0x1c, 0xc1, 0x3c, 0x70, 0xe4, 0x85, 0x8e, 0x57, 0xd5, 0x0a, 0x5e, 0x00, 0xd9, 0x30, 0x28,
+	0xa7, 0x17, 0x7e, 0x86, 0x99, 0xd8, 0xa3, 0x8d, 0x36, 0x2b, 0x66, 0x65, 0xa6, 0x5c, 0x99, 0x4d,
+	0xa0, 0x27, 0xc9, 0x47, 0x27, 0xf4, 0x71, 0x83, 0xfa, 0xcd, 0x7f, 0x9d, 0x50, 0x96, 0x26, 0x9e,
+	0x50, 0x15, 0xaf, 0xfd, 0x1e, 0x05, 0xa3, 0xa2, 0x0d, 0x7c, 0x09, 0x72, 0xf2, 0xed, 0xc3, 0xab,
+	0x09, 0x52, 0x71, 0x93, 0xe9, 0xf3, 0xa7, 0xa5, 0x49, 0x54, 0x73, 0xfe, 0x6d, 0xd8, 0xf2, 0xf5,
+	0xd7, 0x9f, 0xef, 0x47, 0xa6, 0x61, 0xc9, 0x4e, 0x33, 0x34, 0xfc, 0xa0, 0x81, 0xc2, 0x80, 0x7f,
+	0xe0, 0x52, 0x9a, 0x7e, 0xdc, 0x80, 0xfa, 0xb5, 0x33, 0xe5, 0x2a, 0xa0, 0xe5, 0x08, 0x68, 0x0e,
+	0xce, 0x26, 0x00, 0xd5, 0xc3, 0xa2, 0x9a, 0x32, 0x5d, 0x88, 0x35, 0x60, 0x9c, 0x74, 0xac, 0xb8,
+	0xf3, 0xd2, 0xb1, 0x12, 0x9c, 0x78, 0x3a, 0xd6, 0xa0, 0x4f, 0xe1, 0x1b, 0x0d, 0x8c, 0xa9, 0x67,
+	0x0f, 0x53, 0x27, 0x31, 0x6c, 0x17, 0x7d, 0xe1, 0xd4, 0x3c, 0x85, 0xb2, 0x10, 0xa1, 0xcc, 0x40,
+	0x3d, 0x01, 0xa5, 0x67, 0x90, 0x7d, 0x0d, 0x8c, 0x0f, 0x3d, 0x50, 0xb8, 0x9c, 0xd6, 0x23, 0xc9,
+	0x26, 0xfa, 0xca, 0x19, 0xb3, 0x15, 0xd7, 0x7a, 0xc4, 0x75, 0x0b, 0xde, 0x4c, 0xe7, 0xb2, 0xf7,
+	0xa4, 0xdd, 0x5e, 0xd8, 0x44, 0xe8, 0x30, 0x7b, 0x4f, 0xac, 0xda, 0x52, 0xaf, 0x72, 0xf7, 0xe0,
+	0xd8, 0xd0, 0x0e, 0x8f, 0x0d, 0xed, 0xc7, 0xb1, 0xa1, 0xbd, 0x3b, 0x31, 0x32, 0x87, 0x27, 0x46,
+	0xe6, 0xdb, 0x89, 0x91, 0x79, 0xb2, 0xd4, 0x72, 0x78, 0x3b, 0xa8, 0x5b, 0x0d, 0xea, 0x4a, 0x79,
+	0x82, 0xb9, 0xea, 0xf3, 0x3c, 0xea, 0xc4, 0xbb, 0x1e, 0x66, 0xf5, 0x9c, 0xf8, 0x0b, 0xba, 0xf1,
+	0x27, 0x00, 0x00, 0xff, 0xff, 0x0f, 0xe5, 0xaf, 0x04, 0x77, 0x07, 0x00, 0x00,
 }
 
 // Reference imports to suppress errors if they are not otherwise used.
@@ -153,8 +540,14 @@ const _ = grpc.SupportPackageIsVersion4
 //
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://godoc.org/google.golang.org/grpc#ClientConn.NewStream.
 type QueryClient interface {
-	// Params returns the module's current parameters.
 	Params(ctx context.Context, in *QueryParamsRequest, opts ...grpc.CallOption) (*QueryParamsResponse, error)
+	// BlockReward is the reward of the next block under the halving schedule.
+	BlockReward(ctx context.Context, in *QueryBlockRewardRequest, opts ...grpc.CallOption) (*QueryBlockRewardResponse, error)
+	TotalIssued(ctx context.Context, in *QueryTotalIssuedRequest, opts ...grpc.CallOption) (*QueryTotalIssuedResponse, error)
+	// Subnets is each subnet's pending emission, stake EMA and share.
+	Subnets(ctx context.Context, in *QuerySubnetsRequest, opts ...grpc.CallOption) (*QuerySubnetsResponse, error)
+	// NeuronHistory is a neuron's payouts over the last epochs.
+	NeuronHistory(ctx context.Context, in *QueryNeuronHistoryRequest, opts ...grpc.CallOption) (*QueryNeuronHistoryResponse, error)
 }
 
 type queryClient struct {
@@ -174,10 +567,52 @@ func (c *queryClient) Params(ctx context.Context, in *QueryParamsRequest, opts .
 	return out, nil
 }
 
+func (c *queryClient) BlockReward(ctx context.Context, in *QueryBlockRewardRequest, opts ...grpc.CallOption) (*QueryBlockRewardResponse, error) {
+	out := new(QueryBlockRewardResponse)
+	err := c.cc.Invoke(ctx, "/merit.emission.v1.Query/BlockReward", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *queryClient) TotalIssued(ctx context.Context, in *QueryTotalIssuedRequest, opts ...grpc.CallOption) (*QueryTotalIssuedResponse, error) {
+	out := new(QueryTotalIssuedResponse)
+	err := c.cc.Invoke(ctx, "/merit.emission.v1.Query/TotalIssued", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *queryClient) Subnets(ctx context.Context, in *QuerySubnetsRequest, opts ...grpc.CallOption) (*QuerySubnetsResponse, error) {
+	out := new(QuerySubnetsResponse)
+	err := c.cc.Invoke(ctx, "/merit.emission.v1.Query/Subnets", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *queryClient) NeuronHistory(ctx context.Context, in *QueryNeuronHistoryRequest, opts ...grpc.CallOption) (*QueryNeuronHistoryResponse, error) {
+	out := new(QueryNeuronHistoryResponse)
+	err := c.cc.Invoke(ctx, "/merit.emission.v1.Query/NeuronHistory", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // QueryServer is the server API for Query service.
 type QueryServer interface {
-	// Params returns the module's current parameters.
 	Params(context.Context, *QueryParamsRequest) (*QueryParamsResponse, error)
+	// BlockReward is the reward of the next block under the halving schedule.
+	BlockReward(context.Context, *QueryBlockRewardRequest) (*QueryBlockRewardResponse, error)
+	TotalIssued(context.Context, *QueryTotalIssuedRequest) (*QueryTotalIssuedResponse, error)
+	// Subnets is each subnet's pending emission, stake EMA and share.
+	Subnets(context.Context, *QuerySubnetsRequest) (*QuerySubnetsResponse, error)
+	// NeuronHistory is a neuron's payouts over the last epochs.
+	NeuronHistory(context.Context, *QueryNeuronHistoryRequest) (*QueryNeuronHistoryResponse, error)
 }
 
 // UnimplementedQueryServer can be embedded to have forward compatible implementations.
@@ -186,6 +621,18 @@ type UnimplementedQueryServer struct {
 
 func (*UnimplementedQueryServer) Params(ctx context.Context, req *QueryParamsRequest) (*QueryParamsResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method Params not implemented")
+}
+func (*UnimplementedQueryServer) BlockReward(ctx context.Context, req *QueryBlockRewardRequest) (*QueryBlockRewardResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method BlockReward not implemented")
+}
+func (*UnimplementedQueryServer) TotalIssued(ctx context.Context, req *QueryTotalIssuedRequest) (*QueryTotalIssuedResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method TotalIssued not implemented")
+}
+func (*UnimplementedQueryServer) Subnets(ctx context.Context, req *QuerySubnetsRequest) (*QuerySubnetsResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method Subnets not implemented")
+}
+func (*UnimplementedQueryServer) NeuronHistory(ctx context.Context, req *QueryNeuronHistoryRequest) (*QueryNeuronHistoryResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method NeuronHistory not implemented")
 }
 
 func RegisterQueryServer(s grpc1.Server, srv QueryServer) {
@@ -210,6 +657,78 @@ func _Query_Params_Handler(srv interface{}, ctx context.Context, dec func(interf
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Query_BlockReward_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(QueryBlockRewardRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QueryServer).BlockReward(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/merit.emission.v1.Query/BlockReward",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QueryServer).BlockReward(ctx, req.(*QueryBlockRewardRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Query_TotalIssued_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(QueryTotalIssuedRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QueryServer).TotalIssued(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/merit.emission.v1.Query/TotalIssued",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QueryServer).TotalIssued(ctx, req.(*QueryTotalIssuedRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Query_Subnets_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(QuerySubnetsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QueryServer).Subnets(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/merit.emission.v1.Query/Subnets",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QueryServer).Subnets(ctx, req.(*QuerySubnetsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Query_NeuronHistory_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(QueryNeuronHistoryRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QueryServer).NeuronHistory(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/merit.emission.v1.Query/NeuronHistory",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QueryServer).NeuronHistory(ctx, req.(*QueryNeuronHistoryRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 var Query_serviceDesc = _Query_serviceDesc
 var _Query_serviceDesc = grpc.ServiceDesc{
 	ServiceName: "merit.emission.v1.Query",
@@ -218,6 +737,22 @@ var _Query_serviceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Params",
 			Handler:    _Query_Params_Handler,
+		},
+		{
+			MethodName: "BlockReward",
+			Handler:    _Query_BlockReward_Handler,
+		},
+		{
+			MethodName: "TotalIssued",
+			Handler:    _Query_TotalIssued_Handler,
+		},
+		{
+			MethodName: "Subnets",
+			Handler:    _Query_Subnets_Handler,
+		},
+		{
+			MethodName: "NeuronHistory",
+			Handler:    _Query_NeuronHistory_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
@@ -280,6 +815,286 @@ func (m *QueryParamsResponse) MarshalToSizedBuffer(dAtA []byte) (int, error) {
 	return len(dAtA) - i, nil
 }
 
+func (m *QueryBlockRewardRequest) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *QueryBlockRewardRequest) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *QueryBlockRewardRequest) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	return len(dAtA) - i, nil
+}
+
+func (m *QueryBlockRewardResponse) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *QueryBlockRewardResponse) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *QueryBlockRewardResponse) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if m.Halvings != 0 {
+		i = encodeVarintQuery(dAtA, i, uint64(m.Halvings))
+		i--
+		dAtA[i] = 0x10
+	}
+	{
+		size := m.Reward.Size()
+		i -= size
+		if _, err := m.Reward.MarshalTo(dAtA[i:]); err != nil {
+			return 0, err
+		}
+		i = encodeVarintQuery(dAtA, i, uint64(size))
+	}
+	i--
+	dAtA[i] = 0xa
+	return len(dAtA) - i, nil
+}
+
+func (m *QueryTotalIssuedRequest) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *QueryTotalIssuedRequest) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *QueryTotalIssuedRequest) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	return len(dAtA) - i, nil
+}
+
+func (m *QueryTotalIssuedResponse) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *QueryTotalIssuedResponse) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *QueryTotalIssuedResponse) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	{
+		size := m.SupplyCap.Size()
+		i -= size
+		if _, err := m.SupplyCap.MarshalTo(dAtA[i:]); err != nil {
+			return 0, err
+		}
+		i = encodeVarintQuery(dAtA, i, uint64(size))
+	}
+	i--
+	dAtA[i] = 0x12
+	{
+		size := m.TotalIssued.Size()
+		i -= size
+		if _, err := m.TotalIssued.MarshalTo(dAtA[i:]); err != nil {
+			return 0, err
+		}
+		i = encodeVarintQuery(dAtA, i, uint64(size))
+	}
+	i--
+	dAtA[i] = 0xa
+	return len(dAtA) - i, nil
+}
+
+func (m *QuerySubnetsRequest) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *QuerySubnetsRequest) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *QuerySubnetsRequest) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	return len(dAtA) - i, nil
+}
+
+func (m *QuerySubnetsResponse) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *QuerySubnetsResponse) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *QuerySubnetsResponse) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if len(m.ShareBps) > 0 {
+		dAtA3 := make([]byte, len(m.ShareBps)*10)
+		var j2 int
+		for _, num := range m.ShareBps {
+			for num >= 1<<7 {
+				dAtA3[j2] = uint8(uint64(num)&0x7f | 0x80)
+				num >>= 7
+				j2++
+			}
+			dAtA3[j2] = uint8(num)
+			j2++
+		}
+		i -= j2
+		copy(dAtA[i:], dAtA3[:j2])
+		i = encodeVarintQuery(dAtA, i, uint64(j2))
+		i--
+		dAtA[i] = 0x12
+	}
+	if len(m.Subnets) > 0 {
+		for iNdEx := len(m.Subnets) - 1; iNdEx >= 0; iNdEx-- {
+			{
+				size, err := m.Subnets[iNdEx].MarshalToSizedBuffer(dAtA[:i])
+				if err != nil {
+					return 0, err
+				}
+				i -= size
+				i = encodeVarintQuery(dAtA, i, uint64(size))
+			}
+			i--
+			dAtA[i] = 0xa
+		}
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *QueryNeuronHistoryRequest) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *QueryNeuronHistoryRequest) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *QueryNeuronHistoryRequest) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if m.Epochs != 0 {
+		i = encodeVarintQuery(dAtA, i, uint64(m.Epochs))
+		i--
+		dAtA[i] = 0x18
+	}
+	if m.Uid != 0 {
+		i = encodeVarintQuery(dAtA, i, uint64(m.Uid))
+		i--
+		dAtA[i] = 0x10
+	}
+	if m.Netuid != 0 {
+		i = encodeVarintQuery(dAtA, i, uint64(m.Netuid))
+		i--
+		dAtA[i] = 0x8
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *QueryNeuronHistoryResponse) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *QueryNeuronHistoryResponse) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *QueryNeuronHistoryResponse) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if len(m.Records) > 0 {
+		for iNdEx := len(m.Records) - 1; iNdEx >= 0; iNdEx-- {
+			{
+				size, err := m.Records[iNdEx].MarshalToSizedBuffer(dAtA[:i])
+				if err != nil {
+					return 0, err
+				}
+				i -= size
+				i = encodeVarintQuery(dAtA, i, uint64(size))
+			}
+			i--
+			dAtA[i] = 0xa
+		}
+	}
+	return len(dAtA) - i, nil
+}
+
 func encodeVarintQuery(dAtA []byte, offset int, v uint64) int {
 	offset -= sovQuery(v)
 	base := offset
@@ -308,6 +1123,115 @@ func (m *QueryParamsResponse) Size() (n int) {
 	_ = l
 	l = m.Params.Size()
 	n += 1 + l + sovQuery(uint64(l))
+	return n
+}
+
+func (m *QueryBlockRewardRequest) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	return n
+}
+
+func (m *QueryBlockRewardResponse) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	l = m.Reward.Size()
+	n += 1 + l + sovQuery(uint64(l))
+	if m.Halvings != 0 {
+		n += 1 + sovQuery(uint64(m.Halvings))
+	}
+	return n
+}
+
+func (m *QueryTotalIssuedRequest) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	return n
+}
+
+func (m *QueryTotalIssuedResponse) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	l = m.TotalIssued.Size()
+	n += 1 + l + sovQuery(uint64(l))
+	l = m.SupplyCap.Size()
+	n += 1 + l + sovQuery(uint64(l))
+	return n
+}
+
+func (m *QuerySubnetsRequest) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	return n
+}
+
+func (m *QuerySubnetsResponse) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if len(m.Subnets) > 0 {
+		for _, e := range m.Subnets {
+			l = e.Size()
+			n += 1 + l + sovQuery(uint64(l))
+		}
+	}
+	if len(m.ShareBps) > 0 {
+		l = 0
+		for _, e := range m.ShareBps {
+			l += sovQuery(uint64(e))
+		}
+		n += 1 + sovQuery(uint64(l)) + l
+	}
+	return n
+}
+
+func (m *QueryNeuronHistoryRequest) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if m.Netuid != 0 {
+		n += 1 + sovQuery(uint64(m.Netuid))
+	}
+	if m.Uid != 0 {
+		n += 1 + sovQuery(uint64(m.Uid))
+	}
+	if m.Epochs != 0 {
+		n += 1 + sovQuery(uint64(m.Epochs))
+	}
+	return n
+}
+
+func (m *QueryNeuronHistoryResponse) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if len(m.Records) > 0 {
+		for _, e := range m.Records {
+			l = e.Size()
+			n += 1 + l + sovQuery(uint64(l))
+		}
+	}
 	return n
 }
 
@@ -426,6 +1350,728 @@ func (m *QueryParamsResponse) Unmarshal(dAtA []byte) error {
 				return io.ErrUnexpectedEOF
 			}
 			if err := m.Params.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipQuery(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *QueryBlockRewardRequest) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowQuery
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: QueryBlockRewardRequest: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: QueryBlockRewardRequest: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		default:
+			iNdEx = preIndex
+			skippy, err := skipQuery(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *QueryBlockRewardResponse) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowQuery
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: QueryBlockRewardResponse: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: QueryBlockRewardResponse: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Reward", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthQuery
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := m.Reward.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 2:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Halvings", wireType)
+			}
+			m.Halvings = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.Halvings |= uint32(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		default:
+			iNdEx = preIndex
+			skippy, err := skipQuery(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *QueryTotalIssuedRequest) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowQuery
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: QueryTotalIssuedRequest: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: QueryTotalIssuedRequest: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		default:
+			iNdEx = preIndex
+			skippy, err := skipQuery(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *QueryTotalIssuedResponse) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowQuery
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: QueryTotalIssuedResponse: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: QueryTotalIssuedResponse: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field TotalIssued", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthQuery
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := m.TotalIssued.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field SupplyCap", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthQuery
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := m.SupplyCap.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipQuery(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *QuerySubnetsRequest) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowQuery
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: QuerySubnetsRequest: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: QuerySubnetsRequest: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		default:
+			iNdEx = preIndex
+			skippy, err := skipQuery(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *QuerySubnetsResponse) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowQuery
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: QuerySubnetsResponse: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: QuerySubnetsResponse: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Subnets", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthQuery
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Subnets = append(m.Subnets, SubnetEmission{})
+			if err := m.Subnets[len(m.Subnets)-1].Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 2:
+			if wireType == 0 {
+				var v uint32
+				for shift := uint(0); ; shift += 7 {
+					if shift >= 64 {
+						return ErrIntOverflowQuery
+					}
+					if iNdEx >= l {
+						return io.ErrUnexpectedEOF
+					}
+					b := dAtA[iNdEx]
+					iNdEx++
+					v |= uint32(b&0x7F) << shift
+					if b < 0x80 {
+						break
+					}
+				}
+				m.ShareBps = append(m.ShareBps, v)
+			} else if wireType == 2 {
+				var packedLen int
+				for shift := uint(0); ; shift += 7 {
+					if shift >= 64 {
+						return ErrIntOverflowQuery
+					}
+					if iNdEx >= l {
+						return io.ErrUnexpectedEOF
+					}
+					b := dAtA[iNdEx]
+					iNdEx++
+					packedLen |= int(b&0x7F) << shift
+					if b < 0x80 {
+						break
+					}
+				}
+				if packedLen < 0 {
+					return ErrInvalidLengthQuery
+				}
+				postIndex := iNdEx + packedLen
+				if postIndex < 0 {
+					return ErrInvalidLengthQuery
+				}
+				if postIndex > l {
+					return io.ErrUnexpectedEOF
+				}
+				var elementCount int
+				var count int
+				for _, integer := range dAtA[iNdEx:postIndex] {
+					if integer < 128 {
+						count++
+					}
+				}
+				elementCount = count
+				if elementCount != 0 && len(m.ShareBps) == 0 {
+					m.ShareBps = make([]uint32, 0, elementCount)
+				}
+				for iNdEx < postIndex {
+					var v uint32
+					for shift := uint(0); ; shift += 7 {
+						if shift >= 64 {
+							return ErrIntOverflowQuery
+						}
+						if iNdEx >= l {
+							return io.ErrUnexpectedEOF
+						}
+						b := dAtA[iNdEx]
+						iNdEx++
+						v |= uint32(b&0x7F) << shift
+						if b < 0x80 {
+							break
+						}
+					}
+					m.ShareBps = append(m.ShareBps, v)
+				}
+			} else {
+				return fmt.Errorf("proto: wrong wireType = %d for field ShareBps", wireType)
+			}
+		default:
+			iNdEx = preIndex
+			skippy, err := skipQuery(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *QueryNeuronHistoryRequest) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowQuery
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: QueryNeuronHistoryRequest: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: QueryNeuronHistoryRequest: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Netuid", wireType)
+			}
+			m.Netuid = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.Netuid |= uint32(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 2:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Uid", wireType)
+			}
+			m.Uid = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.Uid |= uint32(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 3:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Epochs", wireType)
+			}
+			m.Epochs = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.Epochs |= uint32(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		default:
+			iNdEx = preIndex
+			skippy, err := skipQuery(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *QueryNeuronHistoryResponse) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowQuery
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: QueryNeuronHistoryResponse: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: QueryNeuronHistoryResponse: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Records", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthQuery
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Records = append(m.Records, NeuronEmission{})
+			if err := m.Records[len(m.Records)-1].Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
 				return err
 			}
 			iNdEx = postIndex

@@ -224,7 +224,7 @@ func (k Keeper) runEpoch(ctx sdk.Context, p types.Params, s subnettypes.Subnet, 
 	}
 	if k.emission != nil {
 		if err := k.emission.PayEpoch(ctx, types.EpochPayout{
-			Netuid: s.Netuid, Owner: s.Owner, OwnerCut: ownerCut, Neurons: neurons,
+			Netuid: s.Netuid, Epoch: epoch, Block: height, Owner: s.Owner, OwnerCut: ownerCut, Neurons: neurons,
 			Miner: out.MinerEmission, Validator: out.ValidatorEmission, Unallocated: out.Unallocated,
 		}); err != nil {
 			return err

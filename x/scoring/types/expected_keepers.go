@@ -23,6 +23,8 @@ type SubnetKeeper interface {
 // miner and validator amounts (umerit, UID order).
 type EpochPayout struct {
 	Netuid    uint32
+	Epoch     uint64
+	Block     int64
 	Owner     string
 	OwnerCut  sdkmath.Int
 	Neurons   []subnettypes.Neuron

@@ -35,6 +35,13 @@ func (k Keeper) InitGenesis(ctx context.Context, gs *types.GenesisState) error {
 	if err := k.NextUnbondingID.Set(ctx, gs.NextUnbondingId); err != nil {
 		return err
 	}
+	burned := gs.TotalBurned
+	if burned.IsNil() {
+		burned = sdkmath.ZeroInt()
+	}
+	if err := k.TotalBurned.Set(ctx, burned); err != nil {
+		return err
+	}
 	for _, s := range gs.Subnets {
 		s.N, s.TotalStake = 0, sdkmath.ZeroInt()
 		if err := k.Subnets.Set(ctx, s.Netuid, s); err != nil {
@@ -136,6 +143,9 @@ func (k Keeper) ExportGenesis(ctx context.Context) (*types.GenesisState, error) 
 	}
 	gs.NextNetuid = uint32(next)
 	if gs.NextUnbondingId, err = k.NextUnbondingID.Peek(ctx); err != nil {
+		return nil, err
+	}
+	if gs.TotalBurned, err = k.GetTotalBurned(ctx); err != nil {
 		return nil, err
 	}
 	if err := k.Subnets.Walk(ctx, nil, func(netuid uint32, s types.Subnet) (bool, error) {

@@ -52,6 +52,8 @@ type Keeper struct {
 	PruneIndex      collections.KeySet[[]byte]
 	NextNetuid      collections.Sequence
 	NextUnbondingID collections.Sequence
+	// TotalBurned is every umerit registrations have burned.
+	TotalBurned collections.Item[sdkmath.Int]
 }
 
 // NewKeeper builds the keeper; it fails when the authority is not a valid address.
@@ -91,6 +93,7 @@ func NewKeeper(
 		PruneIndex:      collections.NewKeySet(sb, types.PruneIndexKey, "prune_index", collections.BytesKey),
 		NextNetuid:      collections.NewSequence(sb, types.NextNetuidKey, "next_netuid"),
 		NextUnbondingID: collections.NewSequence(sb, types.NextUnbondingIDKey, "next_unbonding_id"),
+		TotalBurned:     collections.NewItem(sb, types.TotalBurnedKey, "total_burned", sdk.IntValue),
 	}
 	schema, err := sb.Build()
 	if err != nil {

@@ -206,6 +206,13 @@ func (k Keeper) RegisterNeuron(ctx context.Context, msg *types.MsgRegisterNeuron
 		if err := k.bank.BurnCoins(ctx, types.ModuleName, k.coins(price)); err != nil {
 			return nil, err
 		}
+		burned, err := k.GetTotalBurned(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if err := k.TotalBurned.Set(ctx, burned.Add(price)); err != nil {
+			return nil, err
+		}
 	}
 
 	var uid uint32

@@ -256,3 +256,34 @@ func (k Keeper) SetTake(ctx context.Context, msg *types.MsgSetTake) error {
 	}
 	return sdk.UnwrapSDKContext(ctx).EventManager().EmitTypedEvent(&types.EventTakeSet{Hotkey: msg.Hotkey, Owner: msg.Owner, TakeBps: msg.TakeBps})
 }
+
+// GetTotalBurned is every umerit registrations have burned (zero before the first).
+func (k Keeper) GetTotalBurned(ctx context.Context) (sdkmath.Int, error) {
+	v, err := k.TotalBurned.Get(ctx)
+	if errors.Is(err, collections.ErrNotFound) {
+		return sdkmath.ZeroInt(), nil
+	}
+	return v, err
+}
+
+// StakesOn lists the stakes on a hotkey on a subnet in delegator order.
+func (k Keeper) StakesOn(ctx context.Context, netuid uint32, hotkey sdk.AccAddress) ([]sdk.AccAddress, []sdkmath.Int, error) {
+	var dels []sdk.AccAddress
+	var amts []sdkmath.Int
+	rng := collections.NewSuperPrefixedTripleRange[uint32, sdk.AccAddress, sdk.AccAddress](netuid, hotkey)
+	err := k.Stakes.Walk(ctx, rng, func(key collections.Triple[uint32, sdk.AccAddress, sdk.AccAddress], amt sdkmath.Int) (bool, error) {
+		dels = append(dels, key.K3())
+		amts = append(amts, amt)
+		return false, nil
+	})
+	return dels, amts, err
+}
+
+// HotkeyInfo returns a hotkey's owner and take.
+func (k Keeper) HotkeyInfo(ctx context.Context, hotkey sdk.AccAddress) (types.HotkeyInfo, error) {
+	info, err := k.Hotkeys.Get(ctx, hotkey)
+	if errors.Is(err, collections.ErrNotFound) {
+		return info, types.ErrHotkeyNotFound.Wrap(hotkey.String())
+	}
+	return info, err
+}

@@ -13,6 +13,7 @@ func DefaultGenesis() *GenesisState {
 		Lock:            LockState{LastLock: sdkmath.ZeroInt()},
 		NextNetuid:      1,
 		NextUnbondingId: 1,
+		TotalBurned:     sdkmath.ZeroInt(),
 	}
 }
 

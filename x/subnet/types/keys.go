@@ -27,6 +27,7 @@ var (
 	NextNetuidKey          = collections.NewPrefix(12)
 	NextUnbondingIDKey     = collections.NewPrefix(13)
 	LockStateKey           = collections.NewPrefix(14)
+	TotalBurnedKey         = collections.NewPrefix(15)
 )
 
 const (
