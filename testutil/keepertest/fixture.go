@@ -27,6 +27,8 @@ import (
 	bankkeeper "github.com/cosmos/cosmos-sdk/x/bank/keeper"
 	banktypes "github.com/cosmos/cosmos-sdk/x/bank/types"
 
+	emissionkeeper "github.com/meritnet/merit/x/emission/keeper"
+	emissiontypes "github.com/meritnet/merit/x/emission/types"
 	scoringkeeper "github.com/meritnet/merit/x/scoring/keeper"
 	scoringtypes "github.com/meritnet/merit/x/scoring/types"
 	subnetkeeper "github.com/meritnet/merit/x/subnet/keeper"
@@ -63,17 +65,33 @@ type Fixture struct {
 	ScoringMsg   scoringtypes.MsgServer
 	ScoringQuery scoringtypes.QueryServer
 
+	// Emission is wired only with WithEmission: without it blocks issue nothing.
+	Emission      emissionkeeper.Keeper
+	EmissionMsg   emissiontypes.MsgServer
+	EmissionQuery emissiontypes.QueryServer
+	emissionOn    bool
+
 	Gov string
 	// Minted is everything Fund created, for supply checks.
 	Minted sdkmath.Int
-	// EndBlockers run by Advance, in order, after the built-in ones.
-	EndBlockers []func(sdk.Context) error
 }
 
+// Option changes how New wires the fixture.
+type Option func(*options)
+
+type options struct{ emission bool }
+
+// WithEmission wires x/emission: blocks issue rewards and epochs pay them.
+func WithEmission() Option { return func(o *options) { o.emission = true } }
+
 // New builds a fixture at block 1 with default genesis for every module.
-func New(t testing.TB) *Fixture {
+func New(t testing.TB, opts ...Option) *Fixture {
 	t.Helper()
-	keys := storetypes.NewKVStoreKeys(authtypes.StoreKey, banktypes.StoreKey, subnettypes.StoreKey, scoringtypes.StoreKey)
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	keys := storetypes.NewKVStoreKeys(authtypes.StoreKey, banktypes.StoreKey, subnettypes.StoreKey, scoringtypes.StoreKey, emissiontypes.StoreKey)
 	// Each store gets its own prefix of one in-memory DB so the multistore can commit.
 	cms := store.NewCommitMultiStore(dbm.NewMemDB(), log.NewNopLogger())
 	for _, key := range keys {
@@ -90,6 +108,7 @@ func New(t testing.TB) *Fixture {
 	cryptocodec.RegisterInterfaces(registry)
 	subnettypes.RegisterInterfaces(registry)
 	scoringtypes.RegisterInterfaces(registry)
+	emissiontypes.RegisterInterfaces(registry)
 	cdc := codec.NewProtoCodec(registry)
 
 	ac := addresscodec.NewBech32Codec("merit")
@@ -111,6 +130,17 @@ func New(t testing.TB) *Fixture {
 		t.Fatal(err)
 	}
 	sk.SetHooks(sc.Hooks())
+	ek, err := emissionkeeper.NewKeeper(cdc, runtime.NewKVStoreService(keys[emissiontypes.StoreKey]), ac, bk, sk,
+		Denom, authtypes.FeeCollectorName, subnettypes.ModuleName, gov)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.emission {
+		sc.SetEmissionKeeper(ek)
+	}
+	if err := ek.InitGenesis(ctx, emissiontypes.DefaultGenesis()); err != nil {
+		t.Fatal(err)
+	}
 	if err := sk.InitGenesis(ctx, subnettypes.DefaultGenesis()); err != nil {
 		t.Fatal(err)
 	}
@@ -121,7 +151,9 @@ func New(t testing.TB) *Fixture {
 		T: t, Ctx: ctx, CMS: cms, Account: ak, Bank: bk,
 		Subnet: sk, SubnetMsg: subnetkeeper.NewMsgServerImpl(sk), SubnetQuery: subnetkeeper.NewQueryServerImpl(sk),
 		Scoring: sc, ScoringMsg: scoringkeeper.NewMsgServerImpl(sc), ScoringQuery: scoringkeeper.NewQueryServerImpl(sc),
-		Gov: gov, Minted: sdkmath.ZeroInt(),
+		Emission: ek, EmissionMsg: emissionkeeper.NewMsgServerImpl(ek), EmissionQuery: emissionkeeper.NewQueryServerImpl(ek),
+		emissionOn: o.emission,
+		Gov:        gov, Minted: sdkmath.ZeroInt(),
 	}
 }
 
@@ -169,8 +201,8 @@ func (f *Fixture) Run(fn func(ctx sdk.Context) error) error {
 // so reads and iterators run against a committed tree.
 func (f *Fixture) Commit() { f.CMS.Commit() }
 
-// Advance moves n blocks forward, running EndBlock at each: x/subnet, the
-// extra EndBlockers (x/emission), then x/scoring, as the app orders them.
+// Advance moves n blocks forward, running EndBlock at each: x/subnet,
+// x/emission (if wired), then x/scoring, as the app orders them.
 func (f *Fixture) Advance(n int64) {
 	f.T.Helper()
 	for i := int64(0); i < n; i++ {
@@ -178,8 +210,8 @@ func (f *Fixture) Advance(n int64) {
 		if err := f.Subnet.EndBlocker(f.Ctx); err != nil {
 			f.T.Fatal(err)
 		}
-		for _, eb := range f.EndBlockers {
-			if err := eb(f.Ctx); err != nil {
+		if f.emissionOn {
+			if err := f.Emission.EndBlocker(f.Ctx); err != nil {
 				f.T.Fatal(err)
 			}
 		}
