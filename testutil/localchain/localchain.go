@@ -1,0 +1,346 @@
+// Package localchain starts a real single-node meritd on free loopback ports
+// for integration tests: its own home, a `test` keyring with funded
+// accounts, fast blocks. Tests of the client SDK, both daemons and the
+// end-to-end suite share it.
+package localchain
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Options shape the chain.
+type Options struct {
+	// Accounts are key names created in the test keyring and funded with
+	// Funds umerit each. "validator" always exists and runs the chain.
+	Accounts []string
+	// Funds per account, umerit (default 10^12 = 1M MERIT).
+	Funds int64
+	// BlockTime is the commit timeout (default 300ms).
+	BlockTime time.Duration
+	// VotingPeriod of x/gov (default 10s).
+	VotingPeriod time.Duration
+	// UnbondingBlocks of x/subnet stake (default 5).
+	UnbondingBlocks int
+	// EditGenesis may change the genesis JSON before the chain starts.
+	EditGenesis func(genesis map[string]any)
+}
+
+// Chain is a running node.
+type Chain struct {
+	t       testing.TB
+	Binary  string
+	Home    string
+	ChainID string
+	// RPC is the CometBFT RPC URL, GRPC host:port, API the REST URL.
+	RPC, GRPC, API string
+	Log            string
+	cmd            *exec.Cmd
+	done           chan struct{}
+	p2p            string
+}
+
+var (
+	buildOnce sync.Once
+	buildPath string
+	buildErr  error
+)
+
+// RepoRoot finds the module root from this file's location.
+func RepoRoot() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
+}
+
+// Binary returns a meritd built from this checkout: $MERITD_BIN when set,
+// else one `go build` per test process into a temporary directory.
+func Binary(t testing.TB) string {
+	t.Helper()
+	if p := os.Getenv("MERITD_BIN"); p != "" {
+		return p
+	}
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "merit-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		buildPath = filepath.Join(dir, "meritd")
+		cmd := exec.Command("go", "build", "-o", buildPath, "./cmd/meritd")
+		cmd.Dir = RepoRoot()
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("build meritd: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return buildPath
+}
+
+// FreePort asks the kernel for an unused loopback port.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// Start initializes and starts a chain; it is stopped when the test ends.
+func Start(t testing.TB, o Options) *Chain {
+	t.Helper()
+	if o.Funds == 0 {
+		o.Funds = 1_000_000_000_000
+	}
+	if o.BlockTime == 0 {
+		o.BlockTime = 300 * time.Millisecond
+	}
+	if o.VotingPeriod == 0 {
+		o.VotingPeriod = 10 * time.Second
+	}
+	if o.UnbondingBlocks == 0 {
+		o.UnbondingBlocks = 5
+	}
+	c := &Chain{t: t, Binary: Binary(t), Home: t.TempDir(), ChainID: "merit-test-1"}
+	c.Log = filepath.Join(c.Home, "meritd.log")
+	c.RPC = fmt.Sprintf("http://127.0.0.1:%d", FreePort(t))
+	c.GRPC = fmt.Sprintf("127.0.0.1:%d", FreePort(t))
+	c.API = fmt.Sprintf("http://127.0.0.1:%d", FreePort(t))
+	c.p2p = fmt.Sprintf("127.0.0.1:%d", FreePort(t))
+
+	c.must("init", "test", "--chain-id", c.ChainID, "--default-denom", "umerit")
+	accounts := append([]string{"validator"}, o.Accounts...)
+	for _, name := range accounts {
+		c.must("keys", "add", name, "--keyring-backend", "test")
+		c.must("genesis", "add-genesis-account", name, fmt.Sprintf("%dumerit", o.Funds), "--keyring-backend", "test")
+	}
+	c.must("genesis", "gentx", "validator", "100000000000umerit", "--chain-id", c.ChainID, "--keyring-backend", "test")
+	c.must("genesis", "collect-gentxs")
+	c.editGenesis(o)
+	c.editConfig(o)
+	c.start()
+	c.WaitHeight(2, 60*time.Second)
+	t.Cleanup(c.Stop)
+	return c
+}
+
+func (c *Chain) must(args ...string) string {
+	c.t.Helper()
+	out, err := c.Exec(args...)
+	if err != nil {
+		c.t.Fatalf("meritd %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return out
+}
+
+// Exec runs the meritd CLI against this chain's home (queries and txs also
+// get --node). It returns combined output.
+func (c *Chain) Exec(args ...string) (string, error) {
+	full := append([]string{}, args...)
+	full = append(full, "--home", c.Home)
+	if len(args) > 0 && (args[0] == "q" || args[0] == "query" || args[0] == "tx" || args[0] == "status") {
+		full = append(full, "--node", strings.Replace(c.RPC, "http://", "tcp://", 1))
+	}
+	if len(args) > 0 && args[0] == "tx" {
+		full = append(full, "--chain-id", c.ChainID, "--keyring-backend", "test", "--yes")
+	}
+	cmd := exec.Command(c.Binary, full...)
+	var buf bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &buf, &buf
+	err := cmd.Run()
+	return buf.String(), err
+}
+
+// Address returns the bech32 address of a test key.
+func (c *Chain) Address(name string) string {
+	c.t.Helper()
+	return strings.TrimSpace(c.must("keys", "show", name, "-a", "--keyring-backend", "test"))
+}
+
+// KeyringDir is where the test keyring lives (backend "test").
+func (c *Chain) KeyringDir() string { return c.Home }
+
+func (c *Chain) editGenesis(o Options) {
+	path := filepath.Join(c.Home, "config", "genesis.json")
+	bz, err := os.ReadFile(path)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	var g map[string]any
+	if err := json.Unmarshal(bz, &g); err != nil {
+		c.t.Fatal(err)
+	}
+	state := g["app_state"].(map[string]any)
+	gov := state["gov"].(map[string]any)["params"].(map[string]any)
+	gov["voting_period"] = fmt.Sprintf("%ds", int(o.VotingPeriod.Seconds()))
+	gov["expedited_voting_period"] = fmt.Sprintf("%ds", max(1, int(o.VotingPeriod.Seconds())/2))
+	subnet := state["subnet"].(map[string]any)["params"].(map[string]any)
+	subnet["unbonding_period"] = strconv.Itoa(o.UnbondingBlocks)
+	if o.EditGenesis != nil {
+		o.EditGenesis(g)
+	}
+	out, err := json.MarshalIndent(g, "", "  ")
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	if err := os.WriteFile(path, out, 0o644); err != nil {
+		c.t.Fatal(err)
+	}
+}
+
+func setTOML(t testing.TB, path string, edits map[string]string) {
+	bz, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(bz)
+	for key, val := range edits {
+		// key is "section.name" or "name" for the top level; replace the first
+		// assignment of name inside the section.
+		section, name := "", key
+		if i := strings.LastIndex(key, "."); i >= 0 {
+			section, name = key[:i], key[i+1:]
+		}
+		start := 0
+		if section != "" {
+			idx := strings.Index(s, "["+section+"]")
+			if idx < 0 {
+				t.Fatalf("%s: no section [%s]", path, section)
+			}
+			start = idx
+		}
+		re := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(name) + ` = .*$`)
+		loc := re.FindStringIndex(s[start:])
+		if loc == nil {
+			t.Fatalf("%s: no key %s", path, key)
+		}
+		s = s[:start+loc[0]] + name + " = " + val + s[start+loc[1]:]
+	}
+	if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (c *Chain) editConfig(o Options) {
+	cfg := filepath.Join(c.Home, "config")
+	setTOML(c.t, filepath.Join(cfg, "config.toml"), map[string]string{
+		"consensus.timeout_commit": fmt.Sprintf("%q", o.BlockTime.String()),
+		"rpc.laddr":                fmt.Sprintf("%q", strings.Replace(c.RPC, "http://", "tcp://", 1)),
+		"rpc.pprof_laddr":          `""`,
+		"p2p.laddr":                fmt.Sprintf("%q", "tcp://"+c.p2p),
+	})
+	setTOML(c.t, filepath.Join(cfg, "app.toml"), map[string]string{
+		"api.address":  fmt.Sprintf("%q", strings.Replace(c.API, "http://", "tcp://", 1)),
+		"grpc.address": fmt.Sprintf("%q", c.GRPC),
+	})
+}
+
+func (c *Chain) start() {
+	logf, err := os.OpenFile(c.Log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	c.cmd = exec.Command(c.Binary, "start", "--home", c.Home)
+	c.cmd.Stdout, c.cmd.Stderr = logf, logf
+	if err := c.cmd.Start(); err != nil {
+		c.t.Fatal(err)
+	}
+	c.done = make(chan struct{})
+	go func() { _ = c.cmd.Wait(); logf.Close(); close(c.done) }()
+}
+
+// Stop ends the node (SIGTERM, then SIGKILL after 10 s).
+func (c *Chain) Stop() {
+	if c.cmd == nil || c.cmd.Process == nil {
+		return
+	}
+	select {
+	case <-c.done:
+		return
+	default:
+	}
+	_ = c.cmd.Process.Signal(os.Interrupt)
+	select {
+	case <-c.done:
+	case <-time.After(10 * time.Second):
+		_ = c.cmd.Process.Kill()
+		<-c.done
+	}
+}
+
+// Restart stops the node and starts it again on the same home and ports.
+func (c *Chain) Restart(wait time.Duration) {
+	c.t.Helper()
+	c.Stop()
+	c.start()
+	h, _ := c.Height()
+	_ = h
+	c.WaitHeight(1, wait)
+}
+
+// Height asks the node for its latest height.
+func (c *Chain) Height() (int64, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, c.RPC+"/status", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	var st struct {
+		Result struct {
+			SyncInfo struct {
+				LatestBlockHeight string `json:"latest_block_height"`
+			} `json:"sync_info"`
+		} `json:"result"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+		return 0, err
+	}
+	return strconv.ParseInt(st.Result.SyncInfo.LatestBlockHeight, 10, 64)
+}
+
+// WaitHeight blocks until the chain reaches h, failing the test after timeout.
+func (c *Chain) WaitHeight(h int64, timeout time.Duration) {
+	c.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		select {
+		case <-c.done:
+			c.t.Fatalf("meritd exited; log %s:\n%s", c.Log, tail(c.Log, 30))
+		default:
+		}
+		if got, err := c.Height(); err == nil && got >= h {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	c.t.Fatalf("chain did not reach height %d in %s; log %s:\n%s", h, timeout, c.Log, tail(c.Log, 30))
+}
+
+func tail(path string, n int) string {
+	bz, _ := os.ReadFile(path)
+	lines := strings.Split(strings.TrimRight(string(bz), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}

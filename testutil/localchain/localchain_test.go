@@ -1,0 +1,23 @@
+package localchain_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/meritnet/merit/testutil/localchain"
+)
+
+func TestStartQueryRestart(t *testing.T) {
+	c := localchain.Start(t, localchain.Options{Accounts: []string{"alice"}})
+	out, err := c.Exec("q", "bank", "balances", c.Address("alice"), "--output", "json")
+	if err != nil || !strings.Contains(out, "1000000000000") {
+		t.Fatalf("alice balance: %v %s", err, out)
+	}
+	h, err := c.Height()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Restart(30 * time.Second)
+	c.WaitHeight(h+2, 30*time.Second)
+}
