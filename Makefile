@@ -10,7 +10,7 @@ LDFLAGS  := -X $(SDKVER).Name=merit -X $(SDKVER).AppName=meritd \
 BINARIES := meritd
 GO_TEST_FLAGS ?= -count=1 -timeout 20m
 
-.PHONY: all build install test test-e2e lint proto-gen proto-check localnet localnet-stop clean
+.PHONY: all build install test test-e2e test-devnet lint proto-gen proto-check localnet localnet-stop devnet devnet-stop devnet-reset devnet-gen clean
 
 all: build
 
@@ -51,6 +51,25 @@ localnet: build
 localnet-stop:
 	./scripts/localnet.sh stop
 
+# Four chain validators on loopback from networks/devnet (see networks/README.md).
+devnet: build
+	./scripts/devnet.sh start
+
+devnet-stop:
+	./scripts/devnet.sh stop
+
+devnet-reset:
+	./scripts/devnet.sh reset
+
+# Regenerates networks/devnet (new keys and genesis); commit the result.
+devnet-gen: build
+	go run ./scripts/devnetgen -meritd build/meritd -out networks/devnet
+
+# Fault-tolerance and agreement tests on the 4-node devnet (ginkgo).
+test-devnet: build
+	MERITD_BIN=$(BUILDDIR)/meritd go test $(GO_TEST_FLAGS) ./tests/devnet/... -args -ginkgo.no-color -ginkgo.v
+
 clean:
 	-./scripts/localnet.sh stop 2>/dev/null
+	-./scripts/devnet.sh stop 2>/dev/null
 	rm -rf $(BUILDDIR)
