@@ -66,9 +66,15 @@ func RepoRoot() string {
 	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
 }
 
+// Fataler is the part of testing.TB (or ginkgo's GinkgoT) Binary needs.
+type Fataler interface {
+	Helper()
+	Fatal(args ...any)
+}
+
 // Binary returns a meritd built from this checkout: $MERITD_BIN when set,
 // else one `go build` per test process into a temporary directory.
-func Binary(t testing.TB) string {
+func Binary(t Fataler) string {
 	t.Helper()
 	if p := os.Getenv("MERITD_BIN"); p != "" {
 		return p

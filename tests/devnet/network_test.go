@@ -1,0 +1,242 @@
+package devnet_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	. "github.com/onsi/gomega"
+
+	"github.com/meritnet/merit/testutil/localchain"
+)
+
+// node is one meritd process of the test network.
+type node struct {
+	index int
+	home  string
+	rpc   string
+	cmd   *exec.Cmd
+	done  chan struct{}
+}
+
+type network struct {
+	binary string
+	root   string
+	nodes  []*node
+}
+
+func rpcPort(i int) int { return 27000 + 100*i + 57 }
+
+// newNetwork copies networks/devnet into a fresh directory (fresh data, the
+// committed keys, genesis and configs).
+func newNetwork(binary string) *network {
+	root, err := os.MkdirTemp("", "merit-devnet-")
+	Expect(err).NotTo(HaveOccurred())
+	src := filepath.Join(localchain.RepoRoot(), "networks", "devnet")
+	n := &network{binary: binary, root: root}
+	for i := 0; i < 4; i++ {
+		home := filepath.Join(root, fmt.Sprintf("node%d", i))
+		Expect(os.MkdirAll(filepath.Join(home, "data"), 0o755)).To(Succeed())
+		copyDir(filepath.Join(src, fmt.Sprintf("node%d", i), "config"), filepath.Join(home, "config"))
+		Expect(os.WriteFile(filepath.Join(home, "data", "priv_validator_state.json"),
+			[]byte(`{"height":"0","round":0,"step":0}`), 0o600)).To(Succeed())
+		n.nodes = append(n.nodes, &node{index: i, home: home, rpc: fmt.Sprintf("http://127.0.0.1:%d", rpcPort(i))})
+	}
+	return n
+}
+
+func copyDir(src, dst string) {
+	Expect(os.MkdirAll(dst, 0o755)).To(Succeed())
+	entries, err := os.ReadDir(src)
+	Expect(err).NotTo(HaveOccurred())
+	for _, e := range entries {
+		bz, err := os.ReadFile(filepath.Join(src, e.Name()))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(os.WriteFile(filepath.Join(dst, e.Name()), bz, 0o600)).To(Succeed())
+	}
+}
+
+func (n *network) start(nd *node) {
+	logf, err := os.OpenFile(filepath.Join(nd.home, "meritd.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	Expect(err).NotTo(HaveOccurred())
+	nd.cmd = exec.Command(n.binary, "start", "--home", nd.home)
+	nd.cmd.Stdout, nd.cmd.Stderr = logf, logf
+	Expect(nd.cmd.Start()).To(Succeed())
+	nd.done = make(chan struct{})
+	go func(c *exec.Cmd, d chan struct{}) { _ = c.Wait(); logf.Close(); close(d) }(nd.cmd, nd.done)
+}
+
+func (n *network) startAll() {
+	for _, nd := range n.nodes {
+		n.start(nd)
+	}
+}
+
+// stop ends a node gracefully (SIGTERM) or, with kill, like a crash (SIGKILL).
+func (n *network) stop(nd *node, kill bool) {
+	if nd.cmd == nil {
+		return
+	}
+	select {
+	case <-nd.done:
+		return
+	default:
+	}
+	sig := syscall.SIGTERM
+	if kill {
+		sig = syscall.SIGKILL
+	}
+	_ = nd.cmd.Process.Signal(sig)
+	select {
+	case <-nd.done:
+	case <-time.After(15 * time.Second):
+		_ = nd.cmd.Process.Kill()
+		<-nd.done
+	}
+}
+
+func (n *network) stopAll() {
+	for _, nd := range n.nodes {
+		n.stop(nd, false)
+	}
+	if os.Getenv("KEEP_DEVNET") == "" {
+		_ = os.RemoveAll(n.root)
+	}
+}
+
+func rpcGet(url string, out any) error {
+	client := http.Client{Timeout: 3 * time.Second}
+	resp, err := client.Get(url)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	bz, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: %s: %s", url, resp.Status, bz)
+	}
+	return json.Unmarshal(bz, out)
+}
+
+func (nd *node) height() int64 {
+	var st struct {
+		Result struct {
+			SyncInfo struct {
+				LatestBlockHeight   string `json:"latest_block_height"`
+				EarliestBlockHeight string `json:"earliest_block_height"`
+				CatchingUp          bool   `json:"catching_up"`
+			} `json:"sync_info"`
+		} `json:"result"`
+	}
+	if err := rpcGet(nd.rpc+"/status", &st); err != nil {
+		return -1
+	}
+	h, _ := strconv.ParseInt(st.Result.SyncInfo.LatestBlockHeight, 10, 64)
+	return h
+}
+
+func (nd *node) earliest() int64 {
+	var st struct {
+		Result struct {
+			SyncInfo struct {
+				EarliestBlockHeight string `json:"earliest_block_height"`
+			} `json:"sync_info"`
+		} `json:"result"`
+	}
+	if err := rpcGet(nd.rpc+"/status", &st); err != nil {
+		return -1
+	}
+	h, _ := strconv.ParseInt(st.Result.SyncInfo.EarliestBlockHeight, 10, 64)
+	return h
+}
+
+// header returns (app hash, block hash, time) of a height.
+func (nd *node) header(h int64) (string, string, time.Time, error) {
+	var b struct {
+		Result struct {
+			BlockID struct {
+				Hash string `json:"hash"`
+			} `json:"block_id"`
+			Block struct {
+				Header struct {
+					AppHash string    `json:"app_hash"`
+					Time    time.Time `json:"time"`
+				} `json:"header"`
+			} `json:"block"`
+		} `json:"result"`
+	}
+	if err := rpcGet(fmt.Sprintf("%s/block?height=%d", nd.rpc, h), &b); err != nil {
+		return "", "", time.Time{}, err
+	}
+	return b.Result.Block.Header.AppHash, b.Result.BlockID.Hash, b.Result.Block.Header.Time, nil
+}
+
+func (n *network) waitHeight(nd *node, h int64, timeout time.Duration) {
+	Eventually(func() int64 { return nd.height() }, timeout, 200*time.Millisecond).
+		Should(BeNumerically(">=", h), "node%d did not reach height %d; log %s", nd.index, h, filepath.Join(nd.home, "meritd.log"))
+}
+
+func (n *network) maxHeight(nodes ...*node) int64 {
+	var m int64 = -1
+	for _, nd := range nodes {
+		if h := nd.height(); h > m {
+			m = h
+		}
+	}
+	return m
+}
+
+// agree checks that every node that has a height reports the same app hash
+// and block hash for it, for every height from `from` to `to`.
+func (n *network) agree(from, to int64, nodes ...*node) {
+	for h := from; h <= to; h++ {
+		var want string
+		for _, nd := range nodes {
+			if nd.earliest() > h {
+				continue
+			}
+			app, hash, _, err := nd.header(h)
+			Expect(err).NotTo(HaveOccurred(), "node%d height %d", nd.index, h)
+			got := app + "/" + hash
+			if want == "" {
+				want = got
+				continue
+			}
+			Expect(got).To(Equal(want), "node%d disagrees at height %d", nd.index, h)
+		}
+	}
+}
+
+func setTOML(path string, edits map[string]string) {
+	bz, err := os.ReadFile(path)
+	Expect(err).NotTo(HaveOccurred())
+	s := string(bz)
+	for key, val := range edits {
+		section, name := "", key
+		if i := strings.LastIndex(key, "."); i >= 0 {
+			section, name = key[:i], key[i+1:]
+		}
+		start := 0
+		if section != "" {
+			start = strings.Index(s, "["+section+"]")
+			Expect(start).To(BeNumerically(">=", 0), "section %s", section)
+		}
+		re := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(name) + ` = .*$`)
+		loc := re.FindStringIndex(s[start:])
+		Expect(loc).NotTo(BeNil(), "key %s", key)
+		s = s[:start+loc[0]] + name + " = " + val + s[start+loc[1]:]
+	}
+	Expect(os.WriteFile(path, []byte(s), 0o644)).To(Succeed())
+}
