@@ -19,7 +19,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"testing"
 	"time"
 )
 
@@ -42,7 +41,7 @@ type Options struct {
 
 // Chain is a running node.
 type Chain struct {
-	t       testing.TB
+	t       TB
 	Binary  string
 	Home    string
 	ChainID string
@@ -72,6 +71,15 @@ type Fataler interface {
 	Fatal(args ...any)
 }
 
+// TB is what Start needs from its caller: testing.TB, GinkgoT(), or the
+// demo's Runner all satisfy it.
+type TB interface {
+	Fataler
+	Fatalf(format string, args ...any)
+	TempDir() string
+	Cleanup(func())
+}
+
 // Binary returns a meritd built from this checkout: $MERITD_BIN when set,
 // else one `go build` per test process into a temporary directory.
 func Binary(t Fataler) string {
@@ -99,7 +107,7 @@ func Binary(t Fataler) string {
 }
 
 // FreePort asks the kernel for an unused loopback port.
-func FreePort(t testing.TB) int {
+func FreePort(t Fataler) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -110,7 +118,7 @@ func FreePort(t testing.TB) int {
 }
 
 // Start initializes and starts a chain; it is stopped when the test ends.
-func Start(t testing.TB, o Options) *Chain {
+func Start(t TB, o Options) *Chain {
 	t.Helper()
 	if o.Funds == 0 {
 		o.Funds = 1_000_000_000_000
@@ -211,7 +219,7 @@ func (c *Chain) editGenesis(o Options) {
 	}
 }
 
-func setTOML(t testing.TB, path string, edits map[string]string) {
+func setTOML(t TB, path string, edits map[string]string) {
 	bz, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)

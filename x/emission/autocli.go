@@ -14,7 +14,7 @@ func (AppModule) AutoCLIOptions() *autocliv1.ModuleOptions {
 			RpcCommandOptions: []*autocliv1.RpcCommandOptions{
 				{RpcMethod: "Params", Use: "params", Short: "Show the x/emission parameters"},
 				{RpcMethod: "BlockReward", Use: "block-reward", Short: "Show the next block's reward under the halving schedule"},
-				{RpcMethod: "TotalIssued", Use: "total-issued", Short: "Show the umerit issued so far and the supply cap"},
+				{RpcMethod: "TotalIssued", Use: "total-issued", Short: "Show the umerit issued so far, the supply cap, and the umerit burned by registrations"},
 				{RpcMethod: "Subnets", Use: "subnets", Short: "Show each subnet's pending emission, stake EMA and share"},
 				{
 					RpcMethod: "NeuronHistory", Use: "history [netuid] [uid]", Short: "Show a neuron's payouts over the last epochs",

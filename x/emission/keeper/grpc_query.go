@@ -51,7 +51,11 @@ func (q queryServer) TotalIssued(ctx context.Context, _ *types.QueryTotalIssuedR
 	if err != nil {
 		return nil, internal(err)
 	}
-	return &types.QueryTotalIssuedResponse{TotalIssued: issued, SupplyCap: p.SupplyCap}, nil
+	burned, err := q.k.subnets.GetTotalBurned(ctx)
+	if err != nil {
+		return nil, internal(err)
+	}
+	return &types.QueryTotalIssuedResponse{TotalIssued: issued, SupplyCap: p.SupplyCap, TotalBurned: burned}, nil
 }
 
 func (q queryServer) Subnets(ctx context.Context, _ *types.QuerySubnetsRequest) (*types.QuerySubnetsResponse, error) {

@@ -1,0 +1,322 @@
+// Package topology starts the demo network as real processes on loopback: a
+// single-node meritd, a subnet whose task is merit-tiny, four miners (honest,
+// honest but slow, serving a different model, returning random tokens), two
+// validators with different stake, and a delegator. `make demo` prints it
+// live; tests/e2e asserts on it.
+package topology
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/meritnet/merit/inference"
+	"github.com/meritnet/merit/testutil/localchain"
+)
+
+// Config shapes the network.
+type Config struct {
+	// BinDir holds meritd, merit-miner and merit-validator (default: build/ of the repo).
+	BinDir string
+	// LogDir receives one log per process (default: a temp dir).
+	LogDir string
+	// Tempo of the subnet in blocks (default 20) at BlockTime (default 300ms).
+	Tempo     uint64
+	BlockTime time.Duration
+	// ProbeInterval of the validators (default 2s).
+	ProbeInterval time.Duration
+	// MaxUIDs of the subnet (default 16).
+	MaxUIDs uint32
+	// ImmunityPeriod in blocks (default 2 tempos).
+	ImmunityPeriod uint64
+	// SlowDelay is the per-token delay of the slow miner (default 40ms).
+	SlowDelay time.Duration
+}
+
+// Role of a process in the demo.
+type Role string
+
+const (
+	HonestMiner    Role = "miner (honest)"
+	SlowMiner      Role = "miner (slow)"
+	WrongModel     Role = "miner (other model)"
+	RandomMiner    Role = "miner (random tokens)"
+	ValidatorRole  Role = "validator"
+	DelegatorRole  Role = "delegator"
+	SubnetOwner    Role = "subnet owner"
+	MinerKeyPrefix      = "miner"
+)
+
+// Proc is one daemon of the network.
+type Proc struct {
+	Name, Hotkey, Owner string // key names
+	Role                Role
+	Listen              string // host:port it serves on
+	Log                 string
+	args                []string
+	cmd                 *exec.Cmd
+	done                chan struct{}
+}
+
+// Topology is a running demo network.
+type Topology struct {
+	T          localchain.TB
+	Cfg        Config
+	Chain      *localchain.Chain
+	Netuid     uint32
+	Miners     []*Proc
+	Validators []*Proc
+	// Addr maps key names to addresses.
+	Addr map[string]string
+	// GenesisSupply is the bank supply before the subnet existed.
+	GenesisSupply int64
+}
+
+func (c *Config) defaults() {
+	if c.BinDir == "" {
+		c.BinDir = filepath.Join(localchain.RepoRoot(), "build")
+	}
+	if c.Tempo == 0 {
+		c.Tempo = 20
+	}
+	if c.BlockTime == 0 {
+		c.BlockTime = 300 * time.Millisecond
+	}
+	if c.ProbeInterval == 0 {
+		c.ProbeInterval = 2 * time.Second
+	}
+	if c.MaxUIDs == 0 {
+		c.MaxUIDs = 16
+	}
+	if c.ImmunityPeriod == 0 {
+		c.ImmunityPeriod = 2 * c.Tempo
+	}
+	if c.SlowDelay == 0 {
+		c.SlowDelay = 40 * time.Millisecond
+	}
+}
+
+var minerRoles = []Role{HonestMiner, SlowMiner, WrongModel, RandomMiner}
+
+// Start brings the whole network up and returns once both validators hold
+// permits and every process is serving. progress receives one line per step.
+func Start(t localchain.TB, cfg Config, progress func(string)) *Topology {
+	t.Helper()
+	cfg.defaults()
+	if progress == nil {
+		progress = func(string) {}
+	}
+	if cfg.LogDir == "" {
+		cfg.LogDir = t.TempDir()
+	}
+	if err := os.MkdirAll(cfg.LogDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if os.Getenv("MERITD_BIN") == "" {
+		os.Setenv("MERITD_BIN", filepath.Join(cfg.BinDir, "meritd"))
+	}
+	accounts := []string{"owner", "delegator", "valowner0", "valowner1", "minerowner0", "minerowner1", "minerowner2", "minerowner3", "newcomer"}
+	for i := range minerRoles {
+		accounts = append(accounts, fmt.Sprintf("miner%d", i))
+	}
+	accounts = append(accounts, "validator0", "validator1")
+	progress("starting meritd (single node, fast blocks)")
+	chain := localchain.Start(t, localchain.Options{Accounts: accounts, BlockTime: cfg.BlockTime, Funds: 10_000_000_000})
+	copyLog(t, chain.Log, filepath.Join(cfg.LogDir, "meritd.log"))
+	top := &Topology{T: t, Cfg: cfg, Chain: chain, Addr: map[string]string{}}
+	for _, a := range append(accounts, "validator") {
+		top.Addr[a] = chain.Address(a)
+	}
+	top.GenesisSupply = top.supply()
+
+	progress("creating subnet 1 with task merit-tiny")
+	task := fmt.Sprintf(`{"model_name":"merit-tiny","model_sha256":%q,"engine_format":"llama2c","max_tokens":48}`, inference.TinySHA256)
+	top.Tx("subnet", "create-subnet", "demo", task, "--from", "owner")
+	top.Netuid = 1
+	top.SetHyperparams(func(h map[string]any) {
+		h["tempo"] = strconv.FormatUint(cfg.Tempo, 10)
+		h["max_uids"] = cfg.MaxUIDs
+		h["max_validators"] = 2
+		h["immunity_period"] = strconv.FormatUint(cfg.ImmunityPeriod, 10)
+		h["weights_rate_limit"] = "2"
+		h["commit_reveal_enabled"] = true
+		h["reveal_period"] = "1"
+		h["activity_cutoff"] = "100000"
+		h["burn_increase_bps"] = 10000
+	})
+
+	progress("registering 4 miners and 2 validators")
+	for i, role := range minerRoles {
+		name := fmt.Sprintf("miner%d", i)
+		top.Tx("subnet", "register", "1", top.Addr[fmt.Sprintf("minerowner%d", i)], "1000000000", "--from", name)
+		top.Miners = append(top.Miners, &Proc{Name: name, Hotkey: name, Owner: fmt.Sprintf("minerowner%d", i), Role: role})
+	}
+	for i := 0; i < 2; i++ {
+		name := fmt.Sprintf("validator%d", i)
+		top.Tx("subnet", "register", "1", top.Addr[fmt.Sprintf("valowner%d", i)], "1000000000", "--from", name)
+		top.Validators = append(top.Validators, &Proc{Name: name, Hotkey: name, Owner: fmt.Sprintf("valowner%d", i), Role: ValidatorRole})
+	}
+	progress("staking: validator0 600 MERIT, validator1 300 MERIT, delegator 100 MERIT on validator0")
+	top.Tx("subnet", "add-stake", "1", top.Addr["validator0"], "600000000", "--from", "valowner0")
+	top.Tx("subnet", "add-stake", "1", top.Addr["validator1"], "300000000", "--from", "valowner1")
+	top.Tx("subnet", "add-stake", "1", top.Addr["validator0"], "100000000", "--from", "delegator")
+
+	progress("waiting for the first epoch to hand out validator permits")
+	top.WaitEpochs(1, 60*time.Second)
+
+	for i, m := range top.Miners {
+		m.Listen = fmt.Sprintf("127.0.0.1:%d", localchain.FreePort(t))
+		m.Log = filepath.Join(cfg.LogDir, m.Name+".log")
+		m.args = top.minerArgs(m, i)
+		progress(fmt.Sprintf("starting %s: %s on %s", m.Name, m.Role, m.Listen))
+		top.StartProc(m)
+	}
+	for _, m := range top.Miners {
+		top.waitHTTP(m, "/healthz", 60*time.Second)
+	}
+	for _, v := range top.Validators {
+		v.Listen = fmt.Sprintf("127.0.0.1:%d", localchain.FreePort(t))
+		v.Log = filepath.Join(cfg.LogDir, v.Name+".log")
+		v.args = top.validatorArgs(v)
+		progress(fmt.Sprintf("starting %s (dashboard http://%s/)", v.Name, v.Listen))
+		top.StartProc(v)
+	}
+	for _, v := range top.Validators {
+		top.waitHTTP(v, "/healthz", 60*time.Second)
+	}
+	t.Cleanup(top.Stop)
+	return top
+}
+
+func (top *Topology) common(p *Proc) []string {
+	return []string{
+		"--home", filepath.Join(top.Cfg.LogDir, "home-"+p.Name),
+		"--keyring-backend", "test", "--keyring-dir", top.Chain.KeyringDir(),
+		"--hotkey", p.Hotkey, "--netuid", "1",
+		"--grpc", top.Chain.GRPC, "--rpc", top.Chain.RPC, "--chain-id", top.Chain.ChainID,
+		"--log-format", "console",
+	}
+}
+
+func (top *Topology) minerArgs(m *Proc, i int) []string {
+	args := append([]string{"serve"}, top.common(m)...)
+	args = append(args, "--listen", m.Listen)
+	switch m.Role {
+	case SlowMiner:
+		args = append(args, "--fault-delay", top.Cfg.SlowDelay.String())
+	case WrongModel:
+		args = append(args, "--builtin-seed", "7", "--allow-model-mismatch")
+	case RandomMiner:
+		args = append(args, "--fault-random-tokens")
+	}
+	_ = i
+	return args
+}
+
+func (top *Topology) validatorArgs(v *Proc) []string {
+	args := append([]string{"run"}, top.common(v)...)
+	return append(args, "--listen", v.Listen, "--probe-interval", top.Cfg.ProbeInterval.String())
+}
+
+// StartProc (re)starts a daemon with its arguments, appending to its log.
+func (top *Topology) StartProc(p *Proc) {
+	bin := filepath.Join(top.Cfg.BinDir, "merit-miner")
+	if p.Role == ValidatorRole {
+		bin = filepath.Join(top.Cfg.BinDir, "merit-validator")
+	}
+	logf, err := os.OpenFile(p.Log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		top.T.Fatal(err)
+	}
+	p.cmd = exec.Command(bin, p.args...)
+	p.cmd.Stdout, p.cmd.Stderr = logf, logf
+	if err := p.cmd.Start(); err != nil {
+		top.T.Fatalf("start %s: %v", p.Name, err)
+	}
+	p.done = make(chan struct{})
+	go func(c *exec.Cmd, d chan struct{}) { _ = c.Wait(); logf.Close(); close(d) }(p.cmd, p.done)
+}
+
+// StopProc ends a daemon: gracefully, or with kill like a crash.
+func (top *Topology) StopProc(p *Proc, kill bool) {
+	if p.cmd == nil || p.cmd.Process == nil {
+		return
+	}
+	select {
+	case <-p.done:
+		return
+	default:
+	}
+	if kill {
+		_ = p.cmd.Process.Kill()
+	} else {
+		_ = p.cmd.Process.Signal(os.Interrupt)
+	}
+	select {
+	case <-p.done:
+	case <-time.After(15 * time.Second):
+		_ = p.cmd.Process.Kill()
+		<-p.done
+	}
+}
+
+// Running reports whether a daemon is alive.
+func (p *Proc) Running() bool {
+	if p.done == nil {
+		return false
+	}
+	select {
+	case <-p.done:
+		return false
+	default:
+		return true
+	}
+}
+
+// Stop ends every daemon, then the chain.
+func (top *Topology) Stop() {
+	for _, p := range append(append([]*Proc{}, top.Validators...), top.Miners...) {
+		top.StopProc(p, false)
+	}
+	top.Chain.Stop()
+	copyLog(top.T, top.Chain.Log, filepath.Join(top.Cfg.LogDir, "meritd.log"))
+}
+
+func (top *Topology) waitHTTP(p *Proc, path string, timeout time.Duration) {
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		if !p.Running() {
+			top.T.Fatalf("%s exited; log %s:\n%s", p.Name, p.Log, tail(p.Log, 25))
+		}
+		if ok(fmt.Sprintf("http://%s%s", p.Listen, path)) {
+			return
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	top.T.Fatalf("%s did not serve %s in %s; log %s:\n%s", p.Name, path, timeout, p.Log, tail(p.Log, 25))
+}
+
+// copyLog keeps the node's log beside the daemons' logs (the chain home is temporary).
+func copyLog(t localchain.TB, src, dst string) {
+	if src == dst {
+		return
+	}
+	bz, err := os.ReadFile(src)
+	if err != nil {
+		return
+	}
+	_ = os.WriteFile(dst, bz, 0o644)
+}
+
+func tail(path string, n int) string {
+	bz, _ := os.ReadFile(path)
+	lines := strings.Split(strings.TrimRight(string(bz), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
