@@ -7,12 +7,16 @@ COMMIT   ?= $(shell git rev-parse HEAD 2>/dev/null)
 SDKVER   := github.com/cosmos/cosmos-sdk/version
 LDFLAGS  := -X $(SDKVER).Name=merit -X $(SDKVER).AppName=meritd \
             -X $(SDKVER).Version=$(VERSION) -X $(SDKVER).Commit=$(COMMIT)
-BINARIES := meritd
+BINARIES := meritd merit-miner merit-validator
 GO_TEST_FLAGS ?= -count=1 -timeout 20m
 
-.PHONY: all build install test test-e2e test-devnet lint proto-gen proto-check localnet localnet-stop devnet devnet-stop devnet-reset devnet-gen clean
+.PHONY: demo all build install test test-e2e test-devnet lint proto-gen proto-check localnet localnet-stop devnet devnet-stop devnet-reset devnet-gen clean
 
 all: build
+
+# The whole network on the built-in model, printed live; Ctrl-C stops it.
+demo: build
+	go run ./scripts/demo -bin $(BUILDDIR) -logs $(BUILDDIR)/demo-logs
 
 build:
 	@mkdir -p $(BUILDDIR)
@@ -24,13 +28,14 @@ build:
 install:
 	@for b in $(BINARIES); do go install -ldflags '$(LDFLAGS)' ./cmd/$$b || exit 1; done
 
-test:
-	go test $(GO_TEST_FLAGS) ./...
+# Unit, keeper and in-process chain tests, plus the daemons' integration tests
+# against a real meritd (built once here). The long suites have their own targets.
+test: build
+	MERITD_BIN=$(BUILDDIR)/meritd go test $(GO_TEST_FLAGS) $$(go list ./... | grep -v -e /tests/e2e -e /tests/devnet)
 
 # End-to-end suites start real binaries on loopback; they grow with the demo.
 test-e2e: build
-	@if [ -d tests/e2e ]; then go test $(GO_TEST_FLAGS) ./tests/e2e/... -args -ginkgo.no-color; \
-	else echo "no end-to-end suites yet"; fi
+	MERITD_BIN=$(BUILDDIR)/meritd E2E_LOGS=$(BUILDDIR)/e2e-logs go test $(GO_TEST_FLAGS) ./tests/e2e/... -args -ginkgo.no-color -ginkgo.v
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

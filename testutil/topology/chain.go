@@ -223,21 +223,43 @@ func (top *Topology) Stake(delegator, hotkey string) int64 {
 	return 0
 }
 
-func (top *Topology) supply() int64 {
-	var res struct {
+// SupplyAt reads, at one height, the bank supply, x/emission's total issued
+// and x/subnet's total burned, so they can be compared exactly.
+func (top *Topology) SupplyAt(height int64) (supply, issued, burned int64, err error) {
+	h := fmt.Sprint(height)
+	var sup struct {
 		Amount struct {
 			Amount string `json:"amount"`
 		} `json:"amount"`
 	}
-	if err := top.Query(&res, "bank", "total-supply-of", "umerit"); err != nil {
-		top.T.Fatal(err)
+	if err = top.Query(&sup, "bank", "total-supply-of", "umerit", "--height", h); err != nil {
+		return
 	}
-	v, _ := strconv.ParseInt(res.Amount.Amount, 10, 64)
-	return v
+	var iss struct {
+		TotalIssued string `json:"total_issued"`
+		TotalBurned string `json:"total_burned"`
+	}
+	if err = top.Query(&iss, "emission", "total-issued", "--height", h); err != nil {
+		return
+	}
+	supply, _ = strconv.ParseInt(sup.Amount.Amount, 10, 64)
+	issued, _ = strconv.ParseInt(iss.TotalIssued, 10, 64)
+	burned, _ = strconv.ParseInt(iss.TotalBurned, 10, 64)
+	return
 }
 
-// Supply is the bank supply of umerit now.
-func (top *Topology) Supply() int64 { return top.supply() }
+// genesisSupply is what the chain started with: supply − issued + burned at any height.
+func (top *Topology) genesisSupply() int64 {
+	h, err := top.Chain.Height()
+	if err != nil {
+		top.T.Fatal(err)
+	}
+	s, i, b, err := top.SupplyAt(h - 1)
+	if err != nil {
+		top.T.Fatal(err)
+	}
+	return s - i + b
+}
 
 // IssuedAndBurned reads x/emission's total issued and x/subnet's total burned.
 func (top *Topology) IssuedAndBurned() (int64, int64) {

@@ -72,7 +72,7 @@ type Topology struct {
 	Validators []*Proc
 	// Addr maps key names to addresses.
 	Addr map[string]string
-	// GenesisSupply is the bank supply before the subnet existed.
+	// GenesisSupply is the chain's supply at genesis (supply − issued + burned).
 	GenesisSupply int64
 }
 
@@ -131,7 +131,7 @@ func Start(t localchain.TB, cfg Config, progress func(string)) *Topology {
 	for _, a := range append(accounts, "validator") {
 		top.Addr[a] = chain.Address(a)
 	}
-	top.GenesisSupply = top.supply()
+	top.GenesisSupply = top.genesisSupply()
 
 	progress("creating subnet 1 with task merit-tiny")
 	task := fmt.Sprintf(`{"model_name":"merit-tiny","model_sha256":%q,"engine_format":"llama2c","max_tokens":48}`, inference.TinySHA256)
