@@ -37,11 +37,13 @@ type Config struct {
 
 // TxResult is a transaction that made it into a block.
 type TxResult struct {
-	Hash    string
-	Height  int64
-	Code    uint32
-	Log     string
-	GasUsed int64
+	Hash   string
+	Height int64
+	Code   uint32
+	// Codespace qualifies a non-zero Code (e.g. "subnet", "sdk").
+	Codespace string
+	Log       string
+	GasUsed   int64
 	// Data is the raw TxMsgData; use DecodeResponse to read a Msg's response.
 	Data []byte
 }
