@@ -43,6 +43,46 @@ var _ = Describe("the 4-validator devnet", Ordered, func() {
 		n.agree(1, start+10, n.nodes...)
 	})
 
+	It("agrees on every app hash under a burst of weight commits and stake moves; measures commit TPS", func() {
+		s := newSigner()
+		var senders []string
+		next, nums := map[string]uint64{}, map[string]uint64{}
+		for i := 0; i < 64; i++ {
+			name := fmt.Sprintf("hk%d", i)
+			senders = append(senders, name)
+			nums[name], next[name] = account("http://127.0.0.1:27017", s.address(name).String())
+		}
+		staked := stakeOps(n, s)
+		fmt.Fprintf(GinkgoWriter, "stake operations sent: %d\n", staked)
+		best := 0.0
+		var steps []loadResult
+		for _, rate := range []int{32, 64, 128, 256, 512} {
+			r := runLoad(n, s, senders, next, nums, rate, 3*time.Second)
+			steps = append(steps, r)
+			// Let the mempool drain before counting.
+			n.waitHeight(n.nodes[0], r.to+3, 60*time.Second)
+			ok, failed := countIncluded(n.nodes[0].rpc, r.from, r.to+3)
+			_, _, t0, _ := n.nodes[0].header(r.from)
+			_, _, t1, _ := n.nodes[0].header(r.to + 3)
+			tps := float64(ok) / t1.Sub(t0).Seconds()
+			if tps > best {
+				best = tps
+			}
+			fmt.Fprintf(GinkgoWriter, "offered %4d tx/s: sent %4d, rejected at CheckTx %3d, included ok %4d, failed %d, accepted %.1f tx/s %s\n",
+				rate, r.sent, r.rejected, ok, failed, tps, r.firstRejection)
+			if r.rejected > 0 {
+				break
+			}
+		}
+		fmt.Fprintf(GinkgoWriter, "MsgCommitWeights accepted: best %.1f tx/s over %d steps\n", best, len(steps))
+		Expect(best).To(BeNumerically(">", 10))
+		h := n.maxHeight(n.nodes...)
+		for _, nd := range n.nodes {
+			n.waitHeight(nd, h, 60*time.Second)
+		}
+		n.agree(1, h, n.nodes...)
+	})
+
 	It("keeps producing blocks when one node crashes, and the node catches up", func() {
 		victim := n.nodes[3]
 		n.stop(victim, true) // kill -9
