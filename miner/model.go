@@ -33,7 +33,7 @@ func modelFlags() []cli.Flag {
 			EnvVars: []string{"MERIT_TOKENIZER"}, TakesFile: true,
 		},
 		&cli.IntFlag{
-			Name: flagThreads, Usage: "goroutines for batched passes (0: one per CPU); results do not depend on it",
+			Name: flagThreads, Usage: "`N` goroutines for batched passes (0: one per CPU); results do not depend on it",
 			EnvVars: []string{"MERIT_THREADS"},
 		},
 	}
@@ -84,7 +84,7 @@ func modelCommand() *cli.Command {
 		Subcommands: []*cli.Command{{
 			Name:  "info",
 			Usage: "print the model's id (name@sha256) and shape",
-			Flags: append(modelFlags(), &cli.BoolFlag{Name: "json", Usage: "print JSON"}),
+			Flags: append(modelFlags(), &cli.BoolFlag{Name: "json", Usage: "print JSON instead of a table", EnvVars: envOf("json")}),
 			Action: func(c *cli.Context) error {
 				e, err := loadEngine(c)
 				if err != nil {

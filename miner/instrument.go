@@ -1,0 +1,74 @@
+package miner
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// endpointLabel keeps the metric's label set fixed: unknown paths (scanners
+// probe for anything) share one label.
+func endpointLabel(path string) string {
+	switch path {
+	case "/v1/completions", "/v1/chat/completions", "/v1/models", "/healthz", "/metrics":
+		return path
+	}
+	return "other"
+}
+
+// instrument is the outermost layer: it counts every answer (refusals by
+// the transport included) by endpoint and code, times it, and adds
+// Retry-After to 429 and 503 answers, wherever in the chain they were
+// decided.
+func (s *Server) instrument(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		ctx, hint := withRetryHint(r.Context())
+		sw := &statusWriter{ResponseWriter: w, hint: hint}
+		next.ServeHTTP(sw, r.WithContext(ctx))
+		if sw.status == 0 {
+			sw.status = http.StatusOK
+		}
+		ep := endpointLabel(r.URL.Path)
+		s.metrics.requests.WithLabelValues(ep, strconv.Itoa(sw.status)).Inc()
+		s.metrics.latency.WithLabelValues(ep).Observe(time.Since(start).Seconds())
+	})
+}
+
+// statusWriter records the status and passes everything through. It must
+// keep Flush working: the transport's stream signer flushes every event.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	hint   *retryHint
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 && code >= 200 {
+		w.status = code
+		if code == http.StatusTooManyRequests || code == http.StatusServiceUnavailable {
+			h := w.Header()
+			if h.Get("Retry-After") == "" {
+				secs := max(1, w.hint.secs)
+				h.Set("Retry-After", strconv.Itoa(secs))
+			}
+		}
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(p []byte) (int, error) {
+	if w.status == 0 {
+		w.WriteHeader(http.StatusOK)
+	}
+	return w.ResponseWriter.Write(p)
+}
+
+func (w *statusWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// Unwrap lets http.ResponseController reach the connection (deadlines).
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
