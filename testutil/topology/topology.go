@@ -125,7 +125,7 @@ func Start(t localchain.TB, cfg Config, progress func(string)) *Topology {
 	}
 	accounts = append(accounts, "validator0", "validator1")
 	progress("starting meritd (single node, fast blocks)")
-	chain := localchain.Start(t, localchain.Options{Accounts: accounts, BlockTime: cfg.BlockTime, Funds: 10_000_000_000})
+	chain := localchain.Start(t, localchain.Options{Accounts: accounts, BlockTime: cfg.BlockTime})
 	copyLog(t, chain.Log, filepath.Join(cfg.LogDir, "meritd.log"))
 	top := &Topology{T: t, Cfg: cfg, Chain: chain, Addr: map[string]string{}}
 	for _, a := range append(accounts, "validator") {

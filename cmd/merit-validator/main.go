@@ -1,0 +1,22 @@
+// Command merit-validator is the Merit validator daemon; see package validator.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/meritnet/merit/validator"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := validator.NewApp().RunContext(ctx, os.Args); err != nil {
+		fmt.Fprintln(os.Stderr, "merit-validator:", err)
+		stop()
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,494 @@
+package validator
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	mrand "math/rand/v2"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/meritnet/merit/client/transport"
+	"github.com/meritnet/merit/inference"
+	"github.com/meritnet/merit/inference/api"
+)
+
+// maxGatewayBody bounds a user's request body.
+const maxGatewayBody = 1 << 20
+
+// GatewayConfig wires the gateway to the validator's state.
+type GatewayConfig struct {
+	// Keys authenticate users; nil disables the gateway (503).
+	Keys   *APIKeys
+	Client *transport.Client
+	// Timeout bounds one upstream attempt.
+	Timeout time.Duration
+	// Attempts is how many miners a request may try (default 3).
+	Attempts int
+	// SpotCheck is the fraction of answers verified (0..1).
+	SpotCheck float64
+	// Miners lists candidates, best first.
+	Miners func() []Miner
+	// Reference is the current reference (nil before the first sync).
+	Reference func() *Reference
+	// MaxTokens is the subnet's token limit per request.
+	MaxTokens func() int
+	// Record feeds spot-check results into the scores.
+	Record  func(Outcome)
+	Metrics *Metrics
+	Log     *zap.Logger
+}
+
+// Gateway is an OpenAI-compatible endpoint for users: it routes each request
+// to the best-scoring miner that is available, falls back to the next on
+// failure, and verifies a fraction of real answers, so a miner cannot be
+// honest with probes and cheap with users.
+type Gateway struct {
+	cfg GatewayConfig
+
+	mu       sync.Mutex
+	cooldown map[string]time.Time // hotkey → until
+	checks   chan struct{}        // bounds concurrent spot checks
+	wg       sync.WaitGroup
+}
+
+// cooldownFor keeps a miner that just failed a user out of rotation.
+const cooldownFor = 30 * time.Second
+
+// NewGateway returns the gateway handler.
+func NewGateway(cfg GatewayConfig) *Gateway {
+	if cfg.Attempts <= 0 {
+		cfg.Attempts = 3
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 2 * time.Minute
+	}
+	if cfg.Log == nil {
+		cfg.Log = zap.NewNop()
+	}
+	return &Gateway{cfg: cfg, cooldown: map[string]time.Time{}, checks: make(chan struct{}, 2)}
+}
+
+// Wait blocks until running spot checks end (tests, shutdown).
+func (g *Gateway) Wait() { g.wg.Wait() }
+
+// gatewayRequest is a user's request, normalized for a miner.
+type gatewayRequest struct {
+	path   string
+	body   []byte
+	stream bool
+	engine inference.GenerateRequest
+	topK   int
+}
+
+// ServeHTTP implements /v1/completions, /v1/chat/completions and /v1/models.
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	if g.cfg.Keys == nil {
+		g.fail(w, http.StatusServiceUnavailable, "gateway_disabled", "the gateway is disabled: start the validator with --gateway-keys FILE")
+		return
+	}
+	if err := g.cfg.Keys.maybeReload(); err != nil {
+		g.cfg.Log.Error("gateway keys file unreadable; keeping the previous keys", zap.Error(err))
+	}
+	token, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	user, ok := g.cfg.Keys.Check(strings.TrimSpace(token))
+	if !ok {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="merit-gateway"`)
+		g.count("unauthorized")
+		g.fail(w, http.StatusUnauthorized, "invalid_api_key", "missing or unknown API key")
+		return
+	}
+	if r.URL.Path == "/v1/models" {
+		g.models(w)
+		return
+	}
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", "POST")
+		g.fail(w, http.StatusMethodNotAllowed, "invalid_request_error", "use POST")
+		return
+	}
+	ref := g.cfg.Reference()
+	if ref == nil {
+		g.count("no_miner")
+		g.fail(w, http.StatusServiceUnavailable, "not_ready", "the validator has not synced with the chain yet")
+		return
+	}
+	raw, err := io.ReadAll(io.LimitReader(r.Body, maxGatewayBody+1))
+	if err != nil || len(raw) > maxGatewayBody {
+		g.count("bad_request")
+		g.fail(w, http.StatusRequestEntityTooLarge, "invalid_request_error", "request body too large or unreadable")
+		return
+	}
+	req, err := g.normalize(r.URL.Path, raw, ref.ModelID)
+	if err != nil {
+		g.count("bad_request")
+		g.fail(w, http.StatusBadRequest, "invalid_request_error", err.Error())
+		return
+	}
+	miners := g.available()
+	if len(miners) == 0 {
+		g.count("no_miner")
+		g.fail(w, http.StatusServiceUnavailable, "no_miner", "no miner is available right now")
+		return
+	}
+	var lastErr string
+	for _, m := range miners[:min(len(miners), g.cfg.Attempts)] {
+		done, errText := g.try(w, r.Context(), m, req, user)
+		if done {
+			if g.cfg.Metrics != nil {
+				g.cfg.Metrics.GatewayLatency.WithLabelValues(req.path).Observe(time.Since(start).Seconds())
+			}
+			return
+		}
+		lastErr = errText
+		if r.Context().Err() != nil {
+			return
+		}
+		g.cool(m.Hotkey)
+		g.cfg.Log.Info("gateway: miner failed; trying the next", zap.Uint16("uid", m.UID), zap.String("error", errText))
+	}
+	g.count("upstream_error")
+	g.fail(w, http.StatusBadGateway, "upstream_error", "no miner answered: "+lastErr)
+}
+
+// try sends the request to one miner. It reports done when a response
+// (success or the user's own error) was written; otherwise nothing was
+// written and the next miner may be tried.
+func (g *Gateway) try(w http.ResponseWriter, ctx context.Context, m Miner, req *gatewayRequest, user string) (bool, string) {
+	ctx, cancel := context.WithTimeout(ctx, g.cfg.Timeout)
+	defer cancel()
+	url := "http://" + m.Address + req.path
+	if !req.stream {
+		resp, err := g.cfg.Client.Do(ctx, http.MethodPost, url, m.Hotkey, req.body)
+		if err != nil {
+			return false, err.Error()
+		}
+		if retryable(resp.StatusCode) {
+			return false, fmt.Sprintf("status %d: %s", resp.StatusCode, api.DecodeError(resp.Body).Message)
+		}
+		minerHeaders(w, m)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(resp.StatusCode)
+		_, _ = w.Write(resp.Body)
+		if resp.StatusCode/100 == 2 {
+			g.count("ok")
+			var ans answer
+			if _, err := ans.add(resp.Body); err == nil {
+				g.spotCheck(m, req, &ans)
+			}
+		} else {
+			g.count("bad_request")
+		}
+		return true, ""
+	}
+	sr, err := g.cfg.Client.Stream(ctx, http.MethodPost, url, m.Hotkey, req.body)
+	if err != nil {
+		return false, err.Error()
+	}
+	defer sr.Body.Close()
+	if retryable(sr.StatusCode) {
+		raw, _ := io.ReadAll(io.LimitReader(sr.Body, 64<<10))
+		return false, fmt.Sprintf("status %d: %s", sr.StatusCode, api.DecodeError(raw).Message)
+	}
+	minerHeaders(w, m)
+	if sr.StatusCode/100 != 2 || !strings.HasPrefix(sr.Header.Get("Content-Type"), "text/event-stream") {
+		raw, err := io.ReadAll(io.LimitReader(sr.Body, transport.DefaultMaxResponseBytes))
+		if err != nil {
+			return false, err.Error()
+		}
+		w.Header().Set("Content-Type", sr.Header.Get("Content-Type"))
+		w.WriteHeader(sr.StatusCode)
+		_, _ = w.Write(raw)
+		g.count(map[bool]string{true: "ok", false: "bad_request"}[sr.StatusCode/100 == 2])
+		return true, ""
+	}
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.WriteHeader(http.StatusOK)
+	flusher, _ := w.(http.Flusher)
+	var ans answer
+	events := api.NewEventReader(sr.Body, maxEventBytes)
+	for {
+		ev, err := events.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			// Headers are out: the user sees a cut stream; the miner is
+			// cooled down and the cause logged.
+			g.cool(m.Hotkey)
+			g.count("upstream_error")
+			g.cfg.Log.Warn("gateway: stream from miner broke", zap.Uint16("uid", m.UID), zap.Error(err))
+			return true, ""
+		}
+		if ev.Name == "error" {
+			fmt.Fprintf(w, "event: error\ndata: %s\n\n", ev.Data)
+		} else {
+			fmt.Fprintf(w, "data: %s\n\n", ev.Data)
+			if !ev.Done() {
+				_, _ = ans.add(ev.Data)
+			}
+		}
+		if flusher != nil {
+			flusher.Flush()
+		}
+	}
+	g.count("ok")
+	g.cfg.Log.Debug("gateway: streamed", zap.String("user", user), zap.Uint16("uid", m.UID))
+	g.spotCheck(m, req, &ans)
+	return true, ""
+}
+
+// retryable statuses are the miner's problem, not the user's: another miner
+// may well answer.
+func retryable(status int) bool {
+	return status >= 500 || status == http.StatusUnauthorized || status == http.StatusForbidden ||
+		status == http.StatusTooManyRequests || status == http.StatusNotFound
+}
+
+func minerHeaders(w http.ResponseWriter, m Miner) {
+	w.Header().Set("X-Merit-Miner-Uid", strconv.Itoa(int(m.UID)))
+	w.Header().Set("X-Merit-Miner-Hotkey", m.Hotkey)
+}
+
+// normalize parses a user's request and rewrites it so every answer can be
+// verified: the subnet's model, a token limit within the subnet's, token ids
+// and logprobs on, and an explicit seed for sampled requests (the verifier
+// replays the sampler).
+func (g *Gateway) normalize(path string, raw []byte, modelID string) (*gatewayRequest, error) {
+	limit := 0
+	if g.cfg.MaxTokens != nil {
+		limit = g.cfg.MaxTokens()
+	}
+	capTokens := func(p *int) *int {
+		n := limit
+		if p != nil && *p > 0 && (limit == 0 || *p < limit) {
+			n = *p
+		}
+		if n == 0 {
+			return nil
+		}
+		return &n
+	}
+	seedFor := func(temp *float64, seed *uint64) (*float64, *uint64) {
+		t := 1.0 // the OpenAI default, made explicit
+		if temp != nil {
+			t = *temp
+		}
+		if t < 0 || math.IsNaN(t) {
+			t = 0
+		}
+		if seed == nil && t > 0 {
+			s := randomSeed()
+			seed = &s
+		}
+		return &t, seed
+	}
+	out := &gatewayRequest{path: path}
+	switch path {
+	case "/v1/completions":
+		var req api.CompletionRequest
+		if err := json.Unmarshal(raw, &req); err != nil {
+			return nil, fmt.Errorf("invalid JSON: %v", err)
+		}
+		if req.N != nil && *req.N > 1 {
+			return nil, errors.New("n > 1 is not supported")
+		}
+		if req.Echo {
+			return nil, errors.New("echo is not supported")
+		}
+		req.Model = modelID
+		req.MaxTokens = capTokens(req.MaxTokens)
+		req.Temperature, req.Seed = seedFor(req.Temperature, req.Seed)
+		req.ReturnTokenIDs = true
+		if req.Logprobs == nil {
+			zero := 0
+			req.Logprobs = &zero
+		}
+		out.stream = req.Stream
+		out.engine = inference.GenerateRequest{Prompt: req.Prompt.Text, PromptTokens: req.Prompt.Tokens,
+			Temperature: *req.Temperature, Stop: req.Stop}
+		if req.MaxTokens != nil {
+			out.engine.MaxTokens = *req.MaxTokens
+		}
+		if req.TopP != nil {
+			out.engine.TopP = *req.TopP
+		}
+		if req.Seed != nil {
+			out.engine.Seed = *req.Seed
+		}
+		body, err := json.Marshal(req)
+		if err != nil {
+			return nil, err
+		}
+		out.body = body
+	case "/v1/chat/completions":
+		var req api.ChatCompletionRequest
+		if err := json.Unmarshal(raw, &req); err != nil {
+			return nil, fmt.Errorf("invalid JSON: %v", err)
+		}
+		if len(req.Messages) == 0 {
+			return nil, errors.New("messages must not be empty")
+		}
+		if req.N != nil && *req.N > 1 {
+			return nil, errors.New("n > 1 is not supported")
+		}
+		req.Model = modelID
+		req.MaxTokens = capTokens(req.CompletionMaxTokens())
+		req.MaxCompletionTokens = nil
+		req.Temperature, req.Seed = seedFor(req.Temperature, req.Seed)
+		req.ReturnTokenIDs = true
+		req.Logprobs = true
+		out.stream = req.Stream
+		msgs := make([]inference.Message, len(req.Messages))
+		for i, m := range req.Messages {
+			msgs[i] = inference.Message{Role: m.Role, Content: string(m.Content)}
+		}
+		out.engine = inference.GenerateRequest{Messages: msgs, Temperature: *req.Temperature, Stop: req.Stop}
+		if req.TopLogprobs != nil {
+			out.topK = *req.TopLogprobs
+		}
+		if req.MaxTokens != nil {
+			out.engine.MaxTokens = *req.MaxTokens
+		}
+		if req.TopP != nil {
+			out.engine.TopP = *req.TopP
+		}
+		if req.Seed != nil {
+			out.engine.Seed = *req.Seed
+		}
+		body, err := json.Marshal(req)
+		if err != nil {
+			return nil, err
+		}
+		out.body = body
+	default:
+		return nil, fmt.Errorf("unknown endpoint %s", path)
+	}
+	return out, nil
+}
+
+func randomSeed() uint64 {
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return uint64(time.Now().UnixNano())
+	}
+	return binary.LittleEndian.Uint64(b[:]) | 1
+}
+
+// available lists the candidates not cooling down after a failure.
+func (g *Gateway) available() []Miner {
+	all := g.cfg.Miners()
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	now := time.Now()
+	var out, cooling []Miner
+	for _, m := range all {
+		if until, ok := g.cooldown[m.Hotkey]; ok && now.Before(until) {
+			cooling = append(cooling, m)
+			continue
+		}
+		out = append(out, m)
+	}
+	if len(out) == 0 {
+		return cooling // better a miner that failed recently than none
+	}
+	return out
+}
+
+func (g *Gateway) cool(hotkey string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.cooldown[hotkey] = time.Now().Add(cooldownFor)
+}
+
+// spotCheck verifies a fraction of answers in the background; a failure
+// disqualifies the miner for the current round like a failed probe.
+func (g *Gateway) spotCheck(m Miner, req *gatewayRequest, ans *answer) {
+	if g.cfg.SpotCheck <= 0 || mrand.Float64() >= g.cfg.SpotCheck {
+		return
+	}
+	ref := g.cfg.Reference()
+	if ref == nil || (ref.local == nil && req.engine.Temperature > 0) {
+		g.spot("skipped") // remote references cannot replay sampling
+		return
+	}
+	parts, err := ans.parts(req.topK > 0)
+	if err != nil {
+		g.spot("failed")
+		g.cfg.Log.Warn("gateway spot check: unreadable answer", zap.Uint16("uid", m.UID), zap.Error(err))
+		g.cfg.Record(Outcome{UID: m.UID, Hotkey: m.Hotkey, Result: ResultInvalid, Reason: "malformed", Detail: err.Error(), SpotCheck: true})
+		return
+	}
+	select {
+	case g.checks <- struct{}{}:
+	default:
+		g.spot("skipped") // verification is falling behind traffic
+		return
+	}
+	g.wg.Add(1)
+	go func() {
+		defer g.wg.Done()
+		defer func() { <-g.checks }()
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		res := ref.Verify(ctx, Check{Request: req.engine, Parts: parts})
+		switch {
+		case res.Err != nil:
+			g.spot("error")
+			g.cfg.Log.Warn("gateway spot check could not run", zap.Uint16("uid", m.UID), zap.Error(res.Err))
+		case !res.OK:
+			g.spot("failed")
+			if g.cfg.Metrics != nil {
+				g.cfg.Metrics.VerificationFailures.WithLabelValues(res.Reason).Inc()
+			}
+			g.cfg.Log.Warn("gateway spot check failed verification", zap.Uint16("uid", m.UID), zap.String("hotkey", m.Hotkey),
+				zap.String("reason", res.Reason), zap.String("detail", res.Detail))
+			g.cfg.Record(Outcome{UID: m.UID, Hotkey: m.Hotkey, Result: ResultFailedVerification, Reason: res.Reason, Detail: res.Detail, SpotCheck: true})
+		default:
+			g.spot("ok")
+			g.cfg.Record(Outcome{UID: m.UID, Hotkey: m.Hotkey, Result: ResultOK, SpotCheck: true})
+		}
+	}()
+}
+
+func (g *Gateway) models(w http.ResponseWriter) {
+	ref := g.cfg.Reference()
+	list := api.ModelList{Object: api.ObjectList, Data: []api.ModelCard{}}
+	if ref != nil {
+		info := ref.Engine.Info()
+		list.Data = append(list.Data, api.ModelCard{ID: ref.ModelID, Object: api.ObjectModel, OwnedBy: "merit",
+			ContextLength: info.ContextLength, VocabSize: info.VocabSize, Format: info.Format})
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(list)
+}
+
+func (g *Gateway) count(result string) {
+	if g.cfg.Metrics != nil {
+		g.cfg.Metrics.Gateway.WithLabelValues(result).Inc()
+	}
+}
+
+func (g *Gateway) spot(result string) {
+	if g.cfg.Metrics != nil {
+		g.cfg.Metrics.SpotChecks.WithLabelValues(result).Inc()
+	}
+}
+
+func (g *Gateway) fail(w http.ResponseWriter, status int, typ, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(api.ErrorResponse{Error: api.ErrorBody{Message: msg, Type: typ}})
+}

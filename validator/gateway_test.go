@@ -1,0 +1,187 @@
+package validator
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/meritnet/merit/client/transport"
+	"github.com/meritnet/merit/inference"
+	"github.com/meritnet/merit/inference/api"
+)
+
+const testKey = "sk-test-0123456789abcdef"
+
+func writeKeys(t *testing.T, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "keys")
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+type recorder struct {
+	mu   sync.Mutex
+	outs []Outcome
+}
+
+func (r *recorder) Record(o Outcome) { r.mu.Lock(); r.outs = append(r.outs, o); r.mu.Unlock() }
+func (r *recorder) all() []Outcome {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]Outcome(nil), r.outs...)
+}
+
+func newTestGateway(t *testing.T, miners []Miner, spot float64) (*Gateway, *httptest.Server, *recorder) {
+	t.Helper()
+	_, ref := tinyReference(t)
+	keys, err := LoadAPIKeys(writeKeys(t, "# users\nalice "+testKey+"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := transport.NewClient(newIdentity(t, "val"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &recorder{}
+	g := NewGateway(GatewayConfig{Keys: keys, Client: c, Timeout: 10 * time.Second, SpotCheck: spot,
+		Miners: func() []Miner { return miners }, Reference: func() *Reference { return ref },
+		MaxTokens: func() int { return 16 }, Record: rec.Record, Metrics: NewMetrics()})
+	mux := http.NewServeMux()
+	mux.Handle("/v1/", g)
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return g, srv, rec
+}
+
+func gwPost(t *testing.T, url, key, body string) (*http.Response, []byte) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", url, strings.NewReader(body))
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, b
+}
+
+func TestGatewayAuthRouteFallback(t *testing.T) {
+	eng, _ := tinyReference(t)
+	l, _ := net.Listen("tcp", "127.0.0.1:0")
+	downAddr := l.Addr().String()
+	l.Close()
+	down := Miner{UID: 1, Hotkey: newIdentity(t, "d").Address(), Address: downAddr}
+	good := startMiner(t, 2, eng)
+	_, srv, _ := newTestGateway(t, []Miner{down, good}, 0)
+
+	if resp, _ := gwPost(t, srv.URL+"/v1/completions", "", `{"prompt":"hi"}`); resp.StatusCode != 401 {
+		t.Fatalf("no key: %d", resp.StatusCode)
+	}
+	if resp, _ := gwPost(t, srv.URL+"/v1/completions", "sk-wrong-0123456789abcdef", `{"prompt":"hi"}`); resp.StatusCode != 401 {
+		t.Fatalf("wrong key: %d", resp.StatusCode)
+	}
+	if resp, _ := gwPost(t, srv.URL+"/v1/completions", testKey, `{"prompt":`); resp.StatusCode != 400 {
+		t.Fatalf("bad json: %d", resp.StatusCode)
+	}
+	resp, body := gwPost(t, srv.URL+"/v1/completions", testKey, `{"prompt":"Once upon a time","max_tokens":8,"temperature":0}`)
+	if resp.StatusCode != 200 || resp.Header.Get("X-Merit-Miner-Uid") != "2" {
+		t.Fatalf("status %d uid %q: %s", resp.StatusCode, resp.Header.Get("X-Merit-Miner-Uid"), body)
+	}
+	var cr api.CompletionResponse
+	if err := json.Unmarshal(body, &cr); err != nil || len(cr.Choices) != 1 || len(cr.Choices[0].TokenIDs) == 0 {
+		t.Fatalf("%v %s", err, body)
+	}
+	// Streaming chat passes the events through.
+	resp, body = gwPost(t, srv.URL+"/v1/chat/completions", testKey, `{"messages":[{"role":"user","content":"hello"}],"stream":true,"max_tokens":6}`)
+	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") ||
+		!bytes.Contains(body, []byte("data: [DONE]")) || !bytes.Contains(body, []byte(`"delta"`)) {
+		t.Fatalf("stream: %d %s", resp.StatusCode, body)
+	}
+	// Above the subnet limit is capped, not refused.
+	if resp, body := gwPost(t, srv.URL+"/v1/completions", testKey, `{"prompt":"x","max_tokens":5000}`); resp.StatusCode != 200 {
+		t.Fatalf("capped max_tokens: %d %s", resp.StatusCode, body)
+	}
+	// Nobody left.
+	_, srv2, _ := newTestGateway(t, []Miner{down}, 0)
+	if resp, _ := gwPost(t, srv2.URL+"/v1/completions", testKey, `{"prompt":"x"}`); resp.StatusCode != 502 {
+		t.Fatalf("all miners down: %d", resp.StatusCode)
+	}
+}
+
+func TestGatewaySpotCheckFeedsScores(t *testing.T) {
+	eng, _ := tinyReference(t)
+	m7, tok7, _ := inference.NewTiny(7)
+	e7, _ := inference.NewLocalEngine(m7, tok7, inference.Options{})
+	cheat := startMiner(t, 3, disguised{Engine: e7, info: eng.Info()})
+	honest := startMiner(t, 4, eng)
+	g, srv, rec := newTestGateway(t, []Miner{cheat}, 1)
+	for _, body := range []string{
+		`{"prompt":"Once upon a time","max_tokens":8,"temperature":0}`,
+		`{"messages":[{"role":"user","content":"tell me"}],"max_tokens":8,"stream":true,"temperature":0.8}`,
+	} {
+		path := "/v1/completions"
+		if strings.Contains(body, "messages") {
+			path = "/v1/chat/completions"
+		}
+		if resp, b := gwPost(t, srv.URL+path, testKey, body); resp.StatusCode != 200 {
+			t.Fatalf("%d %s", resp.StatusCode, b)
+		}
+	}
+	g.Wait()
+	outs := rec.all()
+	if len(outs) != 2 {
+		t.Fatalf("spot checks recorded: %+v", outs)
+	}
+	for _, o := range outs {
+		if o.UID != 3 || o.Result != ResultFailedVerification || !o.SpotCheck {
+			t.Fatalf("cheater passed a spot check: %+v", o)
+		}
+	}
+	g2, srv2, rec2 := newTestGateway(t, []Miner{honest}, 1)
+	if resp, b := gwPost(t, srv2.URL+"/v1/chat/completions", testKey, `{"messages":[{"role":"user","content":"hi"}],"max_tokens":8,"temperature":0.7,"seed":5}`); resp.StatusCode != 200 {
+		t.Fatalf("%d %s", resp.StatusCode, b)
+	}
+	g2.Wait()
+	if outs := rec2.all(); len(outs) != 1 || outs[0].Result != ResultOK {
+		t.Fatalf("honest sampled answer: %+v", outs)
+	}
+}
+
+func TestAPIKeysFile(t *testing.T) {
+	p := writeKeys(t, "alice "+testKey+"\n\n# comment\nsk-second-key-abcdefghij\n")
+	k, err := LoadAPIKeys(p)
+	if err != nil || k.Len() != 2 {
+		t.Fatal(err)
+	}
+	if name, ok := k.Check(testKey); !ok || name != "alice" {
+		t.Fatal(name, ok)
+	}
+	if _, ok := k.Check("sk-second-key-abcdefghij"); !ok {
+		t.Fatal("second key")
+	}
+	if _, ok := k.Check(""); ok {
+		t.Fatal("empty key accepted")
+	}
+	for _, bad := range []string{"short\n", "a b c\n"} {
+		if _, err := LoadAPIKeys(writeKeys(t, bad)); err == nil {
+			t.Fatalf("accepted %q", bad)
+		}
+	}
+	if _, err := LoadAPIKeys(filepath.Join(t.TempDir(), "missing")); err == nil {
+		t.Fatal("missing file accepted")
+	}
+}

@@ -1,0 +1,197 @@
+package validator
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/meritnet/merit/client/transport"
+	"github.com/meritnet/merit/inference"
+	"github.com/meritnet/merit/inference/api"
+)
+
+// probeTopLogprobs is how many alternatives chat probes ask for: they are
+// checked too, which makes a cheaper model harder to pass off. Completion
+// probes ask for none, because the legacy shape keys alternatives by text,
+// not id.
+const probeTopLogprobs = 2
+
+// maxEventBytes bounds one SSE event of a miner's stream.
+const maxEventBytes = 1 << 20
+
+// Request is a completion request to a miner, as JSON and as the engine
+// request the verifier compares the answer with.
+type Request struct {
+	Path   string // /v1/completions or /v1/chat/completions
+	Body   []byte
+	Engine inference.GenerateRequest
+	// TopLogprobs asked for (alternatives are verified only when asked).
+	TopLogprobs int
+}
+
+// NewProbeRequest builds a greedy, streamed request for a probe prompt.
+func NewProbeRequest(p Prompt, modelID string, maxTokens int) (Request, error) {
+	temp := 0.0
+	mt := maxTokens
+	if p.Chat {
+		msgs := make([]api.ChatMessage, len(p.Messages))
+		for i, m := range p.Messages {
+			msgs[i] = api.ChatMessage{Role: m.Role, Content: api.MessageContent(m.Content)}
+		}
+		k := probeTopLogprobs
+		body, err := json.Marshal(api.ChatCompletionRequest{
+			Model: modelID, Messages: msgs, MaxTokens: &mt, Temperature: &temp, Stream: true,
+			StreamOptions: &api.StreamOptions{IncludeUsage: true},
+			Logprobs:      true, TopLogprobs: &k, ReturnTokenIDs: true,
+		})
+		return Request{Path: "/v1/chat/completions", Body: body, TopLogprobs: k,
+			Engine: inference.GenerateRequest{Messages: p.Messages, MaxTokens: maxTokens}}, err
+	}
+	zero := 0
+	body, err := json.Marshal(api.CompletionRequest{
+		Model: modelID, Prompt: api.Prompt{Text: p.Text}, MaxTokens: &mt, Temperature: &temp, Stream: true,
+		StreamOptions: &api.StreamOptions{IncludeUsage: true}, Logprobs: &zero, ReturnTokenIDs: true,
+	})
+	return Request{Path: "/v1/completions", Body: body,
+		Engine: inference.GenerateRequest{Prompt: p.Text, MaxTokens: maxTokens}}, err
+}
+
+// Timing is what the validator measured of one answer.
+type Timing struct {
+	TTFT    time.Duration
+	Latency time.Duration
+}
+
+// Exchange is the raw result of one request: an answer, or a classified
+// failure.
+type Exchange struct {
+	Parts  *claimParts
+	Timing Timing
+	// Result is ResultOK when Parts is set; otherwise the failure class
+	// with Reason and Detail.
+	Result string
+	Reason string
+	Detail string
+	Status int
+}
+
+// Asker sends signed requests to miners and reads their answers.
+type Asker struct {
+	Client  *transport.Client
+	Timeout time.Duration
+}
+
+// Ask sends req to miner m, streaming, and reads the whole answer: the
+// first token's arrival is timed from the moment the request left, and the
+// stream must end with its signed trailer to count. Failures are classified,
+// never returned as errors: an unreachable miner is a fact about the miner.
+// A cancelled parent ctx gives Result "" (the validator is shutting down).
+func (a *Asker) Ask(parent context.Context, m Miner, req Request) Exchange {
+	ctx, cancel := context.WithTimeout(parent, a.Timeout)
+	defer cancel()
+	start := time.Now()
+	sr, err := a.Client.Stream(ctx, http.MethodPost, "http://"+m.Address+req.Path, m.Hotkey, req.Body)
+	if err != nil {
+		return classify(parent, err)
+	}
+	defer sr.Body.Close()
+	if sr.StatusCode/100 != 2 {
+		raw, _ := io.ReadAll(io.LimitReader(sr.Body, 64<<10))
+		return Exchange{Result: ResultRejected, Status: sr.StatusCode, Reason: fmt.Sprintf("http_%d", sr.StatusCode),
+			Detail: api.DecodeError(raw).Message}
+	}
+	var ans answer
+	var ttft, end time.Duration
+	if !strings.HasPrefix(sr.Header.Get("Content-Type"), "text/event-stream") {
+		raw, err := io.ReadAll(io.LimitReader(sr.Body, transport.DefaultMaxResponseBytes))
+		if err != nil {
+			return classify(parent, err)
+		}
+		end = time.Since(start)
+		ttft = end
+		if _, err := ans.add(raw); err != nil {
+			return Exchange{Result: ResultInvalid, Reason: "malformed", Detail: err.Error()}
+		}
+	} else {
+		events := api.NewEventReader(sr.Body, maxEventBytes)
+		for {
+			ev, err := events.Next()
+			if err == io.EOF {
+				break // the trailer verified
+			}
+			if err != nil {
+				return classify(parent, err)
+			}
+			if ev.Name == "error" {
+				return Exchange{Result: ResultRejected, Reason: "stream_error", Detail: api.DecodeError(ev.Data).Message}
+			}
+			if ev.Done() {
+				if end == 0 {
+					end = time.Since(start)
+				}
+				continue // read on: only EOF proves the stream authentic
+			}
+			content, err := ans.add(ev.Data)
+			if err != nil {
+				return Exchange{Result: ResultInvalid, Reason: "malformed", Detail: err.Error()}
+			}
+			if content && ttft == 0 {
+				ttft = time.Since(start)
+			}
+			if ans.done && end == 0 {
+				end = time.Since(start)
+			}
+		}
+		if end == 0 {
+			end = time.Since(start)
+		}
+		if ttft == 0 {
+			ttft = end
+		}
+	}
+	parts, err := ans.parts(req.TopLogprobs > 0)
+	if err != nil {
+		return Exchange{Result: ResultInvalid, Reason: "malformed", Detail: err.Error()}
+	}
+	return Exchange{Parts: parts, Result: ResultOK, Timing: Timing{TTFT: ttft, Latency: end}}
+}
+
+// classify names a failed exchange.
+func classify(parent context.Context, err error) Exchange {
+	if parent.Err() != nil {
+		return Exchange{} // our own shutdown, not the miner's fault
+	}
+	var re *transport.ResponseError
+	switch {
+	case errors.As(err, &re):
+		if re.Reason == transport.ReasonMissingSignature && re.StatusCode >= 400 {
+			// An unsigned rejection of our request (say, forbidden because
+			// this validator has no permit yet): the miner is up.
+			reason := re.ServerReason
+			if reason == "" {
+				reason = fmt.Sprintf("http_%d", re.StatusCode)
+			}
+			return Exchange{Result: ResultRejected, Status: re.StatusCode, Reason: reason, Detail: err.Error()}
+		}
+		return Exchange{Result: ResultInvalid, Reason: string(re.Reason), Detail: err.Error()}
+	case errors.Is(err, context.DeadlineExceeded) || isTimeout(err):
+		return Exchange{Result: ResultTimeout, Reason: "timeout", Detail: err.Error()}
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return Exchange{Result: ResultRefused, Reason: "connection_refused", Detail: err.Error()}
+	case errors.Is(err, api.ErrEventTooLarge):
+		return Exchange{Result: ResultInvalid, Reason: "too_large", Detail: err.Error()}
+	}
+	return Exchange{Result: ResultUnreachable, Reason: "unreachable", Detail: err.Error()}
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}

@@ -1,0 +1,384 @@
+package validator
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/urfave/cli/v2"
+	"go.uber.org/zap"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/cosmos/cosmos-sdk/codec"
+	codectypes "github.com/cosmos/cosmos-sdk/codec/types"
+
+	scoringtypes "github.com/meritnet/merit/x/scoring/types"
+)
+
+func outputFlag() cli.Flag {
+	return &cli.StringFlag{Name: flagOutput, Aliases: []string{"o"}, EnvVars: envOf(flagOutput), Value: "text",
+		Usage: "output `FORMAT`: text or json"}
+}
+
+func statusCommand(dial Dialer) *cli.Command {
+	return &cli.Command{
+		Name:  "status",
+		Usage: "show the last scores, pending commits and the next commit and reveal blocks",
+		Description: "Reads the state a running (or stopped) validator keeps in --home and asks the chain for " +
+			"the schedule. Works without the chain too, showing what is saved locally.",
+		Flags:  append(nodeFlags(), outputFlag()),
+		Before: loadConfigFile,
+		Action: func(c *cli.Context) error { return runStatus(c, dial) },
+	}
+}
+
+func weightsCommand(dial Dialer) *cli.Command {
+	return &cli.Command{
+		Name:  "weights",
+		Usage: "inspect weights",
+		Subcommands: []*cli.Command{{
+			Name:   "show",
+			Usage:  "show the weights the saved scores give now, the pending commits, and the weights stored on chain",
+			Flags:  append(nodeFlags(), outputFlag()),
+			Before: loadConfigFile,
+			Action: func(c *cli.Context) error { return runWeightsShow(c, dial) },
+		}},
+	}
+}
+
+// StatusReport is the output of `status`.
+type StatusReport struct {
+	Hotkey          string         `json:"hotkey"`
+	Netuid          uint32         `json:"netuid"`
+	UID             int            `json:"uid"`
+	Permit          bool           `json:"validator_permit"`
+	Stake           string         `json:"stake_umerit,omitempty"`
+	Chain           *ChainSchedule `json:"chain,omitempty"`
+	ChainError      string         `json:"chain_error,omitempty"`
+	PendingCommits  []CommitStatus `json:"pending_commits"`
+	LastWeights     *Submission    `json:"last_weights,omitempty"`
+	Round           uint64         `json:"round"`
+	ScoresUpdatedAt *time.Time     `json:"scores_updated_at,omitempty"`
+	Scores          []MinerScore   `json:"scores"`
+}
+
+// ChainSchedule is the subnet's schedule as the chain reports it.
+type ChainSchedule struct {
+	ChainID          string `json:"chain_id"`
+	Height           int64  `json:"height"`
+	Epoch            uint64 `json:"epoch"`
+	LastEpochBlock   int64  `json:"last_epoch_block"`
+	NextEpochBlock   int64  `json:"next_epoch_block"`
+	Tempo            uint64 `json:"tempo"`
+	CommitReveal     bool   `json:"commit_reveal"`
+	RevealPeriod     uint64 `json:"reveal_period"`
+	WeightsRateLimit uint64 `json:"weights_rate_limit"`
+	LastUpdate       int64  `json:"last_update"`
+	NextSubmitBlock  int64  `json:"next_submit_block"`
+}
+
+// CommitStatus is a pending commit and where it stands.
+type CommitStatus struct {
+	Hash            string `json:"hash"`
+	Status          string `json:"status"`
+	CommitBlock     int64  `json:"commit_block,omitempty"`
+	CommitEpoch     uint64 `json:"commit_epoch,omitempty"`
+	RevealFrom      int64  `json:"reveal_from,omitempty"`
+	RevealUntil     int64  `json:"reveal_until,omitempty"`
+	NextRevealBlock int64  `json:"next_reveal_block,omitempty"`
+	State           string `json:"state"`
+	Uids            int    `json:"uids"`
+}
+
+// WeightPreview is one entry of the vector the scores give now.
+type WeightPreview struct {
+	UID    uint32  `json:"uid"`
+	Hotkey string  `json:"hotkey,omitempty"`
+	Score  float64 `json:"score"`
+	Weight uint32  `json:"weight"`
+	Share  float64 `json:"share"`
+}
+
+// gather collects the local state and, when the chain answers, its view.
+func gather(c *cli.Context, dial Dialer) (*StatusReport, *Metagraph, string, error) {
+	netuid, err := netuidOf(c)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	home := expandHome(c.String(flagHome))
+	st, err := LoadState(home)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	store, err := OpenCommitStore(home)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	rep := &StatusReport{Netuid: netuid, UID: -1, PendingCommits: []CommitStatus{}, Scores: []MinerScore{}}
+	if id, err := loadHotkey(c, false); err == nil {
+		rep.Hotkey = id.Address()
+	} else if st != nil && st.Hotkey != "" {
+		rep.Hotkey = st.Hotkey // the keyring may be locked; the saved state names the hotkey
+	} else {
+		return nil, nil, "", err
+	}
+	if st != nil && st.Netuid == netuid && st.Hotkey == rep.Hotkey {
+		rep.Round, rep.Scores, rep.LastWeights = st.Round, st.Scores, st.LastWeights
+		t := st.UpdatedAt
+		rep.ScoresUpdatedAt = &t
+	}
+	ctx, cancel := context.WithTimeout(c.Context, 15*time.Second)
+	defer cancel()
+	var mg *Metagraph
+	grpcAddr := c.String(flagGRPC)
+	if ch, err := dial(ctx, chainConfig(c)); err != nil {
+		rep.ChainError = err.Error()
+	} else {
+		defer ch.Close()
+		s := NewSyncer(ch, netuid, rep.Hotkey, 0, zap.NewNop())
+		if mg, err = s.Refresh(ctx); err != nil {
+			rep.ChainError = err.Error()
+		} else {
+			h := mg.Hyperparams()
+			rep.Chain = &ChainSchedule{ChainID: ch.ChainID(), Height: mg.Height, Epoch: mg.Epoch, LastEpochBlock: mg.LastEpochBlock,
+				NextEpochBlock: mg.NextEpochBlock, Tempo: h.Tempo, CommitReveal: h.CommitRevealEnabled, RevealPeriod: h.RevealPeriod,
+				WeightsRateLimit: h.WeightsRateLimit, NextSubmitBlock: NextSubmitBlock(mg)}
+			rep.UID, rep.Permit = mg.SelfUID(), mg.HasPermit()
+			if mg.Self != nil {
+				rep.Stake = mg.Self.Stake.String()
+				rep.Chain.LastUpdate = mg.Self.Neuron.LastUpdate
+			}
+		}
+	}
+	for _, pc := range store.List() {
+		if pc.Netuid != netuid || pc.Hotkey != rep.Hotkey {
+			continue
+		}
+		rep.PendingCommits = append(rep.PendingCommits, commitStatus(pc, mg))
+	}
+	return rep, mg, grpcAddr, nil
+}
+
+// commitStatus says where a commit stands at the snapshot (nil: unknown).
+func commitStatus(pc PendingCommit, mg *Metagraph) CommitStatus {
+	cs := CommitStatus{Hash: pc.Hash, Status: pc.Status, CommitBlock: pc.CommitBlock, CommitEpoch: pc.CommitEpoch,
+		RevealFrom: pc.RevealFrom, RevealUntil: pc.RevealUntil, Uids: len(pc.Uids), State: "unknown (chain unreachable)"}
+	if pc.Status == CommitBroadcasting {
+		cs.State = "broadcast, inclusion not yet seen"
+		return cs
+	}
+	cs.NextRevealBlock = pc.RevealFrom
+	if mg == nil {
+		return cs
+	}
+	due := pc.CommitEpoch + mg.Hyperparams().RevealPeriod
+	switch {
+	case mg.Epoch < due:
+		cs.State = fmt.Sprintf("waiting for epoch %d (now %d)", due, mg.Epoch)
+	case mg.Epoch == due:
+		cs.State = "reveal window open"
+		cs.NextRevealBlock = mg.Height + 1
+	default:
+		cs.State = "expired"
+		cs.NextRevealBlock = 0
+	}
+	return cs
+}
+
+func runStatus(c *cli.Context, dial Dialer) error {
+	rep, _, _, err := gather(c, dial)
+	if err != nil {
+		return err
+	}
+	if c.String(flagOutput) == "json" {
+		return writeJSON(c.App.Writer, rep)
+	}
+	return printStatus(c.App.Writer, rep)
+}
+
+func printStatus(w io.Writer, r *StatusReport) error {
+	tw := tabwriter.NewWriter(w, 0, 2, 2, ' ', 0)
+	uid := "unregistered"
+	if r.UID >= 0 {
+		uid = fmt.Sprint(r.UID)
+	}
+	fmt.Fprintf(tw, "validator\t%s\tuid %s\tpermit %s\n", r.Hotkey, uid, yesNo(r.Permit))
+	if r.Chain != nil {
+		ch := r.Chain
+		mode := "set weights directly"
+		if ch.CommitReveal {
+			mode = fmt.Sprintf("commit-reveal, reveal period %d epoch(s)", ch.RevealPeriod)
+		}
+		fmt.Fprintf(tw, "chain\t%s\theight %d\tepoch %d\n", ch.ChainID, ch.Height, ch.Epoch)
+		fmt.Fprintf(tw, "subnet\t%d\ttempo %d\t%s, rate limit %d blocks\n", r.Netuid, ch.Tempo, mode, ch.WeightsRateLimit)
+		fmt.Fprintf(tw, "schedule\tnext epoch at block %d\tlast submission at block %d\tnext submission at block %d\n",
+			ch.NextEpochBlock, ch.LastUpdate, ch.NextSubmitBlock)
+	} else {
+		fmt.Fprintf(tw, "chain\tunreachable: %s\n", r.ChainError)
+	}
+	if r.LastWeights != nil {
+		fmt.Fprintf(tw, "last weights\t%s at block %d\t%d uids\t%s\n", r.LastWeights.Kind, r.LastWeights.Height,
+			len(r.LastWeights.Uids), r.LastWeights.At.Format(time.RFC3339))
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "\npending commits: %d\n", len(r.PendingCommits))
+	if len(r.PendingCommits) > 0 {
+		tw = tabwriter.NewWriter(w, 0, 2, 2, ' ', 0)
+		fmt.Fprintln(tw, "  HASH\tSTATUS\tCOMMIT BLOCK\tREVEAL FROM\tREVEAL UNTIL\tNEXT REVEAL\tSTATE")
+		for _, p := range r.PendingCommits {
+			fmt.Fprintf(tw, "  %s\t%s\t%d\t%d\t%d\t%d\t%s\n", shortHash(p.Hash), p.Status, p.CommitBlock, p.RevealFrom,
+				p.RevealUntil, p.NextRevealBlock, p.State)
+		}
+		tw.Flush()
+	}
+	when := "never"
+	if r.ScoresUpdatedAt != nil {
+		when = r.ScoresUpdatedAt.Format(time.RFC3339)
+	}
+	fmt.Fprintf(w, "\nscores after round %d (saved %s):\n", r.Round, when)
+	tw = tabwriter.NewWriter(w, 0, 2, 2, ' ', 0)
+	fmt.Fprintln(tw, "  UID\tHOTKEY\tSCORE\tLAST ROUND\tTTFT\tTOK/S\tLAST RESULT")
+	for _, s := range r.Scores {
+		res := s.LastResult
+		if s.LastReason != "" && s.LastResult != ResultOK {
+			res = strings.TrimPrefix(res+": "+s.LastReason, ": ")
+		}
+		fmt.Fprintf(tw, "  %d\t%s\t%.4f\t%.4f\t%.0f ms\t%.1f\t%s\n", s.UID, s.Hotkey, s.Score, s.LastRound, s.TTFTMillis, s.TPS, res)
+	}
+	return tw.Flush()
+}
+
+func runWeightsShow(c *cli.Context, dial Dialer) error {
+	rep, mg, grpcAddr, err := gather(c, dial)
+	if err != nil {
+		return err
+	}
+	type onChain struct {
+		Uids   []uint32 `json:"uids"`
+		Values []uint32 `json:"values"`
+		SetAt  int64    `json:"set_at"`
+	}
+	out := struct {
+		Preview        []WeightPreview `json:"preview"`
+		PreviewError   string          `json:"preview_error,omitempty"`
+		PendingCommits []PendingCommit `json:"pending_commits"`
+		OnChain        *onChain        `json:"on_chain,omitempty"`
+		OnChainError   string          `json:"on_chain_error,omitempty"`
+	}{PendingCommits: []PendingCommit{}}
+	store, _ := OpenCommitStore(expandHome(c.String(flagHome)))
+	if store != nil {
+		for _, pc := range store.List() {
+			if pc.Netuid == rep.Netuid && pc.Hotkey == rep.Hotkey {
+				pc.Salt = "(hidden until revealed)"
+				out.PendingCommits = append(out.PendingCommits, pc)
+			}
+		}
+	}
+	scores := map[uint16]float64{}
+	hotkeys := map[uint16]string{}
+	for _, s := range rep.Scores {
+		scores[s.UID], hotkeys[s.UID] = s.Score, s.Hotkey
+	}
+	var lim WeightLimits
+	if mg != nil {
+		lim = mg.Limits()
+	} else {
+		// Without the chain: the bare normalization, no subnet rules.
+		lim = WeightLimits{Self: -1, MaxWeightLimit: u16Max}
+		for uid := range scores {
+			lim.N = max(lim.N, uint32(uid)+1)
+		}
+		out.PreviewError = "chain unreachable; shown without the subnet's min_allowed_weights and max_weight_limit"
+	}
+	if uids, ws, err := NormalizeWeights(scores, lim); err != nil {
+		out.PreviewError = err.Error()
+	} else {
+		var sum float64
+		for _, w := range ws {
+			sum += float64(w)
+		}
+		for i, u := range uids {
+			out.Preview = append(out.Preview, WeightPreview{UID: u, Hotkey: hotkeys[uint16(u)], Score: scores[uint16(u)],
+				Weight: ws[i], Share: float64(ws[i]) / sum})
+		}
+	}
+	if mg != nil && mg.Self != nil {
+		ctx, cancel := context.WithTimeout(c.Context, 10*time.Second)
+		defer cancel()
+		row, err := queryWeights(ctx, grpcAddr, rep.Netuid, mg.Self.Neuron.Uid)
+		if err != nil {
+			out.OnChainError = err.Error()
+		} else {
+			out.OnChain = &onChain{Uids: row.Uids, Values: row.Values, SetAt: row.SetAt}
+		}
+	}
+	if c.String(flagOutput) == "json" {
+		return writeJSON(c.App.Writer, out)
+	}
+	w := c.App.Writer
+	fmt.Fprintf(w, "weights the saved scores give now (validator %s, subnet %d):\n", rep.Hotkey, rep.Netuid)
+	if out.PreviewError != "" {
+		fmt.Fprintf(w, "  note: %s\n", out.PreviewError)
+	}
+	tw := tabwriter.NewWriter(w, 0, 2, 2, ' ', 0)
+	fmt.Fprintln(tw, "  UID\tHOTKEY\tSCORE\tWEIGHT\tSHARE")
+	for _, p := range out.Preview {
+		fmt.Fprintf(tw, "  %d\t%s\t%.4f\t%d\t%.2f%%\n", p.UID, p.Hotkey, p.Score, p.Weight, 100*p.Share)
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "\npending commits: %d\n", len(out.PendingCommits))
+	for _, pc := range out.PendingCommits {
+		fmt.Fprintf(w, "  %s %s commit block %d, reveal %d..%d: uids %v weights %v\n", shortHash(pc.Hash), pc.Status,
+			pc.CommitBlock, pc.RevealFrom, pc.RevealUntil, pc.Uids, pc.Weights)
+	}
+	switch {
+	case out.OnChain != nil:
+		fmt.Fprintf(w, "\non chain (set at block %d): uids %v values %v\n", out.OnChain.SetAt, out.OnChain.Uids, out.OnChain.Values)
+	case out.OnChainError != "":
+		fmt.Fprintf(w, "\non chain: %s\n", out.OnChainError)
+	}
+	return nil
+}
+
+// queryWeights asks x/scoring for a validator's stored row. The Chain
+// interface has no such query (the daemon never needs it), so this opens a
+// short-lived gRPC connection of its own.
+func queryWeights(ctx context.Context, addr string, netuid, uid uint32) (*scoringtypes.WeightsRow, error) {
+	cdc := codec.NewProtoCodec(codectypes.NewInterfaceRegistry())
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultCallOptions(grpc.ForceCodec(cdc.GRPCCodec())))
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	res, err := scoringtypes.NewQueryClient(conn).Weights(ctx, &scoringtypes.QueryWeightsRequest{Netuid: netuid, Uid: uid})
+	if err != nil {
+		return nil, err
+	}
+	return &res.Weights, nil
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+func shortHash(h string) string {
+	if len(h) > 16 {
+		return h[:16] + "…"
+	}
+	return h
+}

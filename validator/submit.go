@@ -1,0 +1,507 @@
+package validator
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	sdk "github.com/cosmos/cosmos-sdk/types"
+
+	"github.com/meritnet/merit/client/chain"
+	"github.com/meritnet/merit/client/identity"
+	scoringtypes "github.com/meritnet/merit/x/scoring/types"
+)
+
+// saltBytes is the size of a commit's random salt.
+const saltBytes = 16
+
+// broadcastTimeout bounds one weights transaction, inclusion included.
+const broadcastTimeout = 90 * time.Second
+
+// Submitter turns scores into weight transactions on the subnet's schedule:
+// MsgSetWeights when commit-reveal is off; otherwise one MsgCommitWeights
+// per epoch, persisted before it is broadcast, and its MsgRevealWeights in
+// the reveal window, also after a restart. Step is called on every new
+// metagraph snapshot and never runs concurrently with itself.
+type Submitter struct {
+	Chain   chain.Chain
+	ID      *identity.Identity
+	Store   *CommitStore
+	Scores  func() map[uint16]float64
+	Log     *zap.Logger
+	Metrics *Metrics
+	// OnSubmit, if set, sees every successful submission.
+	OnSubmit func(Submission)
+
+	mu       sync.Mutex // serializes Step
+	backoffs map[string]*backoff
+	notes    map[string]time.Time
+}
+
+// Step does whatever the schedule asks for at this snapshot.
+func (s *Submitter) Step(ctx context.Context, mg *Metagraph) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.backoffs == nil {
+		s.backoffs, s.notes = map[string]*backoff{}, map[string]time.Time{}
+	}
+	if s.Metrics != nil {
+		s.Metrics.PendingCommits.Set(float64(len(s.mine(mg))))
+	}
+	if mg.Self == nil {
+		s.note("unregistered", "hotkey is not registered on the subnet; not setting weights", zap.String("hotkey", s.ID.Address()))
+		return
+	}
+	if !mg.HasPermit() {
+		s.note("nopermit", "no validator permit yet (top max_validators by stake get one at each epoch); not setting weights",
+			zap.Uint32("uid", mg.Self.Neuron.Uid), zap.String("stake", mg.Self.Stake.String()))
+		return
+	}
+	if mg.Hyperparams().CommitRevealEnabled {
+		s.reconcile(ctx, mg)
+		s.reveal(ctx, mg)
+		s.commit(ctx, mg)
+		return
+	}
+	s.set(ctx, mg)
+}
+
+// mine lists the stored commits of this hotkey and subnet.
+func (s *Submitter) mine(mg *Metagraph) []PendingCommit {
+	var out []PendingCommit
+	for _, c := range s.Store.List() {
+		if c.Netuid == mg.Netuid && c.Hotkey == s.ID.Address() {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// reconcile settles commits whose fate is unknown (broadcast before a crash
+// or an error) with the chain's Commits query, and drops expired ones.
+func (s *Submitter) reconcile(ctx context.Context, mg *Metagraph) {
+	mine := s.mine(mg)
+	if len(mine) == 0 {
+		return
+	}
+	var onChain []scoringtypes.CommitInfo
+	needChain := false
+	for _, c := range mine {
+		needChain = needChain || c.Status == CommitBroadcasting || c.CommitEpoch == 0 && c.CommitBlock == 0
+	}
+	if needChain {
+		var err error
+		if onChain, err = commitsOf(ctx, s.Chain, mg.Netuid, s.ID.Address()); err != nil {
+			s.Log.Warn("commits query failed; will retry", zap.Error(err))
+			s.chainErr("commits")
+			return
+		}
+	}
+	rp := mg.Hyperparams().RevealPeriod
+	for _, c := range mine {
+		switch c.Status {
+		case CommitBroadcasting:
+			if info, ok := findCommit(onChain, c.Hash); ok {
+				s.markIncluded(c.Hash, info)
+				s.Log.Info("commit found on chain", zap.String("hash", c.Hash), zap.Int64("block", info.Commit.CommitBlock))
+				continue
+			}
+			if c.CreatedEpoch != mg.Epoch {
+				// Built for an epoch that is over and never included: its
+				// weights are stale, and revealing it is impossible anyway.
+				s.Log.Warn("dropping a commit that never reached the chain", zap.String("hash", c.Hash),
+					zap.Uint64("built_in_epoch", c.CreatedEpoch), zap.Uint64("epoch", mg.Epoch))
+				s.remove(c.Hash)
+			}
+			// Same epoch: commit() re-broadcasts it (same hash) when allowed.
+		case CommitIncluded:
+			if due := c.CommitEpoch + rp; mg.Epoch > due {
+				s.Log.Warn("dropping an expired commit: its reveal window has passed", zap.String("hash", c.Hash),
+					zap.Int64("commit_block", c.CommitBlock), zap.Int64("reveal_until", c.RevealUntil),
+					zap.Uint64("reveal_epoch", due), zap.Uint64("epoch", mg.Epoch), zap.Int64("height", mg.Height))
+				s.remove(c.Hash)
+				if s.Metrics != nil {
+					s.Metrics.WeightSubmissions.WithLabelValues("reveal", "expired").Inc()
+				}
+			}
+		}
+	}
+}
+
+func findCommit(infos []scoringtypes.CommitInfo, hash string) (scoringtypes.CommitInfo, bool) {
+	want, err := hex.DecodeString(hash)
+	if err != nil {
+		return scoringtypes.CommitInfo{}, false
+	}
+	for _, ci := range infos {
+		if bytes.Equal(ci.Commit.CommitHash, want) {
+			return ci, true
+		}
+	}
+	return scoringtypes.CommitInfo{}, false
+}
+
+func (s *Submitter) markIncluded(hash string, info scoringtypes.CommitInfo) {
+	err := s.Store.Update(hash, func(c *PendingCommit) {
+		c.Status = CommitIncluded
+		c.CommitBlock = info.Commit.CommitBlock
+		c.CommitEpoch = info.Commit.CommitEpoch
+		c.RevealFrom, c.RevealUntil = info.RevealFrom, info.RevealUntil
+	})
+	if err != nil {
+		s.Log.Error("cannot persist commit inclusion", zap.String("hash", hash), zap.Error(err))
+	}
+}
+
+func (s *Submitter) remove(hash string) {
+	if err := s.Store.Remove(hash); err != nil {
+		s.Log.Error("cannot update pending commits file", zap.Error(err))
+	}
+}
+
+// reveal opens every included commit whose reveal epoch has come. The
+// chain accepts a reveal while its epoch counter equals the commit's epoch
+// plus reveal_period; the blocks the Commits query reports are that range
+// as the current tempo tells, kept for status display.
+func (s *Submitter) reveal(ctx context.Context, mg *Metagraph) {
+	rp := mg.Hyperparams().RevealPeriod
+	for _, c := range s.mine(mg) {
+		if c.Status != CommitIncluded || mg.Epoch != c.CommitEpoch+rp {
+			continue
+		}
+		bo := s.backoff("reveal:" + c.Hash)
+		if !bo.ready(time.Now()) {
+			continue
+		}
+		salt, err := hex.DecodeString(c.Salt)
+		if err != nil {
+			s.Log.Error("pending commit has a corrupt salt; dropping it", zap.String("hash", c.Hash))
+			s.remove(c.Hash)
+			continue
+		}
+		_ = s.Store.Update(c.Hash, func(p *PendingCommit) { p.RevealAttempts++ })
+		msg := &scoringtypes.MsgRevealWeights{Hotkey: s.ID.Address(), Netuid: mg.Netuid, Uids: c.Uids,
+			Weights: c.Weights, Salt: salt, VersionKey: c.VersionKey}
+		res, err := s.broadcast(ctx, msg)
+		if err == nil {
+			s.Log.Info("weights revealed", zap.String("hash", c.Hash), zap.Int64("height", res.Height),
+				zap.Int64("commit_block", c.CommitBlock), zap.Int("uids", len(c.Uids)))
+			s.count("reveal", "ok")
+			s.remove(c.Hash)
+			bo.reset()
+			s.submitted(Submission{Kind: "reveal", Height: res.Height, TxHash: res.Hash, Uids: c.Uids, Weights: c.Weights})
+			continue
+		}
+		kind := txErrKind(err)
+		s.count("reveal", kind)
+		if ctx.Err() != nil {
+			return
+		}
+		switch kind {
+		case "no_matching_commit":
+			// An earlier attempt may have landed after all (its result was
+			// lost), or the chain pruned the commit: either way it is gone.
+			if infos, qerr := commitsOf(ctx, s.Chain, mg.Netuid, s.ID.Address()); qerr == nil {
+				if _, ok := findCommit(infos, c.Hash); !ok {
+					s.Log.Warn("commit no longer on chain (revealed earlier or pruned); dropping it", zap.String("hash", c.Hash))
+					s.remove(c.Hash)
+					continue
+				}
+			}
+		case "reveal_window", "no_permit", "version_key", "invalid_weights", "wrong_mode":
+			// reconcile() drops it once the epoch passes; until then retry
+			// slowly in case the chain's view was a block behind ours.
+		}
+		d := bo.fail(time.Now())
+		s.Log.Warn("reveal failed; will retry", zap.String("hash", c.Hash), zap.String("kind", kind), zap.Duration("retry_in", d), zap.Error(err))
+	}
+}
+
+// alreadySubmitted reports whether the validator set or committed weights
+// since the subnet's last epoch (LastUpdate is the block of its last set or
+// commit), which is what "once per epoch" means across restarts.
+func alreadySubmitted(mg *Metagraph) bool {
+	n := mg.Self.Neuron
+	return n.LastUpdate > n.RegisteredAt && n.LastUpdate > mg.LastEpochBlock
+}
+
+// rateLimitOK reports whether a submission landing in the next block passes
+// weights_rate_limit, and the first block that would.
+func rateLimitOK(mg *Metagraph) (bool, int64) {
+	n := mg.Self.Neuron
+	if n.LastUpdate <= n.RegisteredAt {
+		return true, mg.Height + 1
+	}
+	next := n.LastUpdate + int64(mg.Hyperparams().WeightsRateLimit)
+	return mg.Height+1 >= next, max(next, mg.Height+1)
+}
+
+// NextSubmitBlock is the first block at which the validator will set or
+// commit weights again (schedule only; it also needs scores and a permit).
+func NextSubmitBlock(mg *Metagraph) int64 {
+	if mg.Self == nil {
+		return 0
+	}
+	_, next := rateLimitOK(mg)
+	if alreadySubmitted(mg) {
+		next = max(next, mg.NextEpochBlock+1)
+	}
+	return next
+}
+
+// commit makes this epoch's commit, or re-broadcasts one built this epoch
+// whose inclusion was never seen.
+func (s *Submitter) commit(ctx context.Context, mg *Metagraph) {
+	var retry *PendingCommit
+	for _, c := range s.mine(mg) {
+		if c.Status == CommitIncluded && c.CommitEpoch == mg.Epoch {
+			return // done for this epoch
+		}
+		if c.Status == CommitBroadcasting && c.CreatedEpoch == mg.Epoch {
+			retry = &c
+		}
+	}
+	if alreadySubmitted(mg) {
+		// Something landed this epoch. If it was not our retry (reconcile
+		// would have found that), another submission would only hit the
+		// rate limit; the retry is dropped at the next epoch.
+		return
+	}
+	if ok, next := rateLimitOK(mg); !ok {
+		s.note("ratelimit-commit", "waiting for the weights rate limit", zap.Int64("next_block", next))
+		return
+	}
+	bo := s.backoff("commit")
+	if !bo.ready(time.Now()) {
+		return
+	}
+	var pc PendingCommit
+	if retry != nil {
+		// reconcile() has just checked it is not on chain.
+		pc = *retry
+		s.Log.Info("re-broadcasting a commit whose inclusion was not seen", zap.String("hash", pc.Hash))
+	} else {
+		uids, weights, err := NormalizeWeights(s.Scores(), mg.Limits())
+		if err != nil {
+			s.note("noscores-commit", "nothing to commit yet", zap.Error(err))
+			return
+		}
+		if err := CheckWeights(uids, weights, mg.Limits()); err != nil {
+			s.Log.Error("computed weights break the subnet's rules; not committing", zap.Error(err))
+			return
+		}
+		salt := make([]byte, saltBytes)
+		if _, err := rand.Read(salt); err != nil {
+			s.Log.Error("no randomness for a salt", zap.Error(err))
+			return
+		}
+		vk := mg.Hyperparams().WeightsVersionKey
+		hash := scoringtypes.CommitHash(s.ID.AccAddress(), mg.Netuid, uids, weights, salt, vk)
+		pc = PendingCommit{Hash: hex.EncodeToString(hash), Netuid: mg.Netuid, Hotkey: s.ID.Address(),
+			Uids: uids, Weights: weights, Salt: hex.EncodeToString(salt), VersionKey: vk, Status: CommitBroadcasting,
+			CreatedHeight: mg.Height, CreatedEpoch: mg.Epoch, CreatedAt: time.Now().UTC()}
+		// On disk before it is on the wire: a crash after the broadcast must
+		// not lose the salt, or the commit could never be revealed.
+		if err := s.Store.Add(pc); err != nil {
+			s.Log.Error("cannot persist the commit; not broadcasting it", zap.Error(err))
+			bo.fail(time.Now())
+			return
+		}
+	}
+	hash, _ := hex.DecodeString(pc.Hash)
+	res, err := s.broadcast(ctx, &scoringtypes.MsgCommitWeights{Hotkey: s.ID.Address(), Netuid: mg.Netuid, CommitHash: hash})
+	if ctx.Err() != nil {
+		return // shutting down: the next run reconciles it
+	}
+	// Included or not, the chain's Commits query is the truth about it.
+	infos, qerr := commitsOf(ctx, s.Chain, mg.Netuid, s.ID.Address())
+	if qerr == nil {
+		if info, ok := findCommit(infos, pc.Hash); ok {
+			s.markIncluded(pc.Hash, info)
+			s.count("commit", "ok")
+			bo.reset()
+			h := info.Commit.CommitBlock
+			txh := ""
+			if res != nil {
+				txh = res.Hash
+			}
+			s.Log.Info("weights committed", zap.String("hash", pc.Hash), zap.Int64("block", h),
+				zap.Int64("reveal_from", info.RevealFrom), zap.Int64("reveal_until", info.RevealUntil), zap.Int("uids", len(pc.Uids)))
+			s.submitted(Submission{Kind: "commit", Height: h, TxHash: txh, Uids: pc.Uids, Weights: pc.Weights})
+			return
+		}
+	}
+	if err == nil {
+		// Included, yet the query did not show it (a lagging node): keep it
+		// as broadcasting; reconcile() finds it on the next block.
+		s.Log.Warn("commit included but not yet visible in the Commits query", zap.String("hash", pc.Hash), zap.Error(qerr))
+		return
+	}
+	kind := txErrKind(err)
+	s.count("commit", kind)
+	d := bo.fail(time.Now())
+	if permanentCommitError(kind) {
+		s.Log.Warn("commit refused; dropping it", zap.String("kind", kind), zap.Duration("retry_in", d), zap.Error(err))
+		s.remove(pc.Hash)
+		return
+	}
+	s.Log.Warn("commit failed; will retry the same commit", zap.String("kind", kind), zap.Duration("retry_in", d), zap.Error(err))
+}
+
+// set sends MsgSetWeights once per epoch within the rate limit.
+func (s *Submitter) set(ctx context.Context, mg *Metagraph) {
+	if alreadySubmitted(mg) {
+		return
+	}
+	if ok, next := rateLimitOK(mg); !ok {
+		s.note("ratelimit-set", "waiting for the weights rate limit", zap.Int64("next_block", next))
+		return
+	}
+	bo := s.backoff("set")
+	if !bo.ready(time.Now()) {
+		return
+	}
+	uids, weights, err := NormalizeWeights(s.Scores(), mg.Limits())
+	if err != nil {
+		s.note("noscores-set", "nothing to set yet", zap.Error(err))
+		return
+	}
+	if err := CheckWeights(uids, weights, mg.Limits()); err != nil {
+		s.Log.Error("computed weights break the subnet's rules; not setting them", zap.Error(err))
+		return
+	}
+	msg := &scoringtypes.MsgSetWeights{Hotkey: s.ID.Address(), Netuid: mg.Netuid, Uids: uids, Weights: weights,
+		VersionKey: mg.Hyperparams().WeightsVersionKey}
+	res, err := s.broadcast(ctx, msg)
+	if err != nil {
+		if ctx.Err() != nil {
+			return
+		}
+		kind := txErrKind(err)
+		s.count("set", kind)
+		d := bo.fail(time.Now())
+		s.Log.Warn("set weights failed", zap.String("kind", kind), zap.Duration("retry_in", d), zap.Error(err))
+		return
+	}
+	bo.reset()
+	s.count("set", "ok")
+	s.Log.Info("weights set", zap.Int64("height", res.Height), zap.Int("uids", len(uids)))
+	s.submitted(Submission{Kind: "set", Height: res.Height, TxHash: res.Hash, Uids: uids, Weights: weights})
+}
+
+func (s *Submitter) broadcast(ctx context.Context, msg sdk.Msg) (*chain.TxResult, error) {
+	bctx, cancel := context.WithTimeout(ctx, broadcastTimeout)
+	defer cancel()
+	res, err := s.Chain.Broadcast(bctx, s.ID, msg)
+	if err == nil && res != nil && res.Code != 0 {
+		err = fmt.Errorf("tx %s failed with code %d: %s", res.Hash, res.Code, res.Log)
+	}
+	if err == nil && res == nil {
+		res = &chain.TxResult{}
+	}
+	return res, err
+}
+
+func (s *Submitter) submitted(sub Submission) {
+	sub.At = time.Now().UTC()
+	if s.OnSubmit != nil {
+		s.OnSubmit(sub)
+	}
+}
+
+func (s *Submitter) count(kind, result string) {
+	if s.Metrics != nil {
+		s.Metrics.WeightSubmissions.WithLabelValues(kind, result).Inc()
+	}
+}
+
+func (s *Submitter) chainErr(what string) {
+	if s.Metrics != nil {
+		s.Metrics.ChainErrors.WithLabelValues(what).Inc()
+	}
+}
+
+// note logs a recurring condition at most once a minute.
+func (s *Submitter) note(key, msg string, fields ...zap.Field) {
+	if t, ok := s.notes[key]; ok && time.Since(t) < time.Minute {
+		return
+	}
+	s.notes[key] = time.Now()
+	s.Log.Info(msg, fields...)
+}
+
+func (s *Submitter) backoff(key string) *backoff {
+	b := s.backoffs[key]
+	if b == nil {
+		b = &backoff{}
+		s.backoffs[key] = b
+	}
+	return b
+}
+
+// backoff spaces out retries of a failing transaction: 1 s, 2 s, 4 s … 1 min.
+type backoff struct {
+	fails int
+	until time.Time
+}
+
+func (b *backoff) ready(now time.Time) bool { return !now.Before(b.until) }
+
+func (b *backoff) fail(now time.Time) time.Duration {
+	d := min(time.Second<<min(b.fails, 6), time.Minute)
+	b.fails++
+	b.until = now.Add(d)
+	return d
+}
+
+func (b *backoff) reset() { *b = backoff{} }
+
+// txErrKind names a refused weights transaction. Registered x/scoring
+// errors match by code (chain.TxError implements errors.Is); the message
+// test covers errors that lost their type on the way.
+func txErrKind(err error) string {
+	has := func(target error, text string) bool {
+		return errors.Is(err, target) || strings.Contains(err.Error(), text)
+	}
+	switch {
+	case has(scoringtypes.ErrRateLimited, "weights rate limit"):
+		return "rate_limited"
+	case has(scoringtypes.ErrNoPermit, "no validator permit"):
+		return "no_permit"
+	case has(scoringtypes.ErrTooManyCommits, "too many unrevealed commits"):
+		return "too_many_commits"
+	case has(scoringtypes.ErrRevealWindow, "outside the reveal window"):
+		return "reveal_window"
+	case has(scoringtypes.ErrNoMatchingCommit, "no commit matches"):
+		return "no_matching_commit"
+	case has(scoringtypes.ErrInvalidWeights, "invalid weights"):
+		return "invalid_weights"
+	case has(scoringtypes.ErrVersionKey, "version key below"):
+		return "version_key"
+	case has(scoringtypes.ErrCommitRevealOn, "commit-reveal is enabled"), has(scoringtypes.ErrCommitRevealOff, "commit-reveal is disabled"):
+		return "wrong_mode"
+	case errors.Is(err, chain.ErrInclusionTimeout):
+		return "inclusion_timeout"
+	case errors.Is(err, context.DeadlineExceeded):
+		return "timeout"
+	}
+	return "error"
+}
+
+// permanentCommitError: retrying the same commit cannot succeed (or must
+// wait for a new epoch and new weights anyway).
+func permanentCommitError(kind string) bool {
+	switch kind {
+	case "rate_limited", "no_permit", "too_many_commits", "invalid_weights", "version_key", "wrong_mode":
+		return true
+	}
+	return false
+}

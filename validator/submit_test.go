@@ -1,0 +1,271 @@
+package validator
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	sdk "github.com/cosmos/cosmos-sdk/types"
+	"go.uber.org/zap"
+
+	"github.com/meritnet/merit/client/chain"
+	scoringtypes "github.com/meritnet/merit/x/scoring/types"
+)
+
+func newSubmitter(t *testing.T, f *fakeChain, home string, scores map[uint16]float64) (*Submitter, *CommitStore) {
+	t.Helper()
+	store, err := OpenCommitStore(home)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := f.idForTest
+	return &Submitter{Chain: f, ID: id, Store: store, Scores: func() map[uint16]float64 { return scores },
+		Log: zap.NewNop(), Metrics: NewMetrics()}, store
+}
+
+func countMsgs[T sdk.Msg](msgs []sdk.Msg) int {
+	n := 0
+	for _, m := range msgs {
+		if _, ok := m.(T); ok {
+			n++
+		}
+	}
+	return n
+}
+
+// step advances one block and steps the submitter on the new snapshot.
+func step(t *testing.T, f *fakeChain, s *Submitter) {
+	f.advance(1)
+	s.Step(context.Background(), f.metagraph(t, s.ID.Address()))
+}
+
+func TestCommitPersistedBeforeBroadcastThenRevealed(t *testing.T) {
+	id := newIdentity(t, "val")
+	f := newFakeChain(10, true, id, 3)
+	f.idForTest = id
+	home := t.TempDir()
+	s, store := newSubmitter(t, f, home, map[uint16]float64{1: 0.9, 2: 0.3, 3: 0})
+	// At the moment of the broadcast the commit (with its salt) must already
+	// be in the file on disk.
+	f.hook = func(m sdk.Msg) error {
+		if c, ok := m.(*scoringtypes.MsgCommitWeights); ok {
+			bz, err := os.ReadFile(filepath.Join(home, CommitsFile))
+			if err != nil {
+				t.Errorf("commit broadcast before the pending file exists: %v", err)
+				return nil
+			}
+			if !strings.Contains(string(bz), hex.EncodeToString(c.CommitHash)) {
+				t.Errorf("commit %x broadcast before it was persisted", c.CommitHash)
+			}
+		}
+		return nil
+	}
+	step(t, f, s)
+	pcs := store.List()
+	if len(pcs) != 1 || pcs[0].Status != CommitIncluded || pcs[0].CommitBlock == 0 || pcs[0].RevealFrom == 0 {
+		t.Fatalf("after one step: %+v", pcs)
+	}
+	if got := countMsgs[*scoringtypes.MsgCommitWeights](f.sent()); got != 1 {
+		t.Fatalf("%d commits sent", got)
+	}
+	// Nothing more this epoch: no second commit, no early reveal. (The
+	// snapshot of block RevealFrom-1 is the first that shows the new epoch;
+	// a tx sent then lands in RevealFrom.)
+	for f.height < pcs[0].RevealFrom-2 {
+		step(t, f, s)
+	}
+	if got := countMsgs[*scoringtypes.MsgCommitWeights](f.sent()); got != 1 {
+		t.Fatalf("%d commits sent within one epoch", got)
+	}
+	if got := countMsgs[*scoringtypes.MsgRevealWeights](f.sent()); got != 0 {
+		t.Fatalf("revealed before the window")
+	}
+	// The window opens: reveal, then the next epoch's commit.
+	step(t, f, s)
+	if got := countMsgs[*scoringtypes.MsgRevealWeights](f.sent()); got != 1 {
+		t.Fatalf("%d reveals sent in the window", got)
+	}
+	row, ok := f.weights[0]
+	if !ok || row.SetAt != pcs[0].CommitBlock {
+		t.Fatalf("weights row %+v, want set at commit block %d", row, pcs[0].CommitBlock)
+	}
+	if len(row.Uids) != 2 || row.Uids[0] != 1 || row.Values[0] != 65535 || row.Uids[1] != 2 {
+		t.Fatalf("revealed %v %v", row.Uids, row.Values)
+	}
+	for _, pc := range store.List() {
+		if pc.Hash == pcs[0].Hash {
+			t.Fatalf("revealed commit still pending")
+		}
+	}
+	if got := countMsgs[*scoringtypes.MsgCommitWeights](f.sent()); got != 2 {
+		t.Fatalf("%d commits after the second epoch began, want 2", got)
+	}
+}
+
+func TestRestartRevealsPendingCommit(t *testing.T) {
+	id := newIdentity(t, "val")
+	f := newFakeChain(10, true, id, 2)
+	f.idForTest = id
+	home := t.TempDir()
+	s1, _ := newSubmitter(t, f, home, map[uint16]float64{1: 1, 2: 0.5})
+	step(t, f, s1)
+	if len(f.commits[id.Address()]) != 1 {
+		t.Fatal("no commit on chain")
+	}
+	// A new process on the same home, with no scores at all: it must still
+	// reveal what the first one committed.
+	s2, store := newSubmitter(t, f, home, nil)
+	for i := 0; i < 25 && countMsgs[*scoringtypes.MsgRevealWeights](f.sent()) == 0; i++ {
+		step(t, f, s2)
+	}
+	if countMsgs[*scoringtypes.MsgRevealWeights](f.sent()) != 1 {
+		t.Fatal("restarted submitter did not reveal")
+	}
+	if _, ok := f.weights[0]; !ok || len(store.List()) != 0 || len(f.commits[id.Address()]) != 0 {
+		t.Fatalf("weights %v, pending %v, on chain %v", f.weights, store.List(), f.commits)
+	}
+}
+
+func TestCrashAfterBroadcastIsNotRecommitted(t *testing.T) {
+	id := newIdentity(t, "val")
+	f := newFakeChain(10, true, id, 2)
+	f.idForTest = id
+	home := t.TempDir()
+	s1, store := newSubmitter(t, f, home, map[uint16]float64{1: 1})
+	// The tx lands but its result is lost (inclusion timeout).
+	f.includeAnyway = true
+	f.hook = func(sdk.Msg) error { return chain.ErrInclusionTimeout }
+	step(t, f, s1)
+	f.hook, f.includeAnyway = nil, false
+	pcs := store.List()
+	if len(pcs) != 1 || pcs[0].Status != CommitIncluded {
+		t.Fatalf("lost result not reconciled from the Commits query: %+v", pcs)
+	}
+	// Simulate a crash between persisting and seeing inclusion: mark it
+	// broadcasting again, restart, and check that it is found, not resent.
+	if err := store.Update(pcs[0].Hash, func(p *PendingCommit) { p.Status = CommitBroadcasting; p.CommitBlock = 0 }); err != nil {
+		t.Fatal(err)
+	}
+	s2, store2 := newSubmitter(t, f, home, map[uint16]float64{1: 1})
+	step(t, f, s2)
+	if got := countMsgs[*scoringtypes.MsgCommitWeights](f.sent()); got != 1 {
+		t.Fatalf("commit sent %d times", got)
+	}
+	if pcs := store2.List(); len(pcs) != 1 || pcs[0].Status != CommitIncluded || pcs[0].CommitBlock == 0 {
+		t.Fatalf("after restart: %+v", pcs)
+	}
+}
+
+func TestUnincludedCommitRetriedSameHash(t *testing.T) {
+	id := newIdentity(t, "val")
+	f := newFakeChain(20, true, id, 2)
+	f.idForTest = id
+	s, store := newSubmitter(t, f, t.TempDir(), map[uint16]float64{1: 1})
+	fails := 1
+	f.hook = func(m sdk.Msg) error {
+		if _, ok := m.(*scoringtypes.MsgCommitWeights); ok && fails > 0 {
+			fails--
+			return errors.New("connection reset")
+		}
+		return nil
+	}
+	step(t, f, s)
+	pcs := store.List()
+	if len(pcs) != 1 || pcs[0].Status != CommitBroadcasting {
+		t.Fatalf("after a transient failure: %+v", pcs)
+	}
+	s.backoffs["commit"].reset() // skip the wait
+	step(t, f, s)
+	after := store.List()
+	if len(after) != 1 || after[0].Hash != pcs[0].Hash || after[0].Status != CommitIncluded {
+		t.Fatalf("retry made another commit or failed: before %+v after %+v", pcs, after)
+	}
+}
+
+func TestExpiredCommitDropped(t *testing.T) {
+	id := newIdentity(t, "val")
+	f := newFakeChain(10, true, id, 2)
+	f.idForTest = id
+	s, store := newSubmitter(t, f, t.TempDir(), map[uint16]float64{1: 1})
+	step(t, f, s)
+	if len(store.List()) != 1 {
+		t.Fatal("no commit")
+	}
+	// The validator is offline for two epochs.
+	f.advance(25)
+	s.Scores = func() map[uint16]float64 { return nil }
+	s.Step(context.Background(), f.metagraph(t, id.Address()))
+	if len(store.List()) != 0 {
+		t.Fatalf("expired commit kept: %+v", store.List())
+	}
+	if countMsgs[*scoringtypes.MsgRevealWeights](f.sent()) != 0 {
+		t.Fatal("revealed an expired commit")
+	}
+}
+
+func TestSetWeightsRespectsRateLimitAndEpoch(t *testing.T) {
+	id := newIdentity(t, "val")
+	f := newFakeChain(10, false, id, 2)
+	f.idForTest = id
+	f.subnet.Hyperparams.WeightsRateLimit = 15 // longer than an epoch
+	s, store := newSubmitter(t, f, t.TempDir(), map[uint16]float64{1: 1, 2: 1})
+	var heights []int64
+	f.hook = func(m sdk.Msg) error {
+		if _, ok := m.(*scoringtypes.MsgSetWeights); ok {
+			heights = append(heights, f.height+1)
+		}
+		return nil
+	}
+	for range 40 {
+		step(t, f, s)
+	}
+	if len(heights) < 2 {
+		t.Fatalf("set weights %d times in 40 blocks", len(heights))
+	}
+	for i := 1; i < len(heights); i++ {
+		if heights[i]-heights[i-1] < 15 {
+			t.Fatalf("sets at %v break the rate limit of 15", heights)
+		}
+	}
+	if len(store.List()) != 0 || countMsgs[*scoringtypes.MsgCommitWeights](f.sent()) != 0 {
+		t.Fatal("commit-reveal used on a subnet without it")
+	}
+	for _, m := range f.sent() {
+		if _, ok := m.(*scoringtypes.MsgSetWeights); !ok {
+			t.Fatalf("unexpected %T", m)
+		}
+	}
+}
+
+func TestNoPermitNoWeights(t *testing.T) {
+	id := newIdentity(t, "val")
+	f := newFakeChain(10, true, id, 2)
+	f.idForTest = id
+	f.neuron[0].Neuron.ValidatorPermit = false
+	s, _ := newSubmitter(t, f, t.TempDir(), map[uint16]float64{1: 1})
+	for range 15 {
+		step(t, f, s)
+	}
+	if len(f.sent()) != 0 {
+		t.Fatalf("sent %d messages without a permit", len(f.sent()))
+	}
+}
+
+func TestTxErrKind(t *testing.T) {
+	cases := map[string]error{
+		"rate_limited":       &chain.TxError{Codespace: "scoring", Code: 5, Log: "x"},
+		"no_matching_commit": scoringtypes.ErrNoMatchingCommit.Wrap("x"),
+		"reveal_window":      errors.New("chain: tx failed: outside the reveal window"),
+		"inclusion_timeout":  chain.ErrInclusionTimeout,
+		"error":              errors.New("boom"),
+	}
+	for want, err := range cases {
+		if got := txErrKind(err); got != want {
+			t.Errorf("%v: got %s want %s", err, got, want)
+		}
+	}
+}

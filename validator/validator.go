@@ -1,0 +1,635 @@
+// Package validator is the merit-validator daemon: it keeps the metagraph of
+// its subnet, probes miners with generated prompts, verifies every answer
+// against the subnet's reference model, scores correctness and speed, and
+// commits and reveals weights on the chain's schedule. It also serves a
+// dashboard, Prometheus metrics and an OpenAI-compatible gateway for users.
+// docs/validator.md describes how to run it and how it scores.
+package validator
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/meritnet/merit/client/chain"
+	"github.com/meritnet/merit/client/identity"
+	"github.com/meritnet/merit/client/transport"
+)
+
+// Config is what `run` takes; zero values get the defaults below.
+type Config struct {
+	// Home holds the pending commits and saved scores.
+	Home   string
+	Netuid uint32
+
+	ProbeInterval    time.Duration // default 5s
+	ProbeTimeout     time.Duration // default 20s
+	ProbeConcurrency int           // miners probed at once, default 4
+	PromptsPerProbe  int           // prompts per miner per round, default 2
+	// MaxTokens per probe; 0 is the subnet task's max_tokens.
+	MaxTokens int
+	EMAAlpha  float64 // default 0.3
+	// Seed of the prompt generator; 0 draws a secret random one.
+	Seed uint64
+
+	Reference ReferenceConfig
+
+	// Listen is host:port of the dashboard, metrics and gateway ("" = off).
+	Listen string
+	// GatewayKeys is the API keys file ("" disables the gateway).
+	GatewayKeys string
+	// SpotCheck is the fraction of gateway answers verified.
+	SpotCheck float64
+
+	// PollInterval is the metagraph poll when the block stream is down.
+	PollInterval time.Duration
+}
+
+func (c *Config) defaults() {
+	if c.ProbeInterval <= 0 {
+		c.ProbeInterval = 5 * time.Second
+	}
+	if c.ProbeTimeout <= 0 {
+		c.ProbeTimeout = 20 * time.Second
+	}
+	if c.ProbeConcurrency <= 0 {
+		c.ProbeConcurrency = 4
+	}
+	if c.PromptsPerProbe <= 0 {
+		c.PromptsPerProbe = 2
+	}
+	if !(c.EMAAlpha > 0 && c.EMAAlpha <= 1) {
+		c.EMAAlpha = 0.3
+	}
+	if c.PollInterval <= 0 {
+		c.PollInterval = 2 * time.Second
+	}
+}
+
+// Validate rejects settings that cannot work.
+func (c Config) Validate() error {
+	switch {
+	case c.Home == "":
+		return errors.New("home directory is required")
+	case c.Netuid == 0:
+		return errors.New("netuid must be at least 1")
+	case c.MaxTokens < 0:
+		return errors.New("max tokens must not be negative")
+	case c.SpotCheck < 0 || c.SpotCheck > 1:
+		return fmt.Errorf("spot-check %v must be within [0, 1]", c.SpotCheck)
+	case c.EMAAlpha < 0 || c.EMAAlpha > 1:
+		return fmt.Errorf("ema-alpha %v must be within (0, 1]", c.EMAAlpha)
+	}
+	return nil
+}
+
+// Validator is a running validator.
+type Validator struct {
+	cfg     Config
+	chain   chain.Chain
+	id      *identity.Identity
+	log     *zap.Logger
+	sync    *Syncer
+	scorer  *Scorer
+	prompts *PromptGenerator
+	asker   *Asker
+	commits *CommitStore
+	submit  *Submitter
+	metrics *Metrics
+	history *History
+	gateway *Gateway
+	ref     atomic.Pointer[Reference]
+	refTask atomic.Pointer[string]
+
+	lastSub atomic.Pointer[Submission]
+	// seen holds each miner's last probe result class, so that a miner that
+	// stays down is logged when it goes down, not every round.
+	seenMu   sync.Mutex
+	seen     map[string]string
+	listener net.Listener
+	ready    chan struct{}
+	readyOne sync.Once
+}
+
+// New prepares a validator: it opens the home directory and loads pending
+// commits and saved scores, and binds the HTTP listener (so Addr works
+// before Run). Nothing talks to the chain until Run.
+func New(cfg Config, c chain.Chain, id *identity.Identity, log *zap.Logger) (*Validator, error) {
+	cfg.defaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if c == nil || id == nil {
+		return nil, errors.New("validator needs a chain client and an identity")
+	}
+	if log == nil {
+		log = zap.NewNop()
+	}
+	if err := ensureHome(cfg.Home); err != nil {
+		return nil, err
+	}
+	store, err := OpenCommitStore(cfg.Home)
+	if err != nil {
+		return nil, err
+	}
+	// Limits come from each request's context (probe timeout, gateway
+	// timeout), not from the transport: a miner sends its headers with the
+	// first token, and a long non-streamed gateway answer sends them last.
+	client, err := transport.NewClient(id, &http.Client{Transport: &http.Transport{
+		MaxIdleConnsPerHost: 4, IdleConnTimeout: 90 * time.Second,
+		TLSHandshakeTimeout: 10 * time.Second,
+	}})
+	if err != nil {
+		return nil, err
+	}
+	seed := cfg.Seed
+	if seed == 0 {
+		var b [8]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			return nil, err
+		}
+		seed = binary.LittleEndian.Uint64(b[:]) | 1
+	}
+	v := &Validator{
+		cfg: cfg, chain: c, id: id, log: log,
+		scorer:  NewScorer(cfg.EMAAlpha),
+		prompts: NewPromptGenerator(seed),
+		asker:   &Asker{Client: client, Timeout: cfg.ProbeTimeout},
+		commits: store,
+		metrics: NewMetrics(),
+		history: NewHistory(240),
+		ready:   make(chan struct{}),
+		seen:    map[string]string{},
+	}
+	v.sync = NewSyncer(c, cfg.Netuid, id.Address(), cfg.PollInterval, log.Named("sync"))
+	v.sync.OnUpdate = v.onSnapshot
+	if st, err := LoadState(cfg.Home); err != nil {
+		log.Warn("saved scores unreadable; starting from zero", zap.Error(err))
+	} else if st != nil && st.Netuid == cfg.Netuid && st.Hotkey == id.Address() {
+		v.scorer.Restore(st.Scores, st.Round)
+		v.metrics.SetScores(v.scorer.Scores())
+		if st.LastWeights != nil {
+			v.lastSub.Store(st.LastWeights)
+		}
+		log.Info("resumed saved scores", zap.Int("miners", len(st.Scores)), zap.Uint64("round", st.Round))
+	}
+	v.submit = &Submitter{Chain: c, ID: id, Store: store, Scores: v.weightScores, Log: log.Named("weights"),
+		Metrics: v.metrics, OnSubmit: func(s Submission) { v.lastSub.Store(&s) }}
+
+	var keys *APIKeys
+	if cfg.GatewayKeys != "" {
+		if keys, err = LoadAPIKeys(cfg.GatewayKeys); err != nil {
+			return nil, err
+		}
+	}
+	v.gateway = NewGateway(GatewayConfig{
+		Keys: keys, Client: client, SpotCheck: cfg.SpotCheck, Miners: v.gatewayMiners,
+		Reference: v.ref.Load, MaxTokens: v.taskMaxTokens, Record: v.scorer.Record,
+		Metrics: v.metrics, Log: log.Named("gateway"),
+	})
+	if cfg.Listen != "" {
+		l, err := net.Listen("tcp", cfg.Listen)
+		if err != nil {
+			return nil, fmt.Errorf("listen %s: %w", cfg.Listen, err)
+		}
+		v.listener = l
+	}
+	if n := len(store.List()); n > 0 {
+		log.Info("loaded pending commits", zap.Int("count", n), zap.String("file", store.Path()))
+	}
+	return v, nil
+}
+
+// Addr is the bound dashboard/gateway address ("" when not listening).
+func (v *Validator) Addr() string {
+	if v.listener == nil {
+		return ""
+	}
+	return v.listener.Addr().String()
+}
+
+// Ready is closed once the first metagraph and the reference model are in
+// place and probing has started.
+func (v *Validator) Ready() <-chan struct{} { return v.ready }
+
+// Scores returns the current scores.
+func (v *Validator) Scores() []MinerScore { return v.scorer.Scores() }
+
+// Commits returns the pending commits.
+func (v *Validator) Commits() []PendingCommit { return v.commits.List() }
+
+// Metrics exposes the registry (for tests and embedding).
+func (v *Validator) Metrics() *Metrics { return v.metrics }
+
+// Run works until ctx ends: sync, probe rounds, weight submissions, and the
+// HTTP server. It waits for the first metagraph as long as it takes (a
+// validator outlives its node's restarts), and returns an error only when
+// it cannot start: the subnet's reference model is not available.
+// Everything after that is retried and logged.
+func (v *Validator) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	var srv *http.Server
+	started := false
+	// Whichever way Run returns: stop every goroutine (the HTTP server
+	// first, it does not watch ctx), let spot checks finish, then save the
+	// scores once nothing changes them any more.
+	defer func() {
+		cancel()
+		if srv != nil {
+			sctx, c := context.WithTimeout(context.Background(), 5*time.Second)
+			_ = srv.Shutdown(sctx)
+			c()
+		}
+		wg.Wait()
+		v.gateway.Wait()
+		if started {
+			v.saveState()
+		}
+	}()
+
+	if v.listener != nil {
+		srv = &http.Server{Handler: v.Handler(), ReadHeaderTimeout: 10 * time.Second}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := srv.Serve(v.listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				v.log.Error("http server stopped", zap.Error(err))
+			}
+		}()
+		v.log.Info("dashboard, metrics and gateway listening", zap.String("addr", v.Addr()))
+	}
+
+	wg.Add(1)
+	go func() { defer wg.Done(); v.sync.Run(ctx) }()
+	mg, err := v.sync.WaitFirst(ctx)
+	if err != nil {
+		return fmt.Errorf("no metagraph for subnet %d: %w", v.cfg.Netuid, err)
+	}
+	if err := v.ensureReference(ctx, mg); err != nil {
+		return err
+	}
+	v.log.Info("validator started", zap.String("hotkey", v.id.Address()), zap.Uint32("netuid", v.cfg.Netuid),
+		zap.Int("uid", mg.SelfUID()), zap.Bool("permit", mg.HasPermit()), zap.String("task_model", mg.Subnet.Task.ModelID()),
+		zap.Uint64("tempo", mg.Hyperparams().Tempo), zap.Bool("commit_reveal", mg.Hyperparams().CommitRevealEnabled),
+		zap.Bool("prompt_seed_fixed", v.cfg.Seed != 0))
+	if mg.Self == nil {
+		v.log.Warn("this hotkey is not registered on the subnet: probing still runs, weights wait for registration",
+			zap.String("hotkey", v.id.Address()))
+	}
+
+	started = true
+	wg.Add(3)
+	go func() { defer wg.Done(); v.probeLoop(ctx) }()
+	go func() { defer wg.Done(); v.weightsLoop(ctx) }()
+	go func() { defer wg.Done(); v.backfillEmissions(ctx, mg) }()
+	v.readyOne.Do(func() { close(v.ready) })
+	<-ctx.Done()
+	return nil
+}
+
+// ensureReference builds (or rebuilds, when the subnet's task changed) the
+// reference model.
+func (v *Validator) ensureReference(ctx context.Context, mg *Metagraph) error {
+	id := mg.Subnet.Task.ModelID()
+	if cur := v.refTask.Load(); cur != nil && *cur == id {
+		return nil
+	}
+	ref, err := NewReference(ctx, mg.Subnet.Task, v.cfg.Reference)
+	if err != nil {
+		return fmt.Errorf("reference model for subnet %d: %w", v.cfg.Netuid, err)
+	}
+	v.ref.Store(ref)
+	v.refTask.Store(&id)
+	v.log.Info("reference model ready", zap.String("model", id), zap.String("engine", ref.Engine.Info().Format))
+	return nil
+}
+
+// backfillEmissions seeds the emission plot from the chain's payout
+// history, one neuron at a time (it is only a picture; errors are logged).
+func (v *Validator) backfillEmissions(ctx context.Context, mg *Metagraph) {
+	for _, n := range mg.Neurons {
+		if ctx.Err() != nil {
+			return
+		}
+		qctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		recs, err := v.chain.NeuronHistory(qctx, mg.Netuid, n.Neuron.Uid, 0)
+		cancel()
+		if err != nil {
+			v.log.Debug("no emission history", zap.Uint32("uid", n.Neuron.Uid), zap.Error(err))
+			continue
+		}
+		v.history.Backfill(uint16(n.Neuron.Uid), n.Neuron.Hotkey, recs)
+	}
+}
+
+// onSnapshot runs after every metagraph refresh.
+func (v *Validator) onSnapshot(mg *Metagraph) {
+	v.metrics.Height.Set(float64(mg.Height))
+	v.history.AddEmissions(mg)
+}
+
+// weightsLoop steps the submitter on every new snapshot.
+func (v *Validator) weightsLoop(ctx context.Context) {
+	for {
+		ch := v.sync.Updated()
+		if mg := v.sync.Current(); mg != nil {
+			v.submit.Step(ctx, mg)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-ch:
+		}
+	}
+}
+
+// probeLoop runs a round every probe interval (a slow round delays the
+// next one rather than overlapping it).
+func (v *Validator) probeLoop(ctx context.Context) {
+	t := time.NewTicker(v.cfg.ProbeInterval)
+	defer t.Stop()
+	for {
+		v.probeRound(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// probeRound probes every miner, then verifies the answers, then scores.
+// Verification waits until all probes are done, so the validator's own CPU
+// work does not slow the streams it is timing.
+func (v *Validator) probeRound(ctx context.Context) {
+	mg := v.sync.Current()
+	if mg == nil {
+		return
+	}
+	if err := v.ensureReference(ctx, mg); err != nil {
+		v.log.Error("cannot grade this round", zap.Error(err))
+		return
+	}
+	ref := v.ref.Load()
+	budget := v.probeTokens(mg)
+	round := v.scorer.Round() + 1
+	type job struct {
+		m   Miner
+		req Request
+		ex  Exchange
+	}
+	var jobs [][]job
+	for _, m := range mg.Miners() {
+		if m.ModelID != "" && m.ModelID != ref.ModelID {
+			o := Outcome{UID: m.UID, Hotkey: m.Hotkey, Result: ResultWrongModel, Reason: ResultWrongModel,
+				Detail: fmt.Sprintf("announces %s; the subnet's task is %s", m.ModelID, ref.ModelID)}
+			v.record(o)
+			continue
+		}
+		var js []job
+		for i := range v.cfg.PromptsPerProbe {
+			req, err := NewProbeRequest(v.prompts.Prompt(round, m.UID, i), ref.ModelID, budget)
+			if err != nil {
+				v.log.Error("cannot build a probe", zap.Error(err))
+				continue
+			}
+			js = append(js, job{m: m, req: req})
+		}
+		jobs = append(jobs, js)
+	}
+	// Probe: one goroutine per miner (its prompts in sequence, so a miner is
+	// never timed while answering itself), at most ProbeConcurrency at once.
+	sem := make(chan struct{}, v.cfg.ProbeConcurrency)
+	var wg sync.WaitGroup
+	for i := range jobs {
+		wg.Add(1)
+		go func(js []job) {
+			defer wg.Done()
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			defer func() { <-sem }()
+			for k := range js {
+				js[k].ex = v.asker.Ask(ctx, js[k].m, js[k].req)
+			}
+		}(jobs[i])
+	}
+	wg.Wait()
+	if ctx.Err() != nil {
+		return
+	}
+	for _, js := range jobs {
+		for _, j := range js {
+			o := v.grade(ctx, ref, j.m, j.req, j.ex)
+			if ctx.Err() != nil {
+				return // shutting down mid-round: the round is not scored
+			}
+			v.record(o)
+		}
+	}
+	if ctx.Err() != nil {
+		return
+	}
+	v.scorer.CloseRound(mg.Registered(), time.Now())
+	scores := v.scorer.Scores()
+	v.metrics.Rounds.Inc()
+	v.metrics.SetScores(scores)
+	v.history.AddScores(time.Now(), scores)
+	v.saveState()
+	v.log.Debug("round scored", zap.Uint64("round", round), zap.Int("miners", len(jobs)))
+}
+
+// grade turns an exchange into an outcome, verifying successful answers.
+func (v *Validator) grade(ctx context.Context, ref *Reference, m Miner, req Request, ex Exchange) Outcome {
+	o := Outcome{UID: m.UID, Hotkey: m.Hotkey, Result: ex.Result, Reason: ex.Reason, Detail: ex.Detail}
+	if ex.Result == "" {
+		o.Result, o.Reason = ResultError, "cancelled"
+		return o
+	}
+	if ex.Result != ResultOK {
+		lvl := zap.DebugLevel
+		if v.changed(m.Hotkey, ex.Result) {
+			lvl = zap.InfoLevel
+		}
+		v.log.Log(lvl, "probe failed", zap.Uint16("uid", m.UID), zap.String("hotkey", m.Hotkey), zap.String("address", m.Address),
+			zap.String("result", ex.Result), zap.String("reason", ex.Reason), zap.String("detail", ex.Detail))
+		return o
+	}
+	if v.changed(m.Hotkey, ResultOK) {
+		v.log.Info("miner answers", zap.Uint16("uid", m.UID), zap.String("hotkey", m.Hotkey), zap.String("address", m.Address))
+	}
+	res := ref.Verify(ctx, Check{Request: req.Engine, Parts: ex.Parts})
+	switch {
+	case res.Err != nil && ctx.Err() != nil:
+		o.Result, o.Reason = ResultError, "cancelled"
+	case res.Err != nil:
+		o.Result, o.Reason, o.Detail = ResultError, "verifier_error", res.Err.Error()
+		v.log.Error("could not verify an answer", zap.Uint16("uid", m.UID), zap.Error(res.Err))
+	case !res.OK:
+		o.Result, o.Reason, o.Detail = ResultFailedVerification, res.Reason, res.Detail
+		v.log.Warn("answer failed verification; miner scores zero this round", zap.Uint16("uid", m.UID),
+			zap.String("hotkey", m.Hotkey), zap.String("reason", res.Reason), zap.String("detail", res.Detail))
+	default:
+		o.TTFT, o.Latency, o.Tokens = ex.Timing.TTFT, ex.Timing.Latency, len(ex.Parts.Tokens)
+		v.metrics.TTFT.Observe(o.TTFT.Seconds())
+		v.metrics.ProbeLatency.Observe(o.Latency.Seconds())
+		if g := o.genTime(); g > 0 {
+			v.metrics.TokensPerSecond.Observe(float64(o.Tokens) / g.Seconds())
+		}
+	}
+	return o
+}
+
+// record counts an outcome and adds it to the round.
+func (v *Validator) record(o Outcome) {
+	v.metrics.Probes.WithLabelValues(o.Result).Inc()
+	switch o.Result {
+	case ResultFailedVerification:
+		v.metrics.VerificationFailures.WithLabelValues(o.Reason).Inc()
+	case ResultWrongModel:
+		v.metrics.VerificationFailures.WithLabelValues(ResultWrongModel).Inc()
+		if v.changed(o.Hotkey, ResultWrongModel) {
+			v.log.Warn("miner announces another model; it scores zero", zap.Uint16("uid", o.UID), zap.String("detail", o.Detail))
+		}
+	}
+	v.scorer.Record(o)
+}
+
+// changed records a miner's latest result class and reports whether it
+// differs from the previous one.
+func (v *Validator) changed(hotkey, result string) bool {
+	v.seenMu.Lock()
+	defer v.seenMu.Unlock()
+	if v.seen[hotkey] == result {
+		return false
+	}
+	v.seen[hotkey] = result
+	return true
+}
+
+// probeTokens is the probe budget: --max-tokens, capped by the task's limit.
+func (v *Validator) probeTokens(mg *Metagraph) int {
+	limit := int(mg.Subnet.Task.MaxTokens)
+	if v.cfg.MaxTokens > 0 && (limit == 0 || v.cfg.MaxTokens < limit) {
+		return v.cfg.MaxTokens
+	}
+	if limit == 0 {
+		return 64
+	}
+	return limit
+}
+
+func (v *Validator) taskMaxTokens() int {
+	if mg := v.sync.Current(); mg != nil {
+		return int(mg.Subnet.Task.MaxTokens)
+	}
+	return 0
+}
+
+// weightScores are the smoothed scores of the miners currently registered.
+func (v *Validator) weightScores() map[uint16]float64 {
+	out := map[uint16]float64{}
+	for _, s := range v.scorer.Scores() {
+		out[s.UID] = s.Score
+	}
+	return out
+}
+
+// gatewayMiners ranks miners for user traffic: serving the task's model,
+// best score first; before any miner has a score, all of them in UID order.
+func (v *Validator) gatewayMiners() []Miner {
+	mg := v.sync.Current()
+	ref := v.ref.Load()
+	if mg == nil || ref == nil {
+		return nil
+	}
+	scores := map[uint16]MinerScore{}
+	for _, s := range v.scorer.Scores() {
+		scores[s.UID] = s
+	}
+	var scored, unscored []Miner
+	for _, m := range mg.Miners() {
+		if m.ModelID != "" && m.ModelID != ref.ModelID {
+			continue
+		}
+		s, ok := scores[m.UID]
+		switch {
+		case ok && s.Hotkey == m.Hotkey && s.Score > 0:
+			scored = append(scored, m)
+		case !ok || s.Rounds == 0:
+			unscored = append(unscored, m)
+		}
+	}
+	sort.SliceStable(scored, func(i, j int) bool { return scores[scored[i].UID].Score > scores[scored[j].UID].Score })
+	if len(scored) > 0 {
+		return scored
+	}
+	return unscored
+}
+
+func (v *Validator) lastSubmission() *Submission { return v.lastSub.Load() }
+
+// saveState writes the scores for restarts and `status`.
+func (v *Validator) saveState() {
+	st := &SavedState{Netuid: v.cfg.Netuid, Hotkey: v.id.Address(), UpdatedAt: time.Now().UTC(),
+		Round: v.scorer.Round(), Scores: v.scorer.Scores(), LastWeights: v.lastSub.Load()}
+	if mg := v.sync.Current(); mg != nil {
+		st.Height = mg.Height
+	}
+	if err := SaveState(v.cfg.Home, st); err != nil {
+		v.log.Warn("cannot save scores", zap.Error(err))
+	}
+}
+
+// Handler is the HTTP surface: dashboard, metrics, health, gateway.
+func (v *Validator) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/", DashboardHandler(v.dashboardData))
+	mux.Handle("/metrics", v.metrics.Handler())
+	mux.HandleFunc("/healthz", v.healthz)
+	mux.Handle("/v1/completions", v.gateway)
+	mux.Handle("/v1/chat/completions", v.gateway)
+	mux.Handle("/v1/models", v.gateway)
+	return mux
+}
+
+// healthz is 200 when the metagraph is fresh (within a minute) and the
+// reference model loaded, 503 otherwise, with a one-line reason.
+func (v *Validator) healthz(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	mg := v.sync.Current()
+	switch {
+	case mg == nil:
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprintf(w, "not synced: %s\n", v.sync.LastError())
+	case time.Since(mg.ReadAt) > time.Minute:
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprintf(w, "metagraph stale since height %d: %s\n", mg.Height, v.sync.LastError())
+	case v.ref.Load() == nil:
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprintln(w, "reference model not loaded")
+	default:
+		fmt.Fprintf(w, "ok height %d\n", mg.Height)
+	}
+}
+
+// ensureHome creates the home directory, private to its owner.
+func ensureHome(dir string) error {
+	if err := mkdirPrivate(dir); err != nil {
+		return fmt.Errorf("home %s: %w", dir, err)
+	}
+	return nil
+}

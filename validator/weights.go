@@ -1,0 +1,237 @@
+package validator
+
+import (
+	"errors"
+	"math"
+	"sort"
+)
+
+// u16Max is the largest weight value; the chain max-upscales rows to it.
+const u16Max = 65535
+
+// WeightLimits are the subnet rules a weight vector must satisfy.
+type WeightLimits struct {
+	// N is the number of UIDs in the subnet.
+	N uint32
+	// Self is the validator's own UID; it gets weight only when nothing else
+	// can satisfy min_allowed_weights (the epoch masks self-weights anyway).
+	Self int
+	// MinAllowedWeights is the fewest entries a vector must carry.
+	MinAllowedWeights uint32
+	// MaxWeightLimit is the largest share of one UID in u16 units.
+	MaxWeightLimit uint32
+}
+
+// ErrNoScores is returned when no miner has a positive score: the chain
+// refuses all-zero weights, so there is nothing to submit.
+var ErrNoScores = errors.New("no miner has a positive score")
+
+// NormalizeWeights turns scores (by UID) into the u16 vector to submit:
+// sorted by UID, the largest value 65535, every share at most
+// max_weight_limit, and at least min_allowed_weights entries.
+//
+// Shares are capped by water-filling (cap the largest, hand its excess to the
+// rest in proportion to their scores, repeat). When the positively scored
+// miners cannot absorb the whole weight under the cap, the remainder is
+// spread evenly over other UIDs, which is also how short vectors are padded
+// to min_allowed_weights (as Bittensor does, with the smallest weight that
+// still counts).
+func NormalizeWeights(scores map[uint16]float64, lim WeightLimits) (uids, weights []uint32, err error) {
+	if lim.N == 0 {
+		return nil, nil, errors.New("subnet has no UIDs")
+	}
+	type entry struct {
+		uid   uint32
+		score float64
+		share float64
+	}
+	var pos []entry
+	for uid, s := range scores {
+		if uint32(uid) >= lim.N || int(uid) == lim.Self || !(s > 0) || math.IsInf(s, 0) {
+			continue
+		}
+		pos = append(pos, entry{uid: uint32(uid), score: s})
+	}
+	if len(pos) == 0 {
+		return nil, nil, ErrNoScores
+	}
+	sort.Slice(pos, func(i, j int) bool { return pos[i].uid < pos[j].uid })
+
+	limit := 1.0
+	if lim.MaxWeightLimit > 0 && lim.MaxWeightLimit < u16Max {
+		limit = float64(lim.MaxWeightLimit) / u16Max
+	}
+	// Fillers: other UIDs, the validator's own last, used for padding and
+	// for weight the capped miners cannot take.
+	used := make(map[uint32]bool, len(pos))
+	for _, e := range pos {
+		used[e.uid] = true
+	}
+	var fillers []uint32
+	for u := uint32(0); u < lim.N; u++ {
+		if !used[u] && int(u) != lim.Self {
+			fillers = append(fillers, u)
+		}
+	}
+	if lim.Self >= 0 && uint32(lim.Self) < lim.N && !used[uint32(lim.Self)] {
+		fillers = append(fillers, uint32(lim.Self))
+	}
+
+	// Water-filling over the scored miners.
+	total := 0.0
+	for _, e := range pos {
+		total += e.score
+	}
+	for i := range pos {
+		pos[i].share = pos[i].score / total
+	}
+	capped := make([]bool, len(pos))
+	for range len(pos) + 1 {
+		excess, freeScore := 0.0, 0.0
+		for i := range pos {
+			if !capped[i] && pos[i].share > limit {
+				excess += pos[i].share - limit
+				pos[i].share = limit
+				capped[i] = true
+			}
+		}
+		if excess == 0 {
+			break
+		}
+		for i := range pos {
+			if !capped[i] {
+				freeScore += pos[i].score
+			}
+		}
+		if freeScore == 0 {
+			break // everyone is capped; the excess goes to fillers below
+		}
+		for i := range pos {
+			if !capped[i] {
+				pos[i].share += excess * pos[i].score / freeScore
+			}
+		}
+	}
+	rest := 1.0
+	for _, e := range pos {
+		rest -= e.share
+	}
+	type out struct {
+		uid   uint32
+		share float64
+	}
+	res := make([]out, 0, len(pos)+len(fillers))
+	for _, e := range pos {
+		res = append(res, out{e.uid, e.share})
+	}
+	// Remainder beyond the cap: spread over as many fillers as the cap needs.
+	if rest > 1e-9 && len(fillers) > 0 {
+		k := min(len(fillers), max(1, int(math.Ceil(rest/limit-1e-9))))
+		for _, u := range fillers[:k] {
+			res = append(res, out{u, rest / float64(k)})
+		}
+		fillers = fillers[k:]
+	}
+	// Padding to min_allowed_weights with the smallest non-zero weight.
+	need := int(min(lim.MinAllowedWeights, lim.N))
+	tiny := -1.0 // marks "weight 1" after scaling
+	for len(res) < need && len(fillers) > 0 {
+		res = append(res, out{fillers[0], tiny})
+		fillers = fillers[1:]
+	}
+
+	maxShare := 0.0
+	for _, r := range res {
+		maxShare = math.Max(maxShare, r.share)
+	}
+	uids = make([]uint32, len(res))
+	weights = make([]uint32, len(res))
+	for i, r := range res {
+		uids[i] = r.uid
+		if r.share == tiny {
+			weights[i] = 1
+			continue
+		}
+		w := math.Round(r.share / maxShare * u16Max)
+		weights[i] = uint32(max(1, min(u16Max, w)))
+	}
+	fixMaxShare(weights, lim.MaxWeightLimit)
+	sortByUID(uids, weights)
+	return uids, weights, nil
+}
+
+// fixMaxShare undoes rounding that pushed the largest share a hair over the
+// limit, with the chain's own integer test (max·65535 ≤ limit·sum). Lowering
+// the largest values by one unit lowers their share while others remain.
+func fixMaxShare(w []uint32, limit uint32) {
+	if limit == 0 || limit >= u16Max || len(w) < 2 {
+		return
+	}
+	for range 4096 {
+		var mx, sum uint64
+		for _, v := range w {
+			mx = max(mx, uint64(v))
+			sum += uint64(v)
+		}
+		if mx*u16Max <= uint64(limit)*sum || mx <= 1 {
+			return
+		}
+		for i, v := range w {
+			if uint64(v) == mx {
+				w[i]--
+			}
+		}
+	}
+}
+
+func sortByUID(uids, weights []uint32) {
+	idx := make([]int, len(uids))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.Slice(idx, func(a, b int) bool { return uids[idx[a]] < uids[idx[b]] })
+	u2 := make([]uint32, len(uids))
+	w2 := make([]uint32, len(weights))
+	for i, j := range idx {
+		u2[i], w2[i] = uids[j], weights[j]
+	}
+	copy(uids, u2)
+	copy(weights, w2)
+}
+
+// CheckWeights applies the chain's rules (x/scoring buildRow) so a vector
+// that would be refused is caught before it costs a transaction.
+func CheckWeights(uids, weights []uint32, lim WeightLimits) error {
+	if len(uids) != len(weights) {
+		return errors.New("uids and weights differ in length")
+	}
+	if uint32(len(uids)) > lim.N {
+		return errors.New("more weights than UIDs")
+	}
+	if need := min(lim.MinAllowedWeights, lim.N); uint32(len(uids)) < need {
+		return errors.New("fewer weights than min_allowed_weights")
+	}
+	seen := map[uint32]bool{}
+	var mx, sum uint64
+	for i, u := range uids {
+		if u >= lim.N {
+			return errors.New("uid out of range")
+		}
+		if seen[u] {
+			return errors.New("duplicate uid")
+		}
+		seen[u] = true
+		if weights[i] > u16Max {
+			return errors.New("weight above 65535")
+		}
+		mx = max(mx, uint64(weights[i]))
+		sum += uint64(weights[i])
+	}
+	if mx == 0 {
+		return errors.New("all weights are zero")
+	}
+	if lim.MaxWeightLimit < u16Max && len(uids) > 1 && mx*u16Max > uint64(lim.MaxWeightLimit)*sum {
+		return errors.New("a uid exceeds max_weight_limit")
+	}
+	return nil
+}
