@@ -14,12 +14,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 
 	"github.com/cosmos/cosmos-sdk/types/bech32"
 	authtypes "github.com/cosmos/cosmos-sdk/x/auth/types"
+
+	"github.com/meritnet/merit/testutil/localchain"
 )
 
 const (
@@ -215,34 +216,7 @@ func moduleAddress(name string) string {
 	return s
 }
 
-func editTOML(path string, edits map[string]string) {
-	bz, err := os.ReadFile(path)
-	check(err)
-	s := string(bz)
-	for key, val := range edits {
-		section, name := "", key
-		if i := strings.LastIndex(key, "."); i >= 0 {
-			section, name = key[:i], key[i+1:]
-		}
-		start := 0
-		if section != "" {
-			idx := strings.Index(s, "["+section+"]")
-			if idx < 0 {
-				fmt.Fprintf(os.Stderr, "%s: no section [%s]\n", path, section)
-				os.Exit(1)
-			}
-			start = idx
-		}
-		re := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(name) + ` = .*$`)
-		loc := re.FindStringIndex(s[start:])
-		if loc == nil {
-			fmt.Fprintf(os.Stderr, "%s: no key %s\n", path, key)
-			os.Exit(1)
-		}
-		s = s[:start+loc[0]] + name + " = " + val + s[start+loc[1]:]
-	}
-	check(os.WriteFile(path, []byte(s), 0o644))
-}
+func editTOML(path string, edits map[string]string) { check(localchain.SetTOML(path, edits)) }
 
 func copyFile(src, dst string) {
 	bz, err := os.ReadFile(src)

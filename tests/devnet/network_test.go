@@ -8,9 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
@@ -220,23 +218,5 @@ func (n *network) agree(from, to int64, nodes ...*node) {
 }
 
 func setTOML(path string, edits map[string]string) {
-	bz, err := os.ReadFile(path)
-	Expect(err).NotTo(HaveOccurred())
-	s := string(bz)
-	for key, val := range edits {
-		section, name := "", key
-		if i := strings.LastIndex(key, "."); i >= 0 {
-			section, name = key[:i], key[i+1:]
-		}
-		start := 0
-		if section != "" {
-			start = strings.Index(s, "["+section+"]")
-			Expect(start).To(BeNumerically(">=", 0), "section %s", section)
-		}
-		re := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(name) + ` = .*$`)
-		loc := re.FindStringIndex(s[start:])
-		Expect(loc).NotTo(BeNil(), "key %s", key)
-		s = s[:start+loc[0]] + name + " = " + val + s[start+loc[1]:]
-	}
-	Expect(os.WriteFile(path, []byte(s), 0o644)).To(Succeed())
+	Expect(localchain.SetTOML(path, edits)).To(Succeed())
 }

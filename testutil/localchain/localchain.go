@@ -219,15 +219,17 @@ func (c *Chain) editGenesis(o Options) {
 	}
 }
 
-func setTOML(t TB, path string, edits map[string]string) {
+// SetTOML sets keys of a CometBFT/SDK TOML config in place. A key is
+// "section.name" or "name" for the top level; the first assignment of name
+// after the section header is replaced by `name = value` (value as written in
+// TOML, quotes included for strings).
+func SetTOML(path string, edits map[string]string) error {
 	bz, err := os.ReadFile(path)
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
 	s := string(bz)
 	for key, val := range edits {
-		// key is "section.name" or "name" for the top level; replace the first
-		// assignment of name inside the section.
 		section, name := "", key
 		if i := strings.LastIndex(key, "."); i >= 0 {
 			section, name = key[:i], key[i+1:]
@@ -236,18 +238,22 @@ func setTOML(t TB, path string, edits map[string]string) {
 		if section != "" {
 			idx := strings.Index(s, "["+section+"]")
 			if idx < 0 {
-				t.Fatalf("%s: no section [%s]", path, section)
+				return fmt.Errorf("%s: no section [%s]", path, section)
 			}
 			start = idx
 		}
 		re := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(name) + ` = .*$`)
 		loc := re.FindStringIndex(s[start:])
 		if loc == nil {
-			t.Fatalf("%s: no key %s", path, key)
+			return fmt.Errorf("%s: no key %s", path, key)
 		}
 		s = s[:start+loc[0]] + name + " = " + val + s[start+loc[1]:]
 	}
-	if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
+	return os.WriteFile(path, []byte(s), 0o644)
+}
+
+func setTOML(t TB, path string, edits map[string]string) {
+	if err := SetTOML(path, edits); err != nil {
 		t.Fatal(err)
 	}
 }
