@@ -4,15 +4,19 @@
 // docs/miner.md is the operator's guide.
 package miner
 
-import "github.com/urfave/cli/v2"
+import (
+	"github.com/urfave/cli/v2"
+
+	"github.com/meritnet/merit/client/daemon"
+)
 
 // NewApp returns the merit-miner command-line application. Commands are
 // listed here; each lives in its own file.
-func NewApp() *cli.App { return NewAppWithDialer(DialChain) }
+func NewApp() *cli.App { return NewAppWithDialer(daemon.DialChain) }
 
 // NewAppWithDialer is NewApp with another way to reach the chain (tests,
 // harnesses that hold a chain client already).
-func NewAppWithDialer(dial Dialer) *cli.App {
+func NewAppWithDialer(dial daemon.Dialer) *cli.App {
 	return &cli.App{
 		Name:  "merit-miner",
 		Usage: "serve model inference on a Merit subnet and earn MERIT",

@@ -1,7 +1,6 @@
 package miner
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -10,40 +9,19 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/meritnet/merit/client/chain"
+	"github.com/meritnet/merit/client/daemon"
 	"github.com/meritnet/merit/client/identity"
 	subnettypes "github.com/meritnet/merit/x/subnet/types"
 )
 
 var addressCodec = address.NewBech32Codec(identity.Bech32Prefix)
 
-// Dialer connects to the chain. The default is chain.Dial; tests substitute
-// their own.
-type Dialer func(ctx context.Context, cfg chain.Config) (chain.Chain, error)
-
-// DialChain is chain.Dial as a Dialer.
-func DialChain(ctx context.Context, cfg chain.Config) (chain.Chain, error) {
-	c, err := chain.Dial(ctx, cfg)
-	if err != nil {
-		return nil, err
-	}
-	return c, nil
-}
-
-func chainConfig(c *cli.Context) chain.Config {
-	return chain.Config{
-		GRPCAddr: c.String(flagGRPC),
-		RPCAddr:  c.String(flagRPC),
-		ChainID:  c.String(flagChainID),
-		GasPrice: c.String(flagGasPrice),
-	}
-}
-
 // dialFromFlags dials with a hint about the flags when the node is not there.
-func dialFromFlags(c *cli.Context, dial Dialer) (chain.Chain, error) {
-	ch, err := dial(c.Context, chainConfig(c))
+func dialFromFlags(c *cli.Context, dial daemon.Dialer) (chain.Chain, error) {
+	ch, err := dial(c.Context, daemon.ChainConfig(c))
 	if err != nil {
 		if errors.Is(err, chain.ErrUnreachable) {
-			return nil, fmt.Errorf("%w (is meritd running? check --%s %s and --%s %s)", err, flagGRPC, c.String(flagGRPC), flagRPC, c.String(flagRPC))
+			return nil, fmt.Errorf("%w (is meritd running? check --%s %s and --%s %s)", err, daemon.FlagGRPC, c.String(daemon.FlagGRPC), daemon.FlagRPC, c.String(daemon.FlagRPC))
 		}
 		return nil, err
 	}
@@ -52,9 +30,9 @@ func dialFromFlags(c *cli.Context, dial Dialer) (chain.Chain, error) {
 
 // netuidFlag reads --netuid as the uint32 the chain uses.
 func netuidFlag(c *cli.Context) (uint32, error) {
-	n := c.Uint(flagNetuid)
+	n := c.Uint(daemon.FlagNetuid)
 	if uint64(n) > uint64(^uint32(0)) {
-		return 0, fmt.Errorf("--%s %d is out of range", flagNetuid, n)
+		return 0, fmt.Errorf("--%s %d is out of range", daemon.FlagNetuid, n)
 	}
 	return uint32(n), nil
 }

@@ -18,6 +18,7 @@ import (
 	sdk "github.com/cosmos/cosmos-sdk/types"
 
 	"github.com/meritnet/merit/client/chain"
+	"github.com/meritnet/merit/client/daemon"
 	"github.com/meritnet/merit/client/identity"
 	"github.com/meritnet/merit/inference"
 	"github.com/meritnet/merit/inference/api"
@@ -47,12 +48,12 @@ func testKeyring(t *testing.T, names ...string) (string, map[string]string) {
 	return dir, addrs
 }
 
-func fakeDialer(f *fakeChain) Dialer {
+func fakeDialer(f *fakeChain) daemon.Dialer {
 	return func(context.Context, chain.Config) (chain.Chain, error) { return f, nil }
 }
 
 // runWith runs merit-miner against a given dialer.
-func runWith(ctx context.Context, dial Dialer, args ...string) (string, string, error) {
+func runWith(ctx context.Context, dial daemon.Dialer, args ...string) (string, string, error) {
 	app := NewAppWithDialer(dial)
 	var out, errOut bytes.Buffer
 	app.Writer, app.ErrWriter = &out, &errOut
@@ -263,7 +264,7 @@ func TestHelpExplainsEveryFlag(t *testing.T) {
 			t.Errorf("%s has no usage", cmd.Name)
 		}
 	}
-	out, _, err := runWith(context.Background(), DialChain, "serve", "--help")
+	out, _, err := runWith(context.Background(), daemon.DialChain, "serve", "--help")
 	if err != nil || !strings.Contains(out, "--fault-random-tokens") || !strings.Contains(out, "Testing knobs") {
 		t.Errorf("serve --help: %v\n%s", err, out)
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/meritnet/merit/client/daemon"
 	"github.com/meritnet/merit/inference"
 	"github.com/meritnet/merit/inference/openai"
 )
@@ -27,7 +28,7 @@ const (
 func engineFlags() []cli.Flag {
 	flags := []cli.Flag{
 		&cli.StringFlag{
-			Name: flagEngine, EnvVars: envOf(flagEngine), Value: "builtin", Category: categoryModel,
+			Name: flagEngine, EnvVars: daemon.EnvOf(flagEngine), Value: "builtin", Category: categoryModel,
 			Usage: "`ENGINE`: builtin (pure-Go llama2.c runtime: merit-tiny or --checkpoint) or openai (proxy to --upstream)",
 		},
 	}
@@ -37,37 +38,37 @@ func engineFlags() []cli.Flag {
 	}
 	return append(flags,
 		&cli.StringFlag{
-			Name: flagUpstream, EnvVars: envOf(flagUpstream), Category: categoryUpstreamEngine,
+			Name: flagUpstream, EnvVars: daemon.EnvOf(flagUpstream), Category: categoryUpstreamEngine,
 			Usage: "`URL` of an OpenAI-compatible server that returns logprobs (llama.cpp server, vLLM), e.g. http://127.0.0.1:8080",
 		},
 		&cli.StringFlag{
-			Name: flagUpstreamModel, EnvVars: envOf(flagUpstreamModel), Category: categoryUpstreamEngine,
+			Name: flagUpstreamModel, EnvVars: daemon.EnvOf(flagUpstreamModel), Category: categoryUpstreamEngine,
 			Usage: "model `NAME` to ask the upstream for (default: the first of its /v1/models)",
 		},
 		&cli.StringFlag{
-			Name: flagUpstreamKey, EnvVars: envOf(flagUpstreamKey), Category: categoryUpstreamEngine,
+			Name: flagUpstreamKey, EnvVars: daemon.EnvOf(flagUpstreamKey), Category: categoryUpstreamEngine,
 			Usage: "bearer `KEY` for the upstream, if it wants one (prefer the MERIT_UPSTREAM_API_KEY variable)",
 		},
 		&cli.StringFlag{
-			Name: flagUpstreamDialect, EnvVars: envOf(flagUpstreamDialect), Category: categoryUpstreamEngine,
+			Name: flagUpstreamDialect, EnvVars: daemon.EnvOf(flagUpstreamDialect), Category: categoryUpstreamEngine,
 			Usage: "`DIALECT` of the upstream: vllm, llamacpp or openai (default: probe /v1/models)",
 		},
 		&cli.StringFlag{
-			Name: flagModelID, EnvVars: envOf(flagModelID), Category: categoryUpstreamEngine,
+			Name: flagModelID, EnvVars: daemon.EnvOf(flagModelID), Category: categoryUpstreamEngine,
 			Usage: "model `ID` to announce for the upstream's model, \"<name>@sha256:<hex of the weights file>\"; " +
 				"it must equal the subnet task's model id (default: the upstream's model name, which never does)",
 		},
 		&cli.Uint64Flag{
-			Name: flagBuiltinSeed, EnvVars: envOf(flagBuiltinSeed), Category: categoryTesting,
+			Name: flagBuiltinSeed, EnvVars: daemon.EnvOf(flagBuiltinSeed), Category: categoryTesting,
 			Usage: "[testing] serve a merit-tiny-shaped model built from this `SEED` instead of merit-tiny: a different model, " +
 				"which validators must catch (needs --allow-model-mismatch)",
 		},
 		&cli.DurationFlag{
-			Name: flagFaultDelay, EnvVars: envOf(flagFaultDelay), Category: categoryTesting,
+			Name: flagFaultDelay, EnvVars: daemon.EnvOf(flagFaultDelay), Category: categoryTesting,
 			Usage: "[testing] sleep this `DURATION` before each generated token: a deliberately slow miner",
 		},
 		&cli.BoolFlag{
-			Name: flagFaultRandom, EnvVars: envOf(flagFaultRandom), Category: categoryTesting,
+			Name: flagFaultRandom, EnvVars: daemon.EnvOf(flagFaultRandom), Category: categoryTesting,
 			Usage: "[testing] answer with random token ids and made-up logprobs in a well-formed response: a cheating miner",
 		},
 	)

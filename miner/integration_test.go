@@ -17,6 +17,7 @@ import (
 	sdkmath "cosmossdk.io/math"
 
 	"github.com/meritnet/merit/client/chain"
+	"github.com/meritnet/merit/client/daemon"
 	"github.com/meritnet/merit/client/identity"
 	"github.com/meritnet/merit/client/transport"
 	"github.com/meritnet/merit/inference"
@@ -84,7 +85,7 @@ func startRealSubnet(t *testing.T) *realSubnet {
 	}
 	// The miner registers with the command under test, naming its owner by
 	// key name; the others directly.
-	out, _, err := runWith(ctx, DialChain, append([]string{"register", "--hotkey", "miner", "--netuid", fmt.Sprint(rs.netuid), "--owner", "owner", "--max-burn", "1000000000"}, rs.keyArgs...)...)
+	out, _, err := runWith(ctx, daemon.DialChain, append([]string{"register", "--hotkey", "miner", "--netuid", fmt.Sprint(rs.netuid), "--owner", "owner", "--max-burn", "1000000000"}, rs.keyArgs...)...)
 	if err != nil || !strings.Contains(out, "registered hotkey "+rs.ids["miner"].Address()) || !strings.Contains(out, "burned 100000 umerit") {
 		t.Fatalf("register: %v\n%s", err, out)
 	}
@@ -128,7 +129,7 @@ func TestAgainstRealChain(t *testing.T) {
 	netuid := fmt.Sprint(rs.netuid)
 
 	// A different model refuses to start, before touching the chain's state.
-	_, _, err := runWith(context.Background(), DialChain, append([]string{"serve", "--hotkey", "miner", "--netuid", netuid, "--builtin-seed", "7", "--listen", "127.0.0.1:0"}, rs.keyArgs...)...)
+	_, _, err := runWith(context.Background(), daemon.DialChain, append([]string{"serve", "--hotkey", "miner", "--netuid", netuid, "--builtin-seed", "7", "--listen", "127.0.0.1:0"}, rs.keyArgs...)...)
 	if err == nil || !strings.Contains(err.Error(), "model mismatch") || !strings.Contains(err.Error(), inference.TinyID()) {
 		t.Fatalf("mismatched model: %v", err)
 	}
@@ -141,7 +142,7 @@ func TestAgainstRealChain(t *testing.T) {
 	var logs string
 	go func() {
 		var err error
-		_, logs, err = runWith(ctx, DialChain, append([]string{"serve", "--hotkey", "miner", "--netuid", netuid, "--listen", addr,
+		_, logs, err = runWith(ctx, daemon.DialChain, append([]string{"serve", "--hotkey", "miner", "--netuid", netuid, "--listen", addr,
 			"--log-format", "json", "--metagraph-poll", "1s", "--rate-limit", "50"}, rs.keyArgs...)...)
 		done <- err
 	}()
@@ -231,7 +232,7 @@ func TestAgainstRealChain(t *testing.T) {
 	}
 
 	// status reads the same neuron.
-	out, _, err := runWith(context.Background(), DialChain, append([]string{"status", "--hotkey", "miner", "--netuid", netuid, "-o", "json"}, rs.keyArgs...)...)
+	out, _, err := runWith(context.Background(), daemon.DialChain, append([]string{"status", "--hotkey", "miner", "--netuid", netuid, "-o", "json"}, rs.keyArgs...)...)
 	var st NeuronStatus
 	if err != nil || json.Unmarshal([]byte(out), &st) != nil || st.Endpoint.Address != addr || st.Owner != rs.ids["owner"].Address() || st.ValidatorPermit {
 		t.Errorf("status: %v %s", err, out)

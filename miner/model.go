@@ -10,6 +10,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/meritnet/merit/client/daemon"
 	"github.com/meritnet/merit/inference"
 )
 
@@ -84,7 +85,7 @@ func modelCommand() *cli.Command {
 		Subcommands: []*cli.Command{{
 			Name:  "info",
 			Usage: "print the model's id (name@sha256) and shape",
-			Flags: append(modelFlags(), &cli.BoolFlag{Name: "json", Usage: "print JSON instead of a table", EnvVars: envOf("json")}),
+			Flags: append(modelFlags(), &cli.BoolFlag{Name: "json", Usage: "print JSON instead of a table", EnvVars: daemon.EnvOf("json")}),
 			Action: func(c *cli.Context) error {
 				e, err := loadEngine(c)
 				if err != nil {

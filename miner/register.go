@@ -10,6 +10,8 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/meritnet/merit/client/chain"
+	"github.com/meritnet/merit/client/daemon"
+	"github.com/meritnet/merit/client/identity"
 	subnettypes "github.com/meritnet/merit/x/subnet/types"
 )
 
@@ -18,7 +20,7 @@ const (
 	flagMaxBurn = "max-burn"
 )
 
-func registerCommand(dial Dialer) *cli.Command {
+func registerCommand(dial daemon.Dialer) *cli.Command {
 	return &cli.Command{
 		Name:  "register",
 		Usage: "register the hotkey as a neuron of the subnet (the hotkey signs and pays the burn)",
@@ -28,20 +30,20 @@ func registerCommand(dial Dialer) *cli.Command {
 			"Prints the UID and the amount burned.",
 		Flags: append(nodeFlags(),
 			&cli.StringFlag{
-				Name: flagOwner, EnvVars: envOf(flagOwner), Category: categoryRegistration,
+				Name: flagOwner, EnvVars: daemon.EnvOf(flagOwner), Category: categoryRegistration,
 				Usage: "owner (coldkey) of the neuron: a merit1… `ADDRESS` or the name of a key in the keyring (required)",
 			},
 			&cli.StringFlag{
-				Name: flagMaxBurn, EnvVars: envOf(flagMaxBurn), Category: categoryRegistration,
+				Name: flagMaxBurn, EnvVars: daemon.EnvOf(flagMaxBurn), Category: categoryRegistration,
 				Usage: "most `UMERIT` to burn; registration is refused when the price is higher (required)",
 			},
 		),
-		Before: applyConfigFile,
+		Before: daemon.ApplyConfigFile,
 		Action: func(c *cli.Context) error { return runRegister(c, dial) },
 	}
 }
 
-func runRegister(c *cli.Context, dial Dialer) error {
+func runRegister(c *cli.Context, dial daemon.Dialer) error {
 	if c.String(flagOwner) == "" {
 		return fmt.Errorf("--%s is required: the address (or key name) that receives the neuron's rewards", flagOwner)
 	}
@@ -53,7 +55,7 @@ func runRegister(c *cli.Context, dial Dialer) error {
 	if err != nil {
 		return err
 	}
-	id, err := loadHotkey(c)
+	id, err := daemon.LoadHotkey(c, identity.WithCachedKey())
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,8 @@ import (
 	"github.com/urfave/cli/v2"
 	"go.uber.org/zap"
 
+	"github.com/meritnet/merit/client/daemon"
+	"github.com/meritnet/merit/client/identity"
 	subnettypes "github.com/meritnet/merit/x/subnet/types"
 )
 
@@ -27,47 +29,47 @@ const (
 	flagMetagraphPoll   = "metagraph-poll"
 )
 
-func serveCommand(dial Dialer) *cli.Command {
+func serveCommand(dial daemon.Dialer) *cli.Command {
 	flags := append(nodeFlags(),
 		&cli.StringFlag{
-			Name: flagListen, EnvVars: envOf(flagListen), Value: "127.0.0.1:8091", Category: categoryServe,
+			Name: flagListen, EnvVars: daemon.EnvOf(flagListen), Value: "127.0.0.1:8091", Category: categoryServe,
 			Usage: "`HOST:PORT` to serve HTTP on (/v1/*, /healthz, /metrics)",
 		},
 		&cli.StringFlag{
-			Name: flagExternalAddress, EnvVars: envOf(flagExternalAddress), Category: categoryServe,
+			Name: flagExternalAddress, EnvVars: daemon.EnvOf(flagExternalAddress), Category: categoryServe,
 			Usage: "`HOST:PORT` validators reach this miner at, published on-chain (default: --listen); " +
 				"set it behind NAT, a proxy, or when listening on 0.0.0.0",
 		},
 		&cli.BoolFlag{
-			Name: flagAllowMismatch, EnvVars: envOf(flagAllowMismatch), Category: categoryModel,
+			Name: flagAllowMismatch, EnvVars: daemon.EnvOf(flagAllowMismatch), Category: categoryModel,
 			Usage: "serve even when the model differs from the subnet task's (validators will fail every answer)",
 		},
 		&cli.StringSliceFlag{
-			Name: flagAllow, EnvVars: envOf(flagAllow), Category: categoryAccess,
+			Name: flagAllow, EnvVars: daemon.EnvOf(flagAllow), Category: categoryAccess,
 			Usage: "`ADDR`s (merit1…, comma-separated or repeated) admitted besides the subnet's permitted validators, at the base rate",
 		},
 		&cli.Int64Flag{
-			Name: flagMaxBodyBytes, EnvVars: envOf(flagMaxBodyBytes), Value: DefaultMaxBodyBytes, Category: categoryAccess,
+			Name: flagMaxBodyBytes, EnvVars: daemon.EnvOf(flagMaxBodyBytes), Value: DefaultMaxBodyBytes, Category: categoryAccess,
 			Usage: "largest request body in `BYTES` (413 beyond)",
 		},
 		&cli.DurationFlag{
-			Name: flagRequestTimeout, EnvVars: envOf(flagRequestTimeout), Value: DefaultRequestTimeout, Category: categoryAccess,
+			Name: flagRequestTimeout, EnvVars: daemon.EnvOf(flagRequestTimeout), Value: DefaultRequestTimeout, Category: categoryAccess,
 			Usage: "longest `DURATION` a request may take, queue wait and streaming included (504 beyond); also bounds shutdown",
 		},
 		&cli.IntFlag{
-			Name: flagConcurrency, EnvVars: envOf(flagConcurrency), Value: DefaultConcurrency, Category: categoryAccess,
+			Name: flagConcurrency, EnvVars: daemon.EnvOf(flagConcurrency), Value: DefaultConcurrency, Category: categoryAccess,
 			Usage: "generations that run at once (`N`); about the number of cores for the builtin engine",
 		},
 		&cli.IntFlag{
-			Name: flagQueueSize, EnvVars: envOf(flagQueueSize), Value: DefaultQueueSize, Category: categoryAccess,
+			Name: flagQueueSize, EnvVars: daemon.EnvOf(flagQueueSize), Value: DefaultQueueSize, Category: categoryAccess,
 			Usage: "requests that may wait for a generation slot (`N`); beyond that 503 with Retry-After",
 		},
 		&cli.Float64Flag{
-			Name: flagRateLimit, EnvVars: envOf(flagRateLimit), Value: 5, Category: categoryAccess,
+			Name: flagRateLimit, EnvVars: daemon.EnvOf(flagRateLimit), Value: 5, Category: categoryAccess,
 			Usage: "base requests/s per caller (`RATE`), scaled up by stake: base × max(1, n_permitted × stake / permitted_stake); 0 disables",
 		},
 		&cli.DurationFlag{
-			Name: flagMetagraphPoll, EnvVars: envOf(flagMetagraphPoll), Value: 30 * time.Second, Category: categoryChain,
+			Name: flagMetagraphPoll, EnvVars: daemon.EnvOf(flagMetagraphPoll), Value: 30 * time.Second, Category: daemon.CategoryChain,
 			Usage: "re-read the metagraph every `DURATION` when the block stream is silent (it is also re-read on every block)",
 		},
 	)
@@ -82,7 +84,7 @@ func serveCommand(dial Dialer) *cli.Command {
 			"validator permit (or are in --allow). /healthz and /metrics (Prometheus) need no signature.\n" +
 			"SIGINT or SIGTERM stops accepting, finishes in-flight requests and exits 0.",
 		Flags:  flags,
-		Before: applyConfigFile,
+		Before: daemon.ApplyConfigFile,
 		Action: func(c *cli.Context) error { return runServe(c, dial) },
 	}
 }
@@ -138,8 +140,8 @@ func advertisedAddress(external string, bound net.Addr) (string, error) {
 	return tcp.String(), nil
 }
 
-func runServe(c *cli.Context, dial Dialer) error {
-	log, err := newLogger(c.App.ErrWriter, c.String(flagLogFormat), c.String(flagLogLevel))
+func runServe(c *cli.Context, dial daemon.Dialer) error {
+	log, err := daemon.NewLogger(c.App.ErrWriter, c.String(daemon.FlagLogFormat), c.String(daemon.FlagLogLevel))
 	if err != nil {
 		return err
 	}
@@ -157,7 +159,7 @@ func runServe(c *cli.Context, dial Dialer) error {
 			return fmt.Errorf("--%s: %w", flagExternalAddress, err)
 		}
 	}
-	id, err := loadHotkey(c)
+	id, err := daemon.LoadHotkey(c, identity.WithCachedKey())
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,9 @@ import (
 	"time"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/meritnet/merit/client/daemon"
+	"github.com/meritnet/merit/client/identity"
 )
 
 const flagOutput = "output"
@@ -45,15 +48,15 @@ type NeuronStatus struct {
 	RegistrationPrice string `json:"registration_price"`
 }
 
-func statusCommand(dial Dialer) *cli.Command {
+func statusCommand(dial daemon.Dialer) *cli.Command {
 	return &cli.Command{
 		Name:  "status",
 		Usage: "show the hotkey's neuron as the chain sees it: uid, stake, incentive, emission, endpoint, permit",
 		Flags: append(nodeFlags(),
-			&cli.StringFlag{Name: flagOutput, Aliases: []string{"o"}, Value: "text", Category: categoryStatusOutput, EnvVars: envOf(flagOutput),
+			&cli.StringFlag{Name: flagOutput, Aliases: []string{"o"}, Value: "text", Category: categoryStatusOutput, EnvVars: daemon.EnvOf(flagOutput),
 				Usage: "output `FORMAT`: text or json"},
 		),
-		Before: applyConfigFile,
+		Before: daemon.ApplyConfigFile,
 		Action: func(c *cli.Context) error { return runStatus(c, dial) },
 	}
 }
@@ -61,7 +64,7 @@ func statusCommand(dial Dialer) *cli.Command {
 // u16 turns the chain's u16 fractions (65535 = 1) into numbers people read.
 func u16(v uint32) float64 { return float64(v) / 65535 }
 
-func runStatus(c *cli.Context, dial Dialer) error {
+func runStatus(c *cli.Context, dial daemon.Dialer) error {
 	format := c.String(flagOutput)
 	if format != "text" && format != "json" {
 		return fmt.Errorf("--%s %q: want text or json", flagOutput, format)
@@ -70,7 +73,7 @@ func runStatus(c *cli.Context, dial Dialer) error {
 	if err != nil {
 		return err
 	}
-	id, err := loadHotkey(c)
+	id, err := daemon.LoadHotkey(c, identity.WithCachedKey())
 	if err != nil {
 		return err
 	}

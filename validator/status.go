@@ -17,27 +17,28 @@ import (
 	"github.com/cosmos/cosmos-sdk/codec"
 	codectypes "github.com/cosmos/cosmos-sdk/codec/types"
 
+	"github.com/meritnet/merit/client/daemon"
 	scoringtypes "github.com/meritnet/merit/x/scoring/types"
 )
 
 func outputFlag() cli.Flag {
-	return &cli.StringFlag{Name: flagOutput, Aliases: []string{"o"}, EnvVars: envOf(flagOutput), Value: "text",
+	return &cli.StringFlag{Name: flagOutput, Aliases: []string{"o"}, EnvVars: daemon.EnvOf(flagOutput), Value: "text",
 		Usage: "output `FORMAT`: text or json"}
 }
 
-func statusCommand(dial Dialer) *cli.Command {
+func statusCommand(dial daemon.Dialer) *cli.Command {
 	return &cli.Command{
 		Name:  "status",
 		Usage: "show the last scores, pending commits and the next commit and reveal blocks",
 		Description: "Reads the state a running (or stopped) validator keeps in --home and asks the chain for " +
 			"the schedule. Works without the chain too, showing what is saved locally.",
 		Flags:  append(nodeFlags(), outputFlag()),
-		Before: loadConfigFile,
+		Before: daemon.ApplyConfigFile,
 		Action: func(c *cli.Context) error { return runStatus(c, dial) },
 	}
 }
 
-func weightsCommand(dial Dialer) *cli.Command {
+func weightsCommand(dial daemon.Dialer) *cli.Command {
 	return &cli.Command{
 		Name:  "weights",
 		Usage: "inspect weights",
@@ -45,7 +46,7 @@ func weightsCommand(dial Dialer) *cli.Command {
 			Name:   "show",
 			Usage:  "show the weights the saved scores give now, the pending commits, and the weights stored on chain",
 			Flags:  append(nodeFlags(), outputFlag()),
-			Before: loadConfigFile,
+			Before: daemon.ApplyConfigFile,
 			Action: func(c *cli.Context) error { return runWeightsShow(c, dial) },
 		}},
 	}
@@ -105,12 +106,15 @@ type WeightPreview struct {
 }
 
 // gather collects the local state and, when the chain answers, its view.
-func gather(c *cli.Context, dial Dialer) (*StatusReport, *Metagraph, string, error) {
+func gather(c *cli.Context, dial daemon.Dialer) (*StatusReport, *Metagraph, string, error) {
 	netuid, err := netuidOf(c)
 	if err != nil {
 		return nil, nil, "", err
 	}
-	home := expandHome(c.String(flagHome))
+	home, err := daemon.HomeDir(c)
+	if err != nil {
+		return nil, nil, "", err
+	}
 	st, err := LoadState(home)
 	if err != nil {
 		return nil, nil, "", err
@@ -120,7 +124,7 @@ func gather(c *cli.Context, dial Dialer) (*StatusReport, *Metagraph, string, err
 		return nil, nil, "", err
 	}
 	rep := &StatusReport{Netuid: netuid, UID: -1, PendingCommits: []CommitStatus{}, Scores: []MinerScore{}}
-	if id, err := loadHotkey(c, false); err == nil {
+	if id, err := daemon.LoadHotkey(c); err == nil {
 		rep.Hotkey = id.Address()
 	} else if st != nil && st.Hotkey != "" {
 		rep.Hotkey = st.Hotkey // the keyring may be locked; the saved state names the hotkey
@@ -135,8 +139,8 @@ func gather(c *cli.Context, dial Dialer) (*StatusReport, *Metagraph, string, err
 	ctx, cancel := context.WithTimeout(c.Context, 15*time.Second)
 	defer cancel()
 	var mg *Metagraph
-	grpcAddr := c.String(flagGRPC)
-	if ch, err := dial(ctx, chainConfig(c)); err != nil {
+	grpcAddr := c.String(daemon.FlagGRPC)
+	if ch, err := dial(ctx, daemon.ChainConfig(c)); err != nil {
 		rep.ChainError = err.Error()
 	} else {
 		defer ch.Close()
@@ -190,7 +194,7 @@ func commitStatus(pc PendingCommit, mg *Metagraph) CommitStatus {
 	return cs
 }
 
-func runStatus(c *cli.Context, dial Dialer) error {
+func runStatus(c *cli.Context, dial daemon.Dialer) error {
 	rep, _, _, err := gather(c, dial)
 	if err != nil {
 		return err
@@ -253,7 +257,7 @@ func printStatus(w io.Writer, r *StatusReport) error {
 	return tw.Flush()
 }
 
-func runWeightsShow(c *cli.Context, dial Dialer) error {
+func runWeightsShow(c *cli.Context, dial daemon.Dialer) error {
 	rep, mg, grpcAddr, err := gather(c, dial)
 	if err != nil {
 		return err
@@ -270,7 +274,8 @@ func runWeightsShow(c *cli.Context, dial Dialer) error {
 		OnChain        *onChain        `json:"on_chain,omitempty"`
 		OnChainError   string          `json:"on_chain_error,omitempty"`
 	}{PendingCommits: []PendingCommit{}}
-	store, _ := OpenCommitStore(expandHome(c.String(flagHome)))
+	home, _ := daemon.HomeDir(c) // gather has expanded it without error
+	store, _ := OpenCommitStore(home)
 	if store != nil {
 		for _, pc := range store.List() {
 			if pc.Netuid == rep.Netuid && pc.Hotkey == rep.Hotkey {
