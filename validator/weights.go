@@ -52,6 +52,19 @@ func NormalizeWeights(scores map[uint16]float64, lim WeightLimits) (uids, weight
 		}
 		pos = append(pos, entry{uid: uint32(uid), score: s})
 	}
+	// A score too small to round to one u16 unit next to the best is no
+	// weight at all: flooring it to 1 would pay a dead miner forever.
+	best := 0.0
+	for _, e := range pos {
+		best = math.Max(best, e.score)
+	}
+	kept := pos[:0]
+	for _, e := range pos {
+		if e.score/best*u16Max >= 0.5 {
+			kept = append(kept, e)
+		}
+	}
+	pos = kept
 	if len(pos) == 0 {
 		return nil, nil, ErrNoScores
 	}

@@ -108,3 +108,19 @@ func TestNormalizeAlwaysPassesChainRules(t *testing.T) {
 		}
 	}
 }
+
+func TestNormalizeWeightsDropsScoresBelowOneUnit(t *testing.T) {
+	lim := WeightLimits{N: 4, Self: 0, MinAllowedWeights: 1, MaxWeightLimit: u16Max}
+	uids, weights, err := NormalizeWeights(map[uint16]float64{1: 0.9, 2: 0.9 * 0.7e-5, 3: 0.45}, lim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, u := range uids {
+		if u == 2 {
+			t.Fatalf("a miner decayed below one u16 unit still gets weight %d", weights[i])
+		}
+	}
+	if len(uids) != 2 {
+		t.Fatalf("uids %v weights %v", uids, weights)
+	}
+}
