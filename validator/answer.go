@@ -13,24 +13,6 @@ import (
 // errMalformed marks answers that cannot be read as a completion at all.
 var errMalformed = errors.New("malformed answer")
 
-// answerChunk covers a /v1/completions or /v1/chat/completions response and
-// every chunk of their streams. Logprobs decode in either shape: the legacy
-// one (tokens, token_logprobs, top_logprobs objects) and the chat one
-// (content entries with ids), whichever endpoint sent them.
-type answerChunk struct {
-	Error   json.RawMessage `json:"error"`
-	Choices []struct {
-		Index        int                       `json:"index"`
-		Text         *string                   `json:"text"`
-		Message      *struct{ Content string } `json:"message"`
-		Delta        *struct{ Content string } `json:"delta"`
-		Logprobs     *api.CompletionLogprobs   `json:"logprobs"`
-		FinishReason *string                   `json:"finish_reason"`
-		TokenIDs     []int                     `json:"token_ids"`
-		PromptIDs    []int                     `json:"prompt_token_ids"`
-	} `json:"choices"`
-}
-
 // entry is one token as the logprobs told it.
 type entry struct {
 	id      int
@@ -58,7 +40,7 @@ type answer struct {
 // add reads one JSON object (a response or a stream chunk). It reports
 // whether the chunk carried completion content (for time to first token).
 func (a *answer) add(raw []byte) (content bool, err error) {
-	var c answerChunk
+	var c api.ResponseChunk
 	if err := json.Unmarshal(raw, &c); err != nil {
 		return false, fmt.Errorf("%w: %v", errMalformed, err)
 	}

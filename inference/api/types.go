@@ -514,3 +514,22 @@ func StringOf(b []int) (string, bool) {
 	}
 	return string(out), true
 }
+
+// ResponseChunk decodes any completion or chat response, and every chunk of
+// their streams, from any of the dialects (OpenAI, vLLM, llama.cpp, Merit
+// miners): text, message or delta content, logprobs in the legacy shape or
+// the chat content[] shape, token ids and the finish reason. Clients that
+// read answers (the upstream backend, the validator) share it.
+type ResponseChunk struct {
+	Error   json.RawMessage `json:"error"`
+	Choices []struct {
+		Index        int                       `json:"index"`
+		Text         *string                   `json:"text"`
+		Message      *struct{ Content string } `json:"message"`
+		Delta        *struct{ Content string } `json:"delta"`
+		Logprobs     *CompletionLogprobs       `json:"logprobs"`
+		FinishReason *string                   `json:"finish_reason"`
+		TokenIDs     []int                     `json:"token_ids"`
+		PromptIDs    []int                     `json:"prompt_token_ids"`
+	} `json:"choices"`
+}

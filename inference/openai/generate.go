@@ -138,22 +138,6 @@ func (b *Backend) commonBody(st upstream, req inference.GenerateRequest) map[str
 	return m
 }
 
-// chunkJSON covers completion and chat responses and stream chunks of every
-// dialect.
-type chunkJSON struct {
-	Error   json.RawMessage `json:"error"`
-	Choices []struct {
-		Index        int                       `json:"index"`
-		Text         *string                   `json:"text"`
-		Message      *struct{ Content string } `json:"message"`
-		Delta        *struct{ Content string } `json:"delta"`
-		Logprobs     *api.CompletionLogprobs   `json:"logprobs"`
-		FinishReason *string                   `json:"finish_reason"`
-		TokenIDs     []int                     `json:"token_ids"`
-		PromptIDs    []int                     `json:"prompt_token_ids"`
-	} `json:"choices"`
-}
-
 // gather assembles a result from one response or many chunks.
 type gather struct {
 	req     inference.GenerateRequest
@@ -166,7 +150,7 @@ type gather struct {
 }
 
 func (g *gather) chunk(raw []byte, chat bool) error {
-	var c chunkJSON
+	var c api.ResponseChunk
 	if err := json.Unmarshal(raw, &c); err != nil {
 		return fmt.Errorf("%w: %v (data %q)", ErrMalformed, err, head(raw))
 	}

@@ -6,10 +6,8 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
-	"syscall"
 	"time"
 
 	. "github.com/onsi/gomega"
@@ -22,8 +20,7 @@ type node struct {
 	index int
 	home  string
 	rpc   string
-	cmd   *exec.Cmd
-	done  chan struct{}
+	proc  *localchain.Process
 }
 
 type network struct {
@@ -64,13 +61,9 @@ func copyDir(src, dst string) {
 }
 
 func (n *network) start(nd *node) {
-	logf, err := os.OpenFile(filepath.Join(nd.home, "meritd.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	proc, err := localchain.StartProcess(n.binary, []string{"start", "--home", nd.home}, filepath.Join(nd.home, "meritd.log"))
 	Expect(err).NotTo(HaveOccurred())
-	nd.cmd = exec.Command(n.binary, "start", "--home", nd.home)
-	nd.cmd.Stdout, nd.cmd.Stderr = logf, logf
-	Expect(nd.cmd.Start()).To(Succeed())
-	nd.done = make(chan struct{})
-	go func(c *exec.Cmd, d chan struct{}) { _ = c.Wait(); logf.Close(); close(d) }(nd.cmd, nd.done)
+	nd.proc = proc
 }
 
 func (n *network) startAll() {
@@ -80,27 +73,7 @@ func (n *network) startAll() {
 }
 
 // stop ends a node gracefully (SIGTERM) or, with kill, like a crash (SIGKILL).
-func (n *network) stop(nd *node, kill bool) {
-	if nd.cmd == nil {
-		return
-	}
-	select {
-	case <-nd.done:
-		return
-	default:
-	}
-	sig := syscall.SIGTERM
-	if kill {
-		sig = syscall.SIGKILL
-	}
-	_ = nd.cmd.Process.Signal(sig)
-	select {
-	case <-nd.done:
-	case <-time.After(15 * time.Second):
-		_ = nd.cmd.Process.Kill()
-		<-nd.done
-	}
-}
+func (n *network) stop(nd *node, kill bool) { nd.proc.Stop(kill, 15*time.Second) }
 
 func (n *network) stopAll() {
 	for _, nd := range n.nodes {

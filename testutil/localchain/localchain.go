@@ -35,6 +35,8 @@ type Options struct {
 	VotingPeriod time.Duration
 	// UnbondingBlocks of x/subnet stake (default 5).
 	UnbondingBlocks int
+	// Log is where the node logs (default: meritd.log in its home).
+	Log string
 	// EditGenesis may change the genesis JSON before the chain starts.
 	EditGenesis func(genesis map[string]any)
 }
@@ -48,8 +50,7 @@ type Chain struct {
 	// RPC is the CometBFT RPC URL, GRPC host:port, API the REST URL.
 	RPC, GRPC, API string
 	Log            string
-	cmd            *exec.Cmd
-	done           chan struct{}
+	node           *Process
 	p2p            string
 }
 
@@ -133,7 +134,10 @@ func Start(t TB, o Options) *Chain {
 		o.UnbondingBlocks = 5
 	}
 	c := &Chain{t: t, Binary: Binary(t), Home: t.TempDir(), ChainID: "merit-test-1"}
-	c.Log = filepath.Join(c.Home, "meritd.log")
+	c.Log = o.Log
+	if c.Log == "" {
+		c.Log = filepath.Join(c.Home, "meritd.log")
+	}
 	c.RPC = fmt.Sprintf("http://127.0.0.1:%d", FreePort(t))
 	c.GRPC = fmt.Sprintf("127.0.0.1:%d", FreePort(t))
 	c.API = fmt.Sprintf("http://127.0.0.1:%d", FreePort(t))
@@ -273,45 +277,21 @@ func (c *Chain) editConfig(o Options) {
 }
 
 func (c *Chain) start() {
-	logf, err := os.OpenFile(c.Log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	node, err := StartProcess(c.Binary, []string{"start", "--home", c.Home}, c.Log)
 	if err != nil {
 		c.t.Fatal(err)
 	}
-	c.cmd = exec.Command(c.Binary, "start", "--home", c.Home)
-	c.cmd.Stdout, c.cmd.Stderr = logf, logf
-	if err := c.cmd.Start(); err != nil {
-		c.t.Fatal(err)
-	}
-	c.done = make(chan struct{})
-	go func() { _ = c.cmd.Wait(); logf.Close(); close(c.done) }()
+	c.node = node
 }
 
 // Stop ends the node (SIGTERM, then SIGKILL after 10 s).
-func (c *Chain) Stop() {
-	if c.cmd == nil || c.cmd.Process == nil {
-		return
-	}
-	select {
-	case <-c.done:
-		return
-	default:
-	}
-	_ = c.cmd.Process.Signal(os.Interrupt)
-	select {
-	case <-c.done:
-	case <-time.After(10 * time.Second):
-		_ = c.cmd.Process.Kill()
-		<-c.done
-	}
-}
+func (c *Chain) Stop() { c.node.Stop(false, 10*time.Second) }
 
 // Restart stops the node and starts it again on the same home and ports.
 func (c *Chain) Restart(wait time.Duration) {
 	c.t.Helper()
 	c.Stop()
 	c.start()
-	h, _ := c.Height()
-	_ = h
 	c.WaitHeight(1, wait)
 }
 
@@ -343,24 +323,13 @@ func (c *Chain) WaitHeight(h int64, timeout time.Duration) {
 	c.t.Helper()
 	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
-		select {
-		case <-c.done:
-			c.t.Fatalf("meritd exited; log %s:\n%s", c.Log, tail(c.Log, 30))
-		default:
+		if !c.node.Running() {
+			c.t.Fatalf("meritd exited; log %s:\n%s", c.Log, Tail(c.Log, 30))
 		}
 		if got, err := c.Height(); err == nil && got >= h {
 			return
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	c.t.Fatalf("chain did not reach height %d in %s; log %s:\n%s", h, timeout, c.Log, tail(c.Log, 30))
-}
-
-func tail(path string, n int) string {
-	bz, _ := os.ReadFile(path)
-	lines := strings.Split(strings.TrimRight(string(bz), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
+	c.t.Fatalf("chain did not reach height %d in %s; log %s:\n%s", h, timeout, c.Log, Tail(c.Log, 30))
 }

@@ -261,20 +261,6 @@ func (top *Topology) genesisSupply() int64 {
 	return s - i + b
 }
 
-// IssuedAndBurned reads x/emission's total issued and x/subnet's total burned.
-func (top *Topology) IssuedAndBurned() (int64, int64) {
-	var iss struct {
-		TotalIssued string `json:"total_issued"`
-		TotalBurned string `json:"total_burned"`
-	}
-	if err := top.Query(&iss, "emission", "total-issued"); err != nil {
-		return -1, -1
-	}
-	issued, _ := strconv.ParseInt(iss.TotalIssued, 10, 64)
-	burned, _ := strconv.ParseInt(iss.TotalBurned, 10, 64)
-	return issued, burned
-}
-
 func ok(url string) bool {
 	c := http.Client{Timeout: time.Second}
 	resp, err := c.Get(url)

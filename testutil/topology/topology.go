@@ -8,10 +8,8 @@ package topology
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/meritnet/merit/inference"
@@ -41,14 +39,11 @@ type Config struct {
 type Role string
 
 const (
-	HonestMiner    Role = "miner (honest)"
-	SlowMiner      Role = "miner (slow)"
-	WrongModel     Role = "miner (other model)"
-	RandomMiner    Role = "miner (random tokens)"
-	ValidatorRole  Role = "validator"
-	DelegatorRole  Role = "delegator"
-	SubnetOwner    Role = "subnet owner"
-	MinerKeyPrefix      = "miner"
+	HonestMiner   Role = "miner (honest)"
+	SlowMiner     Role = "miner (slow)"
+	WrongModel    Role = "miner (other model)"
+	RandomMiner   Role = "miner (random tokens)"
+	ValidatorRole Role = "validator"
 )
 
 // Proc is one daemon of the network.
@@ -58,8 +53,7 @@ type Proc struct {
 	Listen              string // host:port it serves on
 	Log                 string
 	args                []string
-	cmd                 *exec.Cmd
-	done                chan struct{}
+	proc                *localchain.Process
 }
 
 // Topology is a running demo network.
@@ -125,8 +119,7 @@ func Start(t localchain.TB, cfg Config, progress func(string)) *Topology {
 	}
 	accounts = append(accounts, "validator0", "validator1")
 	progress("starting meritd (single node, fast blocks)")
-	chain := localchain.Start(t, localchain.Options{Accounts: accounts, BlockTime: cfg.BlockTime})
-	copyLog(t, chain.Log, filepath.Join(cfg.LogDir, "meritd.log"))
+	chain := localchain.Start(t, localchain.Options{Accounts: accounts, BlockTime: cfg.BlockTime, Log: filepath.Join(cfg.LogDir, "meritd.log")})
 	top := &Topology{T: t, Cfg: cfg, Chain: chain, Addr: map[string]string{}}
 	for _, a := range append(accounts, "validator") {
 		top.Addr[a] = chain.Address(a)
@@ -168,10 +161,10 @@ func Start(t localchain.TB, cfg Config, progress func(string)) *Topology {
 	progress("waiting for the first epoch to hand out validator permits")
 	top.WaitEpochs(1, 60*time.Second)
 
-	for i, m := range top.Miners {
+	for _, m := range top.Miners {
 		m.Listen = fmt.Sprintf("127.0.0.1:%d", localchain.FreePort(t))
 		m.Log = filepath.Join(cfg.LogDir, m.Name+".log")
-		m.args = top.minerArgs(m, i)
+		m.args = top.minerArgs(m)
 		progress(fmt.Sprintf("starting %s: %s on %s", m.Name, m.Role, m.Listen))
 		top.StartProc(m)
 	}
@@ -202,7 +195,7 @@ func (top *Topology) common(p *Proc) []string {
 	}
 }
 
-func (top *Topology) minerArgs(m *Proc, i int) []string {
+func (top *Topology) minerArgs(m *Proc) []string {
 	args := append([]string{"serve"}, top.common(m)...)
 	args = append(args, "--listen", m.Listen)
 	switch m.Role {
@@ -213,7 +206,6 @@ func (top *Topology) minerArgs(m *Proc, i int) []string {
 	case RandomMiner:
 		args = append(args, "--fault-random-tokens")
 	}
-	_ = i
 	return args
 }
 
@@ -228,54 +220,18 @@ func (top *Topology) StartProc(p *Proc) {
 	if p.Role == ValidatorRole {
 		bin = filepath.Join(top.Cfg.BinDir, "merit-validator")
 	}
-	logf, err := os.OpenFile(p.Log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	proc, err := localchain.StartProcess(bin, p.args, p.Log)
 	if err != nil {
-		top.T.Fatal(err)
-	}
-	p.cmd = exec.Command(bin, p.args...)
-	p.cmd.Stdout, p.cmd.Stderr = logf, logf
-	if err := p.cmd.Start(); err != nil {
 		top.T.Fatalf("start %s: %v", p.Name, err)
 	}
-	p.done = make(chan struct{})
-	go func(c *exec.Cmd, d chan struct{}) { _ = c.Wait(); logf.Close(); close(d) }(p.cmd, p.done)
+	p.proc = proc
 }
 
 // StopProc ends a daemon: gracefully, or with kill like a crash.
-func (top *Topology) StopProc(p *Proc, kill bool) {
-	if p.cmd == nil || p.cmd.Process == nil {
-		return
-	}
-	select {
-	case <-p.done:
-		return
-	default:
-	}
-	if kill {
-		_ = p.cmd.Process.Kill()
-	} else {
-		_ = p.cmd.Process.Signal(os.Interrupt)
-	}
-	select {
-	case <-p.done:
-	case <-time.After(15 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-p.done
-	}
-}
+func (top *Topology) StopProc(p *Proc, kill bool) { p.proc.Stop(kill, 15*time.Second) }
 
 // Running reports whether a daemon is alive.
-func (p *Proc) Running() bool {
-	if p.done == nil {
-		return false
-	}
-	select {
-	case <-p.done:
-		return false
-	default:
-		return true
-	}
-}
+func (p *Proc) Running() bool { return p.proc.Running() }
 
 // Stop ends every daemon, then the chain.
 func (top *Topology) Stop() {
@@ -283,40 +239,18 @@ func (top *Topology) Stop() {
 		top.StopProc(p, false)
 	}
 	top.Chain.Stop()
-	copyLog(top.T, top.Chain.Log, filepath.Join(top.Cfg.LogDir, "meritd.log"))
 }
 
 func (top *Topology) waitHTTP(p *Proc, path string, timeout time.Duration) {
 	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
 		if !p.Running() {
-			top.T.Fatalf("%s exited; log %s:\n%s", p.Name, p.Log, tail(p.Log, 25))
+			top.T.Fatalf("%s exited; log %s:\n%s", p.Name, p.Log, localchain.Tail(p.Log, 25))
 		}
 		if ok(fmt.Sprintf("http://%s%s", p.Listen, path)) {
 			return
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	top.T.Fatalf("%s did not serve %s in %s; log %s:\n%s", p.Name, path, timeout, p.Log, tail(p.Log, 25))
-}
-
-// copyLog keeps the node's log beside the daemons' logs (the chain home is temporary).
-func copyLog(t localchain.TB, src, dst string) {
-	if src == dst {
-		return
-	}
-	bz, err := os.ReadFile(src)
-	if err != nil {
-		return
-	}
-	_ = os.WriteFile(dst, bz, 0o644)
-}
-
-func tail(path string, n int) string {
-	bz, _ := os.ReadFile(path)
-	lines := strings.Split(strings.TrimRight(string(bz), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
+	top.T.Fatalf("%s did not serve %s in %s; log %s:\n%s", p.Name, path, timeout, p.Log, localchain.Tail(p.Log, 25))
 }

@@ -32,8 +32,11 @@ func (k Keeper) EndBlocker(ctx context.Context) error {
 	height := sdkCtx.BlockHeight()
 	ran := uint32(0)
 	// Deferred epochs go first so a subnet due every block cannot starve them.
-	var deferred, fresh []subnettypes.Subnet
-	var waitingSince []int64 // last epoch block of each deferred subnet
+	type dueEpoch struct {
+		subnet subnettypes.Subnet
+		state  types.EpochState
+	}
+	var deferred, fresh []dueEpoch
 	if err := k.subnets.IterateSubnets(ctx, func(s subnettypes.Subnet) (bool, error) {
 		st, err := k.epochState(ctx, s.Netuid)
 		if err != nil {
@@ -41,10 +44,9 @@ func (k Keeper) EndBlocker(ctx context.Context) error {
 		}
 		switch {
 		case st.Pending:
-			deferred = append(deferred, s)
-			waitingSince = append(waitingSince, st.LastEpochBlock)
+			deferred = append(deferred, dueEpoch{s, st})
 		case epochDueAt(height, s.Netuid, s.Hyperparams.Tempo):
-			fresh = append(fresh, s)
+			fresh = append(fresh, dueEpoch{s, st})
 		}
 		return false, nil
 	}); err != nil {
@@ -53,22 +55,11 @@ func (k Keeper) EndBlocker(ctx context.Context) error {
 	}
 	// Among deferred epochs the longest-waiting runs first (then lower netuid),
 	// so every subnet gets its turn.
-	order := make([]int, len(deferred))
-	for i := range order {
-		order[i] = i
-	}
-	sort.SliceStable(order, func(a, b int) bool { return waitingSince[order[a]] < waitingSince[order[b]] })
-	due := make([]subnettypes.Subnet, 0, len(deferred)+len(fresh))
-	for _, i := range order {
-		due = append(due, deferred[i])
-	}
-	due = append(due, fresh...)
-	for _, s := range due {
-		st, err := k.epochState(ctx, s.Netuid)
-		if err != nil {
-			sdkCtx.Logger().Error("x/scoring: epoch state unreadable", "netuid", s.Netuid, "err", err)
-			continue
-		}
+	sort.SliceStable(deferred, func(a, b int) bool {
+		return deferred[a].state.LastEpochBlock < deferred[b].state.LastEpochBlock
+	})
+	for _, d := range append(deferred, fresh...) {
+		s, st := d.subnet, d.state
 		if ran >= p.MaxEpochsPerBlock {
 			if !st.Pending {
 				st.Pending = true

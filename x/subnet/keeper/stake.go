@@ -20,11 +20,6 @@ func (k Keeper) hotkeyStake(ctx context.Context, netuid uint32, hotkey sdk.AccAd
 	return v, err
 }
 
-// HotkeyStake is the total stake on a hotkey on a subnet.
-func (k Keeper) GetHotkeyStake(ctx context.Context, netuid uint32, hotkey sdk.AccAddress) (sdkmath.Int, error) {
-	return k.hotkeyStake(ctx, netuid, hotkey)
-}
-
 // GetStake is one delegator's stake on a hotkey on a subnet (zero if none).
 func (k Keeper) GetStake(ctx context.Context, netuid uint32, hotkey, delegator sdk.AccAddress) (sdkmath.Int, error) {
 	v, err := k.Stakes.Get(ctx, collections.Join3(netuid, hotkey, delegator))

@@ -49,6 +49,17 @@ func weightArgs(args []string) (uint32, []uint32, []uint32, error) {
 	return uint32(netuid), uids, weights, nil
 }
 
+// saltAndVersion reads the hex salt argument and the --version-key flag that
+// commit-weights and reveal-weights must agree on.
+func saltAndVersion(cmd *cobra.Command, saltHex string) ([]byte, uint64, error) {
+	salt, err := hex.DecodeString(saltHex)
+	if err != nil {
+		return nil, 0, fmt.Errorf("salt must be hex: %w", err)
+	}
+	version, _ := cmd.Flags().GetUint64("version-key")
+	return salt, version, nil
+}
+
 // SetWeightsCmd sets weights directly on subnets without commit-reveal.
 func SetWeightsCmd() *cobra.Command {
 	cmd := &cobra.Command{
@@ -92,11 +103,10 @@ func RevealWeightsCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			salt, err := hex.DecodeString(args[3])
+			salt, version, err := saltAndVersion(cmd, args[3])
 			if err != nil {
-				return fmt.Errorf("salt must be hex: %w", err)
+				return err
 			}
-			version, _ := cmd.Flags().GetUint64("version-key")
 			msg := &types.MsgRevealWeights{Hotkey: clientCtx.GetFromAddress().String(), Netuid: netuid, Uids: uids, Weights: weights, Salt: salt, VersionKey: version}
 			return tx.GenerateOrBroadcastTxCLI(clientCtx, cmd.Flags(), msg)
 		},
@@ -144,11 +154,10 @@ meritd tx scoring reveal-weights 1 2,3,4 65535,30000,100 <same salt> --from vali
 			if err != nil {
 				return err
 			}
-			salt, err := hex.DecodeString(args[3])
+			salt, version, err := saltAndVersion(cmd, args[3])
 			if err != nil {
-				return fmt.Errorf("salt must be hex: %w", err)
+				return err
 			}
-			version, _ := cmd.Flags().GetUint64("version-key")
 			hotkey := clientCtx.GetFromAddress()
 			if hotkey.Empty() {
 				return fmt.Errorf("--from is required: the validator hotkey signs the commit")
