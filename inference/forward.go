@@ -17,6 +17,7 @@ type state struct {
 	x, xb   []float32 // chunkLen x Dim
 	xb2, q  []float32
 	hb, hb2 []float32 // chunkLen x HiddenDim
+	act     []float32 // chunkLen x HiddenDim, SiLU's exponentials
 	att     []float32 // one row of cap scores per attention task
 	logits  []float32 // chunkLen x VocabSize
 	simd    simdScratch
@@ -35,6 +36,7 @@ func newState(m *Model, positions, threads int) *state {
 		x: make([]float32, chunkLen*c.Dim), xb: make([]float32, chunkLen*c.Dim),
 		xb2: make([]float32, chunkLen*c.Dim), q: make([]float32, chunkLen*c.Dim),
 		hb: make([]float32, chunkLen*c.HiddenDim), hb2: make([]float32, chunkLen*c.HiddenDim),
+		act:    make([]float32, chunkLen*c.HiddenDim),
 		att:    make([]float32, threads*positions),
 		logits: make([]float32, chunkLen*c.VocabSize),
 	}
@@ -104,11 +106,7 @@ func (s *state) forward(tokens []int, pos0, want int) []float32 {
 		}
 		matmul(s.hb, s.xb, lw.w1, dim, hid, T, s.threads, &s.simd)
 		matmul(s.hb2, s.xb, lw.w3, dim, hid, T, s.threads, &s.simd)
-		hb2 := s.hb2[:T*hid]
-		for i, v := range s.hb[:T*hid] {
-			v = float32(v * (1 / (1 + exp32(-v)))) // SiLU
-			s.hb[i] = float32(v * hb2[i])
-		}
+		silu(s.hb[:T*hid], s.hb2[:T*hid], s.act[:T*hid])
 		matmul(s.xb, s.hb, lw.w2, hid, dim, T, s.threads, &s.simd)
 		for i, v := range s.xb[:T*dim] {
 			x[i] += v
@@ -215,10 +213,12 @@ func softmax(x []float32) {
 			mx = v
 		}
 	}
-	var sum float32
 	for i, v := range x {
-		e := exp32(v - mx)
-		x[i] = e
+		x[i] = v - mx
+	}
+	expAll(x, x)
+	var sum float32
+	for _, e := range x {
 		sum += e
 	}
 	for i := range x {
@@ -237,5 +237,19 @@ func rope(vec, row []float32, hs int) {
 			v[i] = float32(v0*fcr) - float32(v1*fci)
 			v[i+1] = float32(v0*fci) + float32(v1*fcr)
 		}
+	}
+}
+
+// silu sets hb[i] = SiLU(hb[i]) * hb2[i], run.c's SwiGLU gate: SiLU(v) is
+// v * (1 / (1 + exp(-v))). act is scratch of the same length.
+func silu(hb, hb2, act []float32) {
+	hb2, act = hb2[:len(hb)], act[:len(hb)]
+	for i, v := range hb {
+		act[i] = -v
+	}
+	expAll(act, act)
+	for i, v := range hb {
+		v = float32(v * (1 / (1 + act[i])))
+		hb[i] = float32(v * hb2[i])
 	}
 }

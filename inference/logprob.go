@@ -18,8 +18,13 @@ func newDist(logits []float32) dist {
 		}
 	}
 	var sum float64
-	for _, v := range logits {
-		sum += expFast(float64(v) - float64(mx))
+	var terms [256]float64
+	for i := 0; i < len(logits); i += len(terms) {
+		blk := logits[i:min(i+len(terms), len(logits))]
+		expDiffAll(terms[:len(blk)], blk, mx)
+		for _, e := range terms[:len(blk)] {
+			sum += e
+		}
 	}
 	return dist{logits: logits, max: mx, logSum: detLog(sum)}
 }

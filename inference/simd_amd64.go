@@ -30,3 +30,15 @@ func haveAVX2() bool {
 	_, ebx7, _, _ := cpuid(7, 0)
 	return ebx7&(1<<5) != 0
 }
+
+// exp32x4 sets dst[i] = exp32(src[i]) for i < n, a multiple of 4 (finite
+// or infinite src; a NaN gives a NaN).
+//
+//go:noescape
+func exp32x4(dst, src *float32, n int)
+
+// expDiff64x4 sets dst[i] = expFast(float64(src[i]) - float64(mx)) for
+// i < n, a multiple of 4.
+//
+//go:noescape
+func expDiff64x4(dst *float64, src *float32, mx float32, n int)

@@ -9,3 +9,9 @@ var useSIMD = false
 func tile4x16(xT, w, outT *float32, n, ldx, ldw, ldo int) {
 	panic("tile4x16 without SIMD")
 }
+
+func exp32x4(dst, src *float32, n int) { panic("exp32x4 without SIMD") }
+
+func expDiff64x4(dst *float64, src *float32, mx float32, n int) {
+	panic("expDiff64x4 without SIMD")
+}

@@ -1,0 +1,69 @@
+package inference
+
+import (
+	"math"
+	"testing"
+)
+
+// TestVectorExpMatchesScalar: the AVX2 exponentials equal exp32 and expFast
+// bit for bit, including the cut-offs, infinities, zeros and subnormals.
+func TestVectorExpMatchesScalar(t *testing.T) {
+	if !useSIMD {
+		t.Skip("no vector kernel on this machine")
+	}
+	rng := splitmix64(21)
+	in := []float32{0, float32(math.Copysign(0, -1)), 1e-45, -1e-45, -104, -103.99999, -104.00001, 88.7, 88.72, 88.73, 88.8, 88.81,
+		100, 1000, -1000, float32(math.Inf(1)), float32(math.Inf(-1)), math.MaxFloat32, -math.MaxFloat32, 1e-30, -87.3, -87.4}
+	for range 200000 {
+		switch rng.next() % 4 {
+		case 0:
+			in = append(in, (rng.uniform()-0.5)*240)
+		case 1:
+			in = append(in, -rng.uniform()*20)
+		case 2:
+			in = append(in, math.Float32frombits(uint32(rng.next())))
+		default:
+			in = append(in, (rng.uniform()-0.5)*1e-3)
+		}
+	}
+	in = append(in, 1, 2, 3) // a tail that is not a multiple of four
+	got := make([]float32, len(in))
+	expAll(got, in)
+	got64 := make([]float64, len(in))
+	for _, mx := range []float32{0, 3.5, -2, 90} {
+		expDiffAll(got64, in, mx)
+		for i, x := range in {
+			want := expFast(float64(x) - float64(mx))
+			if x != x {
+				if got64[i] == got64[i] {
+					t.Fatalf("expDiff(NaN) = %v", got64[i])
+				}
+				continue
+			}
+			if math.IsInf(float64(x), 0) || float64(x)-float64(mx) > 709 {
+				continue // outside expFast's documented domain
+			}
+			if math.Float64bits(got64[i]) != math.Float64bits(want) {
+				t.Fatalf("expDiff(%v - %v) = %v (%x), want %v (%x)", x, mx, got64[i], math.Float64bits(got64[i]), want, math.Float64bits(want))
+			}
+		}
+	}
+	for i, x := range in {
+		want := exp32(x)
+		if x != x {
+			if got[i] == got[i] {
+				t.Fatalf("exp(NaN) = %v", got[i])
+			}
+			continue
+		}
+		if math.Float32bits(got[i]) != math.Float32bits(want) {
+			t.Fatalf("exp(%v) = %v (%x), want %v (%x)", x, got[i], math.Float32bits(got[i]), want, math.Float32bits(want))
+		}
+	}
+	expAll(in, in) // in place
+	for i := range in {
+		if math.Float32bits(in[i]) != math.Float32bits(got[i]) && got[i] == got[i] {
+			t.Fatalf("in place: %v, want %v", in[i], got[i])
+		}
+	}
+}
