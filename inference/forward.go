@@ -14,6 +14,11 @@ type state struct {
 	threads int
 	cap     int       // positions the KV cache can hold
 	kc, vc  []float32 // Layers x cap x KVDim
+	vt      []float32 // Layers x KVDim x cap: vc transposed, for attentionLanes
+	attn    []attnScratch
+	kT, vT  []float32 // KVDim x chunkLen: a lane-layout chunk's keys and values
+	ss      []float32 // chunkLen: rmsnormLanes' sums
+	logitsT []float32 // VocabSize x chunkLen
 	x, xb   []float32 // chunkLen x Dim
 	xb2, q  []float32
 	hb, hb2 []float32 // chunkLen x HiddenDim
@@ -29,8 +34,9 @@ func newState(m *Model, positions, threads int) *state {
 	if threads < 1 {
 		threads = 1
 	}
+	positions = (positions + 3) &^ 3 // attentionLanes reads keys four at a time
 	kv := c.Layers * positions * c.KVDim()
-	return &state{
+	st := &state{
 		m: m, threads: threads, cap: positions,
 		kc: make([]float32, kv), vc: make([]float32, kv),
 		x: make([]float32, chunkLen*c.Dim), xb: make([]float32, chunkLen*c.Dim),
@@ -40,6 +46,12 @@ func newState(m *Model, positions, threads int) *state {
 		att:    make([]float32, threads*positions),
 		logits: make([]float32, chunkLen*c.VocabSize),
 	}
+	if useSIMD && c.HeadSize()%4 == 0 {
+		st.vt = make([]float32, kv)
+		st.kT, st.vT = make([]float32, c.KVDim()*chunkLen), make([]float32, c.KVDim()*chunkLen)
+		st.ss, st.logitsT = make([]float32, chunkLen), make([]float32, c.VocabSize*chunkLen)
+	}
+	return st
 }
 
 // forward runs tokens (at most chunkLen) at positions pos0, pos0+1, ... and
@@ -49,10 +61,12 @@ func newState(m *Model, positions, threads int) *state {
 // the grouping into matrix products differs, and the matmul kernels make
 // grouping invisible in the results.
 func (s *state) forward(tokens []int, pos0, want int) []float32 {
+	if s.canUseLanes(len(tokens)) {
+		return s.forwardLanes(tokens, pos0, want)
+	}
 	m, c := s.m, s.m.Config
 	T := len(tokens)
 	dim, hid, kvDim, hs := c.Dim, c.HiddenDim, c.KVDim(), c.HeadSize()
-	kvMul := c.Heads / c.KVHeads
 	x := s.x[:T*dim]
 	for t, tok := range tokens {
 		copy(x[t*dim:(t+1)*dim], m.tokEmb[tok*dim:(tok+1)*dim])
@@ -73,30 +87,7 @@ func (s *state) forward(tokens []int, pos0, want int) []float32 {
 			rope(s.q[t*dim:(t+1)*dim], m.rope[(pos0+t)*hs:(pos0+t+1)*hs], hs)
 			rope(kc[t*kvDim:(t+1)*kvDim], m.rope[(pos0+t)*hs:(pos0+t+1)*hs], hs)
 		}
-		kAll := s.kc[loff : loff+s.cap*kvDim]
-		vAll := s.vc[loff : loff+s.cap*kvDim]
-		tasks := T * c.Heads
-		workers := 1
-		if s.threads > 1 && T > 1 {
-			workers = min(s.threads, tasks)
-		}
-		run := func(task int, att []float32) {
-			t, h := task/c.Heads, task%c.Heads
-			kvOff := (h / kvMul) * hs
-			attend(s.xb[t*dim+h*hs:t*dim+(h+1)*hs], s.q[t*dim+h*hs:t*dim+(h+1)*hs],
-				kAll[kvOff:], vAll[kvOff:], att[:pos0+t+1], kvDim)
-		}
-		if workers == 1 {
-			for task := range tasks {
-				run(task, s.att[:s.cap])
-			}
-		} else {
-			parallelFor(workers, workers, func(g int) {
-				for task := g; task < tasks; task += workers {
-					run(task, s.att[g*s.cap:(g+1)*s.cap])
-				}
-			})
-		}
+		s.attention(l, pos0, T)
 		matmul(s.xb2, s.xb, lw.wo, dim, dim, T, s.threads, &s.simd)
 		for i, v := range s.xb2[:T*dim] {
 			x[i] += v
@@ -143,49 +134,6 @@ func (s *state) run(ctx context.Context, tokens []int, pos0, want int, visit fun
 		}
 	}
 	return nil
-}
-
-// attend is one head of run.c's attention for one position: scores of q
-// against the keys of positions 0..len(att)-1 (at stride in keys), divided by
-// sqrt(head size), softmax, then the weighted sum of the values into xb.
-// Scores are computed four positions at a time so that four independent
-// sums are in flight; each one is still the sequential sum over the head.
-func attend(xb, q, keys, vals, att []float32, stride int) {
-	hs := len(q)
-	scale := sqrt32(float32(hs))
-	n := len(att)
-	p := 0
-	for ; p+4 <= n; p += 4 {
-		k0 := keys[p*stride:][:hs]
-		k1 := keys[(p+1)*stride:][:hs]
-		k2 := keys[(p+2)*stride:][:hs]
-		k3 := keys[(p+3)*stride:][:hs]
-		var s0, s1, s2, s3 float32
-		for i, qv := range q {
-			s0 += float32(qv * k0[i])
-			s1 += float32(qv * k1[i])
-			s2 += float32(qv * k2[i])
-			s3 += float32(qv * k3[i])
-		}
-		att[p], att[p+1], att[p+2], att[p+3] = s0/scale, s1/scale, s2/scale, s3/scale
-	}
-	for ; p < n; p++ {
-		k := keys[p*stride:][:hs]
-		var s float32
-		for i, qv := range q {
-			s += float32(qv * k[i])
-		}
-		att[p] = s / scale
-	}
-	softmax(att)
-	xb = xb[:hs]
-	clear(xb)
-	for p, a := range att {
-		v := vals[p*stride:][:hs]
-		for i := range xb {
-			xb[i] += float32(a * v[i])
-		}
-	}
 }
 
 // rmsnorm is run.c's rmsnorm: o = weight * (x / sqrt(mean(x^2) + 1e-5)).

@@ -42,3 +42,9 @@ func exp32x4(dst, src *float32, n int)
 //
 //go:noescape
 func expDiff64x4(dst *float64, src *float32, mx float32, n int)
+
+// softmaxCols is attend's softmax down each of blocks columns of eight
+// lanes of sc (rows x ld); see vexp_amd64.s.
+//
+//go:noescape
+func softmaxCols(sc *float32, rows, ld int, scale float32, blocks int)

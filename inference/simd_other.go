@@ -15,3 +15,7 @@ func exp32x4(dst, src *float32, n int) { panic("exp32x4 without SIMD") }
 func expDiff64x4(dst *float64, src *float32, mx float32, n int) {
 	panic("expDiff64x4 without SIMD")
 }
+
+func softmaxCols(sc *float32, rows, ld int, scale float32, blocks int) {
+	panic("softmaxCols without SIMD")
+}

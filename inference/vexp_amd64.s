@@ -118,3 +118,89 @@ loop64:
 done64:
 	VZEROUPPER
 	RET
+
+// EXP8 replaces the eight float32 lanes of Y11 with exp32 of them, as
+// exp32x4 does four at a time. Uses Y0-Y10 and Y12.
+#define EXP8 \
+	VEXTRACTF128 $1, Y11, X10; \
+	VCVTPS2PD X11, Y0; \
+	EXP4; \
+	VCVTPD2PSY Y0, X11; \
+	VCVTPS2PD X10, Y0; \
+	EXP4; \
+	VCVTPD2PSY Y0, X12; \
+	VINSERTF128 $1, X12, Y11, Y11
+
+// func softmaxCols(sc *float32, rows, ld int, scale float32, blocks int)
+//
+// For each of blocks columns of eight lanes of the rows x ld matrix sc (row
+// stride ld floats), the softmax of attend down the column: every entry is
+// divided by scale, the column maximum taken in row order (VMAXPS keeps the
+// held maximum unless the new value is greater, as attend's comparison
+// does), then exp32(v - max) summed in row order, then each divided by the
+// sum. Entries of -Inf become weight 0.
+TEXT ·softmaxCols(SB), NOSPLIT, $0-40
+	MOVQ sc+0(FP), SI
+	MOVQ rows+8(FP), BX
+	MOVQ ld+16(FP), R8
+	SHLQ $2, R8
+	VBROADCASTSS scale+24(FP), Y15
+	MOVQ blocks+32(FP), R9
+	TESTQ BX, BX
+	JE   smdone
+
+smblock:
+	// Pass 1: scale and column maximum.
+	MOVQ SI, DI
+	VMOVUPS (DI), Y11
+	VDIVPS Y15, Y11, Y11
+	VMOVUPS Y11, (DI)
+	VMOVUPS Y11, Y14
+	MOVQ BX, CX
+	DECQ CX
+	JE   smpass2
+
+smmax:
+	ADDQ R8, DI
+	VMOVUPS (DI), Y11
+	VDIVPS Y15, Y11, Y11
+	VMOVUPS Y11, (DI)
+	VMAXPS Y14, Y11, Y14
+	DECQ CX
+	JNE  smmax
+
+smpass2:
+	// Pass 2: exponentials and their sum.
+	MOVQ SI, DI
+	VXORPS Y13, Y13, Y13
+	MOVQ BX, CX
+
+smexp:
+	VMOVUPS (DI), Y11
+	VSUBPS Y14, Y11, Y11
+	EXP8
+	VMOVUPS Y11, (DI)
+	VADDPS Y11, Y13, Y13
+	ADDQ R8, DI
+	DECQ CX
+	JNE  smexp
+
+	// Pass 3: normalise.
+	MOVQ SI, DI
+	MOVQ BX, CX
+
+smdiv:
+	VMOVUPS (DI), Y11
+	VDIVPS Y13, Y11, Y11
+	VMOVUPS Y11, (DI)
+	ADDQ R8, DI
+	DECQ CX
+	JNE  smdiv
+
+	ADDQ $32, SI
+	DECQ R9
+	JNE  smblock
+
+smdone:
+	VZEROUPPER
+	RET
