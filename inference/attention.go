@@ -94,9 +94,7 @@ func (s *state) attendHeadLanes(w *attnScratch, l, h, pos0, T, L int) {
 	keys := s.kc[loff+kvOff : loff+s.cap*kvDim]
 	_ = keys[(P4-1)*kvDim+hs-1] // the kernel trusts these bounds
 	for p := 0; p < P4; p += 4 {
-		for col := 0; col < L; col += 16 {
-			tile4x16(&qT[col], &keys[p*kvDim], &sc[p*L+col], hs, L, kvDim, L)
-		}
+		tileRow(&qT[0], &keys[p*kvDim], &sc[p*L], hs, L, kvDim, L)
 	}
 	// Query t sees keys 0..pos0+t. A key it may not see scores -Inf, which
 	// never raises the maximum and whose exponential is exactly 0, so the
@@ -109,12 +107,14 @@ func (s *state) attendHeadLanes(w *attnScratch, l, h, pos0, T, L int) {
 			row[t] = negInf
 		}
 	}
-	softmaxCols(&sc[0], P, L, scale, L/8)
+	if useAVX512 {
+		softmaxColsZ(&sc[0], P, L, scale, L/16)
+	} else {
+		softmaxCols(&sc[0], P, L, scale, L/8)
+	}
 	vals := s.vt[loff+kvOff*s.cap : loff+(kvOff+hs)*s.cap]
 	for i := 0; i < hs; i += 4 {
-		for col := 0; col < L; col += 16 {
-			tile4x16(&sc[col], &vals[i*s.cap], &oT[i*L+col], P, L, s.cap, L)
-		}
+		tileRow(&sc[0], &vals[i*s.cap], &oT[i*L], P, L, s.cap, L)
 	}
 }
 

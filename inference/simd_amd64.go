@@ -7,11 +7,20 @@ package inference
 // tests switch it off to compare.
 var useSIMD = haveAVX2()
 
+// useAVX512 lets the lane-layout kernels process 16 positions per register
+// where the CPU has AVX-512 (same results; tests switch it off to compare).
+var useAVX512 = useSIMD && haveAVX512()
+
 func cpuid(eaxArg, ecxArg uint32) (eax, ebx, ecx, edx uint32)
 func xgetbv() (eax, edx uint32)
 
 //go:noescape
 func tile4x16(xT, w, outT *float32, n, ldx, ldw, ldo int)
+
+// tile4x32 is tile4x16 for 32 positions with AVX-512.
+//
+//go:noescape
+func tile4x32(xT, w, outT *float32, n, ldx, ldw, ldo int)
 
 // haveAVX2 checks the CPU and that the OS saves the YMM registers.
 func haveAVX2() bool {
@@ -48,3 +57,29 @@ func expDiff64x4(dst *float64, src *float32, mx float32, n int)
 //
 //go:noescape
 func softmaxCols(sc *float32, rows, ld int, scale float32, blocks int)
+
+// haveAVX512 checks for AVX-512F and that the OS saves the ZMM and mask
+// registers.
+func haveAVX512() bool {
+	maxID, _, _, _ := cpuid(0, 0)
+	if maxID < 7 {
+		return false
+	}
+	if xcr0, _ := xgetbv(); xcr0&0xe6 != 0xe6 {
+		return false
+	}
+	_, ebx7, _, _ := cpuid(7, 0)
+	return ebx7&(1<<16) != 0
+}
+
+// exp32x16, expDiff64x16 and softmaxColsZ are the AVX-512 forms of the
+// kernels above (eight lanes per step; sixteen-lane columns).
+//
+//go:noescape
+func exp32x16(dst, src *float32, n int)
+
+//go:noescape
+func expDiff64x16(dst *float64, src *float32, mx float32, n int)
+
+//go:noescape
+func softmaxColsZ(sc *float32, rows, ld int, scale float32, blocks int)

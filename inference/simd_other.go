@@ -6,6 +6,8 @@ package inference
 // compute the same results.
 var useSIMD = false
 
+var useAVX512 = false
+
 func tile4x16(xT, w, outT *float32, n, ldx, ldw, ldo int) {
 	panic("tile4x16 without SIMD")
 }
@@ -18,4 +20,18 @@ func expDiff64x4(dst *float64, src *float32, mx float32, n int) {
 
 func softmaxCols(sc *float32, rows, ld int, scale float32, blocks int) {
 	panic("softmaxCols without SIMD")
+}
+
+func tile4x32(xT, w, outT *float32, n, ldx, ldw, ldo int) {
+	panic("tile4x32 without SIMD")
+}
+
+func exp32x16(dst, src *float32, n int) { panic("exp32x16 without SIMD") }
+
+func expDiff64x16(dst *float64, src *float32, mx float32, n int) {
+	panic("expDiff64x16 without SIMD")
+}
+
+func softmaxColsZ(sc *float32, rows, ld int, scale float32, blocks int) {
+	panic("softmaxColsZ without SIMD")
 }

@@ -8,9 +8,19 @@ import (
 // TestVectorExpMatchesScalar: the AVX2 exponentials equal exp32 and expFast
 // bit for bit, including the cut-offs, infinities, zeros and subnormals.
 func TestVectorExpMatchesScalar(t *testing.T) {
-	if !useSIMD {
+	sets := kernelSets()
+	if len(sets) == 1 {
 		t.Skip("no vector kernel on this machine")
 	}
+	for _, k := range sets[1:] {
+		t.Run(k.name, func(t *testing.T) {
+			k.use(t)
+			checkVectorExp(t)
+		})
+	}
+}
+
+func checkVectorExp(t *testing.T) {
 	rng := splitmix64(21)
 	in := []float32{0, float32(math.Copysign(0, -1)), 1e-45, -1e-45, -104, -103.99999, -104.00001, 88.7, 88.72, 88.73, 88.8, 88.81,
 		100, 1000, -1000, float32(math.Inf(1)), float32(math.Inf(-1)), math.MaxFloat32, -math.MaxFloat32, 1e-30, -87.3, -87.4}

@@ -204,3 +204,176 @@ smdiv:
 smdone:
 	VZEROUPPER
 	RET
+
+// EXP8Z is EXP4 on the eight float64 lanes of Z0 (AVX-512). Uses Z1-Z9, K1.
+#define EXP8Z \
+	VBROADCASTSD expc<>+96(SB), Z1; \
+	VMINPD Z0, Z1, Z0; \
+	VBROADCASTSD expc<>+0(SB), Z1; \
+	VMULPD Z1, Z0, Z1; \
+	VBROADCASTSD expc<>+8(SB), Z2; \
+	VADDPD Z2, Z1, Z1; \
+	VSUBPD Z2, Z1, Z2; \
+	VBROADCASTSD expc<>+16(SB), Z3; \
+	VMULPD Z3, Z2, Z3; \
+	VSUBPD Z3, Z0, Z3; \
+	VBROADCASTSD expc<>+24(SB), Z4; \
+	VMULPD Z4, Z2, Z4; \
+	VSUBPD Z4, Z3, Z3; \
+	VPBROADCASTQ expc<>+104(SB), Z5; \
+	VPADDQ Z5, Z1, Z5; \
+	VPSLLQ $52, Z5, Z5; \
+	VMULPD Z3, Z3, Z6; \
+	VMULPD Z6, Z6, Z7; \
+	VBROADCASTSD expc<>+48(SB), Z8; \
+	VMULPD Z8, Z3, Z8; \
+	VBROADCASTSD expc<>+40(SB), Z9; \
+	VADDPD Z8, Z9, Z8; \
+	VMULPD Z8, Z6, Z8; \
+	VBROADCASTSD expc<>+32(SB), Z9; \
+	VADDPD Z3, Z9, Z9; \
+	VADDPD Z8, Z9, Z9; \
+	VBROADCASTSD expc<>+64(SB), Z8; \
+	VMULPD Z8, Z3, Z8; \
+	VBROADCASTSD expc<>+56(SB), Z2; \
+	VADDPD Z8, Z2, Z8; \
+	VBROADCASTSD expc<>+80(SB), Z2; \
+	VMULPD Z2, Z3, Z2; \
+	VBROADCASTSD expc<>+72(SB), Z1; \
+	VADDPD Z2, Z1, Z2; \
+	VMULPD Z2, Z6, Z2; \
+	VADDPD Z2, Z8, Z8; \
+	VMULPD Z8, Z7, Z8; \
+	VADDPD Z8, Z9, Z9; \
+	VMULPD Z5, Z9, Z9; \
+	VBROADCASTSD expc<>+88(SB), Z1; \
+	VCMPPD $5, Z1, Z0, K1; \
+	VMOVAPD.Z Z9, K1, Z0
+
+// EXP16 replaces the sixteen float32 lanes of Z11 with exp32 of them.
+// Uses Z0-Z10, Z12, K1.
+#define EXP16 \
+	VEXTRACTF64X4 $1, Z11, Y10; \
+	VCVTPS2PD Y11, Z0; \
+	EXP8Z; \
+	VCVTPD2PS Z0, Y11; \
+	VCVTPS2PD Y10, Z0; \
+	EXP8Z; \
+	VCVTPD2PS Z0, Y12; \
+	VINSERTF64X4 $1, Y12, Z11, Z11
+
+// func exp32x16(dst, src *float32, n int)
+//
+// exp32x4 with AVX-512, eight lanes per step; n a multiple of 8.
+TEXT ·exp32x16(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	SHRQ $3, CX
+	JE   zdone32
+
+zloop32:
+	VCVTPS2PD (SI), Z0
+	EXP8Z
+	VCVTPD2PS Z0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	DECQ CX
+	JNE  zloop32
+
+zdone32:
+	VZEROUPPER
+	RET
+
+// func expDiff64x16(dst *float64, src *float32, mx float32, n int)
+//
+// expDiff64x4 with AVX-512, eight lanes per step; n a multiple of 8.
+TEXT ·expDiff64x16(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	VBROADCASTSS mx+16(FP), Y10
+	VCVTPS2PD Y10, Z10
+	MOVQ n+24(FP), CX
+	SHRQ $3, CX
+	JE   zdone64
+
+zloop64:
+	VCVTPS2PD (SI), Z0
+	VSUBPD Z10, Z0, Z0
+	EXP8Z
+	VMOVUPD Z0, (DI)
+	ADDQ $32, SI
+	ADDQ $64, DI
+	DECQ CX
+	JNE  zloop64
+
+zdone64:
+	VZEROUPPER
+	RET
+
+// func softmaxColsZ(sc *float32, rows, ld int, scale float32, blocks int)
+//
+// softmaxCols with AVX-512: blocks columns of sixteen lanes.
+TEXT ·softmaxColsZ(SB), NOSPLIT, $0-40
+	MOVQ sc+0(FP), SI
+	MOVQ rows+8(FP), BX
+	MOVQ ld+16(FP), R8
+	SHLQ $2, R8
+	VBROADCASTSS scale+24(FP), Z15
+	MOVQ blocks+32(FP), R9
+	TESTQ BX, BX
+	JE   zsmdone
+
+zsmblock:
+	MOVQ SI, DI
+	VMOVUPS (DI), Z11
+	VDIVPS Z15, Z11, Z11
+	VMOVUPS Z11, (DI)
+	VMOVUPS Z11, Z14
+	MOVQ BX, CX
+	DECQ CX
+	JE   zsmpass2
+
+zsmmax:
+	ADDQ R8, DI
+	VMOVUPS (DI), Z11
+	VDIVPS Z15, Z11, Z11
+	VMOVUPS Z11, (DI)
+	VMAXPS Z14, Z11, Z14
+	DECQ CX
+	JNE  zsmmax
+
+zsmpass2:
+	MOVQ SI, DI
+	VPXORD Z13, Z13, Z13
+	MOVQ BX, CX
+
+zsmexp:
+	VMOVUPS (DI), Z11
+	VSUBPS Z14, Z11, Z11
+	EXP16
+	VMOVUPS Z11, (DI)
+	VADDPS Z11, Z13, Z13
+	ADDQ R8, DI
+	DECQ CX
+	JNE  zsmexp
+
+	MOVQ SI, DI
+	MOVQ BX, CX
+
+zsmdiv:
+	VMOVUPS (DI), Z11
+	VDIVPS Z13, Z11, Z11
+	VMOVUPS Z11, (DI)
+	ADDQ R8, DI
+	DECQ CX
+	JNE  zsmdiv
+
+	ADDQ $64, SI
+	DECQ R9
+	JNE  zsmblock
+
+zsmdone:
+	VZEROUPPER
+	RET
