@@ -67,7 +67,7 @@ type attnScratch struct {
 func (s *state) attentionLanes(l, pos0, T, L int) {
 	c := s.m.Config
 	workers := 1
-	if s.threads > 1 {
+	if work := c.Heads * (pos0 + T) * L * (2*c.HeadSize() + 16); s.threads > 1 && work >= parallelMinWork {
 		workers = min(s.threads, c.Heads)
 	}
 	for len(s.attn) < workers {

@@ -18,7 +18,7 @@ type state struct {
 	attn    []attnScratch
 	kT, vT  []float32 // KVDim x chunkLen: a lane-layout chunk's keys and values
 	ss      []float32 // chunkLen: rmsnormLanes' sums
-	logitsT []float32 // VocabSize x chunkLen
+	logitsT []float32 // VocabSize x chunkLen, allocated by the first pass that wants many logits
 	x, xb   []float32 // chunkLen x Dim
 	xb2, q  []float32
 	hb, hb2 []float32 // chunkLen x HiddenDim
@@ -49,7 +49,7 @@ func newState(m *Model, positions, threads int) *state {
 	if useSIMD && c.HeadSize()%4 == 0 {
 		st.vt = make([]float32, kv)
 		st.kT, st.vT = make([]float32, c.KVDim()*chunkLen), make([]float32, c.KVDim()*chunkLen)
-		st.ss, st.logitsT = make([]float32, chunkLen), make([]float32, c.VocabSize*chunkLen)
+		st.ss = make([]float32, chunkLen)
 	}
 	return st
 }

@@ -81,6 +81,9 @@ func (s *state) forwardLanes(tokens []int, pos0, want int) []float32 {
 		matmul(out, xb[:n*dim], m.wcls, dim, V, n, s.threads, &s.simd)
 		return out
 	}
+	if s.logitsT == nil {
+		s.logitsT = make([]float32, V*chunkLen)
+	}
 	lt := s.logitsT[:V*L]
 	matmulLanes(lt, x, m.wcls, dim, V, L, s.threads)
 	for i := range V {

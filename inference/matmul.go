@@ -34,14 +34,19 @@ func matmul(out, x, w []float32, n, d, T, threads int, sc *simdScratch) {
 	splitRows(d, threads, 2, func(i0, i1 int) { matmulRows(out, x, w, n, d, T, i0, i1) })
 }
 
+// parallelMinWork is the least work (in multiply-adds) worth handing to
+// another goroutine. Starting one is about a microsecond, but waking the
+// idle CPU it lands on costs tens of microseconds on a virtual machine,
+// and a split below this size measured slower than one thread there.
+const parallelMinWork = 1 << 20
+
 // matmulThreads is how many goroutines a product of work multiply-adds
-// over d rows deserves: a spawn costs about a microsecond.
+// over d rows deserves.
 func matmulThreads(work, d, threads int) int {
-	const minWork = 1 << 17
-	if threads <= 1 || work < 2*minWork {
+	if threads <= 1 || work < 2*parallelMinWork {
 		return 1
 	}
-	return max(1, min(threads, work/minWork, d/4))
+	return max(1, min(threads, work/parallelMinWork, d/4))
 }
 
 // splitRows runs f on contiguous row ranges, aligned to align rows, on up to
