@@ -117,14 +117,18 @@ func (s *state) forward(tokens []int, pos0, want int) []float32 {
 
 // run feeds tokens from position pos0 chunk by chunk and calls visit with the
 // logits of every position from absolute index want on (a position's logits
-// predict the next token). It checks ctx between chunks.
+// predict the next token). It checks ctx between chunks. A partial chunk
+// goes first: its padding lanes then attend over the fewest keys.
 func (s *state) run(ctx context.Context, tokens []int, pos0, want int, visit func(pos int, logits []float32) error) error {
 	V := s.m.VocabSize
-	for start := 0; start < len(tokens); start += chunkLen {
+	end := len(tokens) % chunkLen
+	if end == 0 {
+		end = chunkLen
+	}
+	for start := 0; start < len(tokens); start, end = end, min(end+chunkLen, len(tokens)) {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		end := min(start+chunkLen, len(tokens))
 		w := max(want-(pos0+start), 0)
 		logits := s.forward(tokens[start:end], pos0+start, w)
 		for i := 0; w+i < end-start; i++ {

@@ -14,8 +14,8 @@ import "unsafe"
 // order, so the results are forward's bit for bit (TestBatchedForwardBitIdentical).
 
 // lanesMinPositions: below this many positions most lanes would be padding
-// and the row layout is as fast.
-const lanesMinPositions = 4
+// and the row layout (whose one-position kernel decodes) is as fast.
+const lanesMinPositions = 2
 
 // canUseLanes reports whether forwardLanes can run T positions: the tile
 // computes four rows at a time, so every product's row count and the head
