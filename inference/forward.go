@@ -22,7 +22,6 @@ type state struct {
 	x, xb   []float32 // chunkLen x Dim
 	xb2, q  []float32
 	hb, hb2 []float32 // chunkLen x HiddenDim
-	act     []float32 // chunkLen x HiddenDim, SiLU's exponentials
 	att     []float32 // one row of cap scores per attention task
 	logits  []float32 // chunkLen x VocabSize
 	simd    simdScratch
@@ -42,7 +41,6 @@ func newState(m *Model, positions, threads int) *state {
 		x: make([]float32, chunkLen*c.Dim), xb: make([]float32, chunkLen*c.Dim),
 		xb2: make([]float32, chunkLen*c.Dim), q: make([]float32, chunkLen*c.Dim),
 		hb: make([]float32, chunkLen*c.HiddenDim), hb2: make([]float32, chunkLen*c.HiddenDim),
-		act:    make([]float32, chunkLen*c.HiddenDim),
 		att:    make([]float32, threads*positions),
 		logits: make([]float32, chunkLen*c.VocabSize),
 	}
@@ -97,7 +95,7 @@ func (s *state) forward(tokens []int, pos0, want int) []float32 {
 		}
 		matmul(s.hb, s.xb, lw.w1, dim, hid, T, s.threads, &s.simd)
 		matmul(s.hb2, s.xb, lw.w3, dim, hid, T, s.threads, &s.simd)
-		silu(s.hb[:T*hid], s.hb2[:T*hid], s.act[:T*hid])
+		silu(s.hb[:T*hid], s.hb2[:T*hid])
 		matmul(s.xb, s.hb, lw.w2, hid, dim, T, s.threads, &s.simd)
 		for i, v := range s.xb[:T*dim] {
 			x[i] += v
@@ -193,15 +191,22 @@ func rope(vec, row []float32, hs int) {
 }
 
 // silu sets hb[i] = SiLU(hb[i]) * hb2[i], run.c's SwiGLU gate: SiLU(v) is
-// v * (1 / (1 + exp(-v))). act is scratch of the same length.
-func silu(hb, hb2, act []float32) {
-	hb2, act = hb2[:len(hb)], act[:len(hb)]
-	for i, v := range hb {
-		act[i] = -v
+// v * (1 / (1 + exp(-v))).
+func silu(hb, hb2 []float32) {
+	n := len(hb)
+	hb2 = hb2[:n]
+	i := 0
+	switch {
+	case useAVX512 && n >= 16:
+		i = n &^ 15
+		siluMul16(&hb[0], &hb2[0], i)
+	case useSIMD && n >= 8:
+		i = n &^ 7
+		siluMul8(&hb[0], &hb2[0], i)
 	}
-	expAll(act, act)
-	for i, v := range hb {
-		v = float32(v * (1 / (1 + act[i])))
+	for ; i < n; i++ {
+		v := hb[i]
+		v = float32(v * (1 / (1 + exp32(-v))))
 		hb[i] = float32(v * hb2[i])
 	}
 }

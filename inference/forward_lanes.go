@@ -58,7 +58,7 @@ func (s *state) forwardLanes(tokens []int, pos0, want int) []float32 {
 		rmsnormLanes(xb, x, lw.rmsFFN, L, s.ss[:L])
 		matmulLanes(hb, xb, lw.w1, dim, hid, L, s.threads)
 		matmulLanes(hb2, xb, lw.w3, dim, hid, L, s.threads)
-		silu(hb, hb2, s.act[:hid*L])
+		silu(hb, hb2)
 		matmulLanes(xb, hb, lw.w2, hid, dim, L, s.threads)
 		for i, u := range xb {
 			x[i] += u

@@ -83,3 +83,11 @@ func expDiff64x16(dst *float64, src *float32, mx float32, n int)
 
 //go:noescape
 func softmaxColsZ(sc *float32, rows, ld int, scale float32, blocks int)
+
+// siluMul8 and siluMul16 are silu's loop with AVX2 and AVX-512.
+//
+//go:noescape
+func siluMul8(hb, hb2 *float32, n int)
+
+//go:noescape
+func siluMul16(hb, hb2 *float32, n int)

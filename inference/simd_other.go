@@ -35,3 +35,7 @@ func expDiff64x16(dst *float64, src *float32, mx float32, n int) {
 func softmaxColsZ(sc *float32, rows, ld int, scale float32, blocks int) {
 	panic("softmaxColsZ without SIMD")
 }
+
+func siluMul8(hb, hb2 *float32, n int) { panic("siluMul8 without SIMD") }
+
+func siluMul16(hb, hb2 *float32, n int) { panic("siluMul16 without SIMD") }

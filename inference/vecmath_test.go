@@ -5,8 +5,9 @@ import (
 	"testing"
 )
 
-// TestVectorExpMatchesScalar: the AVX2 exponentials equal exp32 and expFast
-// bit for bit, including the cut-offs, infinities, zeros and subnormals.
+// TestVectorExpMatchesScalar: the AVX2 and AVX-512 exponentials (and the
+// SiLU gate built on them) equal exp32 and expFast bit for bit, including
+// the cut-offs, infinities, zeros and subnormals.
 func TestVectorExpMatchesScalar(t *testing.T) {
 	sets := kernelSets()
 	if len(sets) == 1 {
@@ -68,6 +69,18 @@ func checkVectorExp(t *testing.T) {
 		}
 		if math.Float32bits(got[i]) != math.Float32bits(want) {
 			t.Fatalf("exp(%v) = %v (%x), want %v (%x)", x, got[i], math.Float32bits(got[i]), want, math.Float32bits(want))
+		}
+	}
+	gate := make([]float32, len(in))
+	for i := range gate {
+		gate[i] = (rng.uniform() - 0.5) * 8
+	}
+	hb := append([]float32(nil), in...)
+	silu(hb, gate)
+	for i, v := range in {
+		want := float32(float32(v*(1/(1+exp32(-v)))) * gate[i])
+		if math.Float32bits(hb[i]) != math.Float32bits(want) && want == want {
+			t.Fatalf("silu(%v) * %v = %v, want %v", v, gate[i], hb[i], want)
 		}
 	}
 	expAll(in, in) // in place

@@ -377,3 +377,68 @@ zsmdiv:
 zsmdone:
 	VZEROUPPER
 	RET
+
+DATA siluc<>+0(SB)/4, $0x80000000 // sign bit
+DATA siluc<>+4(SB)/4, $0x3f800000 // 1.0
+GLOBL siluc<>(SB), RODATA|NOPTR, $8
+
+// func siluMul8(hb, hb2 *float32, n int)
+//
+// hb[i] = float32(v * (1 / (1 + exp32(-v)))) * hb2[i] with v = hb[i], for
+// i < n (a multiple of 8): silu's arithmetic, eight lanes per step.
+TEXT ·siluMul8(SB), NOSPLIT, $0-24
+	MOVQ hb+0(FP), SI
+	MOVQ hb2+8(FP), DI
+	MOVQ n+16(FP), CX
+	SHRQ $3, CX
+	JE   sdone8
+	VBROADCASTSS siluc<>+0(SB), Y15
+	VBROADCASTSS siluc<>+4(SB), Y14
+
+sloop8:
+	VMOVUPS (SI), Y13
+	VXORPS Y15, Y13, Y11
+	EXP8
+	VADDPS Y11, Y14, Y11
+	VDIVPS Y11, Y14, Y11
+	VMULPS Y11, Y13, Y11
+	VMULPS (DI), Y11, Y11
+	VMOVUPS Y11, (SI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	DECQ CX
+	JNE  sloop8
+
+sdone8:
+	VZEROUPPER
+	RET
+
+// func siluMul16(hb, hb2 *float32, n int)
+//
+// siluMul8 with AVX-512, sixteen lanes per step; n a multiple of 16.
+TEXT ·siluMul16(SB), NOSPLIT, $0-24
+	MOVQ hb+0(FP), SI
+	MOVQ hb2+8(FP), DI
+	MOVQ n+16(FP), CX
+	SHRQ $4, CX
+	JE   sdone16
+	VBROADCASTSS siluc<>+0(SB), Z15
+	VBROADCASTSS siluc<>+4(SB), Z14
+
+sloop16:
+	VMOVUPS (SI), Z13
+	VPXORD Z15, Z13, Z11
+	EXP16
+	VADDPS Z11, Z14, Z11
+	VDIVPS Z11, Z14, Z11
+	VMULPS Z11, Z13, Z11
+	VMULPS (DI), Z11, Z11
+	VMOVUPS Z11, (SI)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	DECQ CX
+	JNE  sloop16
+
+sdone16:
+	VZEROUPPER
+	RET
