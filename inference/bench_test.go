@@ -52,42 +52,52 @@ func BenchmarkGenerate(b *testing.B) {
 // BenchmarkVerify128 measures the verification of a 128-token greedy
 // completion (with 5 alternatives per token) against its generation on one
 // core. Every iteration generates the completion and then verifies it, so
-// both see the same machine conditions; the ratio is of the medians.
+// both see the same machine conditions; the ratio is of the medians. Each
+// kernel set the machine has is measured (generation and verification both
+// use it): avx512 is what runs where the CPU has it, avx2 shows a machine
+// without it, scalar one without either (or -tags purego).
 func BenchmarkVerify128(b *testing.B) {
 	for _, threads := range []int{1, 2} {
 		for _, name := range []string{"merit-tiny", "stories260K"} {
-			b.Run(fmt.Sprintf("%s/threads=%d", name, threads), func(b *testing.B) {
-				e := benchEngines(b, threads)[name]
-				if e == nil {
-					b.Skip("stories260K not available")
-				}
-				gen, _ := NewLocalEngine(e.Model(), e.Tokenizer(), Options{Threads: 1})
-				req := GenerateRequest{Prompt: "Once upon a time", MaxTokens: 128, TopLogprobs: 5}
-				v := NewVerifier(e, VerifyOptions{})
-				var gens, vers []time.Duration
-				for b.Loop() {
-					start := time.Now()
-					res, err := gen.Generate(context.Background(), req, nil)
-					if err != nil {
-						b.Fatal(err)
-					}
-					mid := time.Now()
-					if len(res.Tokens) != 128 {
-						b.Fatalf("generated %d tokens", len(res.Tokens))
-					}
-					vd, err := v.Verify(context.Background(), claimOf(res, req))
-					if err != nil || !vd.OK {
-						b.Fatalf("%v %+v", err, vd)
-					}
-					gens, vers = append(gens, mid.Sub(start)), append(vers, time.Since(mid))
-				}
-				g, ver := median(gens), median(vers)
-				b.ReportMetric(g.Seconds()*1e3, "gen-ms")
-				b.ReportMetric(ver.Seconds()*1e3, "verify-ms")
-				b.ReportMetric(ver.Seconds()/g.Seconds(), "ratio")
-			})
+			for _, k := range kernelSets() {
+				b.Run(fmt.Sprintf("%s/threads=%d/%s", name, threads, k.name), func(b *testing.B) {
+					k.use(b)
+					benchVerify(b, name, threads)
+				})
+			}
 		}
 	}
+}
+
+func benchVerify(b *testing.B, name string, threads int) {
+	e := benchEngines(b, threads)[name]
+	if e == nil {
+		b.Skip("stories260K not available")
+	}
+	gen, _ := NewLocalEngine(e.Model(), e.Tokenizer(), Options{Threads: 1})
+	req := GenerateRequest{Prompt: "Once upon a time", MaxTokens: 128, TopLogprobs: 5}
+	v := NewVerifier(e, VerifyOptions{})
+	var gens, vers []time.Duration
+	for b.Loop() {
+		start := time.Now()
+		res, err := gen.Generate(context.Background(), req, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		mid := time.Now()
+		if len(res.Tokens) != 128 {
+			b.Fatalf("generated %d tokens", len(res.Tokens))
+		}
+		vd, err := v.Verify(context.Background(), claimOf(res, req))
+		if err != nil || !vd.OK {
+			b.Fatalf("%v %+v", err, vd)
+		}
+		gens, vers = append(gens, mid.Sub(start)), append(vers, time.Since(mid))
+	}
+	g, ver := median(gens), median(vers)
+	b.ReportMetric(g.Seconds()*1e3, "gen-ms")
+	b.ReportMetric(ver.Seconds()*1e3, "verify-ms")
+	b.ReportMetric(ver.Seconds()/g.Seconds(), "ratio")
 }
 
 func median(ds []time.Duration) time.Duration {

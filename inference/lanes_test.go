@@ -24,8 +24,8 @@ func kernelSets() []kernelSet {
 	return sets
 }
 
-// use switches to the set until the test ends.
-func (k kernelSet) use(t *testing.T) {
+// use switches to the set until the test or benchmark ends.
+func (k kernelSet) use(t testing.TB) {
 	saved, saved512 := useSIMD, useAVX512
 	t.Cleanup(func() { useSIMD, useAVX512 = saved, saved512 })
 	useSIMD, useAVX512 = k.simd, k.avx512
