@@ -59,11 +59,11 @@ type attnScratch struct {
 }
 
 // attentionLanes is attention in lane layout (see forwardLanes), one head at
-// a time with the matrix tile kernel: the scores of 4 keys x 16 queries, and
-// the weighted values of 4 channels x 16 queries, per call. Every lane is one
-// query's sequential sum in attend's order, and keys a query may not see
-// (later positions of the chunk) get weight exactly 0, which adds nothing,
-// so each query's result is attend's bit for bit.
+// a time with the matrix tiles: the scores of 4 keys x 16 or 32 queries, and
+// the weighted values of 4 channels x 16 or 32 queries, per call. Every lane
+// is one query's sequential sum in attend's order, and keys a query may not
+// see (later positions of the chunk) get weight exactly 0, which adds
+// nothing, so each query's result is attend's bit for bit.
 func (s *state) attentionLanes(l, pos0, T, L int) {
 	c := s.m.Config
 	workers := 1
