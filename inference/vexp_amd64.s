@@ -23,48 +23,58 @@ DATA expc<>+96(SB)/8, $0x4086280000000000 // 709: clamp to expFast's domain (a f
 DATA expc<>+104(SB)/8, $1023 // exponent bias (integer)
 GLOBL expc<>(SB), RODATA|NOPTR, $112
 
-// EXP4 replaces the four float64 lanes of Y0 with expFast of them.
-// Y1-Y9 are scratch; the constants are read from memory.
+// EXPPOLY computes expFast of the float64 lanes of r0 into r9, before the
+// cut-off below -104 (which the callers apply with their own mask form):
+// r0 is clamped to 709 (a NaN stays NaN), r1-r8 are scratch. It is written
+// once for both register widths, so the AVX2 and AVX-512 kernels are one
+// sequence of operations. In expFast's names: r1 = kr, r2 = fk, r3 = r,
+// r5 = 2**k (kr's low bits plus the bias, shifted into the exponent),
+// r6 = r2, r7 = r4, r9 = lo and then the result, r8 = hi.
+#define EXPPOLY(r0, r1, r2, r3, r4, r5, r6, r7, r8, r9) \
+	VBROADCASTSD expc<>+96(SB), r1; \
+	VMINPD r0, r1, r0; \
+	VBROADCASTSD expc<>+0(SB), r1; \
+	VMULPD r1, r0, r1; \
+	VBROADCASTSD expc<>+8(SB), r2; \
+	VADDPD r2, r1, r1; \
+	VSUBPD r2, r1, r2; \
+	VBROADCASTSD expc<>+16(SB), r3; \
+	VMULPD r3, r2, r3; \
+	VSUBPD r3, r0, r3; \
+	VBROADCASTSD expc<>+24(SB), r4; \
+	VMULPD r4, r2, r4; \
+	VSUBPD r4, r3, r3; \
+	VPBROADCASTQ expc<>+104(SB), r5; \
+	VPADDQ r5, r1, r5; \
+	VPSLLQ $52, r5, r5; \
+	VMULPD r3, r3, r6; \
+	VMULPD r6, r6, r7; \
+	VBROADCASTSD expc<>+48(SB), r8; \
+	VMULPD r8, r3, r8; \
+	VBROADCASTSD expc<>+40(SB), r9; \
+	VADDPD r8, r9, r8; \
+	VMULPD r8, r6, r8; \
+	VBROADCASTSD expc<>+32(SB), r9; \
+	VADDPD r3, r9, r9; \
+	VADDPD r8, r9, r9; \
+	VBROADCASTSD expc<>+64(SB), r8; \
+	VMULPD r8, r3, r8; \
+	VBROADCASTSD expc<>+56(SB), r2; \
+	VADDPD r8, r2, r8; \
+	VBROADCASTSD expc<>+80(SB), r2; \
+	VMULPD r2, r3, r2; \
+	VBROADCASTSD expc<>+72(SB), r1; \
+	VADDPD r2, r1, r2; \
+	VMULPD r2, r6, r2; \
+	VADDPD r2, r8, r8; \
+	VMULPD r8, r7, r8; \
+	VADDPD r8, r9, r9; \
+	VMULPD r5, r9, r9
+
+// EXP4 replaces the four float64 lanes of Y0 with expFast of them (AVX2).
+// Y1-Y9 are scratch.
 #define EXP4 \
-	VBROADCASTSD expc<>+96(SB), Y1; \
-	VMINPD Y0, Y1, Y0; \
-	VBROADCASTSD expc<>+0(SB), Y1; \
-	VMULPD Y1, Y0, Y1; \
-	VBROADCASTSD expc<>+8(SB), Y2; \
-	VADDPD Y2, Y1, Y1; \
-	VSUBPD Y2, Y1, Y2; \
-	VBROADCASTSD expc<>+16(SB), Y3; \
-	VMULPD Y3, Y2, Y3; \
-	VSUBPD Y3, Y0, Y3; \
-	VBROADCASTSD expc<>+24(SB), Y4; \
-	VMULPD Y4, Y2, Y4; \
-	VSUBPD Y4, Y3, Y3; \
-	VPBROADCASTQ expc<>+104(SB), Y5; \
-	VPADDQ Y5, Y1, Y5; \
-	VPSLLQ $52, Y5, Y5; \
-	VMULPD Y3, Y3, Y6; \
-	VMULPD Y6, Y6, Y7; \
-	VBROADCASTSD expc<>+48(SB), Y8; \
-	VMULPD Y8, Y3, Y8; \
-	VBROADCASTSD expc<>+40(SB), Y9; \
-	VADDPD Y8, Y9, Y8; \
-	VMULPD Y8, Y6, Y8; \
-	VBROADCASTSD expc<>+32(SB), Y9; \
-	VADDPD Y3, Y9, Y9; \
-	VADDPD Y8, Y9, Y9; \
-	VBROADCASTSD expc<>+64(SB), Y8; \
-	VMULPD Y8, Y3, Y8; \
-	VBROADCASTSD expc<>+56(SB), Y2; \
-	VADDPD Y8, Y2, Y8; \
-	VBROADCASTSD expc<>+80(SB), Y2; \
-	VMULPD Y2, Y3, Y2; \
-	VBROADCASTSD expc<>+72(SB), Y1; \
-	VADDPD Y2, Y1, Y2; \
-	VMULPD Y2, Y6, Y2; \
-	VADDPD Y2, Y8, Y8; \
-	VMULPD Y8, Y7, Y8; \
-	VADDPD Y8, Y9, Y9; \
-	VMULPD Y5, Y9, Y9; \
+	EXPPOLY(Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7, Y8, Y9); \
 	VBROADCASTSD expc<>+88(SB), Y1; \
 	VCMPPD $1, Y1, Y0, Y1; \
 	VANDNPD Y9, Y1, Y0
@@ -207,45 +217,7 @@ smdone:
 
 // EXP8Z is EXP4 on the eight float64 lanes of Z0 (AVX-512). Uses Z1-Z9, K1.
 #define EXP8Z \
-	VBROADCASTSD expc<>+96(SB), Z1; \
-	VMINPD Z0, Z1, Z0; \
-	VBROADCASTSD expc<>+0(SB), Z1; \
-	VMULPD Z1, Z0, Z1; \
-	VBROADCASTSD expc<>+8(SB), Z2; \
-	VADDPD Z2, Z1, Z1; \
-	VSUBPD Z2, Z1, Z2; \
-	VBROADCASTSD expc<>+16(SB), Z3; \
-	VMULPD Z3, Z2, Z3; \
-	VSUBPD Z3, Z0, Z3; \
-	VBROADCASTSD expc<>+24(SB), Z4; \
-	VMULPD Z4, Z2, Z4; \
-	VSUBPD Z4, Z3, Z3; \
-	VPBROADCASTQ expc<>+104(SB), Z5; \
-	VPADDQ Z5, Z1, Z5; \
-	VPSLLQ $52, Z5, Z5; \
-	VMULPD Z3, Z3, Z6; \
-	VMULPD Z6, Z6, Z7; \
-	VBROADCASTSD expc<>+48(SB), Z8; \
-	VMULPD Z8, Z3, Z8; \
-	VBROADCASTSD expc<>+40(SB), Z9; \
-	VADDPD Z8, Z9, Z8; \
-	VMULPD Z8, Z6, Z8; \
-	VBROADCASTSD expc<>+32(SB), Z9; \
-	VADDPD Z3, Z9, Z9; \
-	VADDPD Z8, Z9, Z9; \
-	VBROADCASTSD expc<>+64(SB), Z8; \
-	VMULPD Z8, Z3, Z8; \
-	VBROADCASTSD expc<>+56(SB), Z2; \
-	VADDPD Z8, Z2, Z8; \
-	VBROADCASTSD expc<>+80(SB), Z2; \
-	VMULPD Z2, Z3, Z2; \
-	VBROADCASTSD expc<>+72(SB), Z1; \
-	VADDPD Z2, Z1, Z2; \
-	VMULPD Z2, Z6, Z2; \
-	VADDPD Z2, Z8, Z8; \
-	VMULPD Z8, Z7, Z8; \
-	VADDPD Z8, Z9, Z9; \
-	VMULPD Z5, Z9, Z9; \
+	EXPPOLY(Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7, Z8, Z9); \
 	VBROADCASTSD expc<>+88(SB), Z1; \
 	VCMPPD $5, Z1, Z0, K1; \
 	VMOVAPD.Z Z9, K1, Z0
