@@ -3,8 +3,8 @@ package inference
 import "unsafe"
 
 // The batched pass in lane layout. forward keeps one row per position
-// (position-major), which suits decoding; the AVX2 tile wants positions side
-// by side (feature-major: a row per feature, a lane per position). Converting
+// (position-major), which suits decoding; the vector tiles want positions
+// side by side (feature-major: a row per feature, a lane per position). Converting
 // at every matrix product cost as much as the products themselves in small
 // models, so a batched pass runs in lane layout from the embedding to the
 // logits: every product, the attention (queries and outputs are already
@@ -30,7 +30,9 @@ func (s *state) canUseLanes(T int) bool {
 func (s *state) forwardLanes(tokens []int, pos0, want int) []float32 {
 	m, c := s.m, s.m.Config
 	T := len(tokens)
-	L := (T + 15) &^ 15 // lanes: positions padded to the tile width; padding lanes stay zero
+	// Lanes: positions padded to the tile width. Lanes never mix, so padding
+	// lanes (zero at the embedding) are computed along and never read back.
+	L := (T + 15) &^ 15
 	dim, hid, kvDim := c.Dim, c.HiddenDim, c.KVDim()
 	x, xb, xb2 := s.x[:dim*L], s.xb[:dim*L], s.xb2[:dim*L]
 	clear(x)
