@@ -69,8 +69,12 @@ func TestScoreEqualsGeneration(t *testing.T) {
 }
 
 // TestBatchedForwardBitIdentical compares raw logits of one chunked pass with
-// position-by-position passes, bit for bit.
+// position-by-position passes, bit for bit. The chunked pass splits every
+// product and the attention heads between goroutines, however small.
 func TestBatchedForwardBitIdentical(t *testing.T) {
+	saved := parallelMinWork
+	t.Cleanup(func() { parallelMinWork = saved })
+	parallelMinWork = 1
 	for name, e := range engines(t) {
 		m := e.Model()
 		toks := e.Tokenizer().Encode("Lily and Tim went to the park to play with a big red ball and a small dog.", true, false)

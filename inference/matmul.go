@@ -38,7 +38,8 @@ func matmul(out, x, w []float32, n, d, T, threads int, sc *simdScratch) {
 // another goroutine. Starting one is about a microsecond, but waking the
 // idle CPU it lands on costs tens of microseconds on a virtual machine,
 // and a split below this size measured slower than one thread there.
-const parallelMinWork = 1 << 20
+// Tests lower it to run the split on small models.
+var parallelMinWork = 1 << 20
 
 // matmulThreads is how many goroutines a product of work multiply-adds
 // over d rows deserves.
