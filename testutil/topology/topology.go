@@ -171,6 +171,11 @@ func Start(t localchain.TB, cfg Config, progress func(string)) *Topology {
 	for _, m := range top.Miners {
 		top.waitHTTP(m, "/healthz", 60*time.Second)
 	}
+	// Validators probe the miners whose endpoints are on chain; one started
+	// earlier than another miner's endpoint lands would pay the first a
+	// head start of whole epochs.
+	progress("waiting for the miners' endpoints on chain")
+	top.waitEndpoints(60 * time.Second)
 	for _, v := range top.Validators {
 		v.Listen = fmt.Sprintf("127.0.0.1:%d", localchain.FreePort(t))
 		v.Log = filepath.Join(cfg.LogDir, v.Name+".log")
@@ -253,4 +258,28 @@ func (top *Topology) waitHTTP(p *Proc, path string, timeout time.Duration) {
 		time.Sleep(200 * time.Millisecond)
 	}
 	top.T.Fatalf("%s did not serve %s in %s; log %s:\n%s", p.Name, path, timeout, p.Log, localchain.Tail(p.Log, 25))
+}
+
+// waitEndpoints waits until the metagraph shows every miner at its address.
+func (top *Topology) waitEndpoints(timeout time.Duration) {
+	deadline := time.Now().Add(timeout)
+	missing := ""
+	for time.Now().Before(deadline) {
+		mg, _, err := top.Metagraph()
+		missing = ""
+		at := map[string]string{}
+		for _, n := range mg {
+			at[n.Hotkey] = n.Endpoint
+		}
+		for _, m := range top.Miners {
+			if at[top.Addr[m.Hotkey]] != m.Listen {
+				missing += " " + m.Name
+			}
+		}
+		if err == nil && missing == "" {
+			return
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	top.T.Fatalf("endpoints not on chain after %s:%s", timeout, missing)
 }
