@@ -53,11 +53,6 @@ func (s *state) storeValuesT(l, pos0, T int) {
 	}
 }
 
-// attnScratch is one worker's buffers for attentionLanes.
-type attnScratch struct {
-	sc []float32 // cap x lanes: scores, then weights, key-major
-}
-
 // attentionLanes is attention in lane layout (see forwardLanes), one head at
 // a time with the matrix tiles: the scores of 4 keys x 16 or 32 queries, and
 // the weighted values of 4 channels x 16 or 32 queries, per call. Every lane
@@ -71,18 +66,18 @@ func (s *state) attentionLanes(l, pos0, T, L int) {
 		workers = min(s.threads, c.Heads)
 	}
 	for len(s.attn) < workers {
-		s.attn = append(s.attn, attnScratch{
-			sc: make([]float32, s.cap*chunkLen),
-		})
+		s.attn = append(s.attn, make([]float32, s.cap*chunkLen))
 	}
 	parallelFor(workers, workers, func(g int) {
 		for h := g; h < c.Heads; h += workers {
-			s.attendHeadLanes(&s.attn[g], l, h, pos0, T, L)
+			s.attendHeadLanes(s.attn[g], l, h, pos0, T, L)
 		}
 	})
 }
 
-func (s *state) attendHeadLanes(w *attnScratch, l, h, pos0, T, L int) {
+// attendHeadLanes is head h of attentionLanes; sc is the worker's scratch
+// for the scores (then weights), key-major.
+func (s *state) attendHeadLanes(sc []float32, l, h, pos0, T, L int) {
 	c := s.m.Config
 	kvDim, hs := c.KVDim(), c.HeadSize()
 	kvOff := (h / (c.Heads / c.KVHeads)) * hs
@@ -90,11 +85,11 @@ func (s *state) attendHeadLanes(w *attnScratch, l, h, pos0, T, L int) {
 	P := pos0 + T      // keys the last query sees
 	P4 := (P + 3) &^ 3 // rounded up to the tile's 4 rows (the cache is padded)
 	scale := sqrt32(float32(hs))
-	qT, oT, sc := s.q[h*hs*L:(h+1)*hs*L], s.xb[h*hs*L:(h+1)*hs*L], w.sc[:P4*L]
+	qT, oT, sc := s.q[h*hs*L:(h+1)*hs*L], s.xb[h*hs*L:(h+1)*hs*L], sc[:P4*L]
 	keys := s.kc[loff+kvOff : loff+s.cap*kvDim]
 	_ = keys[(P4-1)*kvDim+hs-1] // the kernel trusts these bounds
 	for p := 0; p < P4; p += 4 {
-		tileRow(&qT[0], &keys[p*kvDim], &sc[p*L], hs, L, kvDim, L)
+		tileRow(qT, keys[p*kvDim:], sc[p*L:], hs, L, kvDim, L)
 	}
 	// Query t sees keys 0..pos0+t. A key it may not see scores -Inf, which
 	// never raises the maximum and whose exponential is exactly 0, so the
@@ -114,7 +109,7 @@ func (s *state) attendHeadLanes(w *attnScratch, l, h, pos0, T, L int) {
 	}
 	vals := s.vt[loff+kvOff*s.cap : loff+(kvOff+hs)*s.cap]
 	for i := 0; i < hs; i += 4 {
-		tileRow(&sc[0], &vals[i*s.cap], &oT[i*L], P, L, s.cap, L)
+		tileRow(sc, vals[i*s.cap:], oT[i*L:], P, L, s.cap, L)
 	}
 }
 

@@ -106,8 +106,10 @@ func median(ds []time.Duration) time.Duration {
 	return ds[len(ds)/2]
 }
 
-// benchKernel measures multiply-adds per second of matmul.
-func benchKernel(b *testing.B, n, d, T int) {
+// benchKernel measures multiply-adds per second of a d x n product over T
+// positions: mul is matmul (row layout) or matmulLanes (lane layout), which
+// read x the same size either way.
+func benchKernel(b *testing.B, n, d, T int, mul func(out, x, w []float32, n, d, T, threads int)) {
 	w := make([]float32, n*d)
 	x := make([]float32, n*T)
 	out := make([]float32, d*T)
@@ -118,14 +120,50 @@ func benchKernel(b *testing.B, n, d, T int) {
 		x[i] = float32(i%7) * 0.1
 	}
 	for b.Loop() {
-		matmul(out, x, w, n, d, T, 1, nil)
+		mul(out, x, w, n, d, T, 1)
 	}
 	b.ReportMetric(float64(n*d*T)*float64(b.N)/b.Elapsed().Seconds()/1e9, "Gmadd/s")
 }
 
+func rowMatmul(out, x, w []float32, n, d, T, threads int) { matmul(out, x, w, n, d, T, threads, nil) }
+
 // BenchmarkKernel compares the one-position kernel (decoding) with the
-// blocked one (batched passes) on merit-tiny's feed-forward shape.
+// blocked one (batched passes in row layout) on merit-tiny's feed-forward
+// shape.
 func BenchmarkKernel(b *testing.B) {
-	b.Run("matvec", func(b *testing.B) { benchKernel(b, 128, 384, 1) })
-	b.Run("batch32", func(b *testing.B) { benchKernel(b, 128, 384, 32) })
+	b.Run("matvec", func(b *testing.B) { benchKernel(b, 128, 384, 1, rowMatmul) })
+	b.Run("batch32", func(b *testing.B) { benchKernel(b, 128, 384, 32, rowMatmul) })
+}
+
+// BenchmarkMatmulLanes measures the lane-layout tile on 32 positions, for
+// the products of stories260K and merit-tiny and for attention shapes
+// (head size 8).
+func BenchmarkMatmulLanes(b *testing.B) {
+	if !useSIMD {
+		b.Skip("no vector kernel on this machine")
+	}
+	for _, sh := range []struct{ n, d int }{{64, 64}, {64, 172}, {172, 64}, {128, 384}, {8, 96}, {96, 8}} {
+		b.Run(fmt.Sprintf("%dx%d", sh.n, sh.d), func(b *testing.B) { benchKernel(b, sh.n, sh.d&^3, 32, matmulLanes) })
+	}
+}
+
+// BenchmarkExpAll measures the vector exp32 on moderate arguments and on
+// ones whose results are tiny.
+func BenchmarkExpAll(b *testing.B) {
+	for _, tc := range []struct {
+		name string
+		lo   float32
+	}{{"moderate", -10}, {"tiny", -100}} {
+		b.Run(tc.name, func(b *testing.B) {
+			src := make([]float32, 1024)
+			for i := range src {
+				src[i] = tc.lo * float32(i) / 1024
+			}
+			dst := make([]float32, len(src))
+			for b.Loop() {
+				expAll(dst, src)
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(src)), "ns/exp")
+		})
+	}
 }

@@ -12,14 +12,14 @@ const chunkLen = 32
 type state struct {
 	m       *Model
 	threads int
-	cap     int       // positions the KV cache can hold
-	kc, vc  []float32 // Layers x cap x KVDim
-	vt      []float32 // Layers x KVDim x cap: vc transposed, for attentionLanes
-	attn    []attnScratch
-	kT, vT  []float32 // KVDim x chunkLen: a lane-layout chunk's keys and values
-	ss      []float32 // chunkLen: rmsnormLanes' sums
-	logitsT []float32 // VocabSize x chunkLen, allocated by the first pass that wants many logits
-	x, xb   []float32 // chunkLen x Dim
+	cap     int         // positions the KV cache can hold
+	kc, vc  []float32   // Layers x cap x KVDim
+	vt      []float32   // Layers x KVDim x cap: vc transposed, for attentionLanes
+	attn    [][]float32 // per attentionLanes worker: cap x chunkLen scores
+	kT, vT  []float32   // KVDim x chunkLen: a lane-layout chunk's keys and values
+	ss      []float32   // chunkLen: rmsnormLanes' sums
+	logitsT []float32   // VocabSize x chunkLen, allocated by the first pass that wants many logits
+	x, xb   []float32   // chunkLen x Dim
 	xb2, q  []float32
 	hb, hb2 []float32 // chunkLen x HiddenDim
 	att     []float32 // one row of cap scores per attention task

@@ -1,7 +1,5 @@
 package inference
 
-import "unsafe"
-
 // The batched pass in lane layout. forward keeps one row per position
 // (position-major), which suits decoding; the vector tiles want positions
 // side by side (feature-major: a row per feature, a lane per position). Converting
@@ -105,7 +103,7 @@ func matmulLanes(outT, xT, w []float32, n, d, L, threads int) {
 	threads = matmulThreads(n*d*L, d, threads)
 	splitRows(d, threads, 4, func(i0, i1 int) {
 		for i := i0; i < i1; i += 4 {
-			tileRow(&xT[0], &w[i*n], &outT[i*L], n, L, n, L)
+			tileRow(xT, w[i*n:], outT[i*L:], n, L, n, L)
 		}
 	})
 }
@@ -168,14 +166,14 @@ func (s *state) storeKV(l, pos0, T, L int) {
 }
 
 // tileRow computes 4 rows x L lanes with the widest tile kernel the CPU has.
-func tileRow(xT, w, outT *float32, n, ldx, ldw, L int) {
+func tileRow(xT, w, outT []float32, n, ldx, ldw, L int) {
 	p := 0
 	if useAVX512 {
 		for ; p+32 <= L; p += 32 {
-			tile4x32((*float32)(unsafe.Add(unsafe.Pointer(xT), 4*p)), w, (*float32)(unsafe.Add(unsafe.Pointer(outT), 4*p)), n, ldx, ldw, L)
+			tile4x32(&xT[p], &w[0], &outT[p], n, ldx, ldw, L)
 		}
 	}
 	for ; p < L; p += 16 {
-		tile4x16((*float32)(unsafe.Add(unsafe.Pointer(xT), 4*p)), w, (*float32)(unsafe.Add(unsafe.Pointer(outT), 4*p)), n, ldx, ldw, L)
+		tile4x16(&xT[p], &w[0], &outT[p], n, ldx, ldw, L)
 	}
 }

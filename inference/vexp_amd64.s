@@ -141,80 +141,6 @@ done64:
 	VCVTPD2PSY Y0, X12; \
 	VINSERTF128 $1, X12, Y11, Y11
 
-// func softmaxCols(sc *float32, rows, ld int, scale float32, blocks int)
-//
-// For each of blocks columns of eight lanes of the rows x ld matrix sc (row
-// stride ld floats), the softmax of attend down the column: every entry is
-// divided by scale, the column maximum taken in row order (VMAXPS keeps the
-// held maximum unless the new value is greater, as attend's comparison
-// does), then exp32(v - max) summed in row order, then each divided by the
-// sum. Entries of -Inf become weight 0.
-TEXT ·softmaxCols(SB), NOSPLIT, $0-40
-	MOVQ sc+0(FP), SI
-	MOVQ rows+8(FP), BX
-	MOVQ ld+16(FP), R8
-	SHLQ $2, R8
-	VBROADCASTSS scale+24(FP), Y15
-	MOVQ blocks+32(FP), R9
-	TESTQ BX, BX
-	JE   smdone
-
-smblock:
-	// Pass 1: scale and column maximum.
-	MOVQ SI, DI
-	VMOVUPS (DI), Y11
-	VDIVPS Y15, Y11, Y11
-	VMOVUPS Y11, (DI)
-	VMOVUPS Y11, Y14
-	MOVQ BX, CX
-	DECQ CX
-	JE   smpass2
-
-smmax:
-	ADDQ R8, DI
-	VMOVUPS (DI), Y11
-	VDIVPS Y15, Y11, Y11
-	VMOVUPS Y11, (DI)
-	VMAXPS Y14, Y11, Y14
-	DECQ CX
-	JNE  smmax
-
-smpass2:
-	// Pass 2: exponentials and their sum.
-	MOVQ SI, DI
-	VXORPS Y13, Y13, Y13
-	MOVQ BX, CX
-
-smexp:
-	VMOVUPS (DI), Y11
-	VSUBPS Y14, Y11, Y11
-	EXP8
-	VMOVUPS Y11, (DI)
-	VADDPS Y11, Y13, Y13
-	ADDQ R8, DI
-	DECQ CX
-	JNE  smexp
-
-	// Pass 3: normalise.
-	MOVQ SI, DI
-	MOVQ BX, CX
-
-smdiv:
-	VMOVUPS (DI), Y11
-	VDIVPS Y13, Y11, Y11
-	VMOVUPS Y11, (DI)
-	ADDQ R8, DI
-	DECQ CX
-	JNE  smdiv
-
-	ADDQ $32, SI
-	DECQ R9
-	JNE  smblock
-
-smdone:
-	VZEROUPPER
-	RET
-
 // EXP8Z is EXP4 on the eight float64 lanes of Z0 (AVX-512). Uses Z1-Z9, K1.
 #define EXP8Z \
 	EXPPOLY(Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7, Z8, Z9); \
@@ -284,6 +210,78 @@ zdone64:
 	VZEROUPPER
 	RET
 
+// SOFTMAXCOLS is the loop of softmaxCols for one register width: v holds a
+// row's lanes, mx the column maxima, sum their exponentials' sums, scale
+// the divisor; zero clears a register, exp is EXP8 or EXP16 (on v), W the
+// register width in bytes. SI points at the first column, BX holds rows,
+// R8 the row stride in bytes, R9 the number of columns.
+#define SOFTMAXCOLS(v, sum, mx, scale, zero, exp, W, block, maxloop, pass2, exploop, divloop) \
+block: \
+	MOVQ SI, DI; \
+	VMOVUPS (DI), v; \
+	VDIVPS scale, v, v; \
+	VMOVUPS v, (DI); \
+	VMOVUPS v, mx; \
+	MOVQ BX, CX; \
+	DECQ CX; \
+	JE   pass2; \
+maxloop: \
+	ADDQ R8, DI; \
+	VMOVUPS (DI), v; \
+	VDIVPS scale, v, v; \
+	VMOVUPS v, (DI); \
+	VMAXPS mx, v, mx; \
+	DECQ CX; \
+	JNE  maxloop; \
+pass2: \
+	MOVQ SI, DI; \
+	zero sum, sum, sum; \
+	MOVQ BX, CX; \
+exploop: \
+	VMOVUPS (DI), v; \
+	VSUBPS mx, v, v; \
+	exp; \
+	VMOVUPS v, (DI); \
+	VADDPS v, sum, sum; \
+	ADDQ R8, DI; \
+	DECQ CX; \
+	JNE  exploop; \
+	MOVQ SI, DI; \
+	MOVQ BX, CX; \
+divloop: \
+	VMOVUPS (DI), v; \
+	VDIVPS sum, v, v; \
+	VMOVUPS v, (DI); \
+	ADDQ R8, DI; \
+	DECQ CX; \
+	JNE  divloop; \
+	ADDQ $W, SI; \
+	DECQ R9; \
+	JNE  block
+
+// func softmaxCols(sc *float32, rows, ld int, scale float32, blocks int)
+//
+// For each of blocks columns of eight lanes of the rows x ld matrix sc (row
+// stride ld floats), the softmax of attend down the column: every entry is
+// divided by scale, the column maximum taken in row order (VMAXPS keeps the
+// held maximum unless the new value is greater, as attend's comparison
+// does), then exp32(v - max) summed in row order, then each divided by the
+// sum. Entries of -Inf become weight 0.
+TEXT ·softmaxCols(SB), NOSPLIT, $0-40
+	MOVQ sc+0(FP), SI
+	MOVQ rows+8(FP), BX
+	MOVQ ld+16(FP), R8
+	SHLQ $2, R8
+	VBROADCASTSS scale+24(FP), Y15
+	MOVQ blocks+32(FP), R9
+	TESTQ BX, BX
+	JE   smdone
+	SOFTMAXCOLS(Y11, Y13, Y14, Y15, VXORPS, EXP8, 32, smblock, smmax, smpass2, smexp, smdiv)
+
+smdone:
+	VZEROUPPER
+	RET
+
 // func softmaxColsZ(sc *float32, rows, ld int, scale float32, blocks int)
 //
 // softmaxCols with AVX-512: blocks columns of sixteen lanes.
@@ -296,55 +294,7 @@ TEXT ·softmaxColsZ(SB), NOSPLIT, $0-40
 	MOVQ blocks+32(FP), R9
 	TESTQ BX, BX
 	JE   zsmdone
-
-zsmblock:
-	MOVQ SI, DI
-	VMOVUPS (DI), Z11
-	VDIVPS Z15, Z11, Z11
-	VMOVUPS Z11, (DI)
-	VMOVUPS Z11, Z14
-	MOVQ BX, CX
-	DECQ CX
-	JE   zsmpass2
-
-zsmmax:
-	ADDQ R8, DI
-	VMOVUPS (DI), Z11
-	VDIVPS Z15, Z11, Z11
-	VMOVUPS Z11, (DI)
-	VMAXPS Z14, Z11, Z14
-	DECQ CX
-	JNE  zsmmax
-
-zsmpass2:
-	MOVQ SI, DI
-	VPXORD Z13, Z13, Z13
-	MOVQ BX, CX
-
-zsmexp:
-	VMOVUPS (DI), Z11
-	VSUBPS Z14, Z11, Z11
-	EXP16
-	VMOVUPS Z11, (DI)
-	VADDPS Z11, Z13, Z13
-	ADDQ R8, DI
-	DECQ CX
-	JNE  zsmexp
-
-	MOVQ SI, DI
-	MOVQ BX, CX
-
-zsmdiv:
-	VMOVUPS (DI), Z11
-	VDIVPS Z13, Z11, Z11
-	VMOVUPS Z11, (DI)
-	ADDQ R8, DI
-	DECQ CX
-	JNE  zsmdiv
-
-	ADDQ $64, SI
-	DECQ R9
-	JNE  zsmblock
+	SOFTMAXCOLS(Z11, Z13, Z14, Z15, VPXORD, EXP16, 64, zsmblock, zsmmax, zsmpass2, zsmexp, zsmdiv)
 
 zsmdone:
 	VZEROUPPER
@@ -353,6 +303,25 @@ zsmdone:
 DATA siluc<>+0(SB)/4, $0x80000000 // sign bit
 DATA siluc<>+4(SB)/4, $0x3f800000 // 1.0
 GLOBL siluc<>(SB), RODATA|NOPTR, $8
+
+// SILUMUL is the loop of siluMul8/16 for one register width: u holds the
+// inputs, v the gate's exponential and then the result, one and sign the
+// constants; neg flips the sign (a xor), exp is EXP8 or EXP16 (on v), W the
+// register width in bytes. SI points at hb, DI at hb2, CX counts registers.
+#define SILUMUL(u, v, one, sign, neg, exp, W, loop) \
+loop: \
+	VMOVUPS (SI), u; \
+	neg sign, u, v; \
+	exp; \
+	VADDPS v, one, v; \
+	VDIVPS v, one, v; \
+	VMULPS v, u, v; \
+	VMULPS (DI), v, v; \
+	VMOVUPS v, (SI); \
+	ADDQ $W, SI; \
+	ADDQ $W, DI; \
+	DECQ CX; \
+	JNE  loop
 
 // func siluMul8(hb, hb2 *float32, n int)
 //
@@ -366,20 +335,7 @@ TEXT ·siluMul8(SB), NOSPLIT, $0-24
 	JE   sdone8
 	VBROADCASTSS siluc<>+0(SB), Y15
 	VBROADCASTSS siluc<>+4(SB), Y14
-
-sloop8:
-	VMOVUPS (SI), Y13
-	VXORPS Y15, Y13, Y11
-	EXP8
-	VADDPS Y11, Y14, Y11
-	VDIVPS Y11, Y14, Y11
-	VMULPS Y11, Y13, Y11
-	VMULPS (DI), Y11, Y11
-	VMOVUPS Y11, (SI)
-	ADDQ $32, SI
-	ADDQ $32, DI
-	DECQ CX
-	JNE  sloop8
+	SILUMUL(Y13, Y11, Y14, Y15, VXORPS, EXP8, 32, sloop8)
 
 sdone8:
 	VZEROUPPER
@@ -396,20 +352,7 @@ TEXT ·siluMul16(SB), NOSPLIT, $0-24
 	JE   sdone16
 	VBROADCASTSS siluc<>+0(SB), Z15
 	VBROADCASTSS siluc<>+4(SB), Z14
-
-sloop16:
-	VMOVUPS (SI), Z13
-	VPXORD Z15, Z13, Z11
-	EXP16
-	VADDPS Z11, Z14, Z11
-	VDIVPS Z11, Z14, Z11
-	VMULPS Z11, Z13, Z11
-	VMULPS (DI), Z11, Z11
-	VMOVUPS Z11, (SI)
-	ADDQ $64, SI
-	ADDQ $64, DI
-	DECQ CX
-	JNE  sloop16
+	SILUMUL(Z13, Z11, Z14, Z15, VPXORD, EXP16, 64, sloop16)
 
 sdone16:
 	VZEROUPPER
