@@ -7,9 +7,6 @@ import "math"
 // keys and values from the cache, which already holds these positions.
 func (s *state) attention(l, pos0, T int) {
 	c := s.m.Config
-	if s.vt != nil {
-		s.storeValuesT(l, pos0, T)
-	}
 	dim, kvDim, hs := c.Dim, c.KVDim(), c.HeadSize()
 	kvMul := c.Heads / c.KVHeads
 	loff := l * s.cap * kvDim
@@ -39,18 +36,21 @@ func (s *state) attention(l, pos0, T int) {
 	})
 }
 
-// storeValuesT copies the values of positions pos0..pos0+T-1 of layer l into
-// the channel-major cache vt that attentionLanes reads.
-func (s *state) storeValuesT(l, pos0, T int) {
+// syncValuesT copies the values the row layout cached since the last lane
+// chunk (positions vtLen..upto-1, every layer) into the channel-major cache
+// vt that attentionLanes reads. Decoding never reads vt, so it is filled
+// only when a lane chunk follows row-layout positions.
+func (s *state) syncValuesT(upto int) {
 	kvDim := s.m.KVDim()
-	loff := l * s.cap * kvDim
-	for t := range T {
-		p := pos0 + t
-		row := s.vc[loff+p*kvDim : loff+(p+1)*kvDim]
-		for ch, v := range row {
-			s.vt[loff+ch*s.cap+p] = v
+	for l := range s.m.Layers {
+		loff := l * s.cap * kvDim
+		for p := s.vtLen; p < upto; p++ {
+			for ch, v := range s.vc[loff+p*kvDim : loff+(p+1)*kvDim] {
+				s.vt[loff+ch*s.cap+p] = v
+			}
 		}
 	}
+	s.vtLen = max(s.vtLen, upto)
 }
 
 // attentionLanes is attention in lane layout (see forwardLanes), one head at

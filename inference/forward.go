@@ -15,6 +15,7 @@ type state struct {
 	cap     int         // positions the KV cache can hold
 	kc, vc  []float32   // Layers x cap x KVDim
 	vt      []float32   // Layers x KVDim x cap: vc transposed, for attentionLanes
+	vtLen   int         // positions of vc mirrored in vt
 	attn    [][]float32 // per attentionLanes worker: cap x chunkLen scores
 	kT, vT  []float32   // KVDim x chunkLen: a lane-layout chunk's keys and values
 	ss      []float32   // chunkLen: rmsnormLanes' sums

@@ -39,6 +39,7 @@ func (s *state) forwardLanes(tokens []int, pos0, want int) []float32 {
 			x[i*L+t] = v
 		}
 	}
+	s.syncValuesT(pos0)
 	q, k, v := s.q[:dim*L], s.kT[:kvDim*L], s.vT[:kvDim*L]
 	hb, hb2 := s.hb[:hid*L], s.hb2[:hid*L]
 	for l := range m.layers {
@@ -163,6 +164,7 @@ func (s *state) storeKV(l, pos0, T, L int) {
 		}
 		copy(s.vt[loff+ch*s.cap+pos0:], vr)
 	}
+	s.vtLen = max(s.vtLen, pos0+T)
 }
 
 // tileRow computes 4 rows x L lanes with the widest tile kernel the CPU has.
