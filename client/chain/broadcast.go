@@ -142,15 +142,14 @@ func (c *Client) trySubmit(ctx context.Context, signer *identity.Identity, acc *
 	b.SetGasLimit(gas)
 	b.SetFeeAmount(c.fee(gas))
 
+	// The signer info set for simulation stays: the sign bytes cover it,
+	// and setting gas and fee leaves it alone.
 	signerData := authsigning.SignerData{
 		ChainID:       c.chainID,
 		AccountNumber: acc.number,
 		Sequence:      acc.sequence,
 		PubKey:        signer.PubKey(),
 		Address:       signer.Address(),
-	}
-	if err := setSignature(b, signer, acc.sequence, nil); err != nil {
-		return "", fmt.Errorf("chain: broadcast: %w", err)
 	}
 	signBytes, err := authsigning.GetSignBytesAdapter(ctx, c.enc.txConfig.SignModeHandler(), signing.SignMode_SIGN_MODE_DIRECT, signerData, b.GetTx())
 	if err != nil {

@@ -18,6 +18,7 @@ import (
 	banktypes "github.com/cosmos/cosmos-sdk/x/bank/types"
 	"github.com/cosmos/cosmos-sdk/x/tx/signing"
 
+	"github.com/meritnet/merit/client/identity"
 	emissiontypes "github.com/meritnet/merit/x/emission/types"
 	scoringtypes "github.com/meritnet/merit/x/scoring/types"
 	subnettypes "github.com/meritnet/merit/x/subnet/types"
@@ -27,7 +28,7 @@ import (
 // here rather than read from the SDK's process-wide config, which this
 // package never sets and cannot rely on.
 const (
-	AccountPrefix   = "merit"
+	AccountPrefix   = identity.Bech32Prefix
 	ValidatorPrefix = "meritvaloper"
 	Denom           = "umerit"
 )

@@ -255,9 +255,6 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 // ChainID is the chain id of the node, as checked by Dial.
 func (c *Client) ChainID() string { return c.chainID }
 
-// Config is the configuration in use, defaults filled.
-func (c *Client) Config() Config { return c.cfg }
-
 // Close stops all block streams, waits for their goroutines, and releases
 // the websockets and the gRPC connection. It is safe to call more than once.
 func (c *Client) Close() error {

@@ -66,10 +66,7 @@ func (c *Client) loadAccount(ctx context.Context, addr string, acc *account) err
 var seqMismatchRe = regexp.MustCompile(`account sequence mismatch, expected (\d+), got (\d+)`)
 
 func isSequenceMismatch(e *TxError) bool {
-	if e.Codespace == sdkerrors.RootCodespace && e.Code == sdkerrors.ErrWrongSequence.ABCICode() {
-		return true
-	}
-	return strings.Contains(e.Log, "account sequence mismatch")
+	return e.Is(sdkerrors.ErrWrongSequence) || strings.Contains(e.Log, "account sequence mismatch")
 }
 
 // resync corrects the tracked sequence after a mismatch: from the node's

@@ -51,11 +51,9 @@ const maxPassphraseBytes = 4096
 type Option func(*options)
 
 type options struct {
-	appName    string
 	passphrase string
 	hasPass    bool
 	passReader io.Reader
-	krOpts     []keyring.Option
 }
 
 // WithPassphrase supplies the passphrase of the file backend (and of the os
@@ -68,16 +66,6 @@ func WithPassphrase(p string) Option {
 // the line ending), e.g. an opened secrets file. r is read once, inside Open.
 func WithPassphraseReader(r io.Reader) Option {
 	return func(o *options) { o.passReader, o.hasPass = r, false }
-}
-
-// WithAppName overrides DefaultAppName.
-func WithAppName(name string) Option {
-	return func(o *options) { o.appName = name }
-}
-
-// WithKeyringOptions passes options through to the SDK keyring.
-func WithKeyringOptions(opts ...keyring.Option) Option {
-	return func(o *options) { o.krOpts = append(o.krOpts, opts...) }
 }
 
 // Codec returns a codec that can (un)pack the key types stored in a keyring
@@ -98,7 +86,7 @@ func Codec() codec.Codec {
 // The on-disk layout (dir/keyring-file, its keyhash) is the SDK's, so keys
 // created by meritd are readable here and vice versa.
 func Open(backend, dir string, opts ...Option) (keyring.Keyring, error) {
-	o := options{appName: DefaultAppName}
+	var o options
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -113,14 +101,14 @@ func Open(backend, dir string, opts ...Option) (keyring.Keyring, error) {
 
 	switch backend {
 	case BackendMemory:
-		return keyring.NewInMemory(cdc, o.krOpts...), nil
+		return keyring.NewInMemory(cdc), nil
 	case BackendTest:
 		if dir == "" {
 			return nil, errors.New("identity: keyring dir is empty")
 		}
 		// The test backend stores keys under a fixed passphrase and never
 		// prompts, so the SDK constructor is safe to use as is.
-		kr, err := keyring.New(o.appName, backend, dir, nil, cdc, o.krOpts...)
+		kr, err := keyring.New(DefaultAppName, backend, dir, nil, cdc)
 		if err != nil {
 			return nil, fmt.Errorf("identity: open %s keyring in %s: %w", backend, dir, err)
 		}
@@ -135,33 +123,33 @@ func Open(backend, dir string, opts ...Option) (keyring.Keyring, error) {
 		}
 		cfg := dkeyring.Config{
 			AllowedBackends:  []dkeyring.BackendType{dkeyring.FileBackend},
-			ServiceName:      o.appName,
+			ServiceName:      DefaultAppName,
 			FileDir:          fileDir,
 			FilePasswordFunc: passphraseFunc(fileDir, o),
 		}
-		return openDB(backend, cfg, cdc, o.krOpts)
+		return openDB(backend, cfg, cdc)
 	case BackendOS:
 		// Same config as the SDK's os backend: no backend whitelist, so the
 		// OS secret store is tried first and plain files (in dir) last.
 		cfg := dkeyring.Config{
-			ServiceName:              o.appName,
+			ServiceName:              DefaultAppName,
 			FileDir:                  dir,
 			KeychainTrustApplication: true,
 			FilePasswordFunc:         passphraseFunc(dir, o),
 		}
-		return openDB(backend, cfg, cdc, o.krOpts)
+		return openDB(backend, cfg, cdc)
 	default:
 		return nil, fmt.Errorf("identity: %w %q (want %s, %s, %s or %s)",
 			ErrUnknownBackend, backend, BackendTest, BackendFile, BackendOS, BackendMemory)
 	}
 }
 
-func openDB(backend string, cfg dkeyring.Config, cdc codec.Codec, krOpts []keyring.Option) (keyring.Keyring, error) {
+func openDB(backend string, cfg dkeyring.Config, cdc codec.Codec) (keyring.Keyring, error) {
 	db, err := dkeyring.Open(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("identity: open %s keyring: %w", backend, err)
 	}
-	return backendKeyring{Keyring: keyring.NewInMemoryWithKeyring(db, cdc, krOpts...), backend: backend, db: db}, nil
+	return backendKeyring{Keyring: keyring.NewInMemoryWithKeyring(db, cdc), backend: backend, db: db}, nil
 }
 
 // backendKeyring exists because the SDK offers no public constructor that

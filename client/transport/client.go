@@ -23,7 +23,6 @@ type Client struct {
 	pubB64      string
 	hc          *http.Client
 	maxResponse int64
-	maxSkew     time.Duration
 	now         func() time.Time
 }
 
@@ -32,10 +31,6 @@ type ClientOption func(*Client)
 
 // WithMaxResponseBytes bounds the body Do reads (default 8 MiB).
 func WithMaxResponseBytes(n int64) ClientOption { return func(c *Client) { c.maxResponse = n } }
-
-// WithMaxSkew bounds how far a response timestamp may be from the local
-// clock (default 30 s).
-func WithMaxSkew(d time.Duration) ClientOption { return func(c *Client) { c.maxSkew = d } }
 
 // WithClock replaces time.Now, for tests.
 func WithClock(now func() time.Time) ClientOption { return func(c *Client) { c.now = now } }
@@ -58,20 +53,16 @@ func NewClient(s Signer, hc *http.Client, opts ...ClientOption) (*Client, error)
 		pubB64:      b64.EncodeToString(pk.Key),
 		hc:          &hcCopy,
 		maxResponse: DefaultMaxResponseBytes,
-		maxSkew:     DefaultMaxSkew,
 		now:         time.Now,
 	}
 	for _, o := range opts {
 		o(c)
 	}
-	if c.maxResponse <= 0 || c.maxSkew <= 0 {
+	if c.maxResponse <= 0 {
 		return nil, errors.New("transport: client limits must be positive")
 	}
 	return c, nil
 }
-
-// Address is the client's own address, which servers see as the caller.
-func (c *Client) Address() string { return c.signer.Address() }
 
 // Response is an authenticated response. Non-2xx statuses are returned
 // here too when signed: the receiver really did answer that.
@@ -165,8 +156,8 @@ func (c *Client) checkHeaders(resp *http.Response, receiver, nonce string) (sign
 	if !bytes.Equal(sh.signerRaw, sh.pubKey.Address()) {
 		return fail(&ResponseError{Reason: ReasonBadPubKey, Err: fmt.Errorf("public key does not hash to %s", sh.signer)})
 	}
-	if !withinSkew(c.now(), sh.timestamp, c.maxSkew) {
-		return fail(&ResponseError{Reason: ReasonStale, Err: fmt.Errorf("response timestamp %d ms is more than %v from now", sh.timestamp, c.maxSkew)})
+	if !withinSkew(c.now(), sh.timestamp, DefaultMaxSkew) {
+		return fail(&ResponseError{Reason: ReasonStale, Err: fmt.Errorf("response timestamp %d ms is more than %v from now", sh.timestamp, DefaultMaxSkew)})
 	}
 	payload := ResponsePayload(resp.StatusCode, sh.bodySHA, sh.tsRaw, nonce, c.signer.Address())
 	if !sh.pubKey.VerifySignature(payload, sh.sig) {

@@ -40,7 +40,7 @@ func NewKeySigner(priv *secp256k1.PrivKey) (Signer, error) {
 	if priv == nil || len(priv.Key) != secp256k1.PrivKeySize {
 		return nil, errors.New("transport: invalid secp256k1 private key")
 	}
-	addr, err := AddressOf(priv.PubKey())
+	addr, err := addressCodec.BytesToString(priv.PubKey().Address())
 	if err != nil {
 		return nil, err
 	}
@@ -50,15 +50,6 @@ func NewKeySigner(priv *secp256k1.PrivKey) (Signer, error) {
 func (s keySigner) Address() string                 { return s.addr }
 func (s keySigner) PubKey() cryptotypes.PubKey      { return s.priv.PubKey() }
 func (s keySigner) Sign(msg []byte) ([]byte, error) { return s.priv.Sign(msg) }
-
-// AddressOf is the merit1… account address of a secp256k1 public key.
-func AddressOf(pub cryptotypes.PubKey) (string, error) {
-	pk, ok := pub.(*secp256k1.PubKey)
-	if !ok || len(pk.Key) != secp256k1.PubKeySize {
-		return "", fmt.Errorf("transport: want a compressed secp256k1 public key, got %T", pub)
-	}
-	return addressCodec.BytesToString(pk.Address())
-}
 
 // checkSigner catches a Signer whose address and key disagree at
 // construction, instead of as an unexplained bad_pubkey at the peer.

@@ -106,12 +106,6 @@ func CallerFromContext(ctx context.Context) (string, bool) {
 	return s, ok
 }
 
-// WithCaller sets the caller as the middleware does, for testing handlers
-// without signing requests.
-func WithCaller(ctx context.Context, caller string) context.Context {
-	return context.WithValue(ctx, callerKey{}, caller)
-}
-
 // Middleware authenticates each request before calling next, and signs
 // next's response. next sees the verified body in r.Body and the caller in
 // the context (CallerFromContext).
@@ -126,7 +120,7 @@ func (v *Verifier) Middleware(next http.Handler) http.Handler {
 			v.rejectRequest(w, r, rej)
 			return
 		}
-		r2 := r.WithContext(WithCaller(r.Context(), req.signer))
+		r2 := r.WithContext(context.WithValue(r.Context(), callerKey{}, req.signer))
 		r2.Body = io.NopCloser(bytes.NewReader(body))
 		r2.ContentLength = int64(len(body))
 
