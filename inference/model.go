@@ -186,10 +186,7 @@ func ropeTable(seqLen, headSize int) []float32 {
 // Checkpoint serializes the model in llama2.c format; the result hashes to SHA256.
 func (m *Model) Checkpoint() []byte {
 	b := make([]byte, 0, HeaderSize+floatBytes*len(m.data))
-	return m.appendData(append(b, m.Config.header()...))
-}
-
-func (m *Model) appendData(b []byte) []byte {
+	b = append(b, m.Config.header()...)
 	for _, v := range m.data {
 		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(v))
 	}

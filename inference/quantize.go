@@ -9,7 +9,7 @@ import (
 // QuantizeInt8 returns a copy of m whose weight matrices went through
 // symmetric per-row int8 quantization and back to float32 (the common
 // "Q8" shortcut a dishonest miner might take). The verifier must reject its
-// output; tests and the cheating miner of the end-to-end suite use it.
+// output; the verifier's tests use it.
 func QuantizeInt8(m *Model) (*Model, error) {
 	data := append([]float32(nil), m.data...)
 	q, err := newModel(m.Name+"-q8", m.Config, data, "")

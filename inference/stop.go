@@ -31,13 +31,7 @@ func (f *stopFilter) push(t Token) ([]Token, bool) {
 	// A match cannot start in released text (it was released because no
 	// stop string could begin there), so search only the held tail.
 	tail := string(f.buf[f.released:])
-	first := -1
-	for _, s := range f.stops {
-		if i := strings.Index(tail, s); i >= 0 && (first < 0 || i < first) {
-			first = i
-		}
-	}
-	if first >= 0 {
+	if first, _ := findStops(tail, f.stops); first >= 0 {
 		f.cut = f.released + first
 		return f.release(len(f.held), f.cut), true
 	}
@@ -57,6 +51,28 @@ func (f *stopFilter) push(t Token) ([]Token, bool) {
 		n++
 	}
 	return f.release(n, len(f.buf)), false
+}
+
+// findStops returns where the first stop string in text begins and where
+// the earliest-ending one ends, or -1, -1 when none occurs. Empty stop
+// strings are ignored. The generator and the verifier both use it, so they
+// agree on where a completion stops.
+func findStops(text string, stops []string) (first, end int) {
+	first, end = -1, -1
+	for _, s := range stops {
+		if s == "" {
+			continue
+		}
+		if i := strings.Index(text, s); i >= 0 {
+			if first < 0 || i < first {
+				first = i
+			}
+			if end < 0 || i+len(s) < end {
+				end = i + len(s)
+			}
+		}
+	}
+	return first, end
 }
 
 // release hands out the first n held tokens, their visible text clipped to

@@ -8,7 +8,8 @@ import (
 // U+FFFD, as encoding/json does when it marshals a string. Token pieces can
 // split a character, and a completion that travelled through JSON has lost
 // such bytes; comparing canonical forms makes "ids decode to the text" a
-// check that survives the wire.
+// check that survives the wire. strings.ToValidUTF8 would not do: it
+// replaces a whole run of invalid bytes with one U+FFFD.
 func CanonicalText(s string) string {
 	if utf8.ValidString(s) {
 		return s

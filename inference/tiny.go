@@ -158,16 +158,8 @@ func tinyPieces() ([]string, []float32, int) {
 // merit-tiny itself. Other seeds are for tests (a different model of the
 // same shape must fail verification).
 func NewTiny(seed uint64) (*Model, *Tokenizer, error) {
-	return newTiny(seed, tinyDefaultScales)
-}
-
-func newTiny(seed uint64, sc tinyScales) (*Model, *Tokenizer, error) {
-	data := tinyData(seed, sc)
-	b := make([]byte, 0, TinyConfig.FileSize())
-	b = append(b, TinyConfig.header()...)
-	m0 := &Model{Config: TinyConfig, data: data}
-	b = m0.appendData(b)
-	m, err := ParseCheckpoint(TinyName, b)
+	raw := &Model{Config: TinyConfig, data: tinyData(seed, tinyDefaultScales)}
+	m, err := ParseCheckpoint(TinyName, raw.Checkpoint())
 	if err != nil {
 		return nil, nil, err
 	}

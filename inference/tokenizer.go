@@ -135,14 +135,6 @@ func (t *Tokenizer) Vocab(id int) string {
 	return t.pieces[id]
 }
 
-// Score returns the merge score of id.
-func (t *Tokenizer) Score(id int) float32 {
-	if id < 0 || id >= len(t.scores) {
-		return 0
-	}
-	return t.scores[id]
-}
-
 // Piece decodes one token the way run.c's decode does: after BOS a leading
 // space is dropped, and "<0xXX>" byte tokens become the raw byte. Invalid ids
 // decode to "".

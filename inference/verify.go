@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"strings"
 )
 
 // Claim is a completion to verify: what the miner returned together with the
@@ -136,6 +135,17 @@ type Verdict struct {
 	MaxLogprobError float64 `json:"max_logprob_error"`
 }
 
+// logprobError is |claimed - reference|, recorded in MaxLogprobError. A NaN
+// counts as +Inf: it would otherwise pass every tolerance comparison.
+func (v *Verdict) logprobError(claimed, reference float64) float64 {
+	e := math.Abs(claimed - reference)
+	if e != e {
+		e = math.Inf(1)
+	}
+	v.MaxLogprobError = max(v.MaxLogprobError, e)
+	return e
+}
+
 func (v *Verdict) fail(r Reason, index int, format string, a ...any) {
 	if !v.OK {
 		return // keep the first failure
@@ -256,7 +266,7 @@ func (v *Verifier) Verify(ctx context.Context, c Claim) (*Verdict, error) {
 			vd.fail(r, i, format, a...)
 		}
 		if sampled {
-			if !v.sampledOK(smp, ref, id) {
+			if next, near := v.replay(smp, ref.Logits, id); next != id && !near {
 				bad(ReasonNotSampled, "token %d: %d is not what the seeded sampler draws", i, id)
 			}
 		} else if id != ref.Argmax && ref.Top[0].Logprob-ref.Logprob > v.opts.TieTolerance {
@@ -264,12 +274,7 @@ func (v *Verifier) Verify(ctx context.Context, c Claim) (*Verdict, error) {
 		}
 		if c.Logprobs != nil {
 			tv.Claimed = c.Logprobs[i]
-			e := math.Abs(c.Logprobs[i] - ref.Logprob)
-			if e != e {
-				e = math.Inf(1)
-			}
-			vd.MaxLogprobError = max(vd.MaxLogprobError, e)
-			if e > v.opts.LogprobTolerance {
+			if vd.logprobError(c.Logprobs[i], ref.Logprob) > v.opts.LogprobTolerance {
 				bad(ReasonLogprobMismatch, "token %d: claimed logprob %.6f, reference %.6f", i, c.Logprobs[i], ref.Logprob)
 			}
 		}
@@ -310,28 +315,11 @@ func (v *Verifier) Verify(ctx context.Context, c Claim) (*Verdict, error) {
 // findStop returns the index of the token at which a stop string first
 // appears in the decoded text and the byte offset where that string starts.
 func (v *Verifier) findStop(ctx context.Context, c Claim, prev int, decoded string) (int, int, error) {
-	first := -1
-	for _, s := range c.Stop {
-		if s == "" {
-			continue
-		}
-		if i := strings.Index(decoded, s); i >= 0 && (first < 0 || i < first) {
-			first = i
-		}
-	}
+	first, end := findStops(decoded, c.Stop)
 	if first < 0 {
 		return -1, -1, nil
 	}
 	// The token whose piece completes the earliest-ending stop string.
-	end := -1
-	for _, s := range c.Stop {
-		if s == "" {
-			continue
-		}
-		if i := strings.Index(decoded, s); i >= 0 && (end < 0 || i+len(s) < end) {
-			end = i + len(s)
-		}
-	}
 	pos := 0
 	for i, t := range c.Tokens {
 		p, err := v.engine.Detokenize(ctx, []int{t}, prev)
@@ -347,27 +335,21 @@ func (v *Verifier) findStop(ctx context.Context, c Claim, prev int, decoded stri
 	return len(c.Tokens) - 1, first, nil
 }
 
-// sampledOK replays the sampler at one position (consuming its coin).
-func (v *Verifier) sampledOK(smp *sampler, ref PositionScore, id int) bool {
-	coin := smp.rng.Float32()
-	next, iv := smp.draw(ref.Logits, coin, id)
-	if next == id {
-		return true
-	}
+// replay draws the seeded sampler's token at one position (consuming its
+// coin) and reports whether want's selection interval lies within
+// SampleTolerance of the random number, which forgives another faithful
+// implementation's rounding near a boundary.
+func (v *Verifier) replay(smp *sampler, logits []float32, want int) (next int, near bool) {
+	next, iv := smp.draw(logits, smp.rng.Float32(), want)
 	tol := float32(v.opts.SampleTolerance)
-	return iv.ok && iv.r >= iv.lo-tol && iv.r < iv.hi+tol
+	return next, iv.ok && iv.r >= iv.lo-tol && iv.r < iv.hi+tol
 }
 
 // endOK checks that the reference would end generation after the completion.
 func (v *Verifier) endOK(smp *sampler, ref PositionScore) bool {
 	if smp != nil {
-		coin := smp.rng.Float32()
-		next, iv := smp.draw(ref.Logits, coin, ref.Token)
-		if v.opts.EndToken(next) {
-			return true
-		}
-		tol := float32(v.opts.SampleTolerance)
-		return iv.ok && iv.r >= iv.lo-tol && iv.r < iv.hi+tol
+		next, near := v.replay(smp, ref.Logits, ref.Token)
+		return v.opts.EndToken(next) || near
 	}
 	// ref.Token is an end token: it must be the argmax or tied with it.
 	return v.opts.EndToken(ref.Argmax) || ref.Top[0].Logprob-ref.Logprob <= v.opts.TieTolerance
@@ -387,12 +369,7 @@ func (v *Verifier) checkTops(claimed []TopLogprob, ref PositionScore, vd *Verdic
 				continue
 			}
 			found = true
-			e := math.Abs(c.Logprob - r.Logprob)
-			if e != e {
-				e = math.Inf(1)
-			}
-			vd.MaxLogprobError = max(vd.MaxLogprobError, e)
-			if e > v.opts.LogprobTolerance {
+			if vd.logprobError(c.Logprob, r.Logprob) > v.opts.LogprobTolerance {
 				return fmt.Sprintf("alternative %d: claimed logprob %.6f, reference %.6f", c.ID, c.Logprob, r.Logprob)
 			}
 		}

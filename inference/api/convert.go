@@ -72,13 +72,13 @@ func TokensOfChat(lp *ChatLogprobs) (tokens []inference.Token, ok bool) {
 	}
 	tokens = make([]inference.Token, len(lp.Content))
 	for i, e := range lp.Content {
-		id, piece, ok := entryID(e.ID, e.Token, e.Bytes)
+		id, piece, ok := ResolveEntry(e.ID, e.Token, e.Bytes)
 		if !ok {
 			return nil, false
 		}
 		t := inference.Token{ID: id, Piece: piece, Text: piece, Logprob: e.Logprob}
 		for _, a := range e.TopLogprobs {
-			aid, apiece, ok := entryID(a.ID, a.Token, a.Bytes)
+			aid, apiece, ok := ResolveEntry(a.ID, a.Token, a.Bytes)
 			if !ok {
 				return nil, false
 			}
@@ -89,8 +89,10 @@ func TokensOfChat(lp *ChatLogprobs) (tokens []inference.Token, ok bool) {
 	return tokens, true
 }
 
-// entryID resolves a logprob entry's token id and exact text.
-func entryID(id *int, token string, bytes []int) (int, string, bool) {
+// ResolveEntry reads a chat logprob entry's token id (its "id", or vLLM's
+// "token_id:N" token) and exact text (its bytes when given); ok is false
+// when the entry has no id.
+func ResolveEntry(id *int, token string, bytes []int) (int, string, bool) {
 	piece := token
 	if s, ok := StringOf(bytes); ok && bytes != nil {
 		piece = s

@@ -247,12 +247,12 @@ func entries(lp *api.CompletionLogprobs, ids []int, k int) ([]inference.Token, e
 		for _, e := range lp.Content {
 			t := inference.Token{Logprob: e.Logprob}
 			var ok bool
-			t.ID, t.Piece, ok = resolve(e.ID, e.Token, e.Bytes)
+			t.ID, t.Piece, ok = api.ResolveEntry(e.ID, e.Token, e.Bytes)
 			if !ok && ids == nil {
 				return nil, fmt.Errorf("%w: logprob entry %q has no id", ErrMissingTokenIDs, e.Token)
 			}
 			for _, a := range e.TopLogprobs {
-				id, piece, ok := resolve(a.ID, a.Token, a.Bytes)
+				id, piece, ok := api.ResolveEntry(a.ID, a.Token, a.Bytes)
 				if !ok {
 					return nil, fmt.Errorf("%w: alternative %q has no id", ErrMissingTokenIDs, a.Token)
 				}
@@ -300,14 +300,7 @@ func entries(lp *api.CompletionLogprobs, ids []int, k int) ([]inference.Token, e
 	}
 	for i := range toks {
 		top := toks[i].Top
-		// Alternatives best first, lowest id on ties; vLLM sends the chosen
-		// token on top of the k best, and a legacy object has no order.
-		sort.SliceStable(top, func(a, b int) bool {
-			if top[a].Logprob != top[b].Logprob {
-				return top[a].Logprob > top[b].Logprob
-			}
-			return top[a].ID < top[b].ID
-		})
+		sortTop(top)
 		toks[i].Top = top[:min(len(top), k)]
 		if len(toks[i].Top) == 0 {
 			toks[i].Top = nil
@@ -316,20 +309,15 @@ func entries(lp *api.CompletionLogprobs, ids []int, k int) ([]inference.Token, e
 	return toks, nil
 }
 
-// resolve reads an entry's id ("id" field or "token_id:N") and exact text
-// (its bytes when given).
-func resolve(id *int, token string, bytes []int) (int, string, bool) {
-	piece := token
-	if s, ok := api.StringOf(bytes); ok && bytes != nil {
-		piece = s
-	}
-	if id != nil {
-		return *id, piece, true
-	}
-	if n, ok := api.ParseTokenID(token); ok {
-		return n, "", true
-	}
-	return 0, piece, false
+// sortTop orders alternatives best first, lowest id on ties: vLLM sends the
+// chosen token on top of the k best, and a legacy object has no order.
+func sortTop(top []inference.TopLogprob) {
+	sort.SliceStable(top, func(a, b int) bool {
+		if top[a].Logprob != top[b].Logprob {
+			return top[a].Logprob > top[b].Logprob
+		}
+		return top[a].ID < top[b].ID
+	})
 }
 
 // streamError turns an error object inside a stream into an error.

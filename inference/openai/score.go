@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"net/http"
-	"sort"
 
 	"github.com/meritnet/merit/inference"
 	"github.com/meritnet/merit/inference/api"
@@ -57,12 +56,7 @@ func (b *Backend) Score(ctx context.Context, req inference.ScoreRequest) ([]infe
 			}
 			ps.Top = append(ps.Top, inference.TopLogprob{ID: id, Logprob: a.Logprob})
 		}
-		sort.SliceStable(ps.Top, func(a, b int) bool {
-			if ps.Top[a].Logprob != ps.Top[b].Logprob {
-				return ps.Top[a].Logprob > ps.Top[b].Logprob
-			}
-			return ps.Top[a].ID < ps.Top[b].ID
-		})
+		sortTop(ps.Top)
 		if len(ps.Top) == 0 {
 			return nil, fmt.Errorf("score: %w: no alternatives at position %d", ErrMissingLogprobs, pos)
 		}
