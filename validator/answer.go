@@ -28,13 +28,12 @@ type entry struct {
 // logprob entries one to one, otherwise the entries' own ids, so the miner
 // may send ids per chunk or all at once.
 type answer struct {
-	text     strings.Builder
-	entries  []entry
-	ids      []int
-	prompt   []int
-	finish   string
-	done     bool
-	sawToken bool
+	text    strings.Builder
+	entries []entry
+	ids     []int
+	prompt  []int
+	finish  string
+	done    bool
 }
 
 // add reads one JSON object (a response or a stream chunk). It reports
@@ -75,9 +74,6 @@ func (a *answer) add(raw []byte) (content bool, err error) {
 			a.finish = *ch.FinishReason
 			a.done = true
 		}
-	}
-	if content {
-		a.sawToken = true
 	}
 	return content, nil
 }
@@ -131,25 +127,16 @@ func (a *answer) addLogprobs(lp *api.CompletionLogprobs) int {
 	return len(lp.Tokens)
 }
 
-// claimParts is what a verifier needs from an answer.
-type claimParts struct {
-	PromptTokens []int
-	Tokens       []int
-	Logprobs     []float64
-	TopLogprobs  [][]inference.TopLogprob
-	Text         string
-	FinishReason inference.FinishReason
-}
-
-// parts finishes the answer. It fails only when the answer is unreadable
-// (no finish reason, token ids that cannot be paired with logprobs);
-// anything the verifier can judge (missing logprobs, wrong tokens) is left
-// to the verifier, which reports it with its own reason.
-func (a *answer) parts(withTop bool) (*claimParts, error) {
+// parts finishes the answer as the answer's half of a claim. It fails only
+// when the answer is unreadable (no finish reason, token ids that cannot be
+// paired with logprobs); anything the verifier can judge (missing logprobs,
+// wrong tokens) is left to the verifier, which reports it with its own
+// reason.
+func (a *answer) parts(withTop bool) (*inference.Claim, error) {
 	if !a.done {
 		return nil, fmt.Errorf("%w: no finish_reason", errMalformed)
 	}
-	p := &claimParts{PromptTokens: a.prompt, Text: a.text.String(), FinishReason: inference.FinishReason(a.finish)}
+	p := &inference.Claim{PromptTokens: a.prompt, Text: a.text.String(), FinishReason: inference.FinishReason(a.finish)}
 	switch {
 	case len(a.ids) > 0 && len(a.entries) == 0:
 		p.Tokens = a.ids // no logprobs: the verifier says missing_logprobs

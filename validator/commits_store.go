@@ -91,11 +91,7 @@ func (s *CommitStore) Path() string { return s.path }
 func (s *CommitStore) List() []PendingCommit {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]PendingCommit, len(s.commits))
-	for i, c := range s.commits {
-		out[i] = c.clone()
-	}
-	return out
+	return s.cloneAll()
 }
 
 // Add persists a new commit. Adding a hash that is already stored is a no-op.

@@ -118,7 +118,7 @@ func DashboardHandler(src func() DashboardData) http.Handler {
 func (v *Validator) dashboardData() DashboardData {
 	d := DashboardData{Title: "Merit validator", Netuid: v.cfg.Netuid, Hotkey: v.id.Address(), UID: -1, Round: v.scorer.Round(),
 		ScoreSeries: v.history.ScoreSeries(), EmissionSeries: v.history.EmissionSeries(), SyncError: v.sync.LastError(),
-		PendingCommits: v.commits.List(), LastWeights: v.lastSubmission()}
+		PendingCommits: v.commits.List(), LastWeights: v.lastSub.Load()}
 	mg := v.sync.Current()
 	if mg == nil {
 		return d

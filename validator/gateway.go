@@ -296,6 +296,13 @@ func (g *Gateway) normalize(path string, raw []byte, modelID string) (*gatewayRe
 		return &t, seed
 	}
 	out := &gatewayRequest{path: path}
+	// Each shape sets these; the engine request and body are finished below.
+	var (
+		wire      any
+		maxTokens *int
+		topP      *float64
+		seed      *uint64
+	)
 	switch path {
 	case "/v1/completions":
 		var req api.CompletionRequest
@@ -319,20 +326,7 @@ func (g *Gateway) normalize(path string, raw []byte, modelID string) (*gatewayRe
 		out.stream = req.Stream
 		out.engine = inference.GenerateRequest{Prompt: req.Prompt.Text, PromptTokens: req.Prompt.Tokens,
 			Temperature: *req.Temperature, Stop: req.Stop}
-		if req.MaxTokens != nil {
-			out.engine.MaxTokens = *req.MaxTokens
-		}
-		if req.TopP != nil {
-			out.engine.TopP = *req.TopP
-		}
-		if req.Seed != nil {
-			out.engine.Seed = *req.Seed
-		}
-		body, err := json.Marshal(req)
-		if err != nil {
-			return nil, err
-		}
-		out.body = body
+		wire, maxTokens, topP, seed = &req, req.MaxTokens, req.TopP, req.Seed
 	case "/v1/chat/completions":
 		var req api.ChatCompletionRequest
 		if err := json.Unmarshal(raw, &req); err != nil {
@@ -359,31 +353,32 @@ func (g *Gateway) normalize(path string, raw []byte, modelID string) (*gatewayRe
 		if req.TopLogprobs != nil {
 			out.topK = *req.TopLogprobs
 		}
-		if req.MaxTokens != nil {
-			out.engine.MaxTokens = *req.MaxTokens
-		}
-		if req.TopP != nil {
-			out.engine.TopP = *req.TopP
-		}
-		if req.Seed != nil {
-			out.engine.Seed = *req.Seed
-		}
-		body, err := json.Marshal(req)
-		if err != nil {
-			return nil, err
-		}
-		out.body = body
+		wire, maxTokens, topP, seed = &req, req.MaxTokens, req.TopP, req.Seed
 	default:
 		return nil, fmt.Errorf("unknown endpoint %s", path)
 	}
+	if maxTokens != nil {
+		out.engine.MaxTokens = *maxTokens
+	}
+	if topP != nil {
+		out.engine.TopP = *topP
+	}
+	if seed != nil {
+		out.engine.Seed = *seed
+	}
+	body, err := json.Marshal(wire)
+	if err != nil {
+		return nil, err
+	}
+	out.body = body
 	return out, nil
 }
 
+// randomSeed is a secret non-zero seed. crypto/rand.Read does not fail
+// (since Go 1.24 it crashes the program instead).
 func randomSeed() uint64 {
 	var b [8]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return uint64(time.Now().UnixNano())
-	}
+	_, _ = rand.Read(b[:])
 	return binary.LittleEndian.Uint64(b[:]) | 1
 }
 

@@ -29,7 +29,6 @@ type ScorePoint struct {
 // EmissionPoint is what a neuron was paid at one epoch, umerit.
 type EmissionPoint struct {
 	Epoch  uint64
-	Block  int64
 	Amount float64
 }
 
@@ -82,7 +81,7 @@ func (h *History) AddEmissions(mg *Metagraph) {
 		if len(pts) > 0 && pts[len(pts)-1].Epoch >= n.Neuron.LastEpoch {
 			continue
 		}
-		h.emissions[uid] = appendBounded(pts, EmissionPoint{Epoch: n.Neuron.LastEpoch, Block: mg.LastEpochBlock, Amount: intFloat(n.Neuron.LastEmission)}, h.max)
+		h.emissions[uid] = appendBounded(pts, EmissionPoint{Epoch: n.Neuron.LastEpoch, Amount: intFloat(n.Neuron.LastEmission)}, h.max)
 	}
 }
 
@@ -102,7 +101,7 @@ func (h *History) Backfill(uid uint16, hotkey string, recs []emissiontypes.Neuro
 			continue
 		}
 		if _, ok := byEpoch[r.Epoch]; !ok {
-			byEpoch[r.Epoch] = EmissionPoint{Epoch: r.Epoch, Block: r.Block, Amount: intFloat(r.Miner) + intFloat(r.Validator)}
+			byEpoch[r.Epoch] = EmissionPoint{Epoch: r.Epoch, Amount: intFloat(r.Miner) + intFloat(r.Validator)}
 		}
 	}
 	pts := make([]EmissionPoint, 0, len(byEpoch))

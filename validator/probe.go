@@ -72,14 +72,13 @@ type Timing struct {
 // Exchange is the raw result of one request: an answer, or a classified
 // failure.
 type Exchange struct {
-	Parts  *claimParts
+	Parts  *inference.Claim
 	Timing Timing
 	// Result is ResultOK when Parts is set; otherwise the failure class
 	// with Reason and Detail.
 	Result string
 	Reason string
 	Detail string
-	Status int
 }
 
 // Asker sends signed requests to miners and reads their answers.
@@ -104,7 +103,7 @@ func (a *Asker) Ask(parent context.Context, m Miner, req Request) Exchange {
 	defer sr.Body.Close()
 	if sr.StatusCode/100 != 2 {
 		raw, _ := io.ReadAll(io.LimitReader(sr.Body, 64<<10))
-		return Exchange{Result: ResultRejected, Status: sr.StatusCode, Reason: fmt.Sprintf("http_%d", sr.StatusCode),
+		return Exchange{Result: ResultRejected, Reason: fmt.Sprintf("http_%d", sr.StatusCode),
 			Detail: api.DecodeError(raw).Message}
 	}
 	var ans answer
@@ -178,7 +177,7 @@ func classify(parent context.Context, err error) Exchange {
 			if reason == "" {
 				reason = fmt.Sprintf("http_%d", re.StatusCode)
 			}
-			return Exchange{Result: ResultRejected, Status: re.StatusCode, Reason: reason, Detail: err.Error()}
+			return Exchange{Result: ResultRejected, Reason: reason, Detail: err.Error()}
 		}
 		return Exchange{Result: ResultInvalid, Reason: string(re.Reason), Detail: err.Error()}
 	case errors.Is(err, context.DeadlineExceeded) || isTimeout(err):

@@ -28,9 +28,6 @@ type PromptGenerator struct {
 // NewPromptGenerator returns a generator for seed.
 func NewPromptGenerator(seed uint64) *PromptGenerator { return &PromptGenerator{seed: seed} }
 
-// Seed is the generator's seed.
-func (g *PromptGenerator) Seed() uint64 { return g.seed }
-
 // Prompt returns prompt i of round for the miner with uid. Even positions of
 // a round's sequence mostly ask for completions, odd ones for chat, so both
 // endpoints are exercised every round.

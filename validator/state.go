@@ -61,7 +61,3 @@ func SaveState(dir string, st *SavedState) error {
 	}
 	return writeFileAtomic(filepath.Join(dir, StateFile), append(bz, '\n'), 0o600)
 }
-
-// mkdirPrivate creates dir (and parents) readable only by its owner: it
-// holds commit salts that must stay secret until revealed.
-func mkdirPrivate(dir string) error { return os.MkdirAll(dir, 0o700) }

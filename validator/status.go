@@ -105,23 +105,24 @@ type WeightPreview struct {
 	Share  float64 `json:"share"`
 }
 
-// gather collects the local state and, when the chain answers, its view.
-func gather(c *cli.Context, dial daemon.Dialer) (*StatusReport, *Metagraph, string, error) {
+// gather collects the local state and, when the chain answers, its view;
+// it also returns this hotkey's pending commits on the subnet.
+func gather(c *cli.Context, dial daemon.Dialer) (*StatusReport, *Metagraph, []PendingCommit, error) {
 	netuid, err := netuidOf(c)
 	if err != nil {
-		return nil, nil, "", err
+		return nil, nil, nil, err
 	}
 	home, err := daemon.HomeDir(c)
 	if err != nil {
-		return nil, nil, "", err
+		return nil, nil, nil, err
 	}
 	st, err := LoadState(home)
 	if err != nil {
-		return nil, nil, "", err
+		return nil, nil, nil, err
 	}
 	store, err := OpenCommitStore(home)
 	if err != nil {
-		return nil, nil, "", err
+		return nil, nil, nil, err
 	}
 	rep := &StatusReport{Netuid: netuid, UID: -1, PendingCommits: []CommitStatus{}, Scores: []MinerScore{}}
 	if id, err := daemon.LoadHotkey(c); err == nil {
@@ -129,7 +130,7 @@ func gather(c *cli.Context, dial daemon.Dialer) (*StatusReport, *Metagraph, stri
 	} else if st != nil && st.Hotkey != "" {
 		rep.Hotkey = st.Hotkey // the keyring may be locked; the saved state names the hotkey
 	} else {
-		return nil, nil, "", err
+		return nil, nil, nil, err
 	}
 	if st != nil && st.Netuid == netuid && st.Hotkey == rep.Hotkey {
 		rep.Round, rep.Scores, rep.LastWeights = st.Round, st.Scores, st.LastWeights
@@ -139,7 +140,6 @@ func gather(c *cli.Context, dial daemon.Dialer) (*StatusReport, *Metagraph, stri
 	ctx, cancel := context.WithTimeout(c.Context, 15*time.Second)
 	defer cancel()
 	var mg *Metagraph
-	grpcAddr := c.String(daemon.FlagGRPC)
 	if ch, err := dial(ctx, daemon.ChainConfig(c)); err != nil {
 		rep.ChainError = err.Error()
 	} else {
@@ -159,13 +159,15 @@ func gather(c *cli.Context, dial daemon.Dialer) (*StatusReport, *Metagraph, stri
 			}
 		}
 	}
+	var mine []PendingCommit
 	for _, pc := range store.List() {
 		if pc.Netuid != netuid || pc.Hotkey != rep.Hotkey {
 			continue
 		}
+		mine = append(mine, pc)
 		rep.PendingCommits = append(rep.PendingCommits, commitStatus(pc, mg))
 	}
-	return rep, mg, grpcAddr, nil
+	return rep, mg, mine, nil
 }
 
 // commitStatus says where a commit stands at the snapshot (nil: unknown).
@@ -258,7 +260,7 @@ func printStatus(w io.Writer, r *StatusReport) error {
 }
 
 func runWeightsShow(c *cli.Context, dial daemon.Dialer) error {
-	rep, mg, grpcAddr, err := gather(c, dial)
+	rep, mg, mine, err := gather(c, dial)
 	if err != nil {
 		return err
 	}
@@ -274,15 +276,9 @@ func runWeightsShow(c *cli.Context, dial daemon.Dialer) error {
 		OnChain        *onChain        `json:"on_chain,omitempty"`
 		OnChainError   string          `json:"on_chain_error,omitempty"`
 	}{PendingCommits: []PendingCommit{}}
-	home, _ := daemon.HomeDir(c) // gather has expanded it without error
-	store, _ := OpenCommitStore(home)
-	if store != nil {
-		for _, pc := range store.List() {
-			if pc.Netuid == rep.Netuid && pc.Hotkey == rep.Hotkey {
-				pc.Salt = "(hidden until revealed)"
-				out.PendingCommits = append(out.PendingCommits, pc)
-			}
-		}
+	for _, pc := range mine {
+		pc.Salt = "(hidden until revealed)"
+		out.PendingCommits = append(out.PendingCommits, pc)
 	}
 	scores := map[uint16]float64{}
 	hotkeys := map[uint16]string{}
@@ -315,7 +311,7 @@ func runWeightsShow(c *cli.Context, dial daemon.Dialer) error {
 	if mg != nil && mg.Self != nil {
 		ctx, cancel := context.WithTimeout(c.Context, 10*time.Second)
 		defer cancel()
-		row, err := queryWeights(ctx, grpcAddr, rep.Netuid, mg.Self.Neuron.Uid)
+		row, err := queryWeights(ctx, c.String(daemon.FlagGRPC), rep.Netuid, mg.Self.Neuron.Uid)
 		if err != nil {
 			out.OnChainError = err.Error()
 		} else {

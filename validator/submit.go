@@ -269,18 +269,11 @@ func (s *Submitter) commit(ctx context.Context, mg *Metagraph) {
 			retry = &c
 		}
 	}
-	if alreadySubmitted(mg) {
-		// Something landed this epoch. If it was not our retry (reconcile
-		// would have found that), another submission would only hit the
-		// rate limit; the retry is dropped at the next epoch.
-		return
-	}
-	if ok, next := rateLimitOK(mg); !ok {
-		s.note("ratelimit-commit", "waiting for the weights rate limit", zap.Int64("next_block", next))
-		return
-	}
-	bo := s.backoff("commit")
-	if !bo.ready(time.Now()) {
+	// When something landed this epoch and it was not our retry (reconcile
+	// would have found that), another submission would only hit the rate
+	// limit; the retry is dropped at the next epoch.
+	bo, ok := s.due(mg, "commit")
+	if !ok {
 		return
 	}
 	var pc PendingCommit
@@ -289,20 +282,12 @@ func (s *Submitter) commit(ctx context.Context, mg *Metagraph) {
 		pc = *retry
 		s.Log.Info("re-broadcasting a commit whose inclusion was not seen", zap.String("hash", pc.Hash))
 	} else {
-		uids, weights, err := NormalizeWeights(s.Scores(), mg.Limits())
-		if err != nil {
-			s.note("noscores-commit", "nothing to commit yet", zap.Error(err))
-			return
-		}
-		if err := CheckWeights(uids, weights, mg.Limits()); err != nil {
-			s.Log.Error("computed weights break the subnet's rules; not committing", zap.Error(err))
+		uids, weights, ok := s.vector(mg, "commit")
+		if !ok {
 			return
 		}
 		salt := make([]byte, saltBytes)
-		if _, err := rand.Read(salt); err != nil {
-			s.Log.Error("no randomness for a salt", zap.Error(err))
-			return
-		}
+		_, _ = rand.Read(salt) // does not fail since Go 1.24
 		vk := mg.Hyperparams().WeightsVersionKey
 		hash := scoringtypes.CommitHash(s.ID.AccAddress(), mg.Netuid, uids, weights, salt, vk)
 		pc = PendingCommit{Hash: hex.EncodeToString(hash), Netuid: mg.Netuid, Hotkey: s.ID.Address(),
@@ -358,24 +343,12 @@ func (s *Submitter) commit(ctx context.Context, mg *Metagraph) {
 
 // set sends MsgSetWeights once per epoch within the rate limit.
 func (s *Submitter) set(ctx context.Context, mg *Metagraph) {
-	if alreadySubmitted(mg) {
+	bo, ok := s.due(mg, "set")
+	if !ok {
 		return
 	}
-	if ok, next := rateLimitOK(mg); !ok {
-		s.note("ratelimit-set", "waiting for the weights rate limit", zap.Int64("next_block", next))
-		return
-	}
-	bo := s.backoff("set")
-	if !bo.ready(time.Now()) {
-		return
-	}
-	uids, weights, err := NormalizeWeights(s.Scores(), mg.Limits())
-	if err != nil {
-		s.note("noscores-set", "nothing to set yet", zap.Error(err))
-		return
-	}
-	if err := CheckWeights(uids, weights, mg.Limits()); err != nil {
-		s.Log.Error("computed weights break the subnet's rules; not setting them", zap.Error(err))
+	uids, weights, ok := s.vector(mg, "set")
+	if !ok {
 		return
 	}
 	msg := &scoringtypes.MsgSetWeights{Hotkey: s.ID.Address(), Netuid: mg.Netuid, Uids: uids, Weights: weights,
@@ -395,6 +368,38 @@ func (s *Submitter) set(ctx context.Context, mg *Metagraph) {
 	s.count("set", "ok")
 	s.Log.Info("weights set", zap.Int64("height", res.Height), zap.Int("uids", len(uids)))
 	s.submitted(Submission{Kind: "set", Height: res.Height, TxHash: res.Hash, Uids: uids, Weights: weights})
+}
+
+// due reports whether a set or commit (kind) may go out at this snapshot:
+// nothing was submitted since the last epoch, the rate limit allows it, and
+// the backoff after the last failure has passed.
+func (s *Submitter) due(mg *Metagraph, kind string) (*backoff, bool) {
+	if alreadySubmitted(mg) {
+		return nil, false
+	}
+	if ok, next := rateLimitOK(mg); !ok {
+		s.note("ratelimit-"+kind, "waiting for the weights rate limit", zap.Int64("next_block", next))
+		return nil, false
+	}
+	bo := s.backoff(kind)
+	return bo, bo.ready(time.Now())
+}
+
+// vector is the weight vector the scores give now, for a set or commit
+// (kind). Checking it against the chain's rules catches a normalization bug
+// before it costs a transaction.
+func (s *Submitter) vector(mg *Metagraph, kind string) (uids, weights []uint32, ok bool) {
+	lim := mg.Limits()
+	uids, weights, err := NormalizeWeights(s.Scores(), lim)
+	if err != nil {
+		s.note("noscores-"+kind, "nothing to "+kind+" yet", zap.Error(err))
+		return nil, nil, false
+	}
+	if err := CheckWeights(uids, weights, lim); err != nil {
+		s.Log.Error("computed weights break the subnet's rules; not sending them", zap.String("kind", kind), zap.Error(err))
+		return nil, nil, false
+	}
+	return uids, weights, true
 }
 
 func (s *Submitter) broadcast(ctx context.Context, msg sdk.Msg) (*chain.TxResult, error) {

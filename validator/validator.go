@@ -8,12 +8,11 @@ package validator
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -109,7 +108,6 @@ type Validator struct {
 	history *History
 	gateway *Gateway
 	ref     atomic.Pointer[Reference]
-	refTask atomic.Pointer[string]
 
 	lastSub atomic.Pointer[Submission]
 	// seen holds each miner's last probe result class, so that a miner that
@@ -135,8 +133,9 @@ func New(cfg Config, c chain.Chain, id *identity.Identity, log *zap.Logger) (*Va
 	if log == nil {
 		log = zap.NewNop()
 	}
-	if err := ensureHome(cfg.Home); err != nil {
-		return nil, err
+	// The home holds commit salts that must stay secret until revealed.
+	if err := os.MkdirAll(cfg.Home, 0o700); err != nil {
+		return nil, fmt.Errorf("home %s: %w", cfg.Home, err)
 	}
 	store, err := OpenCommitStore(cfg.Home)
 	if err != nil {
@@ -154,11 +153,7 @@ func New(cfg Config, c chain.Chain, id *identity.Identity, log *zap.Logger) (*Va
 	}
 	seed := cfg.Seed
 	if seed == 0 {
-		var b [8]byte
-		if _, err := rand.Read(b[:]); err != nil {
-			return nil, err
-		}
-		seed = binary.LittleEndian.Uint64(b[:]) | 1
+		seed = randomSeed()
 	}
 	v := &Validator{
 		cfg: cfg, chain: c, id: id, log: log,
@@ -227,9 +222,6 @@ func (v *Validator) Scores() []MinerScore { return v.scorer.Scores() }
 
 // Commits returns the pending commits.
 func (v *Validator) Commits() []PendingCommit { return v.commits.List() }
-
-// Metrics exposes the registry (for tests and embedding).
-func (v *Validator) Metrics() *Metrics { return v.metrics }
 
 // Run works until ctx ends: sync, probe rounds, weight submissions, and the
 // HTTP server. It waits for the first metagraph as long as it takes (a
@@ -302,7 +294,7 @@ func (v *Validator) Run(ctx context.Context) error {
 // reference model.
 func (v *Validator) ensureReference(ctx context.Context, mg *Metagraph) error {
 	id := mg.Subnet.Task.ModelID()
-	if cur := v.refTask.Load(); cur != nil && *cur == id {
+	if cur := v.ref.Load(); cur != nil && cur.ModelID == id {
 		return nil
 	}
 	ref, err := NewReference(ctx, mg.Subnet.Task, v.cfg.Reference)
@@ -310,7 +302,6 @@ func (v *Validator) ensureReference(ctx context.Context, mg *Metagraph) error {
 		return fmt.Errorf("reference model for subnet %d: %w", v.cfg.Netuid, err)
 	}
 	v.ref.Store(ref)
-	v.refTask.Store(&id)
 	v.log.Info("reference model ready", zap.String("model", id), zap.String("engine", ref.Engine.Info().Format))
 	return nil
 }
@@ -580,8 +571,6 @@ func (v *Validator) gatewayMiners() []Miner {
 	return unscored
 }
 
-func (v *Validator) lastSubmission() *Submission { return v.lastSub.Load() }
-
 // saveState writes the scores for restarts and `status`.
 func (v *Validator) saveState() {
 	st := &SavedState{Netuid: v.cfg.Netuid, Hotkey: v.id.Address(), UpdatedAt: time.Now().UTC(),
@@ -624,12 +613,4 @@ func (v *Validator) healthz(w http.ResponseWriter, _ *http.Request) {
 	default:
 		fmt.Fprintf(w, "ok height %d\n", mg.Height)
 	}
-}
-
-// ensureHome creates the home directory, private to its owner.
-func ensureHome(dir string) error {
-	if err := mkdirPrivate(dir); err != nil {
-		return fmt.Errorf("home %s: %w", dir, err)
-	}
-	return nil
 }

@@ -2,12 +2,8 @@ package validator
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"slices"
 
 	"github.com/meritnet/merit/inference"
@@ -55,18 +51,24 @@ func NewReference(ctx context.Context, task subnettypes.Task, cfg ReferenceConfi
 	case "", ReferenceBuiltin:
 		switch {
 		case cfg.Checkpoint != "":
-			sum, err := fileSHA256(cfg.Checkpoint)
+			// Loading hashes the file on the way, so a large checkpoint is
+			// read once, not once to check and again to load.
+			m, err := inference.LoadCheckpoint(cfg.Checkpoint)
 			if err != nil {
 				return nil, fmt.Errorf("reference checkpoint: %w", err)
 			}
-			if sum != task.ModelSha256 {
+			if m.SHA256 != task.ModelSha256 {
 				return nil, fmt.Errorf("reference checkpoint %s has sha256 %s, but the subnet's task model %s has %s",
-					cfg.Checkpoint, sum, task.ModelName, task.ModelSha256)
+					cfg.Checkpoint, m.SHA256, task.ModelName, task.ModelSha256)
 			}
 			if cfg.Tokenizer == "" {
 				return nil, errors.New("--reference-checkpoint needs --reference-tokenizer")
 			}
-			e, err := inference.LoadLocalEngine(cfg.Checkpoint, cfg.Tokenizer, inference.Options{})
+			tok, err := inference.LoadTokenizer(cfg.Tokenizer, m.VocabSize)
+			var e *inference.LocalEngine
+			if err == nil {
+				e, err = inference.NewLocalEngine(m, tok, inference.Options{})
+			}
 			if err != nil {
 				return nil, fmt.Errorf("load reference checkpoint: %w", err)
 			}
@@ -100,19 +102,6 @@ func NewReference(ctx context.Context, task subnettypes.Task, cfg ReferenceConfi
 	return ref, nil
 }
 
-func fileSHA256(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
-}
-
 // ReasonPromptMismatch is the failure of an answer whose prompt token ids
 // are not those of the prompt the validator sent: a miner must not answer an
 // easier (or cached) prompt than the one asked.
@@ -121,7 +110,9 @@ const ReasonPromptMismatch = "prompt_mismatch"
 // Check is one verification: the request as sent and the answer as read.
 type Check struct {
 	Request inference.GenerateRequest
-	Parts   *claimParts
+	// Parts holds the answer's half of the claim; Verify adds the request's
+	// limits and sampling.
+	Parts *inference.Claim
 }
 
 // CheckResult is a verification's outcome. Err is set when the validator
@@ -140,16 +131,12 @@ func (r *Reference) Verify(ctx context.Context, c Check) CheckResult {
 	if len(p.PromptTokens) == 0 {
 		return CheckResult{Reason: ReasonPromptMismatch, Detail: "answer has no prompt_token_ids"}
 	}
-	if want, ok := r.expectedPrompt(ctx, c.Request); ok && !slices.Equal(want, p.PromptTokens) {
+	if want, ok := r.expectedPrompt(c.Request); ok && !slices.Equal(want, p.PromptTokens) {
 		return CheckResult{Reason: ReasonPromptMismatch,
 			Detail: fmt.Sprintf("prompt_token_ids have %d tokens; the prompt sent is %d tokens %v…", len(p.PromptTokens), len(want), want[:min(len(want), 8)])}
 	}
-	claim := inference.Claim{
-		PromptTokens: p.PromptTokens, Tokens: p.Tokens, Logprobs: p.Logprobs, TopLogprobs: p.TopLogprobs,
-		Text: p.Text, FinishReason: p.FinishReason,
-		MaxTokens: c.Request.MaxTokens, Temperature: c.Request.Temperature, TopP: c.Request.TopP,
-		Seed: c.Request.Seed, Stop: c.Request.Stop,
-	}
+	claim, req := *p, c.Request
+	claim.MaxTokens, claim.Temperature, claim.TopP, claim.Seed, claim.Stop = req.MaxTokens, req.Temperature, req.TopP, req.Seed, req.Stop
 	vd, err := r.Verifier.Verify(ctx, claim)
 	if err != nil {
 		if errors.Is(err, inference.ErrInvalidRequest) {
@@ -168,7 +155,7 @@ func (r *Reference) Verify(ctx context.Context, c Check) CheckResult {
 // engine. Remote references cannot apply a chat template, so their
 // prompts are taken as claimed (the teacher-forced pass still checks every
 // completion token given that prompt).
-func (r *Reference) expectedPrompt(_ context.Context, req inference.GenerateRequest) ([]int, bool) {
+func (r *Reference) expectedPrompt(req inference.GenerateRequest) ([]int, bool) {
 	if r.local == nil {
 		return nil, false
 	}

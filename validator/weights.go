@@ -4,10 +4,12 @@ import (
 	"errors"
 	"math"
 	"sort"
+
+	scoringtypes "github.com/meritnet/merit/x/scoring/types"
 )
 
 // u16Max is the largest weight value; the chain max-upscales rows to it.
-const u16Max = 65535
+const u16Max = scoringtypes.U16Max
 
 // WeightLimits are the subnet rules a weight vector must satisfy.
 type WeightLimits struct {
@@ -153,6 +155,7 @@ func NormalizeWeights(scores map[uint16]float64, lim WeightLimits) (uids, weight
 		fillers = fillers[1:]
 	}
 
+	sort.Slice(res, func(i, j int) bool { return res[i].uid < res[j].uid })
 	maxShare := 0.0
 	for _, r := range res {
 		maxShare = math.Max(maxShare, r.share)
@@ -169,7 +172,6 @@ func NormalizeWeights(scores map[uint16]float64, lim WeightLimits) (uids, weight
 		weights[i] = uint32(max(1, min(u16Max, w)))
 	}
 	fixMaxShare(weights, lim.MaxWeightLimit)
-	sortByUID(uids, weights)
 	return uids, weights, nil
 }
 
@@ -195,21 +197,6 @@ func fixMaxShare(w []uint32, limit uint32) {
 			}
 		}
 	}
-}
-
-func sortByUID(uids, weights []uint32) {
-	idx := make([]int, len(uids))
-	for i := range idx {
-		idx[i] = i
-	}
-	sort.Slice(idx, func(a, b int) bool { return uids[idx[a]] < uids[idx[b]] })
-	u2 := make([]uint32, len(uids))
-	w2 := make([]uint32, len(weights))
-	for i, j := range idx {
-		u2[i], w2[i] = uids[j], weights[j]
-	}
-	copy(uids, u2)
-	copy(weights, w2)
 }
 
 // CheckWeights applies the chain's rules (x/scoring buildRow) so a vector
