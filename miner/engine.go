@@ -26,16 +26,12 @@ const (
 )
 
 func engineFlags() []cli.Flag {
-	flags := []cli.Flag{
+	flags := append([]cli.Flag{
 		&cli.StringFlag{
 			Name: flagEngine, EnvVars: daemon.EnvOf(flagEngine), Value: "builtin", Category: categoryModel,
 			Usage: "`ENGINE`: builtin (pure-Go llama2.c runtime: merit-tiny or --checkpoint) or openai (proxy to --upstream)",
 		},
-	}
-	for _, f := range modelFlags() {
-		setCategory(f, categoryModel)
-		flags = append(flags, f)
-	}
+	}, modelFlags(categoryModel)...)
 	return append(flags,
 		&cli.StringFlag{
 			Name: flagUpstream, EnvVars: daemon.EnvOf(flagUpstream), Category: categoryUpstreamEngine,
@@ -74,18 +70,13 @@ func engineFlags() []cli.Flag {
 	)
 }
 
-func setCategory(f cli.Flag, cat string) {
-	switch x := f.(type) {
-	case *cli.StringFlag:
-		x.Category = cat
-	case *cli.IntFlag:
-		x.Category = cat
-	}
+// faultsOf are the testing knobs the flags set.
+func faultsOf(c *cli.Context) Faults {
+	return Faults{Delay: c.Duration(flagFaultDelay), RandomTokens: c.Bool(flagFaultRandom)}
 }
 
-// buildEngine makes the engine the flags describe, faults included.
+// buildEngine makes the engine the flags describe, without faults.
 func buildEngine(c *cli.Context, timeout time.Duration) (inference.Engine, error) {
-	var e inference.Engine
 	switch name := c.String(flagEngine); name {
 	case "builtin":
 		for _, f := range []string{flagUpstream, flagUpstreamModel, flagModelID, flagUpstreamDialect} {
@@ -93,26 +84,25 @@ func buildEngine(c *cli.Context, timeout time.Duration) (inference.Engine, error
 				return nil, fmt.Errorf("--%s applies to --engine openai, not builtin", f)
 			}
 		}
-		if c.IsSet(flagBuiltinSeed) {
-			if c.String(flagCheckpoint) != "" || c.String(flagTokenizer) != "" {
-				return nil, fmt.Errorf("--%s builds merit-tiny's shape from a seed; it cannot be combined with --%s/--%s", flagBuiltinSeed, flagCheckpoint, flagTokenizer)
-			}
-			m, t, err := inference.NewTiny(c.Uint64(flagBuiltinSeed))
-			if err != nil {
-				return nil, err
-			}
-			le, err := inference.NewLocalEngine(m, t, inference.Options{Threads: c.Int(flagThreads)})
-			if err != nil {
-				return nil, err
-			}
-			e = le
-		} else {
+		if !c.IsSet(flagBuiltinSeed) {
 			le, err := loadEngine(c)
 			if err != nil {
 				return nil, err
 			}
-			e = le
+			return le, nil
 		}
+		if c.String(flagCheckpoint) != "" || c.String(flagTokenizer) != "" {
+			return nil, fmt.Errorf("--%s builds merit-tiny's shape from a seed; it cannot be combined with --%s/--%s", flagBuiltinSeed, flagCheckpoint, flagTokenizer)
+		}
+		m, t, err := inference.NewTiny(c.Uint64(flagBuiltinSeed))
+		if err != nil {
+			return nil, err
+		}
+		le, err := inference.NewLocalEngine(m, t, inference.Options{Threads: c.Int(flagThreads)})
+		if err != nil {
+			return nil, err
+		}
+		return le, nil
 	case "openai":
 		if c.String(flagCheckpoint) != "" || c.IsSet(flagBuiltinSeed) {
 			return nil, fmt.Errorf("--%s and --%s apply to --engine builtin", flagCheckpoint, flagBuiltinSeed)
@@ -133,9 +123,8 @@ func buildEngine(c *cli.Context, timeout time.Duration) (inference.Engine, error
 		if err := b.Probe(ctx); err != nil {
 			return nil, fmt.Errorf("upstream %s: %w", up, err)
 		}
-		e = b
+		return b, nil
 	default:
 		return nil, fmt.Errorf("--%s %q: want builtin or openai", flagEngine, name)
 	}
-	return WithFaults(e, Faults{Delay: c.Duration(flagFaultDelay), RandomTokens: c.Bool(flagFaultRandom)}), nil
 }

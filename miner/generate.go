@@ -17,7 +17,7 @@ func generateCommand() *cli.Command {
 		Usage: "generate text locally, like llama2.c's run",
 		Description: "Prints the prompt and its completion to stdout and the speed to stderr. " +
 			"Without flags it samples from the built-in merit-tiny.",
-		Flags: append(modelFlags(),
+		Flags: append(modelFlags(""),
 			&cli.StringFlag{Name: "prompt", Usage: "prompt `TEXT` (default: none, start from BOS)", EnvVars: []string{"MERIT_PROMPT"}},
 			&cli.IntFlag{Name: "steps", Aliases: []string{"n"}, Value: 256, Usage: "tokens to generate, 0 for up to the context length", EnvVars: []string{"MERIT_STEPS"}},
 			&cli.Float64Flag{Name: "temperature", Aliases: []string{"t"}, Value: 1.0, Usage: "0 is greedy decoding", EnvVars: []string{"MERIT_TEMPERATURE"}},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -18,12 +19,19 @@ import (
 	"github.com/meritnet/merit/inference/openai"
 )
 
-func (s *Server) handleModels(w http.ResponseWriter, _ *http.Request) {
+// modelList is the /v1/models answer, encoded with its trailing newline.
+// Nothing in it changes while the server lives, so it is encoded once.
+func modelList(info inference.ModelInfo, started time.Time) ([]byte, error) {
 	card := api.ModelCard{
-		ID: s.info.ID, Object: api.ObjectModel, Created: s.started.Unix(), OwnedBy: "merit-miner",
-		SHA256: s.info.SHA256, Format: s.info.Format, ContextLength: s.info.ContextLength, VocabSize: s.info.VocabSize,
+		ID: info.ID, Object: api.ObjectModel, Created: started.Unix(), OwnedBy: "merit-miner",
+		SHA256: info.SHA256, Format: info.Format, ContextLength: info.ContextLength, VocabSize: info.VocabSize,
 	}
-	writeJSON(w, http.StatusOK, api.ModelList{Object: api.ObjectList, Data: []api.ModelCard{card}})
+	b, err := json.Marshal(api.ModelList{Object: api.ObjectList, Data: []api.ModelCard{card}})
+	return append(b, '\n'), err
+}
+
+func (s *Server) handleModels(w http.ResponseWriter, _ *http.Request) {
+	writeBody(w, http.StatusOK, s.models)
 }
 
 func (s *Server) handleCompletions(w http.ResponseWriter, r *http.Request) {

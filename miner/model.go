@@ -22,20 +22,20 @@ const (
 )
 
 // modelFlags select the builtin engine's model: merit-tiny unless a
-// checkpoint is given.
-func modelFlags() []cli.Flag {
+// checkpoint is given. category files them in help ("" for none).
+func modelFlags(category string) []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{
 			Name: flagCheckpoint, Usage: "llama2.c checkpoint `FILE` (default: the built-in merit-tiny)",
-			EnvVars: []string{"MERIT_CHECKPOINT"}, TakesFile: true,
+			EnvVars: []string{"MERIT_CHECKPOINT"}, TakesFile: true, Category: category,
 		},
 		&cli.StringFlag{
 			Name: flagTokenizer, Usage: "llama2.c tokenizer `FILE` (default: tok<vocab>.bin or tokenizer.bin beside the checkpoint)",
-			EnvVars: []string{"MERIT_TOKENIZER"}, TakesFile: true,
+			EnvVars: []string{"MERIT_TOKENIZER"}, TakesFile: true, Category: category,
 		},
 		&cli.IntFlag{
 			Name: flagThreads, Usage: "`N` goroutines for batched passes (0: one per CPU); results do not depend on it",
-			EnvVars: []string{"MERIT_THREADS"},
+			EnvVars: []string{"MERIT_THREADS"}, Category: category,
 		},
 	}
 }
@@ -85,7 +85,7 @@ func modelCommand() *cli.Command {
 		Subcommands: []*cli.Command{{
 			Name:  "info",
 			Usage: "print the model's id (name@sha256) and shape",
-			Flags: append(modelFlags(), &cli.BoolFlag{Name: "json", Usage: "print JSON instead of a table", EnvVars: daemon.EnvOf("json")}),
+			Flags: append(modelFlags(""), &cli.BoolFlag{Name: "json", Usage: "print JSON instead of a table", EnvVars: daemon.EnvOf("json")}),
 			Action: func(c *cli.Context) error {
 				e, err := loadEngine(c)
 				if err != nil {

@@ -29,10 +29,16 @@ type Publisher struct {
 	log     *zap.Logger
 	metrics *Metrics
 
-	mu      sync.Mutex
-	state   string // last logged state, to log changes only
-	current bool
+	mu    sync.Mutex
+	state string // stateCurrent etc.; logged when it changes
 }
+
+// States of the on-chain endpoint, as observe last saw it.
+const (
+	stateCurrent      = "current"
+	stateStale        = "stale"
+	stateUnregistered = "unregistered"
+)
 
 // PublisherConfig configures a Publisher.
 type PublisherConfig struct {
@@ -66,15 +72,15 @@ func NewPublisher(cfg PublisherConfig) *Publisher {
 func (p *Publisher) Current() bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.current
+	return p.state == stateCurrent
 }
 
-func (p *Publisher) setState(state string, current bool, log func()) {
+func (p *Publisher) setState(state string, log func()) {
 	p.mu.Lock()
 	changed := p.state != state
-	p.state, p.current = state, current
+	p.state = state
 	p.mu.Unlock()
-	if current {
+	if state == stateCurrent {
 		p.metrics.endpointCurrent.Set(1)
 	} else {
 		p.metrics.endpointCurrent.Set(0)
@@ -114,7 +120,7 @@ type publishState struct {
 // changes; false means an update is due (or impossible: unregistered).
 func (p *Publisher) observe(s *Snapshot) bool {
 	if s.Self == nil {
-		p.setState("unregistered", false, func() {
+		p.setState(stateUnregistered, func() {
 			p.log.Error("hotkey is not registered on the subnet (pruned?); validators will stop calling and no rewards accrue; run `merit-miner register`",
 				zap.Uint32("netuid", p.netuid), zap.String("hotkey", p.id.Address()), zap.Int64("block", s.Block))
 		})
@@ -122,13 +128,13 @@ func (p *Publisher) observe(s *Snapshot) bool {
 	}
 	have := s.Self.Neuron.Endpoint
 	if have.Address == p.want.Address && have.ProtocolVersion == p.want.ProtocolVersion && have.ModelId == p.want.ModelId {
-		p.setState("current", true, func() {
+		p.setState(stateCurrent, func() {
 			p.log.Info("endpoint is on chain", zap.String("address", have.Address), zap.String("model", have.ModelId),
 				zap.Uint32("uid", s.Self.Neuron.Uid), zap.Int64("updated_at", have.UpdatedAt))
 		})
 		return true
 	}
-	p.setState("stale", false, func() {
+	p.setState(stateStale, func() {
 		p.log.Info("on-chain endpoint differs from what this miner serves; publishing",
 			zap.String("on_chain", have.Address), zap.String("on_chain_model", have.ModelId),
 			zap.String("address", p.want.Address), zap.String("model", p.want.ModelId))

@@ -31,7 +31,8 @@ func badRequest(param, format string, a ...any) *apiError {
 	return &apiError{status: http.StatusBadRequest, typ: "invalid_request_error", code: "invalid_request", param: param, msg: fmt.Sprintf(format, a...)}
 }
 
-func writeError(w http.ResponseWriter, e *apiError) {
+// body is the OpenAI envelope, as an answer or as an in-band stream event.
+func (e *apiError) body() api.ErrorResponse {
 	body := api.ErrorResponse{Error: api.ErrorBody{Message: e.msg, Type: e.typ}}
 	if e.param != "" {
 		p := e.param
@@ -40,17 +41,24 @@ func writeError(w http.ResponseWriter, e *apiError) {
 	if e.code != "" {
 		body.Error.Code, _ = json.Marshal(e.code)
 	}
-	writeJSON(w, e.status, body)
+	return body
 }
+
+func writeError(w http.ResponseWriter, e *apiError) { writeJSON(w, e.status, e.body()) }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	b, err := json.Marshal(v)
 	if err != nil { // only non-finite floats could do this, and logprobs are clamped
 		status, b = http.StatusInternalServerError, []byte(`{"error":{"message":"encode response","type":"server_error"}}`)
 	}
+	writeBody(w, status, append(b, '\n'))
+}
+
+// writeBody writes an encoded JSON document, newline included.
+func writeBody(w http.ResponseWriter, status int, b []byte) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	_, _ = w.Write(append(b, '\n'))
+	_, _ = w.Write(b)
 }
 
 // genParams is a parsed completion or chat request.

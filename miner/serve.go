@@ -120,13 +120,11 @@ func serveLimitsOf(c *cli.Context) (serveLimits, error) {
 	return l, nil
 }
 
-// advertisedAddress is what goes on-chain: --external-address, or the
-// address actually bound (which resolves port 0).
+// advertisedAddress is what goes on-chain: --external-address (which
+// runServe validated before any slow work), or the address actually bound
+// (which resolves port 0).
 func advertisedAddress(external string, bound net.Addr) (string, error) {
 	if external != "" {
-		if err := subnettypes.ValidateEndpointAddress(external); err != nil {
-			return "", fmt.Errorf("--%s: %w", flagExternalAddress, err)
-		}
 		return external, nil
 	}
 	tcp, ok := bound.(*net.TCPAddr)
@@ -167,9 +165,10 @@ func runServe(c *cli.Context, dial daemon.Dialer) error {
 	if err != nil {
 		return err
 	}
+	faults := faultsOf(c)
+	engine = WithFaults(engine, faults)
 	info := engine.Info()
 	log.Info("model loaded", zap.String("model", info.ID), zap.String("engine", c.String(flagEngine)))
-	faults := Faults{Delay: c.Duration(flagFaultDelay), RandomTokens: c.Bool(flagFaultRandom)}
 	if faults.Active() {
 		log.Warn("TESTING FAULTS ARE ON: this miner misbehaves on purpose", zap.Duration("fault_delay", faults.Delay), zap.Bool("fault_random_tokens", faults.RandomTokens))
 	}
@@ -221,14 +220,11 @@ func runServe(c *cli.Context, dial daemon.Dialer) error {
 		Chain: ch, Identity: id, Netuid: netuid, Address: advertise, ModelID: info.ID,
 		Watcher: watcher, Logger: log.Named("endpoint"), Metrics: metrics,
 	})
+	// From here on watcher.Current() is never nil: the first Refresh
+	// succeeded, and a watcher only ever replaces its snapshot.
 	srv, err := NewServer(ServerConfig{
 		Engine: engine, Signer: id, Authorize: access.Authorize,
-		MaxTokens: func() int {
-			if s := watcher.Current(); s != nil {
-				return int(s.Subnet.Task.MaxTokens)
-			}
-			return int(task.MaxTokens)
-		},
+		MaxTokens:    func() int { return int(watcher.Current().Subnet.Task.MaxTokens) },
 		MaxBodyBytes: limits.maxBody, RequestTimeout: limits.timeout,
 		Concurrency: limits.concurrency, QueueSize: queueFlag(limits.queue),
 		Health: chainHealth(watcher, publisher, netuid),
@@ -264,16 +260,11 @@ func queueFlag(n int) int {
 	return n
 }
 
-// chainHealth adds the chain side to /healthz.
+// chainHealth adds the chain side to /healthz. w must hold a snapshot.
 func chainHealth(w *Watcher, p *Publisher, netuid uint32) func() map[string]any {
 	return func() map[string]any {
 		out := map[string]any{"netuid": netuid}
-		s := w.Current()
-		if s == nil {
-			out["status"] = "degraded"
-			out["reason"] = "no metagraph yet"
-			return out
-		}
+		s := w.Current() // never nil: see runServe
 		age := time.Since(s.Fetched)
 		out["metagraph_block"] = s.Block
 		out["metagraph_age_seconds"] = int64(age.Seconds())

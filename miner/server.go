@@ -9,7 +9,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.uber.org/zap"
 
@@ -65,6 +64,7 @@ type Server struct {
 	cfg      ServerConfig
 	engine   inference.Engine
 	info     inference.ModelInfo
+	models   []byte // the /v1/models answer
 	log      *zap.Logger
 	metrics  *Metrics
 	verifier *transport.Verifier
@@ -112,6 +112,11 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 		cfg.Metrics = NewMetrics()
 	}
 	s := &Server{cfg: cfg, engine: cfg.Engine, info: cfg.Engine.Info(), log: cfg.Logger, metrics: cfg.Metrics, started: time.Now()}
+	models, err := modelList(s.info, s.started)
+	if err != nil {
+		return nil, fmt.Errorf("miner: encode the model list: %w", err)
+	}
+	s.models = models
 	s.metrics.info.WithLabelValues(s.info.ID, cfg.Signer.Address()).Set(1)
 	s.queue = newAdmission(cfg.Concurrency, cfg.QueueSize, func(waiting, running int) {
 		s.metrics.queueDepth.Set(float64(waiting))
@@ -159,12 +164,6 @@ func (s *Server) Handler() http.Handler { return s.handler }
 
 // Metrics are the server's metrics.
 func (s *Server) Metrics() *Metrics { return s.metrics }
-
-// Registry is where the metrics live, for callers that serve them elsewhere.
-func (s *Server) Registry() *prometheus.Registry { return s.metrics.Registry }
-
-// ModelInfo is the served model.
-func (s *Server) ModelInfo() inference.ModelInfo { return s.info }
 
 // Serve answers on ln until ctx ends, then stops accepting, lets in-flight
 // requests finish (at most the request timeout plus a few seconds) and

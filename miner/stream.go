@@ -2,7 +2,6 @@ package miner
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 
 	"github.com/meritnet/merit/inference"
@@ -20,7 +19,7 @@ func (g *generation) stream(ctx context.Context, w http.ResponseWriter) {
 	s := g.s
 	started, promptSent := false, false
 	offset := 0
-	begin := func(res *inference.Result) error {
+	begin := func(promptIDs []int) error {
 		if started {
 			return nil
 		}
@@ -33,16 +32,15 @@ func (g *generation) stream(ctx context.Context, w http.ResponseWriter) {
 		if !g.p.chat {
 			return nil
 		}
-		ids := promptOf(res)
-		promptSent = len(ids) > 0
+		promptSent = len(promptIDs) > 0
 		return api.WriteEvent(w, g.chatChunk(api.ChatChunkChoice{
-			Delta: api.ChatDelta{Role: "assistant"}, PromptTokenIDs: ids,
+			Delta: api.ChatDelta{Role: "assistant"}, PromptTokenIDs: promptIDs,
 		}))
 	}
 	var prompt []int
 	emit := func(t inference.Token) error {
 		g.onToken()
-		if err := begin(&inference.Result{PromptTokens: prompt}); err != nil {
+		if err := begin(prompt); err != nil {
 			return err
 		}
 		toks := []inference.Token{t}
@@ -59,11 +57,18 @@ func (g *generation) stream(ctx context.Context, w http.ResponseWriter) {
 		return api.WriteEvent(w, g.completionChunk(c))
 	}
 	// The prompt's ids belong in the first event, but the engine reports
-	// them only at the end; engines that can tell them up front do.
+	// them only at the end; engines that can tell them up front do. The
+	// request then carries the ids, so the engine does not tokenize the
+	// prompt a second time (a request's token ids take precedence over its
+	// text and messages, and resolve to the same prompt). On an error the
+	// request stays as it was and Generate reports that error.
+	req := g.p.req
 	if pt, ok := s.engine.(promptTokener); ok {
-		prompt, _ = pt.PromptTokens(g.p.req)
+		if ids, err := pt.PromptTokens(req); err == nil && len(ids) > 0 {
+			prompt, req.PromptTokens = ids, ids
+		}
 	}
-	res, err := s.engine.Generate(ctx, g.p.req, emit)
+	res, err := s.engine.Generate(ctx, req, emit)
 	if err != nil {
 		if !started {
 			s.fail(ctx, w, err)
@@ -72,20 +77,18 @@ func (g *generation) stream(ctx context.Context, w http.ResponseWriter) {
 		// The status is gone; report in-band as OpenAI does, and the stream
 		// ends without [DONE] so no client takes it for a whole answer.
 		if e := s.classify(ctx, err); e != nil {
-			body := api.ErrorResponse{Error: api.ErrorBody{Message: e.msg, Type: e.typ}}
-			body.Error.Code, _ = json.Marshal(e.code)
-			_ = api.WriteEvent(w, body)
+			_ = api.WriteEvent(w, e.body())
 		}
 		return
 	}
-	if err := begin(res); err != nil {
+	if err := begin(res.PromptTokens); err != nil {
 		return
 	}
 	final := api.FinishReason(res.FinishReason)
 	if g.p.chat {
 		c := api.ChatChunkChoice{FinishReason: final}
 		if !promptSent {
-			c.PromptTokenIDs = promptOf(res)
+			c.PromptTokenIDs = res.PromptTokens
 		}
 		if api.WriteEvent(w, g.chatChunk(c)) != nil {
 			return
@@ -93,7 +96,7 @@ func (g *generation) stream(ctx context.Context, w http.ResponseWriter) {
 	} else {
 		c := api.CompletionChoice{FinishReason: final}
 		if !promptSent {
-			c.PromptTokenIDs = promptOf(res)
+			c.PromptTokenIDs = res.PromptTokens
 		}
 		if api.WriteEvent(w, g.completionChunk(c)) != nil {
 			return
@@ -113,13 +116,6 @@ func (g *generation) stream(ctx context.Context, w http.ResponseWriter) {
 	if api.WriteDone(w) == nil {
 		g.done(res)
 	}
-}
-
-func promptOf(res *inference.Result) []int {
-	if res == nil {
-		return nil
-	}
-	return res.PromptTokens
 }
 
 func (g *generation) chatChunk(c api.ChatChunkChoice) api.ChatCompletionChunk {
