@@ -84,27 +84,14 @@ func (a *answer) addLogprobs(lp *api.CompletionLogprobs) int {
 	}
 	if len(lp.Content) > 0 {
 		for _, e := range lp.Content {
-			en := entry{logprob: e.Logprob, piece: e.Token, topOK: true}
-			if s, ok := api.StringOf(e.Bytes); ok && e.Bytes != nil {
-				en.piece = s
-			}
-			if e.ID != nil {
-				en.id, en.hasID = *e.ID, true
-			} else if n, ok := api.ParseTokenID(e.Token); ok {
-				en.id, en.hasID = n, true
-			}
+			en := entry{logprob: e.Logprob, topOK: true}
+			// The piece matters only without an id, to name the entry.
+			en.id, en.piece, en.hasID = api.ResolveEntry(e.ID, e.Token, e.Bytes)
 			for _, t := range e.TopLogprobs {
-				var id int
-				switch {
-				case t.ID != nil:
-					id = *t.ID
-				default:
-					n, ok := api.ParseTokenID(t.Token)
-					if !ok {
-						en.topOK = false
-						continue
-					}
-					id = n
+				id, _, ok := api.ResolveEntry(t.ID, t.Token, nil)
+				if !ok {
+					en.topOK = false
+					continue
 				}
 				en.top = append(en.top, inference.TopLogprob{ID: id, Text: t.Token, Logprob: t.Logprob})
 			}
