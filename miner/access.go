@@ -124,9 +124,8 @@ func (a *Access) Authorize(ctx context.Context, caller string) error {
 	if d := r.DelayFrom(now); d > 0 {
 		r.CancelAt(now)
 		secs := int(math.Ceil(d.Seconds()))
-		setRetryAfter(ctx, secs)
 		return &transport.RejectError{
-			Reason: ReasonRateLimited, Status: 429,
+			Reason: ReasonRateLimited, Status: 429, RetryAfter: secs,
 			Err: fmt.Errorf("caller %s exceeds %.3g requests/s (burst %d); retry in %d s", caller, limit, burst, secs),
 		}
 	}
@@ -145,23 +144,6 @@ func (a *Access) sweep(now time.Time) {
 		if now.Sub(b.seen) > 10*time.Minute {
 			delete(a.buckets, k)
 		}
-	}
-}
-
-// retryHint carries a Retry-After value from deep inside a handler chain
-// (the authoriser only sees the context) out to the response headers.
-type retryHint struct{ secs int }
-
-type retryHintKey struct{}
-
-func withRetryHint(ctx context.Context) (context.Context, *retryHint) {
-	h := &retryHint{}
-	return context.WithValue(ctx, retryHintKey{}, h), h
-}
-
-func setRetryAfter(ctx context.Context, secs int) {
-	if h, ok := ctx.Value(retryHintKey{}).(*retryHint); ok {
-		h.secs = secs
 	}
 }
 

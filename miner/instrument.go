@@ -17,15 +17,14 @@ func endpointLabel(path string) string {
 }
 
 // instrument is the outermost layer: it counts every answer (refusals by
-// the transport included) by endpoint and code, times it, and adds
-// Retry-After to 429 and 503 answers, wherever in the chain they were
-// decided.
+// the transport included) by endpoint and code, times it, and adds a
+// Retry-After of one second to 429 and 503 answers that did not set their
+// own (the rate limiter's refusals carry the real wait).
 func (s *Server) instrument(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		ctx, hint := withRetryHint(r.Context())
-		sw := &statusWriter{ResponseWriter: w, hint: hint}
-		next.ServeHTTP(sw, r.WithContext(ctx))
+		sw := &statusWriter{ResponseWriter: w}
+		next.ServeHTTP(sw, r)
 		if sw.status == 0 {
 			sw.status = http.StatusOK
 		}
@@ -40,7 +39,6 @@ func (s *Server) instrument(next http.Handler) http.Handler {
 type statusWriter struct {
 	http.ResponseWriter
 	status int
-	hint   *retryHint
 }
 
 func (w *statusWriter) WriteHeader(code int) {
@@ -49,8 +47,7 @@ func (w *statusWriter) WriteHeader(code int) {
 		if code == http.StatusTooManyRequests || code == http.StatusServiceUnavailable {
 			h := w.Header()
 			if h.Get("Retry-After") == "" {
-				secs := max(1, w.hint.secs)
-				h.Set("Retry-After", strconv.Itoa(secs))
+				h.Set("Retry-After", "1")
 			}
 		}
 	}

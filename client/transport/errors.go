@@ -64,6 +64,9 @@ type RejectError struct {
 	Reason Reason
 	Status int // 0 means Reason.Status()
 	Err    error
+	// RetryAfter, when positive, is sent as the Retry-After header (seconds):
+	// an authorizer that rate-limits knows when the caller may come back.
+	RetryAfter int
 }
 
 func (e *RejectError) Error() string {

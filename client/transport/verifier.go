@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"time"
 )
 
@@ -220,6 +221,9 @@ func (v *Verifier) rejectRequest(w http.ResponseWriter, r *http.Request, rej *Re
 	h.Set(HeaderError, string(rej.Reason))
 	if status == http.StatusUnauthorized {
 		h.Set("WWW-Authenticate", `MeritSig version="1"`)
+	}
+	if rej.RetryAfter > 0 {
+		h.Set("Retry-After", strconv.Itoa(rej.RetryAfter))
 	}
 	if status == http.StatusRequestEntityTooLarge {
 		// The unread body would otherwise be drained or break the next
