@@ -50,11 +50,10 @@ func findNeuron(mg *subnettypes.QueryMetagraphResponse, hotkey string) *subnetty
 	return nil
 }
 
-// isNotFound reports a query for something the chain does not have.
-func isNotFound(err error) bool {
-	return errors.Is(err, chain.ErrNotFound) || errors.Is(err, subnettypes.ErrNeuronNotFound) ||
-		errors.Is(err, subnettypes.ErrSubnetNotFound) || (err != nil && strings.Contains(err.Error(), "not found"))
-}
+// isNotFound reports a query for something the chain does not have: the
+// query server answers gRPC NotFound, which the chain client reports as
+// chain.ErrNotFound.
+func isNotFound(err error) bool { return errors.Is(err, chain.ErrNotFound) }
 
 // isRateLimited reports the chain refusing an endpoint update made too
 // soon after the last one (serving_rate_limit).
