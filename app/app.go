@@ -108,8 +108,6 @@ type MeritApp struct {
 	txConfig          client.TxConfig
 	interfaceRegistry types.InterfaceRegistry
 
-	keys map[string]*storetypes.KVStoreKey
-
 	AccountKeeper   authkeeper.AccountKeeper
 	BankKeeper      bankkeeper.BaseKeeper
 	StakingKeeper   *stakingkeeper.Keeper
@@ -159,7 +157,6 @@ func NewMeritApp(
 		appCodec:          appCodec,
 		txConfig:          txConfig,
 		interfaceRegistry: registry,
-		keys:              keys,
 	}
 
 	govAuthority := authtypes.NewModuleAddress(govtypes.ModuleName).String()
@@ -307,8 +304,6 @@ func blockedAddresses() map[string]bool {
 	return blocked
 }
 
-func (app *MeritApp) Name() string { return app.BaseApp.Name() }
-
 func (app *MeritApp) PreBlocker(ctx sdk.Context, _ *abci.RequestFinalizeBlock) (*sdk.ResponsePreBlock, error) {
 	return app.ModuleManager.PreBlock(ctx)
 }
@@ -338,9 +333,6 @@ func (app *MeritApp) LegacyAmino() *codec.LegacyAmino            { return app.le
 func (app *MeritApp) AppCodec() codec.Codec                      { return app.appCodec }
 func (app *MeritApp) InterfaceRegistry() types.InterfaceRegistry { return app.interfaceRegistry }
 func (app *MeritApp) TxConfig() client.TxConfig                  { return app.txConfig }
-
-// GetKey returns the store key of a module, for tests.
-func (app *MeritApp) GetKey(name string) *storetypes.KVStoreKey { return app.keys[name] }
 
 // AutoCliOpts gives client/v2 autocli every module's options.
 func (app *MeritApp) AutoCliOpts() map[string]any {
@@ -372,15 +364,4 @@ func (app *MeritApp) RegisterNodeService(clientCtx client.Context, cfg config.Co
 	nodeservice.RegisterNodeService(clientCtx, app.GRPCQueryRouter(), cfg, func() int64 {
 		return app.CommitMultiStore().EarliestVersion()
 	})
-}
-
-// NewAppCreator adapts NewMeritApp to the server's AppCreator.
-func NewAppCreator(baseAppOptions func(servertypes.AppOptions) []func(*baseapp.BaseApp)) servertypes.AppCreator {
-	return func(logger log.Logger, db dbm.DB, appOpts servertypes.AppOptions) servertypes.Application {
-		app, err := NewMeritApp(logger, db, true, appOpts, baseAppOptions(appOpts)...)
-		if err != nil {
-			panic(err)
-		}
-		return app
-	}
 }

@@ -9,8 +9,6 @@ const (
 	AppName = "merit"
 	// BondDenom is the base denomination: 10^6 umerit = 1 MERIT.
 	BondDenom = "umerit"
-	// DisplayDenom is the human unit.
-	DisplayDenom = "MERIT"
 
 	AccountAddressPrefix   = "merit"
 	AccountPubKeyPrefix    = AccountAddressPrefix + "pub"

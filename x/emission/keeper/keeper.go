@@ -18,11 +18,9 @@ import (
 
 // Keeper owns issuance: the halving schedule, per-subnet accrual and epoch payouts.
 type Keeper struct {
-	cdc          codec.BinaryCodec
-	addressCodec address.Codec
-	bank         types.BankKeeper
-	subnets      types.SubnetKeeper
-	denom        string
+	bank    types.BankKeeper
+	subnets types.SubnetKeeper
+	denom   string
 	// feeCollector receives the chain-security share (paid out by x/distribution).
 	feeCollector string
 	// subnetModule is the account that holds stake (x/subnet).
@@ -49,7 +47,7 @@ func NewKeeper(cdc codec.BinaryCodec, storeService storetypes.KVStoreService, ad
 	}
 	sb := collections.NewSchemaBuilder(storeService)
 	k := Keeper{
-		cdc: cdc, addressCodec: addressCodec, bank: bank, subnets: subnets, denom: denom,
+		bank: bank, subnets: subnets, denom: denom,
 		feeCollector: feeCollector, subnetModule: subnetModule, authority: authority,
 		Params:      collections.NewItem(sb, types.ParamsKey, "params", codec.CollValue[types.Params](cdc)),
 		TotalIssued: collections.NewItem(sb, types.TotalIssuedKey, "total_issued", sdk.IntValue),
@@ -65,9 +63,6 @@ func NewKeeper(cdc codec.BinaryCodec, storeService storetypes.KVStoreService, ad
 	k.Schema = schema
 	return k, nil
 }
-
-// Authority is the address allowed to change params.
-func (k Keeper) Authority() string { return k.authority }
 
 func (k Keeper) coins(amt sdkmath.Int) sdk.Coins { return sdk.NewCoins(sdk.NewCoin(k.denom, amt)) }
 

@@ -15,7 +15,6 @@ import (
 
 // Keeper owns the x/scoring store: weights, bonds, commits, epoch state.
 type Keeper struct {
-	cdc          codec.BinaryCodec
 	addressCodec address.Codec
 	subnets      types.SubnetKeeper
 	emission     types.EmissionKeeper
@@ -43,7 +42,6 @@ func NewKeeper(cdc codec.BinaryCodec, storeService storetypes.KVStoreService, ad
 	sb := collections.NewSchemaBuilder(storeService)
 	pair := collections.PairKeyCodec(collections.Uint32Key, collections.Uint32Key)
 	k := Keeper{
-		cdc:          cdc,
 		addressCodec: addressCodec,
 		subnets:      subnets,
 		authority:    authority,
@@ -64,9 +62,6 @@ func NewKeeper(cdc codec.BinaryCodec, storeService storetypes.KVStoreService, ad
 
 // SetEmissionKeeper connects x/emission; without it epochs distribute nothing.
 func (k *Keeper) SetEmissionKeeper(e types.EmissionKeeper) { k.emission = e }
-
-// Authority is the address allowed to change params.
-func (k Keeper) Authority() string { return k.authority }
 
 func (k Keeper) parseAddr(field, s string) (sdk.AccAddress, error) {
 	bz, err := k.addressCodec.StringToBytes(s)

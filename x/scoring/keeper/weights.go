@@ -62,27 +62,28 @@ func buildRow(h subnettypes.Hyperparams, n uint32, uids, weights []uint32) (type
 }
 
 // validator loads the sender's neuron and subnet and checks what every weight
-// message needs: registration, a permit, the version key.
-func (k Keeper) validator(ctx context.Context, hotkey string, netuid uint32, versionKey *uint64) (subnettypes.Subnet, subnettypes.Neuron, error) {
+// message needs: registration, a permit, the version key. It also returns the
+// decoded hotkey, which commits are keyed by.
+func (k Keeper) validator(ctx context.Context, hotkey string, netuid uint32, versionKey *uint64) (sdk.AccAddress, subnettypes.Subnet, subnettypes.Neuron, error) {
 	hk, err := k.parseAddr("hotkey", hotkey)
 	if err != nil {
-		return subnettypes.Subnet{}, subnettypes.Neuron{}, err
+		return nil, subnettypes.Subnet{}, subnettypes.Neuron{}, err
 	}
 	s, err := k.subnets.GetSubnet(ctx, netuid)
 	if err != nil {
-		return s, subnettypes.Neuron{}, err
+		return hk, s, subnettypes.Neuron{}, err
 	}
 	n, err := k.subnets.NeuronByHotkey(ctx, netuid, hk)
 	if err != nil {
-		return s, n, err
+		return hk, s, n, err
 	}
 	if !n.ValidatorPermit {
-		return s, n, types.ErrNoPermit.Wrapf("uid %d on subnet %d; permits go to the top %d by stake at each epoch", n.Uid, netuid, s.Hyperparams.MaxValidators)
+		return hk, s, n, types.ErrNoPermit.Wrapf("uid %d on subnet %d; permits go to the top %d by stake at each epoch", n.Uid, netuid, s.Hyperparams.MaxValidators)
 	}
 	if versionKey != nil && *versionKey < s.Hyperparams.WeightsVersionKey {
-		return s, n, types.ErrVersionKey.Wrapf("got %d, subnet requires at least %d", *versionKey, s.Hyperparams.WeightsVersionKey)
+		return hk, s, n, types.ErrVersionKey.Wrapf("got %d, subnet requires at least %d", *versionKey, s.Hyperparams.WeightsVersionKey)
 	}
-	return s, n, nil
+	return hk, s, n, nil
 }
 
 // checkRateLimit enforces weights_rate_limit blocks between submissions. A
@@ -104,7 +105,7 @@ func (k Keeper) touch(ctx context.Context, netuid uint32, n subnettypes.Neuron, 
 
 // SetWeights stores weights directly on subnets without commit-reveal.
 func (k Keeper) SetWeights(ctx context.Context, msg *types.MsgSetWeights) error {
-	s, n, err := k.validator(ctx, msg.Hotkey, msg.Netuid, &msg.VersionKey)
+	_, s, n, err := k.validator(ctx, msg.Hotkey, msg.Netuid, &msg.VersionKey)
 	if err != nil {
 		return err
 	}
@@ -136,7 +137,7 @@ func (k Keeper) CommitWeights(ctx context.Context, msg *types.MsgCommitWeights) 
 	if len(msg.CommitHash) != 32 {
 		return nil, types.ErrInvalidCommit.Wrapf("commit_hash must be 32 bytes (sha256), got %d", len(msg.CommitHash))
 	}
-	s, n, err := k.validator(ctx, msg.Hotkey, msg.Netuid, nil)
+	hk, s, n, err := k.validator(ctx, msg.Hotkey, msg.Netuid, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -151,7 +152,6 @@ func (k Keeper) CommitWeights(ctx context.Context, msg *types.MsgCommitWeights) 
 	if err != nil {
 		return nil, err
 	}
-	hk, _ := k.parseAddr("hotkey", msg.Hotkey)
 	state, err := k.epochState(ctx, msg.Netuid)
 	if err != nil {
 		return nil, err
@@ -186,14 +186,13 @@ func (k Keeper) CommitWeights(ctx context.Context, msg *types.MsgCommitWeights) 
 // RevealWeights opens the commit whose hash matches and stores its weights,
 // dated to the commit's block so the epoch masks miners registered since.
 func (k Keeper) RevealWeights(ctx context.Context, msg *types.MsgRevealWeights) error {
-	s, n, err := k.validator(ctx, msg.Hotkey, msg.Netuid, &msg.VersionKey)
+	hk, s, n, err := k.validator(ctx, msg.Hotkey, msg.Netuid, &msg.VersionKey)
 	if err != nil {
 		return err
 	}
 	if !s.Hyperparams.CommitRevealEnabled {
 		return types.ErrCommitRevealOff
 	}
-	hk, _ := k.parseAddr("hotkey", msg.Hotkey)
 	want := types.CommitHash(hk, msg.Netuid, msg.Uids, msg.Weights, msg.Salt, msg.VersionKey)
 	state, err := k.epochState(ctx, msg.Netuid)
 	if err != nil {

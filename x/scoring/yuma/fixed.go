@@ -412,46 +412,43 @@ func (r *ratio) of(a uint64) uint64 {
 	return q
 }
 
-// normalizeFloor writes floor(v_i · 2^32 / Σv) into out (len(out) ≥ len(vals))
-// and reports whether Σv > 0; when the sum is 0, out is all zeros. The sum is
-// taken in 128 bits; if it exceeds 64 bits, values and sum are first shifted
-// right by the same amount. Equal inputs give equal outputs and Σout ≤ One.
-// out may alias vals.
-func normalizeFloor[T ~uint64](vals []T, out []Fixed) bool {
+// shiftedSum returns Σv and shift 0 when the sum fits in 64 bits; otherwise
+// the exact sum of v>>shift for the shift that makes it fit. Callers shift
+// every value by the same amount, so proportions are kept with 64-bit
+// arithmetic.
+func shiftedSum[T ~uint64](vals []T) (total uint64, shift uint) {
 	var hi, lo uint64
 	for _, v := range vals {
 		var c uint64
 		lo, c = bits.Add64(lo, uint64(v), 0)
 		hi += c
 	}
-	if hi == 0 && lo == 0 {
+	if hi == 0 {
+		return lo, 0
+	}
+	shift = uint(64 - bits.LeadingZeros64(hi))
+	for _, v := range vals {
+		total += uint64(v) >> shift
+	}
+	return total, shift
+}
+
+// normalizeFloor writes floor(v_i · 2^32 / Σv) into out (len(out) ≥ len(vals))
+// and reports whether Σv > 0; when the sum is 0, out is all zeros. The sum is
+// taken in 128 bits; if it exceeds 64 bits, values and sum are first shifted
+// right by the same amount (shiftedSum). Equal inputs give equal outputs and
+// Σout ≤ One. out may alias vals.
+func normalizeFloor[T ~uint64](vals []T, out []Fixed) bool {
+	den, shift := shiftedSum(vals)
+	if den == 0 {
 		for i := range vals {
 			out[i] = 0
 		}
 		return false
 	}
-	if hi != 0 {
-		shift := uint(64 - bits.LeadingZeros64(hi))
-		// The sum of the shifted values is below 2^64; take it exactly.
-		var den uint64
-		for _, v := range vals {
-			den += uint64(v) >> shift
-		}
-		if den == 0 {
-			for i := range vals {
-				out[i] = 0
-			}
-			return false
-		}
-		r := newRatio(uint64(One), den)
-		for i, v := range vals {
-			out[i] = Fixed(r.of(uint64(v) >> shift))
-		}
-		return true
-	}
-	r := newRatio(uint64(One), lo)
+	r := newRatio(uint64(One), den)
 	for i, v := range vals {
-		out[i] = Fixed(r.of(uint64(v)))
+		out[i] = Fixed(r.of(uint64(v) >> shift))
 	}
 	return true
 }

@@ -108,9 +108,6 @@ type Input struct {
 	Emission uint64
 }
 
-// N returns the number of UIDs.
-func (in *Input) N() int { return len(in.Stake) }
-
 // Validate checks shapes, ranges and ordering. Run calls it.
 func (in *Input) Validate() error {
 	if err := in.Params.Validate(); err != nil {

@@ -453,9 +453,6 @@ func Simulate(scenario []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	out, err := Run(in)
-	if err != nil {
-		return nil, fmt.Errorf("scenario: %w", err)
-	}
-	return EncodeOutput(out)
+	// DecodeScenario has validated in; Run would validate it again.
+	return EncodeOutput(run(&in).output())
 }

@@ -16,22 +16,7 @@ import (
 // shifted right by the same number of bits.
 func apportion(amount uint64, weights []uint64) []uint64 {
 	out := make([]uint64, len(weights))
-	var hi, lo uint64
-	for _, w := range weights {
-		var c uint64
-		lo, c = bits.Add64(lo, w, 0)
-		hi += c
-	}
-	shift := uint(0)
-	total := lo
-	if hi != 0 {
-		shift = uint(64 - bits.LeadingZeros64(hi))
-		// The sum of the shifted weights is below 2^64; take it exactly.
-		total = 0
-		for _, w := range weights {
-			total += w >> shift
-		}
-	}
+	total, shift := shiftedSum(weights)
 	if total == 0 || amount == 0 {
 		return out
 	}

@@ -17,7 +17,6 @@ import (
 
 // Keeper owns the x/subnet store: subnets, neurons, hotkeys, stake, unbonding.
 type Keeper struct {
-	cdc          codec.BinaryCodec
 	addressCodec address.Codec
 	bank         types.BankKeeper
 	// denom is the staking denom (umerit).
@@ -66,7 +65,6 @@ func NewKeeper(
 	}
 	sb := collections.NewSchemaBuilder(storeService)
 	k := Keeper{
-		cdc:          cdc,
 		addressCodec: addressCodec,
 		bank:         bank,
 		denom:        denom,
@@ -110,12 +108,6 @@ func (k *Keeper) SetHooks(h types.SubnetHooks) {
 	}
 	k.hooks = h
 }
-
-// Authority is the address allowed to change params.
-func (k Keeper) Authority() string { return k.authority }
-
-// Denom is the staking denom.
-func (k Keeper) Denom() string { return k.denom }
 
 func (k Keeper) coins(amt sdkmath.Int) sdk.Coins { return sdk.NewCoins(sdk.NewCoin(k.denom, amt)) }
 

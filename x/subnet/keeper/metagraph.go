@@ -3,7 +3,6 @@ package keeper
 import (
 	"context"
 
-	"cosmossdk.io/collections"
 	sdkmath "cosmossdk.io/math"
 
 	sdk "github.com/cosmos/cosmos-sdk/types"
@@ -25,15 +24,7 @@ func (k Keeper) Metagraph(ctx context.Context, netuid uint32) (*types.QueryMetag
 		RegistrationPrice: registrationPrice(s, height),
 		Neurons:           make([]types.MetagraphNeuron, 0, s.N),
 	}
-	err = k.Neurons.Walk(ctx, collections.NewPrefixedPairRange[uint32, uint32](netuid), func(_ collections.Pair[uint32, uint32], n types.Neuron) (bool, error) {
-		hk, err := storedAddr(n.Hotkey)
-		if err != nil {
-			return true, err
-		}
-		stake, err := k.hotkeyStake(ctx, netuid, hk)
-		if err != nil {
-			return true, err
-		}
+	err = k.walkNeurons(ctx, netuid, func(n types.Neuron, hk sdk.AccAddress, stake sdkmath.Int) {
 		take := uint32(0)
 		if info, err := k.Hotkeys.Get(ctx, hk); err == nil {
 			take = info.TakeBps
@@ -44,7 +35,6 @@ func (k Keeper) Metagraph(ctx context.Context, netuid uint32) (*types.QueryMetag
 		out.Neurons = append(out.Neurons, types.MetagraphNeuron{
 			Neuron: n, Stake: stake, TakeBps: take, Immune: isImmune(n, s.Hyperparams, height),
 		})
-		return false, nil
 	})
 	return out, err
 }

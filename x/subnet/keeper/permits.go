@@ -7,14 +7,14 @@ import (
 	"cosmossdk.io/collections"
 	sdkmath "cosmossdk.io/math"
 
+	sdk "github.com/cosmos/cosmos-sdk/types"
+
 	"github.com/meritnet/merit/x/subnet/types"
 )
 
-// NeuronsOf returns a subnet's neurons in UID order with their stake, for the epoch.
-func (k Keeper) NeuronsOf(ctx context.Context, netuid uint32) ([]types.Neuron, []sdkmath.Int, error) {
-	var neurons []types.Neuron
-	var stakes []sdkmath.Int
-	err := k.Neurons.Walk(ctx, collections.NewPrefixedPairRange[uint32, uint32](netuid), func(_ collections.Pair[uint32, uint32], n types.Neuron) (bool, error) {
+// walkNeurons visits a subnet's neurons in UID order with their hotkey and stake.
+func (k Keeper) walkNeurons(ctx context.Context, netuid uint32, fn func(n types.Neuron, hotkey sdk.AccAddress, stake sdkmath.Int)) error {
+	return k.Neurons.Walk(ctx, collections.NewPrefixedPairRange[uint32, uint32](netuid), func(_ collections.Pair[uint32, uint32], n types.Neuron) (bool, error) {
 		hk, err := storedAddr(n.Hotkey)
 		if err != nil {
 			return true, err
@@ -23,9 +23,18 @@ func (k Keeper) NeuronsOf(ctx context.Context, netuid uint32) ([]types.Neuron, [
 		if err != nil {
 			return true, err
 		}
+		fn(n, hk, st)
+		return false, nil
+	})
+}
+
+// NeuronsOf returns a subnet's neurons in UID order with their stake, for the epoch.
+func (k Keeper) NeuronsOf(ctx context.Context, netuid uint32) ([]types.Neuron, []sdkmath.Int, error) {
+	var neurons []types.Neuron
+	var stakes []sdkmath.Int
+	err := k.walkNeurons(ctx, netuid, func(n types.Neuron, _ sdk.AccAddress, st sdkmath.Int) {
 		neurons = append(neurons, n)
 		stakes = append(stakes, st)
-		return false, nil
 	})
 	return neurons, stakes, err
 }

@@ -45,21 +45,34 @@ func (k Keeper) CreditStake(ctx context.Context, netuid uint32, hotkey, delegato
 	if err := k.DelegatorStakes.Set(ctx, collections.Join3(delegator, netuid, hotkey)); err != nil {
 		return err
 	}
+	return k.shiftTotals(ctx, netuid, hotkey, amt)
+}
+
+// shiftTotals moves the derived totals by delta (negative when stake leaves):
+// the hotkey's total on the subnet, dropped when it reaches zero, and the
+// subnet's total, which counts registered hotkeys only.
+func (k Keeper) shiftTotals(ctx context.Context, netuid uint32, hotkey sdk.AccAddress, delta sdkmath.Int) error {
+	key := collections.Join(netuid, hotkey)
 	total, err := k.hotkeyStake(ctx, netuid, hotkey)
 	if err != nil {
 		return err
 	}
-	if err := k.HotkeyStake.Set(ctx, collections.Join(netuid, hotkey), total.Add(amt)); err != nil {
+	if rest := total.Add(delta); rest.IsZero() {
+		err = k.HotkeyStake.Remove(ctx, key)
+	} else {
+		err = k.HotkeyStake.Set(ctx, key, rest)
+	}
+	if err != nil {
 		return err
 	}
-	if registered, err := k.HotkeyUID.Has(ctx, collections.Join(netuid, hotkey)); err != nil || !registered {
+	if registered, err := k.HotkeyUID.Has(ctx, key); err != nil || !registered {
 		return err
 	}
 	s, err := k.GetSubnet(ctx, netuid)
 	if err != nil {
 		return err
 	}
-	s.TotalStake = s.TotalStake.Add(amt)
+	s.TotalStake = s.TotalStake.Add(delta)
 	return k.Subnets.Set(ctx, netuid, s)
 }
 
@@ -122,22 +135,16 @@ func (k Keeper) RemoveStake(ctx context.Context, msg *types.MsgRemoveStake) (*ty
 	if msg.Amount.LT(p.MinStakeAmount) && !msg.Amount.Equal(cur) {
 		return nil, types.ErrStakeTooSmall.Wrapf("amount must be at least %s%s, or all that is staked (%s)", p.MinStakeAmount, k.denom, cur)
 	}
-	id, completes, err := k.removeStake(ctx, msg.Netuid, hotkey, delegator, msg.Amount, true)
+	id, completes, err := k.removeStake(ctx, p, msg.Netuid, hotkey, delegator, cur, msg.Amount, true)
 	if err != nil {
 		return nil, err
 	}
 	return &types.MsgRemoveStakeResponse{UnbondingId: id, CompletesAt: completes}, nil
 }
 
-// removeStake debits stake and queues it for payout after the unbonding period.
-func (k Keeper) removeStake(ctx context.Context, netuid uint32, hotkey, delegator sdk.AccAddress, amt sdkmath.Int, emit bool) (uint64, int64, error) {
-	cur, err := k.GetStake(ctx, netuid, hotkey, delegator)
-	if err != nil {
-		return 0, 0, err
-	}
-	if amt.GT(cur) {
-		return 0, 0, types.ErrInsufficientStake.Wrapf("staked %s, asked %s", cur, amt)
-	}
+// removeStake debits amt from cur, the delegator's stake the caller has read
+// and checked covers it, and queues it for payout after the unbonding period.
+func (k Keeper) removeStake(ctx context.Context, p types.Params, netuid uint32, hotkey, delegator sdk.AccAddress, cur, amt sdkmath.Int, emit bool) (uint64, int64, error) {
 	left := cur.Sub(amt)
 	key := collections.Join3(netuid, hotkey, delegator)
 	if left.IsZero() {
@@ -150,33 +157,7 @@ func (k Keeper) removeStake(ctx context.Context, netuid uint32, hotkey, delegato
 	} else if err := k.Stakes.Set(ctx, key, left); err != nil {
 		return 0, 0, err
 	}
-	total, err := k.hotkeyStake(ctx, netuid, hotkey)
-	if err != nil {
-		return 0, 0, err
-	}
-	if rest := total.Sub(amt); rest.IsZero() {
-		err = k.HotkeyStake.Remove(ctx, collections.Join(netuid, hotkey))
-	} else {
-		err = k.HotkeyStake.Set(ctx, collections.Join(netuid, hotkey), rest)
-	}
-	if err != nil {
-		return 0, 0, err
-	}
-	if registered, err := k.HotkeyUID.Has(ctx, collections.Join(netuid, hotkey)); err != nil {
-		return 0, 0, err
-	} else if registered {
-		s, err := k.GetSubnet(ctx, netuid)
-		if err != nil {
-			return 0, 0, err
-		}
-		s.TotalStake = s.TotalStake.Sub(amt)
-		if err := k.Subnets.Set(ctx, netuid, s); err != nil {
-			return 0, 0, err
-		}
-	}
-
-	p, err := k.Params.Get(ctx)
-	if err != nil {
+	if err := k.shiftTotals(ctx, netuid, hotkey, amt.Neg()); err != nil {
 		return 0, 0, err
 	}
 	id, err := k.NextUnbondingID.Next(ctx)

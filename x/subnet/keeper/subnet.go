@@ -70,10 +70,12 @@ func (k Keeper) CreateSubnet(ctx context.Context, msg *types.MsgCreateSubnet) (*
 	if count >= p.SubnetLimit {
 		return nil, types.ErrSubnetLimit.Wrapf("%d of %d subnets exist", count, p.SubnetLimit)
 	}
-	cost, err := k.LockCost(ctx)
+	lock, err := k.Lock.Get(ctx)
 	if err != nil {
 		return nil, err
 	}
+	height := sdk.UnwrapSDKContext(ctx).BlockHeight()
+	cost := lockCost(lock, height, p)
 	if !msg.MaxLock.IsNil() && msg.MaxLock.IsPositive() && cost.GT(msg.MaxLock) {
 		return nil, types.ErrLockTooHigh.Wrapf("lock cost %s%s > max_lock %s", cost, k.denom, msg.MaxLock)
 	}
@@ -93,7 +95,6 @@ func (k Keeper) CreateSubnet(ctx context.Context, msg *types.MsgCreateSubnet) (*
 	if _, err := k.NextNetuid.Next(ctx); err != nil {
 		return nil, err
 	}
-	height := sdk.UnwrapSDKContext(ctx).BlockHeight()
 	h := p.DefaultHyperparams
 	s := types.Subnet{
 		Netuid:        netuid,
@@ -135,6 +136,10 @@ func (k Keeper) DissolveSubnet(ctx context.Context, netuid uint32) (*types.Event
 			return nil, err
 		}
 	}
+	p, err := k.Params.Get(ctx)
+	if err != nil {
+		return nil, err
+	}
 	// Collect first: collections must not be written while walked.
 	type stakeKey = collections.Triple[uint32, sdk.AccAddress, sdk.AccAddress]
 	var keys []stakeKey
@@ -148,7 +153,7 @@ func (k Keeper) DissolveSubnet(ctx context.Context, netuid uint32) (*types.Event
 		return nil, err
 	}
 	for i, key := range keys {
-		if _, _, err := k.removeStake(ctx, netuid, key.K2(), key.K3(), amounts[i], false); err != nil {
+		if _, _, err := k.removeStake(ctx, p, netuid, key.K2(), key.K3(), amounts[i], amounts[i], false); err != nil {
 			return nil, err
 		}
 	}

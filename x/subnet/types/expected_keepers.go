@@ -12,12 +12,6 @@ type BankKeeper interface {
 	SendCoinsFromAccountToModule(ctx context.Context, senderAddr sdk.AccAddress, recipientModule string, amt sdk.Coins) error
 	SendCoinsFromModuleToAccount(ctx context.Context, senderModule string, recipientAddr sdk.AccAddress, amt sdk.Coins) error
 	BurnCoins(ctx context.Context, moduleName string, amt sdk.Coins) error
-	GetBalance(ctx context.Context, addr sdk.AccAddress, denom string) sdk.Coin
-}
-
-// AccountKeeper gives the module account address.
-type AccountKeeper interface {
-	GetModuleAddress(moduleName string) sdk.AccAddress
 }
 
 // SubnetHooks let x/scoring drop what it keeps about a UID or subnet that goes away.
