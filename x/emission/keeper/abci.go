@@ -34,11 +34,13 @@ func (k Keeper) issue(ctx sdk.Context) error {
 	if err != nil {
 		return err
 	}
-	carry, err := k.intItem(ctx, k.Carry)
+	eligible, weights, err := k.subnetWeights(ctx, p)
 	if err != nil {
 		return err
 	}
-	eligible, weights, err := k.subnetWeights(ctx, p)
+	// Read after subnetWeights: it folds dissolved subnets' pending into
+	// the carry, which the split below must include.
+	carry, err := k.intItem(ctx, k.Carry)
 	if err != nil {
 		return err
 	}

@@ -274,3 +274,37 @@ func TestSupplyInvariantRandomRun(t *testing.T) {
 		t.Fatal("the random run never paid an epoch")
 	}
 }
+
+// TestDissolvedSubnetPendingGoesToLiveSubnets: the pending emission of a
+// dissolved subnet is folded into the carry and accrued to the live subnets,
+// and stays accounted for in between.
+func TestDissolvedSubnetPendingGoesToLiveSubnets(t *testing.T) {
+	f := keepertest.New(t, keepertest.WithEmission())
+	owner := addr("owner")
+	a := f.CreateSubnet(owner, nil)
+	b := f.CreateSubnet(owner, nil)
+	f.MustRegister(a, addr("ha"), owner)
+	f.MustRegister(b, addr("hb"), owner)
+	f.Advance(10)
+	before, _ := f.EmissionQuery.Subnets(f.Ctx, &types.QuerySubnetsRequest{})
+	if len(before.Subnets) != 2 || !before.Subnets[0].Pending.IsPositive() {
+		t.Fatalf("subnets before dissolving: %+v", before.Subnets)
+	}
+	dissolved := before.Subnets[0].Pending
+	if _, err := f.SubnetMsg.DissolveSubnet(f.Ctx, &subnettypes.MsgDissolveSubnet{Authority: f.Gov, Netuid: a}); err != nil {
+		t.Fatal(err)
+	}
+	f.Advance(1)
+	checkEmissionBalance(t, f)
+	after, _ := f.EmissionQuery.Subnets(f.Ctx, &types.QuerySubnetsRequest{})
+	if len(after.Subnets) != 1 || after.Subnets[0].Netuid != b {
+		t.Fatalf("subnets after dissolving %d: %+v", a, after.Subnets)
+	}
+	// b gets the whole block's subnet part plus what a had pending (less
+	// the carry's rounding, here nothing: b is the only subnet).
+	p := types.DefaultParams()
+	blockPart := p.InitialBlockReward.Sub(p.InitialBlockReward.MulRaw(int64(p.ChainSecurityShareBps)).QuoRaw(types.BasisPoints))
+	if got, want := after.Subnets[0].Pending.Sub(before.Subnets[1].Pending), blockPart.Add(dissolved); !got.Equal(want) {
+		t.Fatalf("b accrued %s, want the block's %s + a's pending %s", got, blockPart, dissolved)
+	}
+}
