@@ -63,7 +63,7 @@ localnet-stop:
 
 # Four chain validators on loopback from networks/devnet (see networks/README.md).
 devnet: build
-	./scripts/devnet.sh start
+	MERITD=$(BUILDDIR)/meritd ./scripts/devnet.sh start
 
 devnet-stop:
 	./scripts/devnet.sh stop
@@ -73,7 +73,7 @@ devnet-reset:
 
 # Regenerates networks/devnet (new keys and genesis); commit the result.
 devnet-gen: build
-	go run ./scripts/devnetgen -meritd build/meritd -out networks/devnet
+	go run ./scripts/devnetgen -meritd $(BUILDDIR)/meritd -out networks/devnet
 
 # Fault-tolerance and agreement tests on the 4-node devnet (ginkgo).
 test-devnet: build

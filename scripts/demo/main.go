@@ -169,13 +169,11 @@ func summary(top *topology.Topology, first map[string]int64, firstStake int64, t
 		topology.WrongModel:  "serves a different model: verification fails, zero weight",
 		topology.RandomMiner: "returns random tokens: verification fails, zero weight",
 	}
-	for i, m := range top.Miners {
-		owner := fmt.Sprintf("minerowner%d", i)
-		rows = append(rows, row{m.Name + " (owner " + owner + ")", top.Balance(owner) - first[owner], why[m.Role]})
+	for _, m := range top.Miners {
+		rows = append(rows, row{m.Name + " (owner " + m.Owner + ")", top.Balance(m.Owner) - first[m.Owner], why[m.Role]})
 	}
-	for i, v := range top.Validators {
-		owner := fmt.Sprintf("valowner%d", i)
-		rows = append(rows, row{v.Name + " (owner " + owner + ")", top.Balance(owner) - first[owner], "dividends for grading, take 18% of them"})
+	for _, v := range top.Validators {
+		rows = append(rows, row{v.Name + " (owner " + v.Owner + ")", top.Balance(v.Owner) - first[v.Owner], "dividends for grading, take 18% of them"})
 	}
 	rows = append(rows, row{"owner (subnet)", top.Balance("owner") - first["owner"], "owner cut, 18% of the subnet's emission"})
 	sort.SliceStable(rows, func(a, b int) bool { return rows[a].gain > rows[b].gain })

@@ -20,6 +20,7 @@ import (
 	"github.com/cosmos/cosmos-sdk/types/bech32"
 	authtypes "github.com/cosmos/cosmos-sdk/x/auth/types"
 
+	"github.com/meritnet/merit/inference"
 	"github.com/meritnet/merit/testutil/localchain"
 )
 
@@ -28,7 +29,6 @@ const (
 	nodes      = 4
 	neurons    = 64
 	users      = 8
-	tinySHA256 = "2f27905e0378c0ede9f74e1d1f4ff843657e08571013367bcc5465e377523467"
 	neuronFund = 1_000_000_000     // fees for each neuron hotkey
 	neuronBond = 1_000_000_000     // stake on each neuron hotkey
 	userFund   = 1_000_000_000_000 // per user account
@@ -69,25 +69,22 @@ func main() {
 
 	for i := 0; i < nodes; i++ {
 		run("init", fmt.Sprintf("node%d", i), "--chain-id", chainID, "--default-denom", "umerit", "--home", home(i))
-		run(append([]string{"keys", "add", fmt.Sprintf("val%d", i)}, kr...)...)
 	}
-	addr := func(name string) string { return run(append([]string{"keys", "show", name, "-a"}, kr...)...) }
-	fund := func(name string, amt int64) {
-		run("genesis", "add-genesis-account", addr(name), fmt.Sprintf("%dumerit", amt), "--home", home(0))
-	}
+	var keys []localchain.FundedKey
 	for i := 0; i < nodes; i++ {
-		fund(fmt.Sprintf("val%d", i), valFund)
+		keys = append(keys, localchain.FundedKey{Name: fmt.Sprintf("val%d", i), Funds: valFund})
 	}
 	for u := 0; u < users; u++ {
-		run(append([]string{"keys", "add", fmt.Sprintf("user%d", u)}, kr...)...)
-		fund(fmt.Sprintf("user%d", u), userFund)
+		keys = append(keys, localchain.FundedKey{Name: fmt.Sprintf("user%d", u), Funds: userFund})
 	}
+	for n := 0; n < neurons; n++ {
+		keys = append(keys, localchain.FundedKey{Name: fmt.Sprintf("hk%d", n), Funds: neuronFund})
+	}
+	addrs, err := localchain.AddFundedKeys(meritd, home(0), keyring, keys)
+	check(err)
 	var hotkeys []string
 	for n := 0; n < neurons; n++ {
-		name := fmt.Sprintf("hk%d", n)
-		run(append([]string{"keys", "add", name}, kr...)...)
-		fund(name, neuronFund)
-		hotkeys = append(hotkeys, addr(name))
+		hotkeys = append(hotkeys, addrs[fmt.Sprintf("hk%d", n)])
 	}
 	// Every node signs its gentx against the same pre-gentx genesis.
 	base, err := os.ReadFile(filepath.Join(home(0), "config", "genesis.json"))
@@ -101,7 +98,7 @@ func main() {
 			"--chain-id", chainID, "--home", home(i), "--moniker", fmt.Sprintf("node%d", i), "--output-document", file}, kr...)...)
 	}
 	run("genesis", "collect-gentxs", "--home", home(0))
-	genesis := editGenesis(filepath.Join(home(0), "config", "genesis.json"), addr("user0"), hotkeys)
+	genesis := editGenesis(filepath.Join(home(0), "config", "genesis.json"), addrs["user0"], hotkeys)
 	run("genesis", "validate", filepath.Join(home(0), "config", "genesis.json"), "--home", home(0))
 
 	ids := make([]string, nodes)
@@ -185,7 +182,7 @@ func editGenesis(path, owner string, hotkeys []string) []byte {
 	}
 	subnet["subnets"] = []any{map[string]any{
 		"netuid": 1, "owner": owner, "name": "devnet",
-		"task":        map[string]any{"model_name": "merit-tiny", "model_sha256": tinySHA256, "engine_format": "llama2c", "max_tokens": 64},
+		"task":        map[string]any{"model_name": inference.TinyName, "model_sha256": inference.TinySHA256, "engine_format": "llama2c", "max_tokens": 64},
 		"hyperparams": h, "locked": "0", "created_at": "0", "burn": h["min_burn"], "burn_updated_at": "0",
 		"n": 0, "total_stake": "0", "registrations": "0",
 	}}

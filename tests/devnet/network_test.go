@@ -101,35 +101,32 @@ func rpcGet(url string, out any) error {
 	return json.Unmarshal(bz, out)
 }
 
-func (nd *node) height() int64 {
+// status is a node's latest and earliest stored heights, -1 when it does
+// not answer.
+func (nd *node) status() (latest, earliest int64) {
 	var st struct {
 		Result struct {
 			SyncInfo struct {
 				LatestBlockHeight   string `json:"latest_block_height"`
 				EarliestBlockHeight string `json:"earliest_block_height"`
-				CatchingUp          bool   `json:"catching_up"`
 			} `json:"sync_info"`
 		} `json:"result"`
 	}
 	if err := rpcGet(nd.rpc+"/status", &st); err != nil {
-		return -1
+		return -1, -1
 	}
-	h, _ := strconv.ParseInt(st.Result.SyncInfo.LatestBlockHeight, 10, 64)
+	latest, _ = strconv.ParseInt(st.Result.SyncInfo.LatestBlockHeight, 10, 64)
+	earliest, _ = strconv.ParseInt(st.Result.SyncInfo.EarliestBlockHeight, 10, 64)
+	return latest, earliest
+}
+
+func (nd *node) height() int64 {
+	h, _ := nd.status()
 	return h
 }
 
 func (nd *node) earliest() int64 {
-	var st struct {
-		Result struct {
-			SyncInfo struct {
-				EarliestBlockHeight string `json:"earliest_block_height"`
-			} `json:"sync_info"`
-		} `json:"result"`
-	}
-	if err := rpcGet(nd.rpc+"/status", &st); err != nil {
-		return -1
-	}
-	h, _ := strconv.ParseInt(st.Result.SyncInfo.EarliestBlockHeight, 10, 64)
+	_, h := nd.status()
 	return h
 }
 
@@ -172,10 +169,15 @@ func (n *network) maxHeight(nodes ...*node) int64 {
 // agree checks that every node that has a height reports the same app hash
 // and block hash for it, for every height from `from` to `to`.
 func (n *network) agree(from, to int64, nodes ...*node) {
+	// A node's earliest height moves only by state sync, before it serves.
+	earliest := make([]int64, len(nodes))
+	for i, nd := range nodes {
+		earliest[i] = nd.earliest()
+	}
 	for h := from; h <= to; h++ {
 		var want string
-		for _, nd := range nodes {
-			if nd.earliest() > h {
+		for i, nd := range nodes {
+			if earliest[i] > h {
 				continue
 			}
 			app, hash, _, err := nd.header(h)

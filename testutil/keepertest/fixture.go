@@ -54,8 +54,7 @@ type Fixture struct {
 	Ctx sdk.Context
 	CMS storetypes.CommitMultiStore
 
-	Account authkeeper.AccountKeeper
-	Bank    bankkeeper.BaseKeeper
+	Bank bankkeeper.BaseKeeper
 
 	Subnet      subnetkeeper.Keeper
 	SubnetMsg   subnettypes.MsgServer
@@ -72,8 +71,6 @@ type Fixture struct {
 	emissionOn    bool
 
 	Gov string
-	// Minted is everything Fund created, for supply checks.
-	Minted sdkmath.Int
 }
 
 // Option changes how New wires the fixture.
@@ -148,12 +145,12 @@ func New(t testing.TB, opts ...Option) *Fixture {
 		t.Fatal(err)
 	}
 	return &Fixture{
-		T: t, Ctx: ctx, CMS: cms, Account: ak, Bank: bk,
+		T: t, Ctx: ctx, CMS: cms, Bank: bk,
 		Subnet: sk, SubnetMsg: subnetkeeper.NewMsgServerImpl(sk), SubnetQuery: subnetkeeper.NewQueryServerImpl(sk),
 		Scoring: sc, ScoringMsg: scoringkeeper.NewMsgServerImpl(sc), ScoringQuery: scoringkeeper.NewQueryServerImpl(sc),
 		Emission: ek, EmissionMsg: emissionkeeper.NewMsgServerImpl(ek), EmissionQuery: emissionkeeper.NewQueryServerImpl(ek),
 		emissionOn: o.emission,
-		Gov:        gov, Minted: sdkmath.ZeroInt(),
+		Gov:        gov,
 	}
 }
 
@@ -174,7 +171,6 @@ func (f *Fixture) Fund(a sdk.AccAddress, amount int64) {
 	if err := f.Bank.SendCoinsFromModuleToAccount(f.Ctx, faucet, a, coins); err != nil {
 		f.T.Fatal(err)
 	}
-	f.Minted = f.Minted.AddRaw(amount)
 }
 
 // Balance is a's umerit balance.

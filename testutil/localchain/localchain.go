@@ -25,21 +25,24 @@ import (
 // Options shape the chain.
 type Options struct {
 	// Accounts are key names created in the test keyring and funded with
-	// Funds umerit each. "validator" always exists and runs the chain.
+	// 1M MERIT each. "validator" always exists and runs the chain.
 	Accounts []string
-	// Funds per account, umerit (default 10^12 = 1M MERIT).
-	Funds int64
 	// BlockTime is the commit timeout (default 300ms).
 	BlockTime time.Duration
-	// VotingPeriod of x/gov (default 10s).
-	VotingPeriod time.Duration
-	// UnbondingBlocks of x/subnet stake (default 5).
-	UnbondingBlocks int
 	// Log is where the node logs (default: meritd.log in its home).
 	Log string
-	// EditGenesis may change the genesis JSON before the chain starts.
-	EditGenesis func(genesis map[string]any)
+	// Binary is the meritd to run (default: Binary(t)).
+	Binary string
 }
+
+// Genesis settings every test chain shares: x/gov's voting period is short
+// enough for a proposal to pass within a test, and x/subnet's unbonding
+// period (blocks) for stake to come back within one.
+const (
+	accountFunds    = 1_000_000_000_000 // umerit, 1M MERIT
+	votingPeriod    = 10 * time.Second
+	unbondingBlocks = 5
+)
 
 // Chain is a running node.
 type Chain struct {
@@ -52,6 +55,9 @@ type Chain struct {
 	Log            string
 	node           *Process
 	p2p            string
+	// addrs holds the address of every key Start created, so Address needs
+	// no CLI call for them.
+	addrs map[string]string
 }
 
 var (
@@ -121,19 +127,13 @@ func FreePort(t Fataler) int {
 // Start initializes and starts a chain; it is stopped when the test ends.
 func Start(t TB, o Options) *Chain {
 	t.Helper()
-	if o.Funds == 0 {
-		o.Funds = 1_000_000_000_000
-	}
 	if o.BlockTime == 0 {
 		o.BlockTime = 300 * time.Millisecond
 	}
-	if o.VotingPeriod == 0 {
-		o.VotingPeriod = 10 * time.Second
+	if o.Binary == "" {
+		o.Binary = Binary(t)
 	}
-	if o.UnbondingBlocks == 0 {
-		o.UnbondingBlocks = 5
-	}
-	c := &Chain{t: t, Binary: Binary(t), Home: t.TempDir(), ChainID: "merit-test-1"}
+	c := &Chain{t: t, Binary: o.Binary, Home: t.TempDir(), ChainID: "merit-test-1"}
 	c.Log = o.Log
 	if c.Log == "" {
 		c.Log = filepath.Join(c.Home, "meritd.log")
@@ -144,14 +144,17 @@ func Start(t TB, o Options) *Chain {
 	c.p2p = fmt.Sprintf("127.0.0.1:%d", FreePort(t))
 
 	c.must("init", "test", "--chain-id", c.ChainID, "--default-denom", "umerit")
-	accounts := append([]string{"validator"}, o.Accounts...)
-	for _, name := range accounts {
-		c.must("keys", "add", name, "--keyring-backend", "test")
-		c.must("genesis", "add-genesis-account", name, fmt.Sprintf("%dumerit", o.Funds), "--keyring-backend", "test")
+	keys := []FundedKey{{"validator", accountFunds}}
+	for _, name := range o.Accounts {
+		keys = append(keys, FundedKey{name, accountFunds})
+	}
+	var err error
+	if c.addrs, err = AddFundedKeys(c.Binary, c.Home, c.Home, keys); err != nil {
+		t.Fatal(err)
 	}
 	c.must("genesis", "gentx", "validator", "100000000000umerit", "--chain-id", c.ChainID, "--keyring-backend", "test")
 	c.must("genesis", "collect-gentxs")
-	c.editGenesis(o)
+	c.editGenesis()
 	c.editConfig(o)
 	c.start()
 	c.WaitHeight(2, 60*time.Second)
@@ -179,23 +182,88 @@ func (c *Chain) Exec(args ...string) (string, error) {
 	if len(args) > 0 && args[0] == "tx" {
 		full = append(full, "--chain-id", c.ChainID, "--keyring-backend", "test", "--yes")
 	}
-	cmd := exec.Command(c.Binary, full...)
+	return run(c.Binary, full...)
+}
+
+// run calls meritd and returns its combined output.
+func run(bin string, args ...string) (string, error) {
+	cmd := exec.Command(bin, args...)
 	var buf bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &buf, &buf
 	err := cmd.Run()
 	return buf.String(), err
 }
 
+// FundedKey is a key to create in a test keyring and fund at genesis.
+type FundedKey struct {
+	Name  string
+	Funds int64 // umerit
+}
+
+// AddFundedKeys creates each key in the test keyring at keyringDir and funds
+// them all in the genesis of home, returning their addresses by name. Every
+// meritd call costs a process start and an app build, so the addresses come
+// from `keys add` itself and one bulk call funds every account.
+func AddFundedKeys(bin, home, keyringDir string, keys []FundedKey) (map[string]string, error) {
+	type coin struct {
+		Denom  string `json:"denom"`
+		Amount string `json:"amount"`
+	}
+	type account struct {
+		Address string `json:"address"`
+		Coins   []coin `json:"coins"`
+	}
+	call := func(args ...string) (string, error) {
+		out, err := run(bin, args...)
+		if err != nil {
+			return out, fmt.Errorf("meritd %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return out, nil
+	}
+	addrs := map[string]string{}
+	accounts := make([]account, 0, len(keys))
+	for _, k := range keys {
+		out, err := call("keys", "add", k.Name, "--keyring-backend", "test", "--keyring-dir", keyringDir, "--home", home, "--output", "json")
+		if err != nil {
+			return nil, err
+		}
+		var key struct {
+			Address string `json:"address"`
+		}
+		if i := strings.Index(out, "{"); i < 0 || json.Unmarshal([]byte(out[i:]), &key) != nil || key.Address == "" {
+			return nil, fmt.Errorf("meritd keys add %s: no address in %q", k.Name, out)
+		}
+		addrs[k.Name] = key.Address
+		accounts = append(accounts, account{key.Address, []coin{{"umerit", strconv.FormatInt(k.Funds, 10)}}})
+	}
+	bz, err := json.Marshal(accounts)
+	if err != nil {
+		return nil, err
+	}
+	file := filepath.Join(home, "config", "genesis-accounts.json")
+	if err := os.WriteFile(file, bz, 0o644); err != nil {
+		return nil, err
+	}
+	defer os.Remove(file)
+	if _, err := call("genesis", "bulk-add-genesis-account", file, "--home", home); err != nil {
+		return nil, err
+	}
+	return addrs, nil
+}
+
 // Address returns the bech32 address of a test key.
 func (c *Chain) Address(name string) string {
 	c.t.Helper()
+	if a, ok := c.addrs[name]; ok {
+		return a
+	}
 	return strings.TrimSpace(c.must("keys", "show", name, "-a", "--keyring-backend", "test"))
 }
 
 // KeyringDir is where the test keyring lives (backend "test").
 func (c *Chain) KeyringDir() string { return c.Home }
 
-func (c *Chain) editGenesis(o Options) {
+func (c *Chain) editGenesis() {
 	path := filepath.Join(c.Home, "config", "genesis.json")
 	bz, err := os.ReadFile(path)
 	if err != nil {
@@ -207,13 +275,10 @@ func (c *Chain) editGenesis(o Options) {
 	}
 	state := g["app_state"].(map[string]any)
 	gov := state["gov"].(map[string]any)["params"].(map[string]any)
-	gov["voting_period"] = fmt.Sprintf("%ds", int(o.VotingPeriod.Seconds()))
-	gov["expedited_voting_period"] = fmt.Sprintf("%ds", max(1, int(o.VotingPeriod.Seconds())/2))
+	gov["voting_period"] = fmt.Sprintf("%ds", int(votingPeriod.Seconds()))
+	gov["expedited_voting_period"] = fmt.Sprintf("%ds", max(1, int(votingPeriod.Seconds())/2))
 	subnet := state["subnet"].(map[string]any)["params"].(map[string]any)
-	subnet["unbonding_period"] = strconv.Itoa(o.UnbondingBlocks)
-	if o.EditGenesis != nil {
-		o.EditGenesis(g)
-	}
+	subnet["unbonding_period"] = strconv.Itoa(unbondingBlocks)
 	out, err := json.MarshalIndent(g, "", "  ")
 	if err != nil {
 		c.t.Fatal(err)

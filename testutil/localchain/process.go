@@ -46,9 +46,6 @@ func (p *Process) Running() bool {
 	}
 }
 
-// Exited is closed when the process ends.
-func (p *Process) Exited() <-chan struct{} { return p.done }
-
 // Stop ends the process: SIGTERM and up to grace to finish, or with kill a
 // SIGKILL like a crash. It waits for the exit either way.
 func (p *Process) Stop(kill bool, grace time.Duration) {

@@ -1,6 +1,7 @@
 package topology
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -35,23 +36,19 @@ func (top *Topology) TryTx(args ...string) error {
 	if res.Code != 0 {
 		return fmt.Errorf("tx %s: check failed, code %d: %s", strings.Join(args, " "), res.Code, res.RawLog)
 	}
-	for i := 0; i < 100; i++ {
-		q, err := top.Chain.Exec("q", "tx", res.TxHash, "--output", "json")
-		if err == nil {
-			var r struct {
-				Code   int    `json:"code"`
-				RawLog string `json:"raw_log"`
-			}
-			if json.Unmarshal([]byte(lastJSON(q)), &r) == nil {
-				if r.Code != 0 {
-					return fmt.Errorf("tx %s: failed in block, code %d: %s", strings.Join(args, " "), r.Code, r.RawLog)
-				}
-				return nil
-			}
-		}
-		time.Sleep(200 * time.Millisecond)
+	// wait-tx subscribes before it looks the hash up, so it returns as soon
+	// as the tx is in a block, whether it is already or not.
+	q, err := top.Chain.Exec("q", "wait-tx", res.TxHash, "--timeout", "1m", "--output", "json")
+	if err != nil {
+		return fmt.Errorf("tx %s (%s) not included: %v: %s", strings.Join(args, " "), res.TxHash, err, q)
 	}
-	return fmt.Errorf("tx %s (%s) not included", strings.Join(args, " "), res.TxHash)
+	if err := json.Unmarshal([]byte(lastJSON(q)), &res); err != nil {
+		return fmt.Errorf("tx %s: unreadable result %q", strings.Join(args, " "), q)
+	}
+	if res.Code != 0 {
+		return fmt.Errorf("tx %s: failed in block, code %d: %s", strings.Join(args, " "), res.Code, res.RawLog)
+	}
+	return nil
 }
 
 // lastJSON drops anything the CLI printed before its JSON (e.g. gas estimates).
@@ -85,33 +82,20 @@ func (top *Topology) SetHyperparams(edit func(map[string]any)) {
 	top.Tx("subnet", "update-hyperparams", "1", string(bz), "--from", "owner")
 }
 
-// EpochState is the subnet's epoch counter and next epoch block.
+// EpochState is the subnet's epoch counter and schedule.
 type EpochState struct {
 	Epoch          uint64
 	LastEpochBlock int64
-	NextEpochBlock int64
 	Tempo          uint64
 }
 
 // Epoch reads the subnet's epoch state.
 func (top *Topology) Epoch() (EpochState, error) {
-	var res struct {
-		State struct {
-			Epoch          string `json:"epoch"`
-			LastEpochBlock string `json:"last_epoch_block"`
-		} `json:"state"`
-		NextEpochBlock string `json:"next_epoch_block"`
-		Tempo          string `json:"tempo"`
-	}
-	if err := top.Query(&res, "scoring", "epoch", "1"); err != nil {
+	res, err := top.queries.EpochState(context.Background(), 1)
+	if err != nil {
 		return EpochState{}, err
 	}
-	var st EpochState
-	st.Epoch, _ = strconv.ParseUint(res.State.Epoch, 10, 64)
-	st.LastEpochBlock, _ = strconv.ParseInt(res.State.LastEpochBlock, 10, 64)
-	st.NextEpochBlock, _ = strconv.ParseInt(res.NextEpochBlock, 10, 64)
-	st.Tempo, _ = strconv.ParseUint(res.Tempo, 10, 64)
-	return st, nil
+	return EpochState{Epoch: res.State.Epoch, LastEpochBlock: res.State.LastEpochBlock, Tempo: res.Tempo}, nil
 }
 
 // WaitEpochs waits until n more epochs have run.
@@ -133,74 +117,43 @@ func (top *Topology) WaitEpochs(n uint64, timeout time.Duration) EpochState {
 	return EpochState{}
 }
 
-// Neuron is a metagraph row, decoded from the CLI's JSON.
+// Neuron is a metagraph row.
 type Neuron struct {
-	UID            uint32
-	Hotkey, Owner  string
-	Stake          int64
-	Permit         bool
-	Consensus      uint32
-	Incentive      uint32
-	Dividends      uint32
-	ValidatorTrust uint32
-	LastEmission   int64
-	RegisteredAt   int64
-	Endpoint       string
+	UID           uint32
+	Hotkey, Owner string
+	Incentive     uint32
+	Dividends     uint32
+	LastEmission  int64
+	Endpoint      string
 }
 
 // Metagraph reads subnet 1.
 func (top *Topology) Metagraph() ([]Neuron, int64, error) {
-	var res struct {
-		Block   string `json:"block"`
-		Neurons []struct {
-			Neuron struct {
-				UID            uint32 `json:"uid"`
-				Hotkey         string `json:"hotkey"`
-				Owner          string `json:"owner"`
-				RegisteredAt   string `json:"registered_at"`
-				Permit         bool   `json:"validator_permit"`
-				Consensus      uint32 `json:"consensus"`
-				Incentive      uint32 `json:"incentive"`
-				Dividends      uint32 `json:"dividends"`
-				ValidatorTrust uint32 `json:"validator_trust"`
-				LastEmission   string `json:"last_emission"`
-				Endpoint       struct {
-					Address string `json:"address"`
-				} `json:"endpoint"`
-			} `json:"neuron"`
-			Stake string `json:"stake"`
-		} `json:"neurons"`
-	}
-	if err := top.Query(&res, "subnet", "metagraph", "1"); err != nil {
+	res, err := top.queries.Metagraph(context.Background(), 1)
+	if err != nil {
 		return nil, 0, err
 	}
-	block, _ := strconv.ParseInt(res.Block, 10, 64)
 	out := make([]Neuron, len(res.Neurons))
-	for i, n := range res.Neurons {
+	for i, mn := range res.Neurons {
+		n := mn.Neuron
 		out[i] = Neuron{
-			UID: n.Neuron.UID, Hotkey: n.Neuron.Hotkey, Owner: n.Neuron.Owner, Permit: n.Neuron.Permit,
-			Consensus: n.Neuron.Consensus, Incentive: n.Neuron.Incentive, Dividends: n.Neuron.Dividends,
-			ValidatorTrust: n.Neuron.ValidatorTrust, Endpoint: n.Neuron.Endpoint.Address,
+			UID: n.Uid, Hotkey: n.Hotkey, Owner: n.Owner, Incentive: n.Incentive, Dividends: n.Dividends,
+			Endpoint: n.Endpoint.Address,
 		}
-		out[i].Stake, _ = strconv.ParseInt(n.Stake, 10, 64)
-		out[i].LastEmission, _ = strconv.ParseInt(n.Neuron.LastEmission, 10, 64)
-		out[i].RegisteredAt, _ = strconv.ParseInt(n.Neuron.RegisteredAt, 10, 64)
+		if !n.LastEmission.IsNil() {
+			out[i].LastEmission = n.LastEmission.Int64()
+		}
 	}
-	return out, block, nil
+	return out, res.Block, nil
 }
 
-// Balance is an account's umerit balance.
+// Balance is an account's umerit balance, or -1 when it cannot be read.
 func (top *Topology) Balance(name string) int64 {
-	var res struct {
-		Balance struct {
-			Amount string `json:"amount"`
-		} `json:"balance"`
-	}
-	if err := top.Query(&res, "bank", "balance", top.Addr[name], "umerit"); err != nil {
+	v, err := top.queries.Balance(context.Background(), top.Addr[name])
+	if err != nil {
 		return -1
 	}
-	v, _ := strconv.ParseInt(res.Balance.Amount, 10, 64)
-	return v
+	return v.Int64()
 }
 
 // Stake is a delegator's stake on a hotkey.

@@ -6,12 +6,14 @@
 package topology
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
 	"time"
 
+	"github.com/meritnet/merit/client/chain"
 	"github.com/meritnet/merit/inference"
 	"github.com/meritnet/merit/testutil/localchain"
 )
@@ -61,13 +63,16 @@ type Topology struct {
 	T          localchain.TB
 	Cfg        Config
 	Chain      *localchain.Chain
-	Netuid     uint32
 	Miners     []*Proc
 	Validators []*Proc
 	// Addr maps key names to addresses.
 	Addr map[string]string
 	// GenesisSupply is the chain's supply at genesis (supply − issued + burned).
 	GenesisSupply int64
+	// queries answers the queries that are polled or repeated (epoch,
+	// metagraph, balances): a meritd CLI call costs a process start and an
+	// app build, on a machine that also runs the whole network.
+	queries *chain.Client
 }
 
 func (c *Config) defaults() {
@@ -110,8 +115,9 @@ func Start(t localchain.TB, cfg Config, progress func(string)) *Topology {
 	if err := os.MkdirAll(cfg.LogDir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if os.Getenv("MERITD_BIN") == "" {
-		os.Setenv("MERITD_BIN", filepath.Join(cfg.BinDir, "meritd"))
+	meritd := os.Getenv("MERITD_BIN")
+	if meritd == "" {
+		meritd = filepath.Join(cfg.BinDir, "meritd")
 	}
 	accounts := []string{"owner", "delegator", "valowner0", "valowner1", "minerowner0", "minerowner1", "minerowner2", "minerowner3", "newcomer"}
 	for i := range minerRoles {
@@ -119,17 +125,21 @@ func Start(t localchain.TB, cfg Config, progress func(string)) *Topology {
 	}
 	accounts = append(accounts, "validator0", "validator1")
 	progress("starting meritd (single node, fast blocks)")
-	chain := localchain.Start(t, localchain.Options{Accounts: accounts, BlockTime: cfg.BlockTime, Log: filepath.Join(cfg.LogDir, "meritd.log")})
-	top := &Topology{T: t, Cfg: cfg, Chain: chain, Addr: map[string]string{}}
+	lc := localchain.Start(t, localchain.Options{Accounts: accounts, BlockTime: cfg.BlockTime, Log: filepath.Join(cfg.LogDir, "meritd.log"), Binary: meritd})
+	queries, err := chain.Dial(context.Background(), chain.Config{GRPCAddr: lc.GRPC, RPCAddr: lc.RPC, ChainID: lc.ChainID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = queries.Close() })
+	top := &Topology{T: t, Cfg: cfg, Chain: lc, Addr: map[string]string{}, queries: queries}
 	for _, a := range append(accounts, "validator") {
-		top.Addr[a] = chain.Address(a)
+		top.Addr[a] = lc.Address(a)
 	}
 	top.GenesisSupply = top.genesisSupply()
 
 	progress("creating subnet 1 with task merit-tiny")
 	task := fmt.Sprintf(`{"model_name":"merit-tiny","model_sha256":%q,"engine_format":"llama2c","max_tokens":48}`, inference.TinySHA256)
 	top.Tx("subnet", "create-subnet", "demo", task, "--from", "owner")
-	top.Netuid = 1
 	top.SetHyperparams(func(h map[string]any) {
 		h["tempo"] = strconv.FormatUint(cfg.Tempo, 10)
 		h["max_uids"] = cfg.MaxUIDs
