@@ -29,24 +29,43 @@ func benchEngines(b *testing.B, threads int) map[string]*LocalEngine {
 
 // BenchmarkGenerate measures single-core decoding speed: 256 greedy tokens
 // from BOS with logprobs and 5 alternatives per token, as a miner serves them.
+// Each kernel set runs twice: decode=cols is the column kernels of
+// decode.go, decode=rows the one-position row kernel they replace, side by
+// side so both see the same machine conditions.
 func BenchmarkGenerate(b *testing.B) {
 	for _, name := range []string{"merit-tiny", "stories260K"} {
-		b.Run(name, func(b *testing.B) {
-			e := benchEngines(b, 1)[name]
-			if e == nil {
-				b.Skip("stories260K not available")
-			}
-			tokens := 0
-			for b.Loop() {
-				res, err := e.Generate(context.Background(), GenerateRequest{MaxTokens: 256, TopLogprobs: 5}, nil)
-				if err != nil {
-					b.Fatal(err)
+		for _, k := range kernelSets() {
+			for _, cols := range []bool{false, true} {
+				if cols && !k.simd {
+					continue
 				}
-				tokens += len(res.Tokens)
+				mode := map[bool]string{false: "rows", true: "cols"}[cols]
+				b.Run(fmt.Sprintf("%s/%s/decode=%s", name, k.name, mode), func(b *testing.B) {
+					k.use(b)
+					saved := decodeCols
+					b.Cleanup(func() { decodeCols = saved })
+					decodeCols = cols
+					benchGenerate(b, name)
+				})
 			}
-			b.ReportMetric(float64(tokens)/b.Elapsed().Seconds(), "tok/s")
-		})
+		}
 	}
+}
+
+func benchGenerate(b *testing.B, name string) {
+	e := benchEngines(b, 1)[name]
+	if e == nil {
+		b.Skip("stories260K not available")
+	}
+	tokens := 0
+	for b.Loop() {
+		res, err := e.Generate(context.Background(), GenerateRequest{MaxTokens: 256, TopLogprobs: 5}, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		tokens += len(res.Tokens)
+	}
+	b.ReportMetric(float64(tokens)/b.Elapsed().Seconds(), "tok/s")
 }
 
 // BenchmarkVerify128 measures the verification of a 128-token greedy
@@ -125,6 +144,18 @@ func benchKernel(b *testing.B, n, d, T int, mul func(out, x, w []float32, n, d, 
 	b.ReportMetric(float64(n*d*T)*float64(b.N)/b.Elapsed().Seconds()/1e9, "Gmadd/s")
 }
 
+// colMatvec is decoding's column kernel on w transposed (outside the timing).
+func colMatvec(out, x, w []float32, n, d, T, threads int) {
+	a, ok := colCache[&w[0]]
+	if !ok {
+		a = transposed(n, w)
+		colCache[&w[0]] = a
+	}
+	vecmat(out[:0:cap(out)][:a.ld], x, a, threads)
+}
+
+var colCache = map[*float32]matT{}
+
 func rowMatmul(out, x, w []float32, n, d, T, threads int) { matmul(out, x, w, n, d, T, threads, nil) }
 
 // BenchmarkKernel compares the one-position kernel (decoding) with the
@@ -133,6 +164,12 @@ func rowMatmul(out, x, w []float32, n, d, T, threads int) { matmul(out, x, w, n,
 func BenchmarkKernel(b *testing.B) {
 	b.Run("matvec", func(b *testing.B) { benchKernel(b, 128, 384, 1, rowMatmul) })
 	b.Run("batch32", func(b *testing.B) { benchKernel(b, 128, 384, 32, rowMatmul) })
+	for _, k := range kernelSets()[1:] {
+		b.Run("cols/"+k.name, func(b *testing.B) {
+			k.use(b)
+			benchKernel(b, 128, 384, 1, colMatvec)
+		})
+	}
 }
 
 // BenchmarkMatmulLanes measures the lane-layout tile on 32 positions, for

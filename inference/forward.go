@@ -25,6 +25,11 @@ type state struct {
 	hb, hb2 []float32 // chunkLen x HiddenDim
 	att     []float32 // one row of cap scores per attention task
 	logits  []float32 // chunkLen x VocabSize
+	col     []float32 // forwardOne's product outputs, allocated on first use
+	// attentionOne's keys channel-major (like vt), and its scores.
+	kt                []float32
+	ktLen             int
+	attCols, attColsT []float32
 	simd    simdScratch
 }
 
@@ -34,7 +39,7 @@ func newState(m *Model, positions, threads int) *state {
 	if threads < 1 {
 		threads = 1
 	}
-	positions = (positions + 3) &^ 3 // attentionLanes reads keys four at a time
+	positions = (positions + 7) &^ 7 // attentionLanes reads keys four at a time, attentionOne eight
 	kv := c.Layers * positions * c.KVDim()
 	st := &state{
 		m: m, threads: threads, cap: positions,
@@ -50,6 +55,11 @@ func newState(m *Model, positions, threads int) *state {
 		st.kT, st.vT = make([]float32, c.KVDim()*chunkLen), make([]float32, c.KVDim()*chunkLen)
 		st.ss = make([]float32, chunkLen)
 	}
+	if useDecodeKernels() && c.HeadSize()%8 == 0 {
+		st.kt = make([]float32, kv)
+		st.attCols = make([]float32, c.Heads*positions)
+		st.attColsT = make([]float32, positions*((c.Heads+7)&^7))
+	}
 	return st
 }
 
@@ -60,6 +70,9 @@ func newState(m *Model, positions, threads int) *state {
 // the grouping into matrix products differs, and the matmul kernels make
 // grouping invisible in the results.
 func (s *state) forward(tokens []int, pos0, want int) []float32 {
+	if len(tokens) == 1 && useDecodeKernels() {
+		return s.forwardOne(tokens[0], pos0, want == 0)
+	}
 	if s.canUseLanes(len(tokens)) {
 		return s.forwardLanes(tokens, pos0, want)
 	}

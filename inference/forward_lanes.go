@@ -73,6 +73,17 @@ func (s *state) forwardLanes(tokens []int, pos0, want int) []float32 {
 	out := s.logits[:n*V]
 	if n < lanesMinPositions {
 		// A prompt's prefill wants only its last position: one row product.
+		if useDecodeKernels() {
+			row := xb[:dim]
+			for i := range row {
+				row[i] = x[i*L+want]
+			}
+			dw := m.decodeWeights()
+			cls, col := dw.cls, s.colBuf(dw)
+			vecmat(col, row, cls, s.threads)
+			copy(out, col[:V])
+			return out
+		}
 		for t := want; t < T; t++ {
 			row := xb[(t-want)*dim : (t-want+1)*dim]
 			for i := range row {

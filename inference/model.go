@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"unsafe"
 )
 
@@ -29,6 +30,9 @@ type Model struct {
 	wcls     []float32 // VocabSize x Dim
 
 	rope []float32 // SeqLen x HeadSize: cos, sin pairs per frequency
+
+	decodeOnce sync.Once
+	decode     *decodeWeights // see decode.go
 }
 
 type layerWeights struct {

@@ -91,3 +91,21 @@ func siluMul8(hb, hb2 *float32, n int)
 
 //go:noescape
 func siluMul16(hb, hb2 *float32, n int)
+
+// vecmat8y, vecmat16z and vecmat64y/z are the decoding kernels (see
+// vecmat_amd64.s): 8, 16 or 64 output rows of a transposed matrix.
+//
+//go:noescape
+func vecmat8y(x, w, out *float32, n, ldw int)
+
+//go:noescape
+func vecmat64y(x, w, out *float32, n, ldw int)
+
+//go:noescape
+func vecmat16z(x, w, out *float32, n, ldw int)
+
+//go:noescape
+func vecmat64z(x, w, out *float32, n, ldw int)
+
+//go:noescape
+func vecmat128z(x, w, out *float32, n, ldw int)

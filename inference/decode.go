@@ -1,0 +1,260 @@
+package inference
+
+// Decoding one position in columns. A position's matrix-vector product has
+// one sequential sum per output row, which cannot be split, so the vector
+// kernels give every output row its own lane instead: with the weight
+// transposed (input features x output rows), row j of the transposed matrix
+// holds weight j of 64 consecutive output rows, and one step broadcasts x[j]
+// and adds x[j]*w[j] into 64 lanes. Each lane is still its row's sum
+// s = s + float32(w[i][j]*x[j]) over j ascending, from +0, so the logits are
+// the row kernel's bit for bit (TestVecmatAgrees, TestKernelSetsAgreeEndToEnd,
+// TestGoldenLogits).
+//
+// The transposed copy is built the first time a model decodes with the
+// vector kernels (a validator that only scores never builds it). It holds
+// every matrix of the layers and the classifier once more, output rows
+// padded to a multiple of 8: the memory of the checkpoint's matrices again.
+// The products that read the same input are stored side by side: Q, K and V
+// as one matrix, and the two halves of the feed-forward gate (w1, w3), so a
+// layer takes four calls.
+
+// matT is a d x n matrix transposed: n rows of ld >= d floats (zero beyond d).
+type matT struct {
+	w        []float32
+	n, d, ld int
+}
+
+// transposed stacks the row-major matrices ws (each rows x n) into one
+// transposed matrix whose output rows are theirs in order.
+func transposed(n int, ws ...[]float32) matT {
+	d := 0
+	for _, w := range ws {
+		d += len(w) / n
+	}
+	m := matT{n: n, d: d, ld: (d + 7) &^ 7}
+	m.w = make([]float32, n*m.ld)
+	i0 := 0
+	for _, w := range ws {
+		rows := len(w) / n
+		for i := range rows {
+			for j, v := range w[i*n : (i+1)*n] {
+				m.w[j*m.ld+i0+i] = v
+			}
+		}
+		i0 += rows
+	}
+	return m
+}
+
+// decodeWeights are a model's matrices in the transposed layout.
+type decodeWeights struct {
+	layers []decodeLayer
+	cls    matT
+}
+
+type decodeLayer struct {
+	qkv, o, w13, w2 matT
+}
+
+// decodeWeights returns the transposed layout, building it on first use.
+func (m *Model) decodeWeights() *decodeWeights {
+	m.decodeOnce.Do(func() {
+		dw := &decodeWeights{layers: make([]decodeLayer, len(m.layers))}
+		dim, hid := m.Dim, m.HiddenDim
+		for l, lw := range m.layers {
+			dw.layers[l] = decodeLayer{
+				qkv: transposed(dim, lw.wq, lw.wk, lw.wv),
+				o:   transposed(dim, lw.wo),
+				w13: transposed(dim, lw.w1, lw.w3),
+				w2:  transposed(hid, lw.w2),
+			}
+		}
+		dw.cls = transposed(dim, m.wcls)
+		m.decode = dw
+	})
+	return m.decode
+}
+
+// decodeBytes is the memory of the transposed layout (built or not).
+func (m *Model) decodeBytes() int64 {
+	c := m.Config
+	pad := func(d int) int64 { return int64((d + 7) &^ 7) }
+	kv := c.KVDim()
+	per := int64(c.Dim)*(pad(c.Dim+2*kv)+pad(c.Dim)+pad(2*c.HiddenDim)) + int64(c.HiddenDim)*pad(c.Dim)
+	return floatBytes * (int64(c.Layers)*per + int64(c.Dim)*pad(c.VocabSize))
+}
+
+// decodeCols lets single positions decode in columns where the vector
+// kernels exist (benchmarks switch it off to compare with the row kernel).
+var decodeCols = true
+
+// useDecodeKernels reports whether single positions decode in columns.
+func useDecodeKernels() bool { return useSIMD && decodeCols }
+
+// vecmat sets out[:a.ld] to a's product with x (out[i] for i < a.d is row i's
+// canonical sum; the padding rows give 0). It splits the output rows
+// between up to threads goroutines when the product is large enough.
+func vecmat(out, x []float32, a matT, threads int) {
+	_, _ = out[a.ld-1], x[a.n-1] // the assembly kernels trust these bounds
+	threads = matmulThreads(a.n*a.d, a.d/64, threads)
+	splitRows(a.ld, threads, 64, func(c0, c1 int) { vecmatCols(out, x, a, c0, c1) })
+}
+
+// vecmatCols computes output rows [c0, c1) (c0 a multiple of 64 or c1 = ld).
+func vecmatCols(out, x []float32, a matT, c0, c1 int) {
+	c := c0
+	if useAVX512 {
+		for ; c+128 <= c1; c += 128 {
+			vecmat128z(&x[0], &a.w[c], &out[c], a.n, a.ld)
+		}
+		for ; c+64 <= c1; c += 64 {
+			vecmat64z(&x[0], &a.w[c], &out[c], a.n, a.ld)
+		}
+		for ; c+16 <= c1; c += 16 {
+			vecmat16z(&x[0], &a.w[c], &out[c], a.n, a.ld)
+		}
+	} else {
+		for ; c+64 <= c1; c += 64 {
+			vecmat64y(&x[0], &a.w[c], &out[c], a.n, a.ld)
+		}
+	}
+	for ; c < c1; c += 8 {
+		vecmat8y(&x[0], &a.w[c], &out[c], a.n, a.ld)
+	}
+}
+
+// forwardOne is forward for one position with the column kernels. Its
+// arithmetic is forward's for T = 1, step by step.
+func (s *state) forwardOne(tok, pos int, want bool) []float32 {
+	m, c := s.m, s.m.Config
+	dw := m.decodeWeights()
+	dim, hid, kvDim, hs := c.Dim, c.HiddenDim, c.KVDim(), c.HeadSize()
+	if s.canAttendCols() {
+		s.syncKeysT(pos)
+		s.ktLen = pos + 1 // written below, layer by layer
+	}
+	x := s.x[:dim]
+	copy(x, m.tokEmb[tok*dim:(tok+1)*dim])
+	xb, q, col := s.xb[:dim], s.q[:dim], s.colBuf(dw)
+	ropeRow := m.rope[pos*hs : (pos+1)*hs]
+	for l := range m.layers {
+		lw, dl := &m.layers[l], &dw.layers[l]
+		rmsnorm(xb, x, lw.rmsAtt)
+		vecmat(col, xb, dl.qkv, s.threads)
+		loff := l * s.cap * kvDim
+		kc := s.kc[loff+pos*kvDim : loff+(pos+1)*kvDim]
+		copy(q, col[:dim])
+		copy(kc, col[dim:dim+kvDim])
+		copy(s.vc[loff+pos*kvDim:loff+(pos+1)*kvDim], col[dim+kvDim:dim+2*kvDim])
+		rope(q, ropeRow, hs)
+		rope(kc, ropeRow, hs)
+		if s.canAttendCols() {
+			for ch, v := range kc {
+				s.kt[loff+ch*s.cap+pos] = v
+			}
+			s.attentionOne(l, pos)
+		} else {
+			s.attention(l, pos, 1)
+		}
+		vecmat(col, xb, dl.o, s.threads)
+		for i, v := range col[:dim] {
+			x[i] += v
+		}
+		rmsnorm(xb, x, lw.rmsFFN)
+		vecmat(col, xb, dl.w13, s.threads)
+		hb := s.hb[:hid]
+		copy(hb, col[:hid])
+		silu(hb, col[hid:2*hid])
+		vecmat(col, hb, dl.w2, s.threads)
+		for i, v := range col[:dim] {
+			x[i] += v
+		}
+	}
+	if !want {
+		return nil
+	}
+	rmsnorm(x, x, m.rmsFinal)
+	out := s.logits[:c.VocabSize]
+	vecmat(col, x, dw.cls, s.threads)
+	copy(out, col[:c.VocabSize])
+	return out
+}
+
+// colBuf is forwardOne's buffer for product outputs, padding included.
+func (s *state) colBuf(dw *decodeWeights) []float32 {
+	if s.col == nil {
+		n := dw.cls.ld
+		for _, dl := range dw.layers[:1] {
+			n = max(n, dl.qkv.ld, dl.o.ld, dl.w13.ld, dl.w2.ld)
+		}
+		s.col = make([]float32, n)
+	}
+	return s.col
+}
+
+// Decoding attention in columns. For one query per head, the scores of a
+// head are its query times every cached key: with the keys channel-major
+// (kt, a row per key channel and a lane per position) that is vecmat with a
+// lane per key, each lane attend's sequential sum over the head. The
+// softmax then runs down the keys with a lane per head (softmaxCols on the
+// scores transposed), exactly attend's scale, maximum, exponentials, sum and
+// division in key order; and the weighted values are vecmat again, a lane
+// per channel of the head, each a sequential sum over the keys in order.
+
+// canAttendCols reports whether attentionOne can run: the value sums take
+// eight channels per lane block.
+func (s *state) canAttendCols() bool { return s.kt != nil }
+
+// syncKeysT copies the keys cached since kt was last written (positions
+// ktLen..upto-1, every layer) into the channel-major cache kt.
+func (s *state) syncKeysT(upto int) {
+	kvDim := s.m.KVDim()
+	for l := range s.m.Layers {
+		loff := l * s.cap * kvDim
+		for p := s.ktLen; p < upto; p++ {
+			for ch, v := range s.kc[loff+p*kvDim : loff+(p+1)*kvDim] {
+				s.kt[loff+ch*s.cap+p] = v
+			}
+		}
+	}
+	s.ktLen = max(s.ktLen, upto)
+}
+
+// attentionOne is attention for the one position pos of layer l, whose key
+// and value are cached (and the key also in kt).
+func (s *state) attentionOne(l, pos int) {
+	c := s.m.Config
+	kvDim, hs, H := c.KVDim(), c.HeadSize(), c.Heads
+	kvMul := c.Heads / c.KVHeads
+	loff := l * s.cap * kvDim
+	P := pos + 1
+	P8 := (P + 7) &^ 7 // the cache is padded to a multiple of 8 positions
+	Hp := (H + 7) &^ 7
+	sc, scT := s.attCols[:H*P8], s.attColsT[:P*Hp]
+	for h := range H {
+		kvOff := (h / kvMul) * hs
+		keys := matT{w: s.kt[loff+kvOff*s.cap : loff+(kvOff+hs)*s.cap], n: hs, d: P8, ld: s.cap}
+		vecmatCols(sc[h*P8:], s.q[h*hs:(h+1)*hs], keys, 0, P8)
+	}
+	for p := range P {
+		row := scT[p*Hp : (p+1)*Hp]
+		for h := range H {
+			row[h] = sc[h*P8+p]
+		}
+	}
+	scale := sqrt32(float32(hs))
+	if useAVX512 && Hp%16 == 0 {
+		softmaxColsZ(&scT[0], P, Hp, scale, Hp/16)
+	} else {
+		softmaxCols(&scT[0], P, Hp, scale, Hp/8)
+	}
+	for h := range H {
+		wt := sc[h*P8 : h*P8+P]
+		for p := range wt {
+			wt[p] = scT[p*Hp+h]
+		}
+		kvOff := (h / kvMul) * hs
+		vals := matT{w: s.vc[loff+kvOff : loff+s.cap*kvDim], n: P, d: hs, ld: kvDim}
+		vecmatCols(s.xb[h*hs:], wt, vals, 0, hs)
+	}
+}
