@@ -30,7 +30,7 @@ type state struct {
 	kt                []float32
 	ktLen             int
 	attCols, attColsT []float32
-	simd    simdScratch
+	simd              simdScratch
 }
 
 func newState(m *Model, positions, threads int) *state {
