@@ -25,7 +25,7 @@ bin="$(go env GOPATH)/bin"
 export PATH="$bin:$PATH"
 ensure_plugin() { # name module version
   local have
-  have=$(go version -m "$bin/$1" 2>/dev/null | awk '$1=="mod"{print $3}')
+  have=$(go version -m "$bin/$1" 2>/dev/null | awk '$1=="mod"{print $3}' || true)
   if [ "$have" != "$3" ]; then
     echo "installing $1 $3"
     GOFLAGS= go install "$2@$3"
