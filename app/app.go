@@ -66,6 +66,9 @@ import (
 	"github.com/meritnet/merit/x/emission"
 	emissionkeeper "github.com/meritnet/merit/x/emission/keeper"
 	emissiontypes "github.com/meritnet/merit/x/emission/types"
+	"github.com/meritnet/merit/x/payment"
+	paymentkeeper "github.com/meritnet/merit/x/payment/keeper"
+	paymenttypes "github.com/meritnet/merit/x/payment/types"
 	"github.com/meritnet/merit/x/scoring"
 	scoringkeeper "github.com/meritnet/merit/x/scoring/keeper"
 	scoringtypes "github.com/meritnet/merit/x/scoring/types"
@@ -84,7 +87,8 @@ var DefaultNodeHome = func() string {
 }()
 
 // moduleAccountPerms lists every module account and what it may do with supply.
-// x/emission is the only minter: there is no x/mint.
+// x/emission is the only minter: there is no x/mint. It also burns the burn
+// share of users' payments, which x/payment hands it with the subnet share.
 var moduleAccountPerms = map[string][]string{
 	authtypes.FeeCollectorName:     nil,
 	distrtypes.ModuleName:          nil,
@@ -92,7 +96,8 @@ var moduleAccountPerms = map[string][]string{
 	stakingtypes.NotBondedPoolName: {authtypes.Burner, authtypes.Staking},
 	govtypes.ModuleName:            {authtypes.Burner},
 	subnettypes.ModuleName:         {authtypes.Burner},
-	emissiontypes.ModuleName:       {authtypes.Minter},
+	emissiontypes.ModuleName:       {authtypes.Minter, authtypes.Burner},
+	paymenttypes.ModuleName:        nil,
 }
 
 var (
@@ -121,6 +126,7 @@ type MeritApp struct {
 	SubnetKeeper   subnetkeeper.Keeper
 	ScoringKeeper  scoringkeeper.Keeper
 	EmissionKeeper emissionkeeper.Keeper
+	PaymentKeeper  paymentkeeper.Keeper
 
 	ModuleManager *module.Manager
 	BasicManager  module.BasicManager
@@ -148,7 +154,7 @@ func NewMeritApp(
 		authtypes.StoreKey, banktypes.StoreKey, stakingtypes.StoreKey, slashingtypes.StoreKey,
 		distrtypes.StoreKey, govtypes.StoreKey, consensustypes.StoreKey, upgradetypes.StoreKey,
 		evidencetypes.StoreKey,
-		subnettypes.StoreKey, scoringtypes.StoreKey, emissiontypes.StoreKey,
+		subnettypes.StoreKey, scoringtypes.StoreKey, emissiontypes.StoreKey, paymenttypes.StoreKey,
 	)
 
 	app := &MeritApp{
@@ -222,6 +228,10 @@ func NewMeritApp(
 		return nil, err
 	}
 	app.ScoringKeeper.SetEmissionKeeper(app.EmissionKeeper)
+	if app.PaymentKeeper, err = paymentkeeper.NewKeeper(appCodec, runtime.NewKVStoreService(keys[paymenttypes.StoreKey]), accCodec,
+		app.BankKeeper, app.SubnetKeeper, app.ScoringKeeper, app.EmissionKeeper, BondDenom, emissiontypes.ModuleName, govAuthority); err != nil {
+		return nil, err
+	}
 
 	app.ModuleManager = module.NewManager(
 		genutil.NewAppModule(app.AccountKeeper, app.StakingKeeper, app, txConfig),
@@ -237,6 +247,7 @@ func NewMeritApp(
 		subnet.NewAppModule(app.SubnetKeeper),
 		scoring.NewAppModule(app.ScoringKeeper),
 		emission.NewAppModule(app.EmissionKeeper),
+		payment.NewAppModule(app.PaymentKeeper),
 	)
 	app.BasicManager = module.NewBasicManagerFromManager(app.ModuleManager, map[string]module.AppModuleBasic{
 		genutiltypes.ModuleName: genutil.NewAppModuleBasic(genutiltypes.DefaultMessageValidator),
@@ -251,13 +262,13 @@ func NewMeritApp(
 	// so the reward of this block is pending when an epoch pays out.
 	app.ModuleManager.SetOrderEndBlockers(
 		banktypes.ModuleName, govtypes.ModuleName, stakingtypes.ModuleName,
-		subnettypes.ModuleName, emissiontypes.ModuleName, scoringtypes.ModuleName,
+		subnettypes.ModuleName, emissiontypes.ModuleName, scoringtypes.ModuleName, paymenttypes.ModuleName,
 	)
 	genesisOrder := []string{
 		authtypes.ModuleName, banktypes.ModuleName, distrtypes.ModuleName, stakingtypes.ModuleName,
 		slashingtypes.ModuleName, govtypes.ModuleName, genutiltypes.ModuleName, evidencetypes.ModuleName,
 		upgradetypes.ModuleName, consensustypes.ModuleName,
-		subnettypes.ModuleName, scoringtypes.ModuleName, emissiontypes.ModuleName,
+		subnettypes.ModuleName, scoringtypes.ModuleName, emissiontypes.ModuleName, paymenttypes.ModuleName,
 	}
 	app.ModuleManager.SetOrderInitGenesis(genesisOrder...)
 	app.ModuleManager.SetOrderExportGenesis(genesisOrder...)

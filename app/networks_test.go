@@ -26,7 +26,7 @@ func TestDevnetGenesisValidates(t *testing.T) {
 	if err := a.BasicManager.ValidateGenesis(a.AppCodec(), a.TxConfig(), doc.AppState); err != nil {
 		t.Fatalf("networks/devnet genesis is invalid for this binary (run make devnet-gen): %v", err)
 	}
-	for _, m := range []string{"subnet", "scoring", "emission"} {
+	for _, m := range []string{"subnet", "scoring", "emission", "payment"} {
 		if _, ok := doc.AppState[m]; !ok {
 			t.Fatalf("devnet genesis has no %s section", m)
 		}

@@ -78,7 +78,7 @@ func (k Keeper) issue(ctx sdk.Context) error {
 	return k.Carry.Set(ctx, rest)
 }
 
-// subnetWeights updates each subnet's stake EMA and returns the subnets that
+// subnetWeights updates each subnet's stake and revenue EMAs and returns the subnets that
 // accrue this block (those with neurons) with their weights: governance-fixed
 // shares when set, else the stake EMA, else equal. It also folds the pending
 // emission of subnets that no longer exist into the carry.
@@ -102,6 +102,7 @@ func (k Keeper) subnetWeights(ctx sdk.Context, p types.Params) ([]types.SubnetEm
 		} else {
 			se.StakeEma = se.StakeEma.Sub(se.StakeEma.Sub(stake).Mul(alpha).QuoRaw(types.BasisPoints))
 		}
+		foldRevenue(&se, p.RevenueEmaAlphaBps)
 		if err := k.Subnets.Set(ctx, s.Netuid, se); err != nil {
 			return true, err
 		}

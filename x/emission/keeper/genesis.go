@@ -22,7 +22,13 @@ func (k Keeper) InitGenesis(ctx context.Context, gs *types.GenesisState) error {
 	if err := k.Carry.Set(ctx, gs.Carry); err != nil {
 		return err
 	}
+	if !gs.RevenueBurned.IsNil() {
+		if err := k.RevenueBurned.Set(ctx, gs.RevenueBurned); err != nil {
+			return err
+		}
+	}
 	for _, se := range gs.Subnets {
+		se.FillZero()
 		if err := k.Subnets.Set(ctx, se.Netuid, se); err != nil {
 			return err
 		}
@@ -46,6 +52,9 @@ func (k Keeper) ExportGenesis(ctx context.Context) (*types.GenesisState, error) 
 		return nil, err
 	}
 	if gs.Carry, err = k.intItem(ctx, k.Carry); err != nil {
+		return nil, err
+	}
+	if gs.RevenueBurned, err = k.intItem(ctx, k.RevenueBurned); err != nil {
 		return nil, err
 	}
 	if err := k.Subnets.Walk(ctx, nil, func(_ uint32, se types.SubnetEmission) (bool, error) {

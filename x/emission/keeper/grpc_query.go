@@ -51,7 +51,7 @@ func (q queryServer) TotalIssued(ctx context.Context, _ *types.QueryTotalIssuedR
 	if err != nil {
 		return nil, internal(err)
 	}
-	burned, err := q.k.subnets.GetTotalBurned(ctx)
+	burned, err := q.k.GetTotalBurned(ctx)
 	if err != nil {
 		return nil, internal(err)
 	}

@@ -36,6 +36,8 @@ type Keeper struct {
 	Subnets collections.Map[uint32, types.SubnetEmission]
 	// History by (netuid, epoch, uid); only non-zero payouts are kept.
 	History collections.Map[collections.Triple[uint32, uint64, uint32], types.NeuronEmission]
+	// RevenueBurned is the burn share of users' payments (x/payment), burned here.
+	RevenueBurned collections.Item[sdkmath.Int]
 }
 
 // NewKeeper builds the keeper; it fails when the authority is not a valid address.
@@ -55,6 +57,7 @@ func NewKeeper(cdc codec.BinaryCodec, storeService storetypes.KVStoreService, ad
 		Subnets:     collections.NewMap(sb, types.SubnetsKey, "subnets", collections.Uint32Key, codec.CollValue[types.SubnetEmission](cdc)),
 		History: collections.NewMap(sb, types.HistoryKey, "history",
 			collections.TripleKeyCodec(collections.Uint32Key, collections.Uint64Key, collections.Uint32Key), codec.CollValue[types.NeuronEmission](cdc)),
+		RevenueBurned: collections.NewItem(sb, types.RevenueBurnedKey, "revenue_burned", sdk.IntValue),
 	}
 	schema, err := sb.Build()
 	if err != nil {
@@ -82,7 +85,8 @@ func (k Keeper) GetTotalIssued(ctx context.Context) (sdkmath.Int, error) {
 func (k Keeper) subnetEmission(ctx context.Context, netuid uint32) (types.SubnetEmission, error) {
 	se, err := k.Subnets.Get(ctx, netuid)
 	if errors.Is(err, collections.ErrNotFound) {
-		return types.SubnetEmission{Netuid: netuid, Pending: sdkmath.ZeroInt(), StakeEma: sdkmath.ZeroInt(), Paid: sdkmath.ZeroInt()}, nil
+		se, err = types.SubnetEmission{Netuid: netuid}, nil
 	}
+	se.FillZero()
 	return se, err
 }

@@ -10,9 +10,11 @@ import (
 	subnettypes "github.com/meritnet/merit/x/subnet/types"
 )
 
-// BankKeeper mints issuance and moves it to recipients.
+// BankKeeper mints issuance, burns the burn share of revenue, and moves
+// both to recipients.
 type BankKeeper interface {
 	MintCoins(ctx context.Context, moduleName string, amt sdk.Coins) error
+	BurnCoins(ctx context.Context, moduleName string, amt sdk.Coins) error
 	SendCoinsFromModuleToAccount(ctx context.Context, senderModule string, recipientAddr sdk.AccAddress, amt sdk.Coins) error
 	SendCoinsFromModuleToModule(ctx context.Context, senderModule, recipientModule string, amt sdk.Coins) error
 }

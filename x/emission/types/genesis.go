@@ -8,7 +8,7 @@ import (
 
 // DefaultGenesis is the module state of a fresh chain: nothing issued yet.
 func DefaultGenesis() *GenesisState {
-	return &GenesisState{Params: DefaultParams(), TotalIssued: sdkmath.ZeroInt(), Carry: sdkmath.ZeroInt()}
+	return &GenesisState{Params: DefaultParams(), TotalIssued: sdkmath.ZeroInt(), Carry: sdkmath.ZeroInt(), RevenueBurned: sdkmath.ZeroInt()}
 }
 
 // Validate checks the genesis state before it is written to the store.
@@ -22,7 +22,14 @@ func (gs GenesisState) Validate() error {
 	if gs.Carry.IsNil() || gs.Carry.IsNegative() {
 		return fmt.Errorf("carry must be non-negative")
 	}
+	if !gs.RevenueBurned.IsNil() && gs.RevenueBurned.IsNegative() {
+		return fmt.Errorf("revenue_burned must be non-negative")
+	}
 	for _, s := range gs.Subnets {
+		s.FillZero()
+		if s.Revenue.IsNegative() || s.RevenueBlock.IsNegative() || s.RevenueEma.IsNegative() {
+			return fmt.Errorf("subnet %d: revenue figures must be non-negative", s.Netuid)
+		}
 		if s.Pending.IsNil() || s.Pending.IsNegative() || s.StakeEma.IsNil() || s.StakeEma.IsNegative() {
 			return fmt.Errorf("subnet %d: pending and stake_ema must be non-negative", s.Netuid)
 		}

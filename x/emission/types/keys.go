@@ -11,9 +11,10 @@ const (
 
 // Collection prefixes. Each is one byte and never reused.
 var (
-	ParamsKey      = collections.NewPrefix(0)
-	TotalIssuedKey = collections.NewPrefix(1)
-	CarryKey       = collections.NewPrefix(2)
-	SubnetsKey     = collections.NewPrefix(3)
-	HistoryKey     = collections.NewPrefix(4)
+	ParamsKey        = collections.NewPrefix(0)
+	TotalIssuedKey   = collections.NewPrefix(1)
+	CarryKey         = collections.NewPrefix(2)
+	SubnetsKey       = collections.NewPrefix(3)
+	HistoryKey       = collections.NewPrefix(4)
+	RevenueBurnedKey = collections.NewPrefix(5)
 )

@@ -19,6 +19,7 @@ func DefaultParams() Params {
 		ChainSecurityShareBps: 1_000,
 		StakeEmaAlphaBps:      100,
 		HistoryEpochs:         32,
+		RevenueEmaAlphaBps:    100,
 	}
 }
 
@@ -38,6 +39,9 @@ func (p Params) Validate() error {
 	}
 	if p.StakeEmaAlphaBps == 0 || p.StakeEmaAlphaBps > BasisPoints {
 		return fmt.Errorf("stake_ema_alpha_bps must be in [1, %d], got %d", BasisPoints, p.StakeEmaAlphaBps)
+	}
+	if p.RevenueEmaAlphaBps == 0 || p.RevenueEmaAlphaBps > BasisPoints {
+		return fmt.Errorf("revenue_ema_alpha_bps must be in [1, %d], got %d", BasisPoints, p.RevenueEmaAlphaBps)
 	}
 	if p.HistoryEpochs > 1024 {
 		return fmt.Errorf("history_epochs must be at most 1024, got %d", p.HistoryEpochs)

@@ -234,7 +234,8 @@ var xxx_messageInfo_QueryTotalIssuedRequest proto.InternalMessageInfo
 type QueryTotalIssuedResponse struct {
 	TotalIssued cosmossdk_io_math.Int `protobuf:"bytes,1,opt,name=total_issued,json=totalIssued,proto3,customtype=cosmossdk.io/math.Int" json:"total_issued"`
 	SupplyCap   cosmossdk_io_math.Int `protobuf:"bytes,2,opt,name=supply_cap,json=supplyCap,proto3,customtype=cosmossdk.io/math.Int" json:"supply_cap"`
-	// umerit burned by registrations (x/subnet); bank supply = genesis + issued − burned.
+	// umerit burned by registrations (x/subnet) and from users' payments
+	// (x/payment); bank supply = genesis + issued − burned.
 	TotalBurned cosmossdk_io_math.Int `protobuf:"bytes,3,opt,name=total_burned,json=totalBurned,proto3,customtype=cosmossdk.io/math.Int" json:"total_burned"`
 }
 

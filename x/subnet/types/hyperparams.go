@@ -35,6 +35,8 @@ func DefaultHyperparams() Hyperparams {
 		BurnIncreaseBps:       20_000, // x2 per registration
 		OwnerCutBps:           1_800,
 		ServingRateLimit:      10,
+		// Free until the owner sets a price (update-hyperparams).
+		PricePerMillionTokens: 0,
 	}
 }
 
@@ -79,6 +81,8 @@ func DefaultMaxHyperparams() Hyperparams {
 		BurnIncreaseBps:       100_000, // x10
 		OwnerCutBps:           BasisPoints,
 		ServingRateLimit:      100_000,
+		// 1M MERIT per million tokens: a ceiling against typos, not a policy.
+		PricePerMillionTokens: 1_000_000_000_000,
 	}
 }
 
@@ -108,6 +112,7 @@ var hyperparamUintFields = []uintField{
 	{"burn_increase_bps", func(h Hyperparams) uint64 { return uint64(h.BurnIncreaseBps) }},
 	{"owner_cut_bps", func(h Hyperparams) uint64 { return uint64(h.OwnerCutBps) }},
 	{"serving_rate_limit", func(h Hyperparams) uint64 { return h.ServingRateLimit }},
+	{"price_per_million_tokens", func(h Hyperparams) uint64 { return h.PricePerMillionTokens }},
 }
 
 // ValidateBasic checks the rules that hold whatever the bounds are.
