@@ -29,6 +29,8 @@ import (
 
 	emissionkeeper "github.com/meritnet/merit/x/emission/keeper"
 	emissiontypes "github.com/meritnet/merit/x/emission/types"
+	paymentkeeper "github.com/meritnet/merit/x/payment/keeper"
+	paymenttypes "github.com/meritnet/merit/x/payment/types"
 	scoringkeeper "github.com/meritnet/merit/x/scoring/keeper"
 	scoringtypes "github.com/meritnet/merit/x/scoring/types"
 	subnetkeeper "github.com/meritnet/merit/x/subnet/keeper"
@@ -70,7 +72,14 @@ type Fixture struct {
 	EmissionQuery emissiontypes.QueryServer
 	emissionOn    bool
 
+	Payment      paymentkeeper.Keeper
+	PaymentMsg   paymenttypes.MsgServer
+	PaymentQuery paymenttypes.QueryServer
+
 	Gov string
+	// Minted is every umerit Fund has created, so supply checks can tell the
+	// test's own money from issuance.
+	Minted sdkmath.Int
 }
 
 // Option changes how New wires the fixture.
@@ -88,7 +97,7 @@ func New(t testing.TB, opts ...Option) *Fixture {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	keys := storetypes.NewKVStoreKeys(authtypes.StoreKey, banktypes.StoreKey, subnettypes.StoreKey, scoringtypes.StoreKey, emissiontypes.StoreKey)
+	keys := storetypes.NewKVStoreKeys(authtypes.StoreKey, banktypes.StoreKey, subnettypes.StoreKey, scoringtypes.StoreKey, emissiontypes.StoreKey, paymenttypes.StoreKey)
 	// Each store gets its own prefix of one in-memory DB so the multistore can commit.
 	cms := store.NewCommitMultiStore(dbm.NewMemDB(), log.NewNopLogger())
 	for _, key := range keys {
@@ -106,6 +115,7 @@ func New(t testing.TB, opts ...Option) *Fixture {
 	subnettypes.RegisterInterfaces(registry)
 	scoringtypes.RegisterInterfaces(registry)
 	emissiontypes.RegisterInterfaces(registry)
+	paymenttypes.RegisterInterfaces(registry)
 	cdc := codec.NewProtoCodec(registry)
 
 	ac := addresscodec.NewBech32Codec("merit")
@@ -113,7 +123,8 @@ func New(t testing.TB, opts ...Option) *Fixture {
 	perms := map[string][]string{
 		subnettypes.ModuleName:     {authtypes.Burner},
 		faucet:                     {authtypes.Minter},
-		"emission":                 {authtypes.Minter},
+		"emission":                 {authtypes.Minter, authtypes.Burner},
+		paymenttypes.ModuleName:    nil,
 		authtypes.FeeCollectorName: nil,
 	}
 	ak := authkeeper.NewAccountKeeper(cdc, runtime.NewKVStoreService(keys[authtypes.StoreKey]), authtypes.ProtoBaseAccount, perms, ac, "merit", gov)
@@ -135,6 +146,14 @@ func New(t testing.TB, opts ...Option) *Fixture {
 	if o.emission {
 		sc.SetEmissionKeeper(ek)
 	}
+	pk, err := paymentkeeper.NewKeeper(cdc, runtime.NewKVStoreService(keys[paymenttypes.StoreKey]), ac, bk, sk, sc, ek,
+		Denom, emissiontypes.ModuleName, gov)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pk.InitGenesis(ctx, paymenttypes.DefaultGenesis()); err != nil {
+		t.Fatal(err)
+	}
 	if err := ek.InitGenesis(ctx, emissiontypes.DefaultGenesis()); err != nil {
 		t.Fatal(err)
 	}
@@ -150,7 +169,8 @@ func New(t testing.TB, opts ...Option) *Fixture {
 		Scoring: sc, ScoringMsg: scoringkeeper.NewMsgServerImpl(sc), ScoringQuery: scoringkeeper.NewQueryServerImpl(sc),
 		Emission: ek, EmissionMsg: emissionkeeper.NewMsgServerImpl(ek), EmissionQuery: emissionkeeper.NewQueryServerImpl(ek),
 		emissionOn: o.emission,
-		Gov:        gov,
+		Payment:    pk, PaymentMsg: paymentkeeper.NewMsgServerImpl(pk), PaymentQuery: paymentkeeper.NewQueryServerImpl(pk),
+		Gov: gov, Minted: sdkmath.ZeroInt(),
 	}
 }
 
@@ -171,6 +191,7 @@ func (f *Fixture) Fund(a sdk.AccAddress, amount int64) {
 	if err := f.Bank.SendCoinsFromModuleToAccount(f.Ctx, faucet, a, coins); err != nil {
 		f.T.Fatal(err)
 	}
+	f.Minted = f.Minted.AddRaw(amount)
 }
 
 // Balance is a's umerit balance.
@@ -198,7 +219,7 @@ func (f *Fixture) Run(fn func(ctx sdk.Context) error) error {
 func (f *Fixture) Commit() { f.CMS.Commit() }
 
 // Advance moves n blocks forward, running EndBlock at each: x/subnet,
-// x/emission (if wired), then x/scoring, as the app orders them.
+// x/emission (if wired), x/scoring, then x/payment, as the app orders them.
 func (f *Fixture) Advance(n int64) {
 	f.T.Helper()
 	for i := int64(0); i < n; i++ {
@@ -212,6 +233,9 @@ func (f *Fixture) Advance(n int64) {
 			}
 		}
 		if err := f.Scoring.EndBlocker(f.Ctx); err != nil {
+			f.T.Fatal(err)
+		}
+		if err := f.Payment.EndBlocker(f.Ctx); err != nil {
 			f.T.Fatal(err)
 		}
 	}
