@@ -12,7 +12,7 @@ import (
 )
 
 func main() {
-	root, err := cmd.NewRootCmd()
+	root, err := cmd.NewRootCmdFor(os.Args[1:])
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
