@@ -130,8 +130,8 @@ func (s *state) forwardOne(tok, pos int, want bool) []float32 {
 	dw := m.decodeWeights()
 	dim, hid, kvDim, hs := c.Dim, c.HiddenDim, c.KVDim(), c.HeadSize()
 	if s.canAttendCols() {
-		s.syncKeysT(pos)
-		s.ktLen = pos + 1 // written below, layer by layer
+		s.syncHeads(pos)
+		s.xLen = pos + 1 // written below, layer by layer
 	}
 	x := s.x[:dim]
 	copy(x, m.tokEmb[tok*dim:(tok+1)*dim])
@@ -149,9 +149,7 @@ func (s *state) forwardOne(tok, pos int, want bool) []float32 {
 		rope(q, ropeRow, hs)
 		rope(kc, ropeRow, hs)
 		if s.canAttendCols() {
-			for ch, v := range kc {
-				s.kt[loff+ch*s.cap+pos] = v
-			}
+			s.storeHeads(l, pos)
 			s.attentionOne(l, pos)
 		} else {
 			s.attention(l, pos, 1)
@@ -192,69 +190,93 @@ func (s *state) colBuf(dw *decodeWeights) []float32 {
 	return s.col
 }
 
-// Decoding attention in columns. For one query per head, the scores of a
-// head are its query times every cached key: with the keys channel-major
-// (kt, a row per key channel and a lane per position) that is vecmat with a
-// lane per key, each lane attend's sequential sum over the head. The
-// softmax then runs down the keys with a lane per head (softmaxCols on the
-// scores transposed), exactly attend's scale, maximum, exponentials, sum and
-// division in key order; and the weighted values are vecmat again, a lane
-// per channel of the head, each a sequential sum over the keys in order.
+// Decoding attention with a lane per head. For one query per head, attend's
+// three loops over the keys (scores, softmax, weighted values) are the same
+// loops for every head, so the heads go side by side in vector lanes: the
+// cache keeps each position's keys and values once more, channel by
+// channel with a lane per query head (kx, vx: a grouped-query kv head is
+// repeated for each of its query heads), and
+//
+//   - attnScores8 gives each lane its head's score, the sequential sum over
+//     the head's channels of q*k;
+//   - softmaxCols runs down the positions, a column per head: attend's
+//     scale, maximum, exponentials, sum and division in position order;
+//   - attnValues8 gives each lane of channel i its head's sum over the
+//     positions, in order, of weight*value.
+//
+// Each lane computes exactly what attend computes for its head, so the
+// output is attend's bit for bit.
 
-// canAttendCols reports whether attentionOne can run: the value sums take
-// eight channels per lane block.
-func (s *state) canAttendCols() bool { return s.kt != nil }
+// canAttendCols reports whether attentionOne can run (the values go eight
+// channels at a time).
+func (s *state) canAttendCols() bool { return s.kx != nil }
 
-// syncKeysT copies the keys cached since kt was last written (positions
-// ktLen..upto-1, every layer) into the channel-major cache kt.
-func (s *state) syncKeysT(upto int) {
-	kvDim := s.m.KVDim()
-	for l := range s.m.Layers {
-		loff := l * s.cap * kvDim
-		for p := s.ktLen; p < upto; p++ {
-			for ch, v := range s.kc[loff+p*kvDim : loff+(p+1)*kvDim] {
-				s.kt[loff+ch*s.cap+p] = v
-			}
+// headLanes is the lanes of kx and vx: the heads rounded up to 8.
+func headLanes(c Config) int { return (c.Heads + 7) &^ 7 }
+
+// storeHeads copies position p's keys and values of layer l from the
+// position-major cache into kx and vx.
+func (s *state) storeHeads(l, p int) {
+	c := s.m.Config
+	kvDim, hs, Hp := c.KVDim(), c.HeadSize(), headLanes(c)
+	kvMul := c.Heads / c.KVHeads
+	row := s.kc[(l*s.cap+p)*kvDim : (l*s.cap+p+1)*kvDim]
+	vrow := s.vc[(l*s.cap+p)*kvDim : (l*s.cap+p+1)*kvDim]
+	base := (l*s.cap + p) * hs * Hp
+	kx, vx := s.kx[base:base+hs*Hp], s.vx[base:base+hs*Hp]
+	for h := range c.Heads {
+		g := (h / kvMul) * hs
+		for i := range hs {
+			kx[i*Hp+h] = row[g+i]
+			vx[i*Hp+h] = vrow[g+i]
 		}
 	}
-	s.ktLen = max(s.ktLen, upto)
+}
+
+// syncHeads fills kx and vx for the positions cached since they were last
+// written (xLen..upto-1, every layer): those of batched chunks.
+func (s *state) syncHeads(upto int) {
+	for p := s.xLen; p < upto; p++ {
+		for l := range s.m.Layers {
+			s.storeHeads(l, p)
+		}
+	}
+	s.xLen = max(s.xLen, upto)
 }
 
 // attentionOne is attention for the one position pos of layer l, whose key
-// and value are cached (and the key also in kt).
+// and value are cached (in kx and vx too): s.q in, s.xb out.
 func (s *state) attentionOne(l, pos int) {
 	c := s.m.Config
-	kvDim, hs, H := c.KVDim(), c.HeadSize(), c.Heads
-	kvMul := c.Heads / c.KVHeads
-	loff := l * s.cap * kvDim
+	hs, H, Hp := c.HeadSize(), c.Heads, headLanes(c)
 	P := pos + 1
-	P8 := (P + 7) &^ 7 // the cache is padded to a multiple of 8 positions
-	Hp := (H + 7) &^ 7
-	sc, scT := s.attCols[:H*P8], s.attColsT[:P*Hp]
+	P4 := (P + 3) &^ 3 // the cache is padded to a multiple of 8 positions
+	qT, oT, sc := s.attQ[:hs*Hp], s.attO[:hs*Hp], s.attCols[:P4*Hp]
 	for h := range H {
-		kvOff := (h / kvMul) * hs
-		keys := matT{w: s.kt[loff+kvOff*s.cap : loff+(kvOff+hs)*s.cap], n: hs, d: P8, ld: s.cap}
-		vecmatCols(sc[h*P8:], s.q[h*hs:(h+1)*hs], keys, 0, P8)
-	}
-	for p := range P {
-		row := scT[p*Hp : (p+1)*Hp]
-		for h := range H {
-			row[h] = sc[h*P8+p]
+		for i, v := range s.q[h*hs : (h+1)*hs] {
+			qT[i*Hp+h] = v
 		}
+	}
+	base := l * s.cap * hs * Hp
+	kx, vx := s.kx[base:base+P4*hs*Hp], s.vx[base:base+P*hs*Hp]
+	for b := 0; b < Hp; b += 8 {
+		attnScores8(&qT[b], &kx[b], &sc[b], hs, P4, Hp)
 	}
 	scale := sqrt32(float32(hs))
 	if useAVX512 && Hp%16 == 0 {
-		softmaxColsZ(&scT[0], P, Hp, scale, Hp/16)
+		softmaxColsZ(&sc[0], P, Hp, scale, Hp/16)
 	} else {
-		softmaxCols(&scT[0], P, Hp, scale, Hp/8)
+		softmaxCols(&sc[0], P, Hp, scale, Hp/8)
+	}
+	for b := 0; b < Hp; b += 8 {
+		for i0 := 0; i0 < hs; i0 += 8 {
+			attnValues8(&sc[b], &vx[i0*Hp+b], &oT[i0*Hp+b], P, hs, Hp)
+		}
 	}
 	for h := range H {
-		wt := sc[h*P8 : h*P8+P]
-		for p := range wt {
-			wt[p] = scT[p*Hp+h]
+		out := s.xb[h*hs : (h+1)*hs]
+		for i := range out {
+			out[i] = oT[i*Hp+h]
 		}
-		kvOff := (h / kvMul) * hs
-		vals := matT{w: s.vc[loff+kvOff : loff+s.cap*kvDim], n: P, d: hs, ld: kvDim}
-		vecmatCols(s.xb[h*hs:], wt, vals, 0, hs)
 	}
 }

@@ -26,11 +26,12 @@ type state struct {
 	att     []float32 // one row of cap scores per attention task
 	logits  []float32 // chunkLen x VocabSize
 	col     []float32 // forwardOne's product outputs, allocated on first use
-	// attentionOne's keys channel-major (like vt), and its scores.
-	kt                []float32
-	ktLen             int
-	attCols, attColsT []float32
-	simd              simdScratch
+	// attentionOne's caches with a lane per head (Layers x cap x HeadSize x
+	// headLanes), the positions they hold, and its buffers.
+	kx, vx              []float32
+	xLen                int
+	attCols, attQ, attO []float32
+	simd                simdScratch
 }
 
 func newState(m *Model, positions, threads int) *state {
@@ -56,9 +57,11 @@ func newState(m *Model, positions, threads int) *state {
 		st.ss = make([]float32, chunkLen)
 	}
 	if useDecodeKernels() && c.HeadSize()%8 == 0 {
-		st.kt = make([]float32, kv)
-		st.attCols = make([]float32, c.Heads*positions)
-		st.attColsT = make([]float32, positions*((c.Heads+7)&^7))
+		hx := c.Layers * positions * c.HeadSize() * headLanes(c)
+		st.kx, st.vx = make([]float32, hx), make([]float32, hx)
+		st.attCols = make([]float32, positions*headLanes(c))
+		st.attQ = make([]float32, c.HeadSize()*headLanes(c))
+		st.attO = make([]float32, c.HeadSize()*headLanes(c))
 	}
 	return st
 }

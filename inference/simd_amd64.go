@@ -109,3 +109,20 @@ func vecmat64z(x, w, out *float32, n, ldw int)
 
 //go:noescape
 func vecmat128z(x, w, out *float32, n, ldw int)
+
+// tile8x8 and tile4x8 are tile4x16's sums for 8 or 4 rows x 8 positions.
+//
+//go:noescape
+func tile8x8(xT, w, outT *float32, n, ldx, ldw, ldo int)
+
+//go:noescape
+func tile4x8(xT, w, outT *float32, n, ldx, ldw, ldo int)
+
+// attnScores8 and attnValues8 are decoding attention's kernels with a lane
+// per head (see attn_amd64.s).
+//
+//go:noescape
+func attnScores8(q, kx, out *float32, hs, P4, ld int)
+
+//go:noescape
+func attnValues8(w, vx, out *float32, P, hs, ld int)

@@ -110,3 +110,117 @@ TEXT ·tile4x16(SB), NOSPLIT, $0-56
 TEXT ·tile4x32(SB), NOSPLIT, $0-56
 	TILE4(VPXORD, Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7, Z8, Z9, Z10, Z11, Z12, Z13, Z14, Z15, 64, zloop, zdone)
 	RET
+
+// TILE8ROW accumulates row r of tile8x8/tile4x8: broadcast the weight at
+// addr, multiply by the inputs in Y8, add into acc.
+#define TILE8ROW(addr, b, acc) \
+	VBROADCASTSS addr, b; \
+	VMULPS Y8, b, b; \
+	VADDPS b, acc, acc
+
+// func tile8x8(xT, w, outT *float32, n, ldx, ldw, ldo int)
+//
+// tile4x16's sums for 8 rows x 8 positions (one AVX2 register per row):
+// eight independent sums for a batch of only eight lanes.
+TEXT ·tile8x8(SB), NOSPLIT, $0-56
+	MOVQ xT+0(FP), SI
+	MOVQ w+8(FP), DI
+	MOVQ outT+16(FP), DX
+	MOVQ n+24(FP), CX
+	MOVQ ldx+32(FP), R8
+	MOVQ ldw+40(FP), R9
+	MOVQ ldo+48(FP), R12
+	SHLQ $2, R8
+	SHLQ $2, R9
+	SHLQ $2, R12
+	LEAQ (R9)(R9*2), R10
+	LEAQ (DI)(R9*4), R11
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	TESTQ CX, CX
+	JE t88done
+
+t88loop:
+	VMOVUPS (SI), Y8
+	TILE8ROW((DI), Y9, Y0)
+	TILE8ROW((DI)(R9*1), Y10, Y1)
+	TILE8ROW((DI)(R9*2), Y11, Y2)
+	TILE8ROW((DI)(R10*1), Y12, Y3)
+	TILE8ROW((R11), Y13, Y4)
+	TILE8ROW((R11)(R9*1), Y14, Y5)
+	TILE8ROW((R11)(R9*2), Y15, Y6)
+	TILE8ROW((R11)(R10*1), Y9, Y7)
+	ADDQ R8, SI
+	ADDQ $4, DI
+	ADDQ $4, R11
+	DECQ CX
+	JNE t88loop
+
+t88done:
+	VMOVUPS Y0, (DX)
+	ADDQ R12, DX
+	VMOVUPS Y1, (DX)
+	ADDQ R12, DX
+	VMOVUPS Y2, (DX)
+	ADDQ R12, DX
+	VMOVUPS Y3, (DX)
+	ADDQ R12, DX
+	VMOVUPS Y4, (DX)
+	ADDQ R12, DX
+	VMOVUPS Y5, (DX)
+	ADDQ R12, DX
+	VMOVUPS Y6, (DX)
+	ADDQ R12, DX
+	VMOVUPS Y7, (DX)
+	VZEROUPPER
+	RET
+
+// func tile4x8(xT, w, outT *float32, n, ldx, ldw, ldo int)
+//
+// tile8x8 for the last 4 rows of a matrix whose rows are not a multiple of 8.
+TEXT ·tile4x8(SB), NOSPLIT, $0-56
+	MOVQ xT+0(FP), SI
+	MOVQ w+8(FP), DI
+	MOVQ outT+16(FP), DX
+	MOVQ n+24(FP), CX
+	MOVQ ldx+32(FP), R8
+	MOVQ ldw+40(FP), R9
+	MOVQ ldo+48(FP), R12
+	SHLQ $2, R8
+	SHLQ $2, R9
+	SHLQ $2, R12
+	LEAQ (R9)(R9*2), R10
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	TESTQ CX, CX
+	JE t48done
+
+t48loop:
+	VMOVUPS (SI), Y8
+	TILE8ROW((DI), Y9, Y0)
+	TILE8ROW((DI)(R9*1), Y10, Y1)
+	TILE8ROW((DI)(R9*2), Y11, Y2)
+	TILE8ROW((DI)(R10*1), Y12, Y3)
+	ADDQ R8, SI
+	ADDQ $4, DI
+	DECQ CX
+	JNE t48loop
+
+t48done:
+	VMOVUPS Y0, (DX)
+	ADDQ R12, DX
+	VMOVUPS Y1, (DX)
+	ADDQ R12, DX
+	VMOVUPS Y2, (DX)
+	ADDQ R12, DX
+	VMOVUPS Y3, (DX)
+	VZEROUPPER
+	RET

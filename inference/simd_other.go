@@ -45,3 +45,9 @@ func vecmat64y(x, w, out *float32, n, ldw int)  { panic("vecmat64y without SIMD"
 func vecmat16z(x, w, out *float32, n, ldw int)  { panic("vecmat16z without SIMD") }
 func vecmat64z(x, w, out *float32, n, ldw int)  { panic("vecmat64z without SIMD") }
 func vecmat128z(x, w, out *float32, n, ldw int) { panic("vecmat128z without SIMD") }
+
+func tile8x8(xT, w, outT *float32, n, ldx, ldw, ldo int) { panic("tile8x8 without SIMD") }
+func tile4x8(xT, w, outT *float32, n, ldx, ldw, ldo int) { panic("tile4x8 without SIMD") }
+
+func attnScores8(q, kx, out *float32, hs, P4, ld int) { panic("attnScores8 without SIMD") }
+func attnValues8(w, vx, out *float32, P, hs, ld int)  { panic("attnValues8 without SIMD") }
