@@ -89,7 +89,7 @@ func (s *state) attendHeadLanes(sc []float32, l, h, pos0, T, L int) {
 	keys := s.kc[loff+kvOff : loff+s.cap*kvDim]
 	_ = keys[(P4-1)*kvDim+hs-1] // the kernel trusts these bounds
 	for p := 0; p < P4; p += 4 {
-		tileRow(qT, keys[p*kvDim:], sc[p*L:], hs, L, kvDim, L)
+		tileRow(qT, keys[p*kvDim:], sc[p*L:], hs, L, kvDim, L, L)
 	}
 	// Query t sees keys 0..pos0+t. A key it may not see scores -Inf, which
 	// never raises the maximum and whose exponential is exactly 0, so the
@@ -109,7 +109,7 @@ func (s *state) attendHeadLanes(sc []float32, l, h, pos0, T, L int) {
 	}
 	vals := s.vt[loff+kvOff*s.cap : loff+(kvOff+hs)*s.cap]
 	for i := 0; i < hs; i += 4 {
-		tileRow(sc, vals[i*s.cap:], oT[i*L:], P, L, s.cap, L)
+		tileRow(sc, vals[i*s.cap:], oT[i*L:], P, L, s.cap, L, L)
 	}
 }
 

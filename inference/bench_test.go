@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"sync"
 	"testing"
 	"time"
 )
@@ -203,4 +204,78 @@ func BenchmarkExpAll(b *testing.B) {
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(src)), "ns/exp")
 		})
 	}
+}
+
+// BenchmarkBatch measures continuous batching: every iteration starts
+// streams requests at once (128 tokens each from a short prompt, half
+// greedy, half sampled, with 5 alternatives per token) and waits for all.
+// engine=generate is LocalEngine.Generate, one request at a time (the
+// single-stream path); engine=batcher the Batcher. It reports the aggregate
+// tokens/s and the 99th percentile of the time to first token over all
+// requests of all iterations. GOMAXPROCS cores are used (two on the project
+// machine).
+func BenchmarkBatch(b *testing.B) {
+	for _, name := range []string{"merit-tiny", "stories260K"} {
+		for _, tc := range []struct {
+			engine  string
+			streams int
+		}{{"generate", 1}, {"batcher", 1}, {"batcher", 16}} {
+			b.Run(fmt.Sprintf("%s/streams=%d/engine=%s", name, tc.streams, tc.engine), func(b *testing.B) {
+				e := benchEngines(b, 0)[name]
+				if e == nil {
+					b.Skip("stories260K not available")
+				}
+				var gen func(context.Context, GenerateRequest, func(Token) error) (*Result, error) = e.Generate
+				if tc.engine == "batcher" {
+					bt := NewBatcher(e, BatchOptions{MaxBatch: 16})
+					defer bt.Close()
+					gen = bt.Generate
+				}
+				benchStreams(b, gen, tc.streams)
+			})
+		}
+	}
+}
+
+func benchStreams(b *testing.B, gen func(context.Context, GenerateRequest, func(Token) error) (*Result, error), streams int) {
+	var mu sync.Mutex
+	var ttfts []time.Duration
+	tokens := 0
+	// Warm up: the first request builds the decoding layout.
+	if _, err := gen(context.Background(), GenerateRequest{MaxTokens: 2}, nil); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		var wg sync.WaitGroup
+		for i := range streams {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				req := GenerateRequest{Prompt: "Once upon a time", MaxTokens: 128, TopLogprobs: 5}
+				if i%2 == 1 {
+					req.Temperature, req.Seed = 0.8, uint64(i)
+				}
+				start := time.Now()
+				var first time.Duration
+				res, err := gen(context.Background(), req, func(Token) error {
+					if first == 0 {
+						first = time.Since(start)
+					}
+					return nil
+				})
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				mu.Lock()
+				ttfts = append(ttfts, first)
+				tokens += len(res.Tokens)
+				mu.Unlock()
+			}()
+		}
+		wg.Wait()
+	}
+	sort.Slice(ttfts, func(i, j int) bool { return ttfts[i] < ttfts[j] })
+	b.ReportMetric(float64(tokens)/b.Elapsed().Seconds(), "tok/s")
+	b.ReportMetric(ttfts[(len(ttfts)*99)/100].Seconds()*1e3, "ttft-p99-ms")
 }

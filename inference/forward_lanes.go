@@ -109,13 +109,27 @@ func (s *state) forwardLanes(tokens []int, pos0, want int) []float32 {
 
 // matmulLanes computes outT[i*L+p] = W[i,:]·x[:,p] for i < d, p < L: W is
 // d x n row-major, xT is n x L (a lane per position). d and L are multiples
-// of 4 and 16. Rows are split between up to threads goroutines.
+// of 4 and 8. Rows are split between up to threads goroutines.
 func matmulLanes(outT, xT, w []float32, n, d, L, threads int) {
 	_, _, _ = outT[d*L-1], xT[n*L-1], w[d*n-1] // the assembly kernel trusts these bounds
 	threads = matmulThreads(n*d*L, d, threads)
-	splitRows(d, threads, 4, func(i0, i1 int) {
-		for i := i0; i < i1; i += 4 {
-			tileRow(xT, w[i*n:], outT[i*L:], n, L, n, L)
+	L16 := L &^ 15
+	splitRows(d, threads, 8, func(i0, i1 int) {
+		if L16 > 0 {
+			for i := i0; i < i1; i += 4 {
+				tileRow(xT, w[i*n:], outT[i*L:], n, L, n, L, L16)
+			}
+		}
+		if L16 == L {
+			return
+		}
+		// The last eight lanes (a batch of decoding sequences, 16k+8 of them).
+		i := i0
+		for ; i+8 <= i1; i += 8 {
+			tile8x8(&xT[L16], &w[i*n], &outT[i*L+L16], n, L, n, L)
+		}
+		if i < i1 {
+			tile4x8(&xT[L16], &w[i*n], &outT[i*L+L16], n, L, n, L)
 		}
 	})
 }
@@ -178,15 +192,16 @@ func (s *state) storeKV(l, pos0, T, L int) {
 	s.vtLen = max(s.vtLen, pos0+T)
 }
 
-// tileRow computes 4 rows x L lanes with the widest tile kernel the CPU has.
-func tileRow(xT, w, outT []float32, n, ldx, ldw, L int) {
+// tileRow computes 4 rows x L lanes (a multiple of 16) with the widest tile
+// kernel the CPU has; ldo is the output row stride.
+func tileRow(xT, w, outT []float32, n, ldx, ldw, ldo, L int) {
 	p := 0
 	if useAVX512 {
 		for ; p+32 <= L; p += 32 {
-			tile4x32(&xT[p], &w[0], &outT[p], n, ldx, ldw, L)
+			tile4x32(&xT[p], &w[0], &outT[p], n, ldx, ldw, ldo)
 		}
 	}
 	for ; p < L; p += 16 {
-		tile4x16(&xT[p], &w[0], &outT[p], n, ldx, ldw, L)
+		tile4x16(&xT[p], &w[0], &outT[p], n, ldx, ldw, ldo)
 	}
 }

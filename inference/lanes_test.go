@@ -38,8 +38,8 @@ func TestMatmulLanesAgree(t *testing.T) {
 	for _, k := range kernelSets()[1:] {
 		k.use(t)
 		for _, n := range []int{1, 3, 8, 67} {
-			for _, d := range []int{4, 8, 20} {
-				for _, L := range []int{16, 32, 48} {
+			for _, d := range []int{4, 8, 12, 20, 28} {
+				for _, L := range []int{8, 16, 24, 32, 48} {
 					w, x := make([]float32, n*d), make([]float32, n*L)
 					for i := range w {
 						w[i] = val()

@@ -146,6 +146,52 @@ func IsEndToken(id int) bool { return id == TokenEOS || id == TokenBOS }
 
 // Generate implements Engine.
 func (e *LocalEngine) Generate(ctx context.Context, req GenerateRequest, emit func(Token) error) (*Result, error) {
+	g, err := e.newGeneration(req, emit)
+	if err != nil {
+		return nil, err
+	}
+	st := newState(e.model, g.positions(), e.threads)
+	var logits []float32
+	err = st.run(ctx, g.prompt, 0, len(g.prompt)-1, func(_ int, l []float32) error {
+		logits = l
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for {
+		next, done, err := g.step(logits)
+		if err != nil {
+			return nil, err
+		}
+		if done {
+			break
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		logits = st.forward([]int{next}, g.pos(), 0)
+	}
+	return g.finish()
+}
+
+// generation is one request's decoding: the sampler, the stop-string
+// filter and the answer so far. Generate and the Batcher drive it the same
+// way, so a batched request's tokens and logprobs are Generate's.
+type generation struct {
+	e      *LocalEngine
+	req    GenerateRequest
+	prompt []int
+	maxTok int
+	res    *Result
+	smp    *sampler
+	filter *stopFilter
+	prev   int // the last token fed to the model
+	n      int // tokens chosen so far
+	emit   func(Token) error
+}
+
+func (e *LocalEngine) newGeneration(req GenerateRequest, emit func(Token) error) (*generation, error) {
 	if err := checkSampling(req); err != nil {
 		return nil, err
 	}
@@ -158,61 +204,65 @@ func (e *LocalEngine) Generate(ctx context.Context, req GenerateRequest, emit fu
 	if maxTok == 0 || maxTok > room {
 		maxTok = room
 	}
-	res := &Result{PromptTokens: append([]int(nil), prompt...), FinishReason: FinishLength}
-	st := newState(e.model, len(prompt)+maxTok, e.threads)
-	smp := newSampler(e.model.VocabSize, req.Temperature, req.TopP, req.Seed)
-	filter := newStopFilter(req.Stop)
-	var logits []float32
-	err = st.run(ctx, prompt, 0, len(prompt)-1, func(_ int, l []float32) error {
-		logits = l
-		return nil
-	})
-	if err != nil {
-		return nil, err
+	return &generation{
+		e: e, req: req, prompt: prompt, maxTok: maxTok,
+		res:    &Result{PromptTokens: append([]int(nil), prompt...), FinishReason: FinishLength},
+		smp:    newSampler(e.model.VocabSize, req.Temperature, req.TopP, req.Seed),
+		filter: newStopFilter(req.Stop),
+		prev:   prompt[len(prompt)-1],
+		emit:   emit,
+	}, nil
+}
+
+// positions is the KV cache the generation needs at most.
+func (g *generation) positions() int { return len(g.prompt) + g.maxTok }
+
+// pos is the position of the token step last returned.
+func (g *generation) pos() int { return len(g.prompt) + g.n - 1 }
+
+// step chooses the next token from the logits of the last position fed,
+// emits what became final, and returns the token to feed next, or done.
+func (g *generation) step(logits []float32) (next int, done bool, err error) {
+	next = g.smp.pick(logits)
+	if IsEndToken(next) {
+		g.res.FinishReason = FinishStop
+		return 0, true, nil
 	}
-	prev := prompt[len(prompt)-1]
-	send := func(ts []Token) error {
-		for _, t := range ts {
-			res.Tokens = append(res.Tokens, t)
-			if emit != nil {
-				if err := emit(t); err != nil {
-					return err
-				}
+	d := newDist(logits)
+	tok := Token{ID: next, Piece: g.e.tok.Piece(g.prev, next), Logprob: d.logprob(next)}
+	tok.Top = d.tops(topK(logits, g.req.TopLogprobs), g.e.tok, g.prev)
+	ready, stopped := g.filter.push(tok)
+	if err := g.send(ready); err != nil {
+		return 0, true, err
+	}
+	g.n++
+	g.prev = next
+	if stopped {
+		g.res.FinishReason = FinishStop
+		return 0, true, nil
+	}
+	return next, g.n == g.maxTok, nil
+}
+
+func (g *generation) send(ts []Token) error {
+	for _, t := range ts {
+		g.res.Tokens = append(g.res.Tokens, t)
+		if g.emit != nil {
+			if err := g.emit(t); err != nil {
+				return err
 			}
 		}
-		return nil
 	}
-	for n := 0; ; n++ {
-		next := smp.pick(logits)
-		if IsEndToken(next) {
-			res.FinishReason = FinishStop
-			break
-		}
-		d := newDist(logits)
-		tok := Token{ID: next, Piece: e.tok.Piece(prev, next), Logprob: d.logprob(next)}
-		tok.Top = d.tops(topK(logits, req.TopLogprobs), e.tok, prev)
-		ready, stopped := filter.push(tok)
-		if err := send(ready); err != nil {
-			return nil, err
-		}
-		if stopped {
-			res.FinishReason = FinishStop
-			break
-		}
-		if n+1 == maxTok {
-			break
-		}
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		logits = st.forward([]int{next}, len(prompt)+n, 0)
-		prev = next
-	}
-	if err := send(filter.flush()); err != nil {
+	return nil
+}
+
+// finish emits the tokens the stop filter still held and returns the answer.
+func (g *generation) finish() (*Result, error) {
+	if err := g.send(g.filter.flush()); err != nil {
 		return nil, err
 	}
-	res.Text = filter.text()
-	return res, nil
+	g.res.Text = g.filter.text()
+	return g.res, nil
 }
 
 // Score implements Engine: one batched teacher-forced pass.

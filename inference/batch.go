@@ -1,0 +1,441 @@
+package inference
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+)
+
+// Continuous batching. A Batcher serves a LocalEngine's generations as one
+// batch: a single loop runs steps, and every step
+//
+//  1. admits waiting requests while the batch has room (MaxBatch sequences,
+//     and KVBytes of caches when set), allocating each its own KV cache;
+//  2. prefills prompts, chunk by chunk, up to PrefillTokens prompt tokens
+//     per step, so a long prompt delays the running streams by at most one
+//     chunk per step instead of stalling them;
+//  3. feeds every decoding sequence its last token in one pass
+//     (forwardBatch: the weight products once for all of them, attention per
+//     sequence over its own cache);
+//  4. samples each sequence's next token (the same generation code as
+//     LocalEngine.Generate) and retires the finished, cancelled and failed.
+//
+// Sequences join and leave between steps. A request's answer is
+// bit-identical to LocalEngine.Generate's: its prompt goes through the
+// same chunks, every kernel computes each value's canonical sequential sum
+// whatever else shares the pass, and sampling is per request.
+
+// BatchOptions configure a Batcher.
+type BatchOptions struct {
+	// MaxBatch is the most sequences in the batch at once (default 16).
+	MaxBatch int
+	// MaxQueue is the most requests waiting for a place (default
+	// 4*MaxBatch); beyond it Generate fails at once with ErrBusy.
+	MaxQueue int
+	// KVBytes bounds the memory of the admitted sequences' KV caches and
+	// buffers (0: MaxBatch alone bounds it). A request that could never fit
+	// fails with ErrContextLength.
+	KVBytes int64
+	// PrefillTokens is how many prompt tokens a step prefills at most
+	// (default 32, one chunk); a step runs at least one chunk.
+	PrefillTokens int
+	// Threads is the goroutines of one step (default: the engine's).
+	Threads int
+}
+
+// ErrBusy: the batch and its queue are full.
+var ErrBusy = errors.New("engine busy: batch and queue are full")
+
+// ErrClosed: the Batcher was closed.
+var ErrClosed = errors.New("batcher closed")
+
+// BatchStats are a Batcher's gauges and counters.
+type BatchStats struct {
+	Running  int   // sequences in the batch
+	Waiting  int   // requests queued for a place
+	KVBytes  int64 // memory held by the running sequences
+	Steps    uint64
+	Tokens   uint64 // tokens generated (chosen) since start
+	Prefills uint64 // prompt tokens prefilled since start
+}
+
+// Batcher is an Engine that serves generation by continuous batching over
+// a LocalEngine; Score, Tokenize and Detokenize go to the engine directly.
+type Batcher struct {
+	e    *LocalEngine
+	opts BatchOptions
+
+	mu      sync.Mutex
+	waiting []*batchSeq
+	closed  bool
+	wake    chan struct{}
+	done    chan struct{}
+
+	running  atomic.Int64
+	kvBytes  atomic.Int64
+	steps    atomic.Uint64
+	tokens   atomic.Uint64
+	prefills atomic.Uint64
+}
+
+type batchSeq struct {
+	g        *generation
+	st       *state
+	bytes    int64
+	fed      int       // prompt tokens prefilled
+	next     int       // token to feed in the next decoding step
+	logits   []float32 // fresh logits to sample from, or nil
+	out      chan Token
+	cancel   atomic.Bool
+	finished chan struct{}
+	res      *Result
+	err      error
+}
+
+// NewBatcher starts a Batcher's loop; Close stops it.
+func NewBatcher(e *LocalEngine, opts BatchOptions) *Batcher {
+	b := newBatcher(e, opts)
+	go b.loop()
+	return b
+}
+
+// newBatcher is NewBatcher without starting the loop (tests start it).
+func newBatcher(e *LocalEngine, opts BatchOptions) *Batcher {
+	if opts.MaxBatch <= 0 {
+		opts.MaxBatch = 16
+	}
+	if opts.MaxQueue <= 0 {
+		opts.MaxQueue = 4 * opts.MaxBatch
+	}
+	if opts.PrefillTokens <= 0 {
+		opts.PrefillTokens = chunkLen
+	}
+	if opts.Threads <= 0 {
+		opts.Threads = e.threads
+	}
+	return &Batcher{e: e, opts: opts, wake: make(chan struct{}, 1), done: make(chan struct{})}
+}
+
+// Engine returns the engine the Batcher serves.
+func (b *Batcher) Engine() *LocalEngine { return b.e }
+
+// Options returns the options in effect (defaults filled in).
+func (b *Batcher) Options() BatchOptions { return b.opts }
+
+// Info implements Engine.
+func (b *Batcher) Info() ModelInfo { return b.e.Info() }
+
+// Tokenize implements Engine.
+func (b *Batcher) Tokenize(ctx context.Context, text string, bos bool) ([]int, error) {
+	return b.e.Tokenize(ctx, text, bos)
+}
+
+// Detokenize implements Engine.
+func (b *Batcher) Detokenize(ctx context.Context, tokens []int, prev int) (string, error) {
+	return b.e.Detokenize(ctx, tokens, prev)
+}
+
+// Score implements Engine (not batched: one teacher-forced pass is already
+// a batch of positions).
+func (b *Batcher) Score(ctx context.Context, req ScoreRequest) ([]PositionScore, error) {
+	return b.e.Score(ctx, req)
+}
+
+// Stats reports the Batcher's state now.
+func (b *Batcher) Stats() BatchStats {
+	b.mu.Lock()
+	w := len(b.waiting)
+	b.mu.Unlock()
+	return BatchStats{
+		Running: int(b.running.Load()), Waiting: w, KVBytes: b.kvBytes.Load(),
+		Steps: b.steps.Load(), Tokens: b.tokens.Load(), Prefills: b.prefills.Load(),
+	}
+}
+
+// SequenceBytes is the memory one sequence of up to positions positions
+// holds while it runs: its KV cache (keys and values position-major, plus
+// the copies the vector kernels read: values channel-major, keys and values
+// with a lane per head) and its buffers.
+func (e *LocalEngine) SequenceBytes(positions int) int64 {
+	c := e.model.Config
+	p := int64((min(positions, c.SeqLen) + 7) &^ 7)
+	kv := int64(c.Layers) * p * int64(c.KVDim())
+	floats := 2 * kv
+	if useSIMD {
+		floats += kv
+	}
+	if useDecodeKernels() && c.HeadSize()%8 == 0 {
+		floats += 2 * int64(c.Layers) * p * int64(c.HeadSize()*headLanes(c))
+	}
+	floats += int64(chunkLen)*(4*int64(c.Dim)+2*int64(c.HiddenDim)+int64(c.VocabSize)) +
+		int64(e.threads)*p + p*int64(headLanes(c))
+	return floatBytes * floats
+}
+
+// Generate implements Engine: the request joins the batch and its tokens
+// reach emit from the caller's goroutine as they are chosen. ErrBusy when
+// the queue is full.
+func (b *Batcher) Generate(ctx context.Context, req GenerateRequest, emit func(Token) error) (*Result, error) {
+	seq := &batchSeq{finished: make(chan struct{})}
+	g, err := b.e.newGeneration(req, func(t Token) error {
+		seq.out <- t // never blocks: room for every token the request may get
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	seq.g, seq.out = g, make(chan Token, g.maxTok)
+	seq.bytes = b.e.SequenceBytes(g.positions())
+	if b.opts.KVBytes > 0 && seq.bytes > b.opts.KVBytes {
+		return nil, fmt.Errorf("%w: %d positions need %d bytes of KV cache, the engine allows %d", ErrContextLength, g.positions(), seq.bytes, b.opts.KVBytes)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	b.mu.Lock()
+	switch {
+	case b.closed:
+		b.mu.Unlock()
+		return nil, ErrClosed
+	case len(b.waiting) >= b.opts.MaxQueue:
+		b.mu.Unlock()
+		return nil, ErrBusy
+	}
+	b.waiting = append(b.waiting, seq)
+	b.mu.Unlock()
+	b.signal()
+	deliver := func(t Token) error {
+		if emit == nil {
+			return nil
+		}
+		err := emit(t)
+		if err == nil {
+			err = ctx.Err() // as Generate checks between tokens
+		}
+		if err != nil {
+			seq.cancel.Store(true)
+			b.signal()
+		}
+		return err
+	}
+	for {
+		select {
+		case t := <-seq.out:
+			if err := deliver(t); err != nil {
+				return nil, err
+			}
+		case <-seq.finished:
+			for {
+				select {
+				case t := <-seq.out:
+					if err := deliver(t); err != nil {
+						return nil, err
+					}
+					continue
+				default:
+				}
+				break
+			}
+			if seq.err != nil {
+				return nil, seq.err
+			}
+			return seq.res, nil
+		case <-ctx.Done():
+			seq.cancel.Store(true)
+			b.signal()
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// Close stops the loop; running and waiting requests fail with ErrClosed.
+func (b *Batcher) Close() {
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		return
+	}
+	b.closed = true
+	b.mu.Unlock()
+	b.signal()
+	<-b.done
+}
+
+func (b *Batcher) signal() {
+	select {
+	case b.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (b *Batcher) loop() {
+	defer close(b.done)
+	var active []*batchSeq
+	var bs []batchScratch
+	var held int64
+	for {
+		b.mu.Lock()
+		if b.closed {
+			waiting := b.waiting
+			b.waiting = nil
+			b.mu.Unlock()
+			for _, s := range append(active, waiting...) {
+				s.err = ErrClosed
+				close(s.finished)
+			}
+			return
+		}
+		// Admission in arrival order; a request that does not fit yet
+		// waits for memory to be freed rather than being overtaken.
+		for len(b.waiting) > 0 && len(active) < b.opts.MaxBatch {
+			s := b.waiting[0]
+			if s.cancel.Load() {
+				b.waiting = b.waiting[1:]
+				s.err = context.Canceled
+				close(s.finished)
+				continue
+			}
+			if b.opts.KVBytes > 0 && held+s.bytes > b.opts.KVBytes {
+				break
+			}
+			b.waiting = b.waiting[1:]
+			s.st = newState(b.e.model, s.g.positions(), b.opts.Threads)
+			held += s.bytes
+			active = append(active, s)
+		}
+		b.mu.Unlock()
+		b.running.Store(int64(len(active)))
+		b.kvBytes.Store(held)
+		if len(active) == 0 {
+			<-b.wake
+			continue
+		}
+		bs = b.step(active, bs)
+		b.steps.Add(1)
+		// Retire the finished and cancelled.
+		kept := active[:0]
+		for _, s := range active {
+			select {
+			case <-s.finished:
+				held -= s.bytes
+				s.st = nil
+				continue
+			default:
+			}
+			if s.cancel.Load() {
+				s.err = context.Canceled
+				close(s.finished)
+				held -= s.bytes
+				s.st = nil
+				continue
+			}
+			kept = append(kept, s)
+		}
+		clear(active[len(kept):])
+		active = kept
+		b.running.Store(int64(len(active)))
+		b.kvBytes.Store(held)
+	}
+}
+
+// step runs one step over the active sequences (see the top of the file).
+func (b *Batcher) step(active []*batchSeq, bs []batchScratch) []batchScratch {
+	m := b.e.model
+	threads := b.opts.Threads
+	// Prefill: chunks as LocalEngine.Generate's run cuts them (a partial
+	// chunk first), at least one per step, up to PrefillTokens.
+	budget := b.opts.PrefillTokens
+	for _, s := range active {
+		n := len(s.g.prompt)
+		for s.fed < n && budget > 0 && !s.cancel.Load() {
+			end := s.fed + chunkLen
+			if s.fed == 0 && n%chunkLen != 0 {
+				end = n % chunkLen
+			}
+			end = min(end, n)
+			want := end - s.fed // no logits before the prompt's last position
+			if end == n {
+				want--
+			}
+			l := s.st.forward(s.g.prompt[s.fed:end], s.fed, want)
+			budget -= end - s.fed
+			b.prefills.Add(uint64(end - s.fed))
+			s.fed = end
+			if end == n {
+				s.logits = s.st.logits[:m.VocabSize]
+				copy(s.logits, l)
+			}
+		}
+	}
+	// Sequences whose prompt just ended sample their first token now.
+	var ready, dec []*batchSeq
+	for _, s := range active {
+		switch {
+		case s.cancel.Load():
+		case s.logits != nil:
+			ready = append(ready, s)
+		case s.fed == len(s.g.prompt):
+			dec = append(dec, s)
+		}
+	}
+	for _, s := range ready {
+		b.sample(s)
+	}
+	// Decode: the sequences past their prompt, in up to threads groups that
+	// run side by side, each its own lane-layout pass and its own sampling,
+	// so that no step waits on another goroutine more than once.
+	groups := min(threads, (len(dec)+groupLanes-1)/groupLanes)
+	if len(dec) > 0 {
+		if len(bs) < groups {
+			bs = append(bs, make([]batchScratch, groups-len(bs))...)
+		}
+		parallelFor(groups, groups, func(gi int) {
+			lo, hi := gi*len(dec)/groups, (gi+1)*len(dec)/groups
+			grp := dec[lo:hi]
+			sts := make([]*state, len(grp))
+			toks, pos := make([]int, len(grp)), make([]int, len(grp))
+			for i, s := range grp {
+				sts[i], toks[i], pos[i] = s.st, s.next, s.g.pos()
+			}
+			th := 1
+			if groups == 1 {
+				th = threads
+			}
+			forwardBatch(m, &bs[gi], sts, toks, pos, th)
+			for _, s := range grp {
+				s.logits = s.st.logits[:m.VocabSize]
+			}
+			sw := 1
+			if len(grp) >= minGroup {
+				sw = th
+			}
+			parallelFor(len(grp), sw, func(i int) { b.sample(grp[i]) })
+		})
+	}
+	b.tokens.Add(uint64(len(ready) + len(dec)))
+	return bs
+}
+
+// groupLanes: a group starts for every eight decoding sequences, up to
+// threads groups; a lane-layout pass of eight lanes costs half one of 16.
+const groupLanes = 8
+
+// minGroup is the fewest sequences worth sharing attention between goroutines.
+const minGroup = 4
+
+// sample chooses s's next token from its logits and finishes it when done.
+func (b *Batcher) sample(s *batchSeq) {
+	next, done, err := s.g.step(s.logits)
+	s.logits = nil
+	s.next = next
+	if err == nil && !done {
+		return
+	}
+	if err == nil {
+		s.res, err = s.g.finish()
+	}
+	s.err = err
+	close(s.finished)
+}

@@ -1,0 +1,125 @@
+package inference
+
+// forwardBatch feeds one token to each of several sequences (a decoding
+// step of the Batcher) and leaves each sequence's logits in its state's
+// logits[:VocabSize]. The weight products run once for all of them in lane
+// layout, a lane per sequence; RoPE, the KV cache and attention are each
+// sequence's own. Every lane does exactly what forwardOne does for its
+// sequence alone: the lane kernels compute each row's canonical sequential
+// sum, RMSNorm and SiLU work lane by lane with the same operations, and the
+// attention is attentionOne on the sequence's own cache. So each
+// sequence's logits are bit-identical to decoding it alone
+// (TestBatcherMatchesGenerate).
+type batchScratch struct {
+	x, xb, xb2, q, k, v []float32
+	hb, hb2, logitsT    []float32
+	ss                  []float32
+}
+
+// canBatchLanes reports whether the lane kernels can run a decoding step of
+// several sequences (the tile computes four rows at a time).
+func canBatchLanes(c Config) bool {
+	return useSIMD && c.Dim%4 == 0 && c.HiddenDim%4 == 0 && c.KVDim()%4 == 0 && c.VocabSize%4 == 0
+}
+
+func (bs *batchScratch) grow(c Config, L int) {
+	if len(bs.ss) >= L {
+		return
+	}
+	dim, hid, kv := c.Dim, c.HiddenDim, c.KVDim()
+	*bs = batchScratch{
+		x: make([]float32, dim*L), xb: make([]float32, dim*L), xb2: make([]float32, dim*L),
+		q: make([]float32, dim*L), k: make([]float32, kv*L), v: make([]float32, kv*L),
+		hb: make([]float32, hid*L), hb2: make([]float32, hid*L), logitsT: make([]float32, c.VocabSize*L),
+		ss: make([]float32, L),
+	}
+}
+
+// forwardBatch runs toks[b] at position pos[b] of sts[b], all states of
+// model m, with up to threads goroutines.
+func forwardBatch(m *Model, bs *batchScratch, sts []*state, toks, pos []int, threads int) {
+	B := len(sts)
+	if B == 1 || !canBatchLanes(m.Config) {
+		parallelFor(B, min(threads, B/2), func(b int) {
+			l := sts[b].forward(toks[b:b+1], pos[b], 0)
+			copy(sts[b].logits[:m.VocabSize], l)
+		})
+		return
+	}
+	c := m.Config
+	L := (B + 7) &^ 7
+	bs.grow(c, L)
+	dim, hid, kvDim, hs, V := c.Dim, c.HiddenDim, c.KVDim(), c.HeadSize(), c.VocabSize
+	x, xb, xb2 := bs.x[:dim*L], bs.xb[:dim*L], bs.xb2[:dim*L]
+	q, k, v := bs.q[:dim*L], bs.k[:kvDim*L], bs.v[:kvDim*L]
+	hb, hb2 := bs.hb[:hid*L], bs.hb2[:hid*L]
+	clear(x)
+	for b, tok := range toks {
+		for i, e := range m.tokEmb[tok*dim : (tok+1)*dim] {
+			x[i*L+b] = e
+		}
+		if s := sts[b]; s.canAttendCols() {
+			s.syncHeads(pos[b])
+			s.xLen = pos[b] + 1 // written below, layer by layer
+		}
+	}
+	// Attention is per sequence; it is worth other goroutines only when
+	// there are enough sequences to share.
+	workers := 1
+	if B >= 2*minGroup {
+		workers = min(threads, B)
+	}
+	for l := range m.layers {
+		lw := &m.layers[l]
+		rmsnormLanes(xb, x, lw.rmsAtt, L, bs.ss[:L])
+		matmulLanes(q, xb, lw.wq, dim, dim, L, threads)
+		matmulLanes(k, xb, lw.wk, dim, kvDim, L, threads)
+		matmulLanes(v, xb, lw.wv, dim, kvDim, L, threads)
+		parallelFor(B, workers, func(b int) {
+			s, p := sts[b], pos[b]
+			ropeRow := m.rope[p*hs : (p+1)*hs]
+			sq := s.q[:dim]
+			for i := range sq {
+				sq[i] = q[i*L+b]
+			}
+			loff := l * s.cap * kvDim
+			kc := s.kc[loff+p*kvDim : loff+(p+1)*kvDim]
+			vc := s.vc[loff+p*kvDim : loff+(p+1)*kvDim]
+			for ch := range kc {
+				kc[ch], vc[ch] = k[ch*L+b], v[ch*L+b]
+			}
+			rope(sq, ropeRow, hs)
+			rope(kc, ropeRow, hs)
+			if s.canAttendCols() {
+				s.storeHeads(l, p)
+				s.attentionOne(l, p)
+			} else {
+				s.attention(l, p, 1)
+			}
+			for i, u := range s.xb[:dim] {
+				xb[i*L+b] = u
+			}
+		})
+		matmulLanes(xb2, xb, lw.wo, dim, dim, L, threads)
+		for i, u := range xb2 {
+			x[i] += u
+		}
+		rmsnormLanes(xb, x, lw.rmsFFN, L, bs.ss[:L])
+		matmulLanes(hb, xb, lw.w1, dim, hid, L, threads)
+		matmulLanes(hb2, xb, lw.w3, dim, hid, L, threads)
+		silu(hb, hb2)
+		matmulLanes(xb, hb, lw.w2, hid, dim, L, threads)
+		for i, u := range xb {
+			x[i] += u
+		}
+	}
+	rmsnormLanes(x, x, m.rmsFinal, L, bs.ss[:L])
+	lt := bs.logitsT[:V*L]
+	matmulLanes(lt, x, m.wcls, dim, V, L, threads)
+	for b, s := range sts {
+		out := s.logits[:V]
+		for i := range out {
+			out[i] = lt[i*L+b]
+		}
+	}
+}
