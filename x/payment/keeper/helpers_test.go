@@ -21,7 +21,7 @@ var addr = keepertest.Addr
 // permit, a miner, and a funded payer.
 type market struct {
 	*keepertest.Fixture
-	t                  *testing.T
+	t testing.TB
 	netuid             uint32
 	owner, gw, gwOwner sdk.AccAddress
 	miner, minerOwner  sdk.AccAddress
@@ -33,7 +33,7 @@ type market struct {
 
 const tempo = 10
 
-func newMarket(t *testing.T, price uint64, opts ...keepertest.Option) *market {
+func newMarket(t testing.TB, price uint64, opts ...keepertest.Option) *market {
 	t.Helper()
 	f := keepertest.New(t, opts...)
 	m := &market{Fixture: f, t: t, owner: addr("subnetowner"), gw: addr("gateway"), gwOwner: addr("gatewayowner"),

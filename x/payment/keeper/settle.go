@@ -185,12 +185,13 @@ func (k Keeper) settleItem(ctx context.Context, sc settleCtx, it types.UsageItem
 	tot.charged, tot.fee, tot.burn = tot.charged.Add(charge), tot.fee.Add(fee), tot.burn.Add(burn)
 	tot.toSubnet, tot.shortfall = tot.toSubnet.Add(toSubnet), tot.shortfall.Add(shortfall)
 	tot.tokens = satAdd(tot.tokens, dTokens)
-	err = sdk.UnwrapSDKContext(ctx).EventManager().EmitTypedEvent(&types.EventUsageCharged{
+	ev := types.EventUsageCharged{
 		AccountId: a.Id, Gateway: sc.gwStr, Netuid: sc.netuid, Tokens: dTokens, Requests: dRequests,
 		CumulativeTokens: rec.Tokens, CumulativeRequests: rec.Requests, Price: sc.price,
 		Charged: charge, Shortfall: shortfall, GatewayFee: fee, Burned: burn, ToSubnet: toSubnet, Balance: a.Balance,
-	})
-	return types.ItemResult{AccountId: a.Id, Charged: charge, Shortfall: shortfall}, err
+	}
+	sdk.UnwrapSDKContext(ctx).EventManager().EmitEvent(ev.ToEvent())
+	return types.ItemResult{AccountId: a.Id, Charged: charge, Shortfall: shortfall}, nil
 }
 
 // moveRevenue pays one message's gateway fee to the gateway's owner and hands
