@@ -16,6 +16,8 @@ import (
 	ctypes "github.com/cometbft/cometbft/rpc/core/types"
 	cmttypes "github.com/cometbft/cometbft/types"
 	"github.com/gorilla/websocket"
+
+	"github.com/meritnet/merit/internal/backoff"
 )
 
 const (
@@ -23,8 +25,8 @@ const (
 	// websocket reader.
 	blockBuffer = 16
 
-	backoffMin = 100 * time.Millisecond
-	backoffMax = 5 * time.Second
+	reconnectMin = 100 * time.Millisecond
+	reconnectMax = 5 * time.Second
 
 	// CometBFT pings every 27 s; a connection silent for longer than this
 	// is dead even if TCP has not noticed.
@@ -89,7 +91,7 @@ type stream struct {
 }
 
 func (s *stream) run(ctx context.Context) {
-	backoff := backoffMin
+	bo := backoff.New(reconnectMin, reconnectMax)
 	for {
 		before := s.last
 		err := s.session(ctx)
@@ -101,16 +103,11 @@ func (s *stream) run(ctx context.Context) {
 		}
 		if s.last > before {
 			// The connection worked until just now: come back quickly.
-			backoff = backoffMin
+			bo.Reset()
 		}
-		t := time.NewTimer(backoff)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if bo.Wait(ctx) != nil {
 			return
-		case <-t.C:
 		}
-		backoff = min(backoff*2, backoffMax)
 	}
 }
 
