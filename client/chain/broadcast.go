@@ -19,11 +19,13 @@ import (
 
 	"github.com/cosmos/cosmos-sdk/client"
 	sdk "github.com/cosmos/cosmos-sdk/types"
+	sdkerrors "github.com/cosmos/cosmos-sdk/types/errors"
 	txtypes "github.com/cosmos/cosmos-sdk/types/tx"
 	"github.com/cosmos/cosmos-sdk/types/tx/signing"
 	authsigning "github.com/cosmos/cosmos-sdk/x/auth/signing"
 
 	"github.com/meritnet/merit/client/identity"
+	"github.com/meritnet/merit/internal/backoff"
 )
 
 // Polling for inclusion starts fast (blocks can be sub-second on local
@@ -62,10 +64,21 @@ func (c *Client) Broadcast(ctx context.Context, signer *identity.Identity, msgs 
 	return c.waitIncluded(ctx, hash)
 }
 
+// Sequence-mismatch recovery: how many times one tx is rebuilt, and the
+// pause before each rebuild. The node's check state is reset to committed
+// state at every commit and only then replays its mempool, so right after
+// a block it can report a sequence below the one pending txs need; a short
+// pause lets that replay finish.
+const (
+	seqAttempts = 8
+	seqPauseMin = 50 * time.Millisecond
+	seqPauseMax = time.Second
+)
+
 // submit gets one tx of signer into the mempool and returns its hash. It
-// holds the signer's account lock throughout, and retries once after a
+// holds the signer's account lock throughout, and rebuilds the tx after a
 // sequence mismatch (another client, the CLI, or a tx that left the
-// mempool moved the sequence under us).
+// mempool moved the sequence under us), a bounded number of times.
 func (c *Client) submit(ctx context.Context, signer *identity.Identity, msgs []sdk.Msg) (string, error) {
 	addr := signer.Address()
 	acc := c.seqs.get(addr)
@@ -77,7 +90,9 @@ func (c *Client) submit(ctx context.Context, signer *identity.Identity, msgs []s
 			return "", err
 		}
 	}
-	for attempt := 0; ; attempt++ {
+	pause := backoff.New(seqPauseMin, seqPauseMax)
+	var lower lowerSighting
+	for attempt := 1; ; attempt++ {
 		hash, err := c.trySubmit(ctx, signer, acc, msgs)
 		if err == nil {
 			acc.sequence++
@@ -97,12 +112,22 @@ func (c *Client) submit(ctx context.Context, signer *identity.Identity, msgs []s
 			// tracked sequence is still the next one.
 			return "", err
 		}
-		if rerr := c.resync(ctx, addr, acc, te); rerr != nil {
+		if attempt == seqAttempts {
 			acc.loaded = false
-			return "", fmt.Errorf("%w; refetching the account: %v", err, rerr)
+			return "", fmt.Errorf("%w (still a sequence mismatch after %d attempts)", err, seqAttempts)
 		}
-		if attempt > 0 {
-			return "", err
+		changed, rerr := c.resync(ctx, addr, acc, te, &lower)
+		if rerr != nil {
+			acc.loaded = false
+			return "", fmt.Errorf("%w; refetching the account: %w", err, rerr)
+		}
+		// Another sender moved the sequence on: rebuild at once. Otherwise
+		// the node's view is catching up: give it a moment.
+		if changed && attempt == 1 {
+			continue
+		}
+		if werr := pause.Wait(ctx); werr != nil {
+			return "", fmt.Errorf("%w; %w", err, werr)
 		}
 	}
 }
@@ -180,7 +205,13 @@ func (c *Client) trySubmit(ctx context.Context, signer *identity.Identity, acc *
 	if r := res.GetTxResponse(); r == nil {
 		return "", fmt.Errorf("chain: broadcast tx %s: %w: empty response", hash, errSentUnknown)
 	} else if r.Code != 0 {
-		return "", &TxError{Stage: StageCheckTx, Hash: hash, Codespace: r.Codespace, Code: r.Code, Log: r.RawLog}
+		te := &TxError{Stage: StageCheckTx, Hash: hash, Codespace: r.Codespace, Code: r.Code, Log: r.RawLog}
+		// The very same bytes are already in the mempool (another process
+		// holding this key signed the same messages at the same sequence):
+		// that tx is this one, and it will be included.
+		if !te.Is(sdkerrors.ErrTxInMempoolCache) {
+			return "", te
+		}
 	}
 	return hash, nil
 }

@@ -95,18 +95,18 @@ func TestLocalChain(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a meritd node")
 	}
-	lc := localchain.Start(t, localchain.Options{Accounts: []string{"alice", "bob", "carol", "dave", "miner1"}})
+	lc := localchain.Start(t, localchain.Options{Accounts: []string{"alice", "bob", "carol", "dave", "miner1", "erin"}})
 	kr, err := identity.Open(identity.BackendTest, lc.KeyringDir())
 	if err != nil {
 		t.Fatal(err)
 	}
 	ids := map[string]*identity.Identity{}
-	for _, name := range []string{"alice", "bob", "carol", "dave", "miner1"} {
+	for _, name := range []string{"alice", "bob", "carol", "dave", "miner1", "erin"} {
 		if ids[name], err = identity.Load(kr, name, identity.WithCachedKey()); err != nil {
 			t.Fatal(err)
 		}
 	}
-	alice, bob, carol, dave, miner1 := ids["alice"], ids["bob"], ids["carol"], ids["dave"], ids["miner1"]
+	alice, bob, carol, dave, miner1, erin := ids["alice"], ids["bob"], ids["carol"], ids["dave"], ids["miner1"], ids["erin"]
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -366,6 +366,49 @@ func TestLocalChain(t *testing.T) {
 		acc.mu.Unlock()
 		if got != tracked+2 {
 			t.Fatalf("sequence %d, want %d", got, tracked+2)
+		}
+	})
+
+	t.Run("SharedKeyConcurrentSenders", func(t *testing.T) {
+		// Two daemons sharing one key: two clients, each tracking the
+		// sequence on its own, each with two goroutines sending at once.
+		// Every tx must land despite the mismatches they cause each other.
+		c2, err := Dial(ctx, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c2.Close()
+		before, err := c.Balance(ctx, carol.Address())
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Each sender sends its own amount, so no two txs are the same bytes
+		// (the same messages signed at the same sequence would be one tx).
+		const perSender = 3
+		var wg sync.WaitGroup
+		errs := make(chan error, 4*perSender)
+		var total int64
+		for i, cl := range []*Client{c, c2, c, c2} {
+			amount := int64(7 + i)
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for range perSender {
+					if _, err := cl.Broadcast(ctx, erin, send(erin, carol, amount)); err != nil {
+						errs <- err
+					}
+				}
+			}()
+			total += amount * perSender
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Error(err)
+		}
+		after, err := c.Balance(ctx, carol.Address())
+		if err != nil || !after.Sub(before).Equal(sdkmath.NewInt(total)) {
+			t.Fatalf("carol got %s, want %d (%v)", after.Sub(before), total, err)
 		}
 	})
 

@@ -69,14 +69,34 @@ func isSequenceMismatch(e *TxError) bool {
 	return e.Is(sdkerrors.ErrWrongSequence) || strings.Contains(e.Log, "account sequence mismatch")
 }
 
-// resync corrects the tracked sequence after a mismatch: from the node's
-// own "expected N" when the log has it, else from committed state.
-func (c *Client) resync(ctx context.Context, addr string, acc *account, e *TxError) error {
+// lowerSighting remembers an "expected" sequence below the tracked one,
+// seen once and not yet believed.
+type lowerSighting struct {
+	seen bool
+	n    uint64
+}
+
+// resync corrects the tracked sequence after a mismatch, from the node's
+// own "expected N" when the log has it, else from committed state. It
+// reports whether the tracked sequence changed.
+//
+// An "expected" below the tracked sequence is believed only when it is
+// seen twice in a row: right after a commit the check state can lag the
+// mempool, and going down at once would reuse the sequence of a tx that is
+// still pending. A tx that really left the mempool reports the same lower
+// number again.
+func (c *Client) resync(ctx context.Context, addr string, acc *account, e *TxError, lower *lowerSighting) (bool, error) {
 	if m := seqMismatchRe.FindStringSubmatch(e.Log); m != nil {
 		if n, err := strconv.ParseUint(m[1], 10, 64); err == nil {
+			if n < acc.sequence && (!lower.seen || lower.n != n) {
+				*lower = lowerSighting{seen: true, n: n}
+				return false, nil
+			}
+			*lower = lowerSighting{}
 			acc.sequence = n
-			return nil
+			return true, nil
 		}
 	}
-	return c.loadAccount(ctx, addr, acc)
+	*lower = lowerSighting{}
+	return true, c.loadAccount(ctx, addr, acc)
 }

@@ -249,3 +249,28 @@ func TestBroadcastBadInput(t *testing.T) {
 		t.Errorf("closed: %v", err)
 	}
 }
+
+func TestResyncBelievesALowerSequenceOnlyTwice(t *testing.T) {
+	c := &Client{}
+	acc := &account{loaded: true, sequence: 12}
+	var lower lowerSighting
+	mismatch := func(expected int) *TxError {
+		return &TxError{Codespace: "sdk", Code: 32, Log: fmt.Sprintf("account sequence mismatch, expected %d, got 12: incorrect account sequence", expected)}
+	}
+	// Another sender moved ahead: adopted at once.
+	if changed, err := c.resync(context.Background(), "a", acc, mismatch(14), &lower); err != nil || !changed || acc.sequence != 14 {
+		t.Fatalf("higher: changed %v err %v seq %d", changed, err, acc.sequence)
+	}
+	// A lagging check state: the first lower answer is not believed...
+	if changed, err := c.resync(context.Background(), "a", acc, mismatch(13), &lower); err != nil || changed || acc.sequence != 14 {
+		t.Fatalf("first lower: changed %v err %v seq %d", changed, err, acc.sequence)
+	}
+	// ...the same lower answer again is (a tx left the mempool).
+	if changed, err := c.resync(context.Background(), "a", acc, mismatch(13), &lower); err != nil || !changed || acc.sequence != 13 {
+		t.Fatalf("second lower: changed %v err %v seq %d", changed, err, acc.sequence)
+	}
+	// A different lower answer starts over.
+	if changed, _ := c.resync(context.Background(), "a", acc, mismatch(11), &lower); changed || acc.sequence != 13 {
+		t.Fatalf("new lower: changed %v seq %d", changed, acc.sequence)
+	}
+}
