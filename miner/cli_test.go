@@ -18,6 +18,7 @@ import (
 	sdk "github.com/cosmos/cosmos-sdk/types"
 
 	"github.com/meritnet/merit/client/chain"
+	"github.com/meritnet/merit/client/chain/chaintest"
 	"github.com/meritnet/merit/client/daemon"
 	"github.com/meritnet/merit/client/identity"
 	"github.com/meritnet/merit/inference"
@@ -48,7 +49,7 @@ func testKeyring(t *testing.T, names ...string) (string, map[string]string) {
 	return dir, addrs
 }
 
-func fakeDialer(f *fakeChain) daemon.Dialer {
+func fakeDialer(f *chaintest.Chain) daemon.Dialer {
 	return func(context.Context, chain.Config) (chain.Chain, error) { return f, nil }
 }
 
@@ -64,7 +65,7 @@ func runWith(ctx context.Context, dial daemon.Dialer, args ...string) (string, s
 func TestServeRefusals(t *testing.T) {
 	dir, addrs := testKeyring(t, "miner", "unregistered")
 	f := newFakeChain(1)
-	f.addNeuron(addrs["miner"], 0, false)
+	f.AddNeuron(addrs["miner"], 0, false)
 	key := []string{"--keyring-backend", "test", "--keyring-dir", dir, "--listen", "127.0.0.1:0"}
 	for _, tc := range []struct {
 		args []string
@@ -86,7 +87,7 @@ func TestServeRefusals(t *testing.T) {
 			t.Errorf("%v: error %v, want %q", tc.args, err, tc.want)
 		}
 	}
-	if n := len(f.sent()); n != 0 {
+	if n := len(f.Sent()); n != 0 {
 		t.Errorf("refused starts sent %d transactions", n)
 	}
 }
@@ -97,8 +98,8 @@ func TestServeRefusals(t *testing.T) {
 func TestServeLifecycle(t *testing.T) {
 	dir, addrs := testKeyring(t, "miner")
 	f := newFakeChain(1)
-	f.mg.Subnet.Hyperparams.ServingRateLimit = 3
-	f.addNeuron(addrs["miner"], 0, false)
+	f.Update(func(s *chaintest.State) { s.Subnet.Hyperparams.ServingRateLimit = 3 })
+	f.AddNeuron(addrs["miner"], 0, false)
 	ln := listenLoopback(t)
 	addr := ln.Addr().String()
 	ln.Close()
@@ -112,7 +113,7 @@ func TestServeLifecycle(t *testing.T) {
 		done <- err
 	}()
 	waitFor(t, 10*time.Second, "endpoint published", func() bool {
-		n := f.published(addrs["miner"])
+		n := published(f, addrs["miner"])
 		return n.Address == "miner.example:443" && n.ModelId != "" && n.ProtocolVersion == ProtocolVersion
 	})
 	resp, err := http.Get("http://" + addr + "/healthz")
@@ -128,17 +129,17 @@ func TestServeLifecycle(t *testing.T) {
 
 	// Someone (a re-registration, say) changes the chain's copy: the miner
 	// puts its own back, but not before serving_rate_limit blocks passed.
-	f.mu.Lock()
-	f.neuron(addrs["miner"]).Neuron.Endpoint = subnettypes.Endpoint{Address: "1.2.3.4:1", UpdatedAt: f.height}
-	f.mu.Unlock()
-	before := len(f.sent())
-	f.advance(1)
+	f.Update(func(s *chaintest.State) {
+		s.Neuron(addrs["miner"]).Neuron.Endpoint = subnettypes.Endpoint{Address: "1.2.3.4:1", UpdatedAt: s.Height}
+	})
+	before := len(f.Sent())
+	f.Advance(1)
 	time.Sleep(300 * time.Millisecond)
-	if len(f.sent()) != before {
+	if len(f.Sent()) != before {
 		t.Error("republished inside the serving rate limit")
 	}
-	f.advance(3)
-	waitFor(t, 10*time.Second, "endpoint republished", func() bool { return f.published(addrs["miner"]).Address == "miner.example:443" })
+	f.Advance(3)
+	waitFor(t, 10*time.Second, "endpoint republished", func() bool { return published(f, addrs["miner"]).Address == "miner.example:443" })
 
 	cancel()
 	select {
@@ -152,15 +153,6 @@ func TestServeLifecycle(t *testing.T) {
 	if !strings.Contains(stderr, `"msg":"stopped"`) || !strings.Contains(stderr, `"msg":"endpoint published"`) {
 		t.Errorf("log lacks lifecycle messages:\n%s", stderr)
 	}
-}
-
-func (f *fakeChain) published(hotkey string) subnettypes.Endpoint {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if n := f.neuron(hotkey); n != nil {
-		return n.Neuron.Endpoint
-	}
-	return subnettypes.Endpoint{}
 }
 
 func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
@@ -183,14 +175,14 @@ func TestRegisterAndStatus(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "registration price on subnet 1 is 1000 umerit, above --max-burn 999") {
 		t.Fatalf("price above max-burn: %v", err)
 	}
-	if len(f.sent()) != 0 {
+	if len(f.Sent()) != 0 {
 		t.Fatal("refused registration was broadcast")
 	}
 	out, _, err := runWith(context.Background(), fakeDialer(f), append([]string{"register", "--owner", "cold", "--max-burn", "1000"}, key...)...)
 	if err != nil || !strings.Contains(out, "uid 0, burned 1000 umerit, owner "+addrs["cold"]) {
 		t.Fatalf("register: %v %s", err, out)
 	}
-	msg := f.sent()[0].(*subnettypes.MsgRegisterNeuron)
+	msg := f.Sent()[0].(*subnettypes.MsgRegisterNeuron)
 	if msg.Hotkey != addrs["miner"] || msg.Owner != addrs["cold"] || msg.MaxBurn.Int64() != 1000 {
 		t.Errorf("sent %+v", msg)
 	}
@@ -215,8 +207,8 @@ func TestRegisterAndStatus(t *testing.T) {
 func TestConfigFile(t *testing.T) {
 	dir, addrs := testKeyring(t, "miner", "other")
 	f := newFakeChain(1)
-	f.addNeuron(addrs["miner"], 0, false)
-	f.addNeuron(addrs["other"], 0, false)
+	f.AddNeuron(addrs["miner"], 0, false)
+	f.AddNeuron(addrs["other"], 0, false)
 	yaml := filepath.Join(t.TempDir(), "miner.yaml")
 	// serve's settings may share the file; status ignores them.
 	os.WriteFile(yaml, []byte(fmt.Sprintf("hotkey: other\nkeyring-backend: test\nkeyring-dir: %s\nnetuid: 1\nlisten: 127.0.0.1:0\nallow: [%s]\n", dir, addrs["miner"])), 0o600)
@@ -289,7 +281,7 @@ func TestServeOpenAIUpstream(t *testing.T) {
 	kr, _ := identity.Open(identity.BackendTest, dir)
 	minerID, _ := identity.Load(kr, "miner")
 	f := newFakeChain(1)
-	f.addNeuron(addrs["miner"], 0, false)
+	f.AddNeuron(addrs["miner"], 0, false)
 	val := newKeySigner(t)
 	addr := listenLoopback(t)
 	listen := addr.Addr().String()
@@ -307,7 +299,7 @@ func TestServeOpenAIUpstream(t *testing.T) {
 		_, _, err := runWith(ctx, fakeDialer(f), append(args, "--model-id", inference.TinyID())...)
 		done <- err
 	}()
-	waitFor(t, 10*time.Second, "published", func() bool { return f.published(addrs["miner"]).ModelId == inference.TinyID() })
+	waitFor(t, 10*time.Second, "published", func() bool { return published(f, addrs["miner"]).ModelId == inference.TinyID() })
 	c, _ := newTransportClient(t, val)
 	m := &testMiner{URL: "http://" + listen, Addr: minerID.Address()}
 	maxTok, temp, top := 20, 0.0, 2

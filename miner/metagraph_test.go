@@ -8,6 +8,8 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/meritnet/merit/client/chain/chaintest"
 )
 
 func TestWatcherFollowsBlocksAndSurvivesOutages(t *testing.T) {
@@ -28,8 +30,8 @@ func TestWatcherFollowsBlocksAndSurvivesOutages(t *testing.T) {
 	updates := w.Subscribe()
 
 	// A new block brings the new permit.
-	f.addNeuron(val, 500, true)
-	f.advance(1)
+	f.AddNeuron(val, 500, true)
+	f.Advance(1)
 	waitFor(t, 5*time.Second, "permit seen", func() bool { _, ok := w.Current().Permitted[val]; return ok })
 	select {
 	case <-updates:
@@ -40,11 +42,9 @@ func TestWatcherFollowsBlocksAndSurvivesOutages(t *testing.T) {
 	// The chain goes away: the last good copy stays, one warning is logged
 	// however many refreshes fail.
 	good := w.Current()
-	f.mu.Lock()
-	f.down = true
-	f.mu.Unlock()
+	f.Update(func(s *chaintest.State) { s.Down = true })
 	for range 3 {
-		f.advance(1)
+		f.Advance(1)
 		time.Sleep(30 * time.Millisecond)
 	}
 	if w.Current() != good {
@@ -56,10 +56,8 @@ func TestWatcherFollowsBlocksAndSurvivesOutages(t *testing.T) {
 	if n := logs.FilterMessage("metagraph refresh failed; keeping the last good copy").Len(); n != 1 {
 		t.Errorf("%d outage warnings, want 1", n)
 	}
-	f.mu.Lock()
-	f.down = false
-	f.mu.Unlock()
-	f.advance(1)
+	f.Update(func(s *chaintest.State) { s.Down = false })
+	f.Advance(1)
 	waitFor(t, 5*time.Second, "recovery", func() bool { return w.Current().Block > good.Block })
 	if logs.FilterMessage("metagraph refresh works again").Len() != 1 {
 		t.Error("recovery not logged")
@@ -76,8 +74,6 @@ func TestWatcherPollsWithoutBlocks(t *testing.T) {
 	defer cancel()
 	go w.Run(ctx)
 	waitFor(t, 5*time.Second, "first poll", func() bool { return w.Current() != nil })
-	f.mu.Lock()
-	f.height += 5 // blocks the stream never announced
-	f.mu.Unlock()
+	f.Update(func(s *chaintest.State) { s.Height += 5 }) // blocks the stream never announced
 	waitFor(t, 5*time.Second, "poll sees height", func() bool { return w.Current().Block == 15 })
 }

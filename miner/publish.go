@@ -21,7 +21,7 @@ const ProtocolVersion = 1
 // whenever the chain's copy changes, e.g. after re-registration), within
 // the subnet's serving_rate_limit.
 type Publisher struct {
-	chain   chain.Chain
+	chain   chain.Broadcaster
 	id      *identity.Identity
 	netuid  uint32
 	want    subnettypes.Endpoint
@@ -42,7 +42,7 @@ const (
 
 // PublisherConfig configures a Publisher.
 type PublisherConfig struct {
-	Chain    chain.Chain
+	Chain    chain.Broadcaster
 	Identity *identity.Identity
 	Netuid   uint32
 	// Address is host:port as validators reach the miner; ModelID the

@@ -8,6 +8,7 @@ import (
 
 	"github.com/cosmos/cosmos-sdk/crypto/keyring"
 
+	"github.com/meritnet/merit/client/chain/chaintest"
 	"github.com/meritnet/merit/client/identity"
 	subnettypes "github.com/meritnet/merit/x/subnet/types"
 )
@@ -29,8 +30,8 @@ func testIdentity(t *testing.T) *identity.Identity {
 func TestPublisherRetries(t *testing.T) {
 	id := testIdentity(t)
 	f := newFakeChain(1)
-	f.mg.Subnet.Hyperparams.ServingRateLimit = 1
-	f.addNeuron(id.Address(), 0, false)
+	f.Update(func(s *chaintest.State) { s.Subnet.Hyperparams.ServingRateLimit = 1 })
+	f.AddNeuron(id.Address(), 0, false)
 	metrics := NewMetrics()
 	w := NewWatcher(WatcherConfig{Chain: f, Netuid: 1, Self: id.Address()})
 	if err := w.Refresh(context.Background()); err != nil {
@@ -42,37 +43,37 @@ func TestPublisherRetries(t *testing.T) {
 
 	// The chain says "too soon" (our copy was behind): no backoff beyond a
 	// short pause, counted as rate_limited.
-	f.failNext = subnettypes.ErrRateLimited.Wrap("next update allowed at 12")
+	f.FailNext(subnettypes.ErrRateLimited.Wrap("next update allowed at 12"))
 	p.check(ctx, &st)
 	if metricValue(t, metrics, "merit_miner_endpoint_updates_total", map[string]string{"result": "rate_limited"}) != 1 || p.Current() {
 		t.Fatal("rate limit not handled")
 	}
 	st.notBefore = time.Time{}
 	// Any other failure backs off.
-	f.failNext = errors.New("connection reset")
+	f.FailNext(errors.New("connection reset"))
 	p.check(ctx, &st)
 	if st.backoff != 5*time.Second || time.Until(st.notBefore) < 4*time.Second {
 		t.Fatalf("backoff %v until %v", st.backoff, st.notBefore)
 	}
 	p.check(ctx, &st) // inside the backoff: nothing sent
-	if n := len(f.sent()); n != 2 {
+	if n := len(f.Sent()); n != 2 {
 		t.Fatalf("%d broadcasts", n)
 	}
 	st.notBefore = time.Time{}
 	p.check(ctx, &st)
-	if got := f.published(id.Address()); got.Address != "10.0.0.1:8091" || got.ModelId != "m@sha256:00" || !p.Current() {
+	if got := published(f, id.Address()); got.Address != "10.0.0.1:8091" || got.ModelId != "m@sha256:00" || !p.Current() {
 		t.Fatalf("published %+v", got)
 	}
 	// Already current: nothing more is sent.
 	p.check(ctx, &st)
-	if n := len(f.sent()); n != 3 {
+	if n := len(f.Sent()); n != 3 {
 		t.Fatalf("%d broadcasts", n)
 	}
 	// Pruned: reported, nothing sent.
-	f.removeNeuron(id.Address())
+	f.RemoveNeuron(id.Address())
 	_ = w.Refresh(ctx)
 	p.check(ctx, &st)
-	if p.Current() || len(f.sent()) != 3 || metricValue(t, metrics, "merit_miner_registered", nil) != 0 {
+	if p.Current() || len(f.Sent()) != 3 || metricValue(t, metrics, "merit_miner_registered", nil) != 0 {
 		t.Fatal("unregistered miner handled wrong")
 	}
 }

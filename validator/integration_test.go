@@ -282,10 +282,10 @@ func TestValidatorOnChain(t *testing.T) {
 			if _, ok := findPending(v2.Commits(), pending.Hash); ok {
 				return false // revealed, but the validator has not seen the result yet
 			}
-			row, err := queryWeights(context.Background(), n.lc.GRPC, n.netuid, uint32(n.uids["val"]))
+			row, err := n.c.Weights(context.Background(), n.netuid, uint32(n.uids["val"]))
 			return err == nil && row.SetAt == pending.CommitBlock
 		})
-		row, err := queryWeights(context.Background(), n.lc.GRPC, n.netuid, uint32(n.uids["val"]))
+		row, err := n.c.Weights(context.Background(), n.netuid, uint32(n.uids["val"]))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -11,14 +11,9 @@ import (
 
 	"github.com/urfave/cli/v2"
 	"go.uber.org/zap"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 
-	"github.com/cosmos/cosmos-sdk/codec"
-	codectypes "github.com/cosmos/cosmos-sdk/codec/types"
-
+	"github.com/meritnet/merit/client/chain"
 	"github.com/meritnet/merit/client/daemon"
-	scoringtypes "github.com/meritnet/merit/x/scoring/types"
 )
 
 func outputFlag() cli.Flag {
@@ -106,8 +101,9 @@ type WeightPreview struct {
 }
 
 // gather collects the local state and, when the chain answers, its view;
-// it also returns this hotkey's pending commits on the subnet.
-func gather(c *cli.Context, dial daemon.Dialer) (*StatusReport, *Metagraph, []PendingCommit, error) {
+// it also returns this hotkey's pending commits on the subnet. onChain, if
+// set, runs while the chain is connected and the metagraph was read.
+func gather(c *cli.Context, dial daemon.Dialer, onChain func(context.Context, chain.Chain, *Metagraph)) (*StatusReport, *Metagraph, []PendingCommit, error) {
 	netuid, err := netuidOf(c)
 	if err != nil {
 		return nil, nil, nil, err
@@ -157,6 +153,9 @@ func gather(c *cli.Context, dial daemon.Dialer) (*StatusReport, *Metagraph, []Pe
 				rep.Stake = mg.Self.Stake.String()
 				rep.Chain.LastUpdate = mg.Self.Neuron.LastUpdate
 			}
+			if onChain != nil {
+				onChain(ctx, ch, mg)
+			}
 		}
 	}
 	var mine []PendingCommit
@@ -197,7 +196,7 @@ func commitStatus(pc PendingCommit, mg *Metagraph) CommitStatus {
 }
 
 func runStatus(c *cli.Context, dial daemon.Dialer) error {
-	rep, _, _, err := gather(c, dial)
+	rep, _, _, err := gather(c, dial, nil)
 	if err != nil {
 		return err
 	}
@@ -260,10 +259,6 @@ func printStatus(w io.Writer, r *StatusReport) error {
 }
 
 func runWeightsShow(c *cli.Context, dial daemon.Dialer) error {
-	rep, mg, mine, err := gather(c, dial)
-	if err != nil {
-		return err
-	}
 	type onChain struct {
 		Uids   []uint32 `json:"uids"`
 		Values []uint32 `json:"values"`
@@ -276,6 +271,21 @@ func runWeightsShow(c *cli.Context, dial daemon.Dialer) error {
 		OnChain        *onChain        `json:"on_chain,omitempty"`
 		OnChainError   string          `json:"on_chain_error,omitempty"`
 	}{PendingCommits: []PendingCommit{}}
+	storedRow := func(ctx context.Context, ch chain.Chain, mg *Metagraph) {
+		if mg.Self == nil {
+			return
+		}
+		row, err := ch.Weights(ctx, mg.Netuid, mg.Self.Neuron.Uid)
+		if err != nil {
+			out.OnChainError = err.Error()
+			return
+		}
+		out.OnChain = &onChain{Uids: row.Uids, Values: row.Values, SetAt: row.SetAt}
+	}
+	rep, mg, mine, err := gather(c, dial, storedRow)
+	if err != nil {
+		return err
+	}
 	for _, pc := range mine {
 		pc.Salt = "(hidden until revealed)"
 		out.PendingCommits = append(out.PendingCommits, pc)
@@ -308,16 +318,6 @@ func runWeightsShow(c *cli.Context, dial daemon.Dialer) error {
 				Weight: ws[i], Share: float64(ws[i]) / sum})
 		}
 	}
-	if mg != nil && mg.Self != nil {
-		ctx, cancel := context.WithTimeout(c.Context, 10*time.Second)
-		defer cancel()
-		row, err := queryWeights(ctx, c.String(daemon.FlagGRPC), rep.Netuid, mg.Self.Neuron.Uid)
-		if err != nil {
-			out.OnChainError = err.Error()
-		} else {
-			out.OnChain = &onChain{Uids: row.Uids, Values: row.Values, SetAt: row.SetAt}
-		}
-	}
 	if c.String(flagOutput) == "json" {
 		return writeJSON(c.App.Writer, out)
 	}
@@ -344,24 +344,6 @@ func runWeightsShow(c *cli.Context, dial daemon.Dialer) error {
 		fmt.Fprintf(w, "\non chain: %s\n", out.OnChainError)
 	}
 	return nil
-}
-
-// queryWeights asks x/scoring for a validator's stored row. The Chain
-// interface has no such query (the daemon never needs it), so this opens a
-// short-lived gRPC connection of its own.
-func queryWeights(ctx context.Context, addr string, netuid, uid uint32) (*scoringtypes.WeightsRow, error) {
-	cdc := codec.NewProtoCodec(codectypes.NewInterfaceRegistry())
-	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithDefaultCallOptions(grpc.ForceCodec(cdc.GRPCCodec())))
-	if err != nil {
-		return nil, err
-	}
-	defer conn.Close()
-	res, err := scoringtypes.NewQueryClient(conn).Weights(ctx, &scoringtypes.QueryWeightsRequest{Netuid: netuid, Uid: uid})
-	if err != nil {
-		return nil, err
-	}
-	return &res.Weights, nil
 }
 
 func writeJSON(w io.Writer, v any) error {

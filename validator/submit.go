@@ -32,7 +32,7 @@ const broadcastTimeout = 90 * time.Second
 // the reveal window, also after a restart. Step is called on every new
 // metagraph snapshot and never runs concurrently with itself.
 type Submitter struct {
-	Chain   chain.Chain
+	Chain   SubmitChain
 	ID      *identity.Identity
 	Store   *CommitStore
 	Scores  func() map[uint16]float64
@@ -44,6 +44,13 @@ type Submitter struct {
 	mu       sync.Mutex // serializes Step
 	backoffs map[string]*backoff
 	notes    map[string]time.Time
+}
+
+// SubmitChain is what a Submitter needs from the chain: its pending
+// commits, and a way to send weights.
+type SubmitChain interface {
+	commitsReader
+	chain.Broadcaster
 }
 
 // Step does whatever the schedule asks for at this snapshot.

@@ -13,16 +13,17 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/meritnet/merit/client/chain"
+	"github.com/meritnet/merit/client/chain/chaintest"
+	"github.com/meritnet/merit/client/identity"
 	scoringtypes "github.com/meritnet/merit/x/scoring/types"
 )
 
-func newSubmitter(t *testing.T, f *fakeChain, home string, scores map[uint16]float64) (*Submitter, *CommitStore) {
+func newSubmitter(t *testing.T, f *chaintest.Chain, id *identity.Identity, home string, scores map[uint16]float64) (*Submitter, *CommitStore) {
 	t.Helper()
 	store, err := OpenCommitStore(home)
 	if err != nil {
 		t.Fatal(err)
 	}
-	id := f.idForTest
 	return &Submitter{Chain: f, ID: id, Store: store, Scores: func() map[uint16]float64 { return scores },
 		Log: zap.NewNop(), Metrics: NewMetrics()}, store
 }
@@ -38,20 +39,19 @@ func countMsgs[T sdk.Msg](msgs []sdk.Msg) int {
 }
 
 // step advances one block and steps the submitter on the new snapshot.
-func step(t *testing.T, f *fakeChain, s *Submitter) {
-	f.advance(1)
-	s.Step(context.Background(), f.metagraph(t, s.ID.Address()))
+func step(t *testing.T, f *chaintest.Chain, s *Submitter) {
+	f.Advance(1)
+	s.Step(context.Background(), metagraph(t, f, s.ID.Address()))
 }
 
 func TestCommitPersistedBeforeBroadcastThenRevealed(t *testing.T) {
 	id := newIdentity(t, "val")
 	f := newFakeChain(10, true, id, 3)
-	f.idForTest = id
 	home := t.TempDir()
-	s, store := newSubmitter(t, f, home, map[uint16]float64{1: 0.9, 2: 0.3, 3: 0})
+	s, store := newSubmitter(t, f, id, home, map[uint16]float64{1: 0.9, 2: 0.3, 3: 0})
 	// At the moment of the broadcast the commit (with its salt) must already
 	// be in the file on disk.
-	f.hook = func(m sdk.Msg) error {
+	f.SetHook(func(m sdk.Msg, _ int64) error {
 		if c, ok := m.(*scoringtypes.MsgCommitWeights); ok {
 			bz, err := os.ReadFile(filepath.Join(home, CommitsFile))
 			if err != nil {
@@ -63,33 +63,33 @@ func TestCommitPersistedBeforeBroadcastThenRevealed(t *testing.T) {
 			}
 		}
 		return nil
-	}
+	}, false)
 	step(t, f, s)
 	pcs := store.List()
 	if len(pcs) != 1 || pcs[0].Status != CommitIncluded || pcs[0].CommitBlock == 0 || pcs[0].RevealFrom == 0 {
 		t.Fatalf("after one step: %+v", pcs)
 	}
-	if got := countMsgs[*scoringtypes.MsgCommitWeights](f.sent()); got != 1 {
+	if got := countMsgs[*scoringtypes.MsgCommitWeights](f.Sent()); got != 1 {
 		t.Fatalf("%d commits sent", got)
 	}
 	// Nothing more this epoch: no second commit, no early reveal. (The
 	// snapshot of block RevealFrom-1 is the first that shows the new epoch;
 	// a tx sent then lands in RevealFrom.)
-	for f.height < pcs[0].RevealFrom-2 {
+	for chainState(f).Height < pcs[0].RevealFrom-2 {
 		step(t, f, s)
 	}
-	if got := countMsgs[*scoringtypes.MsgCommitWeights](f.sent()); got != 1 {
+	if got := countMsgs[*scoringtypes.MsgCommitWeights](f.Sent()); got != 1 {
 		t.Fatalf("%d commits sent within one epoch", got)
 	}
-	if got := countMsgs[*scoringtypes.MsgRevealWeights](f.sent()); got != 0 {
+	if got := countMsgs[*scoringtypes.MsgRevealWeights](f.Sent()); got != 0 {
 		t.Fatalf("revealed before the window")
 	}
 	// The window opens: reveal, then the next epoch's commit.
 	step(t, f, s)
-	if got := countMsgs[*scoringtypes.MsgRevealWeights](f.sent()); got != 1 {
+	if got := countMsgs[*scoringtypes.MsgRevealWeights](f.Sent()); got != 1 {
 		t.Fatalf("%d reveals sent in the window", got)
 	}
-	row, ok := f.weights[0]
+	row, ok := chainState(f).Weights[0]
 	if !ok || row.SetAt != pcs[0].CommitBlock {
 		t.Fatalf("weights row %+v, want set at commit block %d", row, pcs[0].CommitBlock)
 	}
@@ -101,7 +101,7 @@ func TestCommitPersistedBeforeBroadcastThenRevealed(t *testing.T) {
 			t.Fatalf("revealed commit still pending")
 		}
 	}
-	if got := countMsgs[*scoringtypes.MsgCommitWeights](f.sent()); got != 2 {
+	if got := countMsgs[*scoringtypes.MsgCommitWeights](f.Sent()); got != 2 {
 		t.Fatalf("%d commits after the second epoch began, want 2", got)
 	}
 }
@@ -109,38 +109,35 @@ func TestCommitPersistedBeforeBroadcastThenRevealed(t *testing.T) {
 func TestRestartRevealsPendingCommit(t *testing.T) {
 	id := newIdentity(t, "val")
 	f := newFakeChain(10, true, id, 2)
-	f.idForTest = id
 	home := t.TempDir()
-	s1, _ := newSubmitter(t, f, home, map[uint16]float64{1: 1, 2: 0.5})
+	s1, _ := newSubmitter(t, f, id, home, map[uint16]float64{1: 1, 2: 0.5})
 	step(t, f, s1)
-	if len(f.commits[id.Address()]) != 1 {
+	if len(chainState(f).Commits[id.Address()]) != 1 {
 		t.Fatal("no commit on chain")
 	}
 	// A new process on the same home, with no scores at all: it must still
 	// reveal what the first one committed.
-	s2, store := newSubmitter(t, f, home, nil)
-	for i := 0; i < 25 && countMsgs[*scoringtypes.MsgRevealWeights](f.sent()) == 0; i++ {
+	s2, store := newSubmitter(t, f, id, home, nil)
+	for i := 0; i < 25 && countMsgs[*scoringtypes.MsgRevealWeights](f.Sent()) == 0; i++ {
 		step(t, f, s2)
 	}
-	if countMsgs[*scoringtypes.MsgRevealWeights](f.sent()) != 1 {
+	if countMsgs[*scoringtypes.MsgRevealWeights](f.Sent()) != 1 {
 		t.Fatal("restarted submitter did not reveal")
 	}
-	if _, ok := f.weights[0]; !ok || len(store.List()) != 0 || len(f.commits[id.Address()]) != 0 {
-		t.Fatalf("weights %v, pending %v, on chain %v", f.weights, store.List(), f.commits)
+	if st := chainState(f); len(st.Weights[0].Uids) == 0 || len(store.List()) != 0 || len(st.Commits[id.Address()]) != 0 {
+		t.Fatalf("weights %v, pending %v, on chain %v", st.Weights, store.List(), st.Commits)
 	}
 }
 
 func TestCrashAfterBroadcastIsNotRecommitted(t *testing.T) {
 	id := newIdentity(t, "val")
 	f := newFakeChain(10, true, id, 2)
-	f.idForTest = id
 	home := t.TempDir()
-	s1, store := newSubmitter(t, f, home, map[uint16]float64{1: 1})
+	s1, store := newSubmitter(t, f, id, home, map[uint16]float64{1: 1})
 	// The tx lands but its result is lost (inclusion timeout).
-	f.includeAnyway = true
-	f.hook = func(sdk.Msg) error { return chain.ErrInclusionTimeout }
+	f.SetHook(func(sdk.Msg, int64) error { return chain.ErrInclusionTimeout }, true)
 	step(t, f, s1)
-	f.hook, f.includeAnyway = nil, false
+	f.SetHook(nil, false)
 	pcs := store.List()
 	if len(pcs) != 1 || pcs[0].Status != CommitIncluded {
 		t.Fatalf("lost result not reconciled from the Commits query: %+v", pcs)
@@ -150,9 +147,9 @@ func TestCrashAfterBroadcastIsNotRecommitted(t *testing.T) {
 	if err := store.Update(pcs[0].Hash, func(p *PendingCommit) { p.Status = CommitBroadcasting; p.CommitBlock = 0 }); err != nil {
 		t.Fatal(err)
 	}
-	s2, store2 := newSubmitter(t, f, home, map[uint16]float64{1: 1})
+	s2, store2 := newSubmitter(t, f, id, home, map[uint16]float64{1: 1})
 	step(t, f, s2)
-	if got := countMsgs[*scoringtypes.MsgCommitWeights](f.sent()); got != 1 {
+	if got := countMsgs[*scoringtypes.MsgCommitWeights](f.Sent()); got != 1 {
 		t.Fatalf("commit sent %d times", got)
 	}
 	if pcs := store2.List(); len(pcs) != 1 || pcs[0].Status != CommitIncluded || pcs[0].CommitBlock == 0 {
@@ -163,16 +160,15 @@ func TestCrashAfterBroadcastIsNotRecommitted(t *testing.T) {
 func TestUnincludedCommitRetriedSameHash(t *testing.T) {
 	id := newIdentity(t, "val")
 	f := newFakeChain(20, true, id, 2)
-	f.idForTest = id
-	s, store := newSubmitter(t, f, t.TempDir(), map[uint16]float64{1: 1})
+	s, store := newSubmitter(t, f, id, t.TempDir(), map[uint16]float64{1: 1})
 	fails := 1
-	f.hook = func(m sdk.Msg) error {
+	f.SetHook(func(m sdk.Msg, _ int64) error {
 		if _, ok := m.(*scoringtypes.MsgCommitWeights); ok && fails > 0 {
 			fails--
 			return errors.New("connection reset")
 		}
 		return nil
-	}
+	}, false)
 	step(t, f, s)
 	pcs := store.List()
 	if len(pcs) != 1 || pcs[0].Status != CommitBroadcasting {
@@ -189,20 +185,19 @@ func TestUnincludedCommitRetriedSameHash(t *testing.T) {
 func TestExpiredCommitDropped(t *testing.T) {
 	id := newIdentity(t, "val")
 	f := newFakeChain(10, true, id, 2)
-	f.idForTest = id
-	s, store := newSubmitter(t, f, t.TempDir(), map[uint16]float64{1: 1})
+	s, store := newSubmitter(t, f, id, t.TempDir(), map[uint16]float64{1: 1})
 	step(t, f, s)
 	if len(store.List()) != 1 {
 		t.Fatal("no commit")
 	}
 	// The validator is offline for two epochs.
-	f.advance(25)
+	f.Advance(25)
 	s.Scores = func() map[uint16]float64 { return nil }
-	s.Step(context.Background(), f.metagraph(t, id.Address()))
+	s.Step(context.Background(), metagraph(t, f, id.Address()))
 	if len(store.List()) != 0 {
 		t.Fatalf("expired commit kept: %+v", store.List())
 	}
-	if countMsgs[*scoringtypes.MsgRevealWeights](f.sent()) != 0 {
+	if countMsgs[*scoringtypes.MsgRevealWeights](f.Sent()) != 0 {
 		t.Fatal("revealed an expired commit")
 	}
 }
@@ -210,16 +205,15 @@ func TestExpiredCommitDropped(t *testing.T) {
 func TestSetWeightsRespectsRateLimitAndEpoch(t *testing.T) {
 	id := newIdentity(t, "val")
 	f := newFakeChain(10, false, id, 2)
-	f.idForTest = id
-	f.subnet.Hyperparams.WeightsRateLimit = 15 // longer than an epoch
-	s, store := newSubmitter(t, f, t.TempDir(), map[uint16]float64{1: 1, 2: 1})
+	f.Update(func(s *chaintest.State) { s.Subnet.Hyperparams.WeightsRateLimit = 15 }) // longer than an epoch
+	s, store := newSubmitter(t, f, id, t.TempDir(), map[uint16]float64{1: 1, 2: 1})
 	var heights []int64
-	f.hook = func(m sdk.Msg) error {
+	f.SetHook(func(m sdk.Msg, height int64) error {
 		if _, ok := m.(*scoringtypes.MsgSetWeights); ok {
-			heights = append(heights, f.height+1)
+			heights = append(heights, height)
 		}
 		return nil
-	}
+	}, false)
 	for range 40 {
 		step(t, f, s)
 	}
@@ -231,10 +225,10 @@ func TestSetWeightsRespectsRateLimitAndEpoch(t *testing.T) {
 			t.Fatalf("sets at %v break the rate limit of 15", heights)
 		}
 	}
-	if len(store.List()) != 0 || countMsgs[*scoringtypes.MsgCommitWeights](f.sent()) != 0 {
+	if len(store.List()) != 0 || countMsgs[*scoringtypes.MsgCommitWeights](f.Sent()) != 0 {
 		t.Fatal("commit-reveal used on a subnet without it")
 	}
-	for _, m := range f.sent() {
+	for _, m := range f.Sent() {
 		if _, ok := m.(*scoringtypes.MsgSetWeights); !ok {
 			t.Fatalf("unexpected %T", m)
 		}
@@ -244,14 +238,13 @@ func TestSetWeightsRespectsRateLimitAndEpoch(t *testing.T) {
 func TestNoPermitNoWeights(t *testing.T) {
 	id := newIdentity(t, "val")
 	f := newFakeChain(10, true, id, 2)
-	f.idForTest = id
-	f.neuron[0].Neuron.ValidatorPermit = false
-	s, _ := newSubmitter(t, f, t.TempDir(), map[uint16]float64{1: 1})
+	f.Update(func(s *chaintest.State) { s.Neurons[0].Neuron.ValidatorPermit = false })
+	s, _ := newSubmitter(t, f, id, t.TempDir(), map[uint16]float64{1: 1})
 	for range 15 {
 		step(t, f, s)
 	}
-	if len(f.sent()) != 0 {
-		t.Fatalf("sent %d messages without a permit", len(f.sent()))
+	if len(f.Sent()) != 0 {
+		t.Fatalf("sent %d messages without a permit", len(f.Sent()))
 	}
 }
 

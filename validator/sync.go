@@ -265,8 +265,12 @@ func (s *Syncer) WaitFirst(ctx context.Context) (*Metagraph, error) {
 	}
 }
 
+type commitsReader interface {
+	Commits(ctx context.Context, netuid uint32, hotkey string) ([]scoringtypes.CommitInfo, error)
+}
+
 // commitsOf is a helper for the chain's Commits query with a timeout.
-func commitsOf(ctx context.Context, c chain.Chain, netuid uint32, hotkey string) ([]scoringtypes.CommitInfo, error) {
+func commitsOf(ctx context.Context, c commitsReader, netuid uint32, hotkey string) ([]scoringtypes.CommitInfo, error) {
 	qctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	return c.Commits(qctx, netuid, hotkey)

@@ -5,12 +5,16 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/meritnet/merit/client/chain/chaintest"
 )
 
 func TestRunFailsWithoutReferenceModel(t *testing.T) {
 	id := newIdentity(t, "val")
 	f := newFakeChain(10, true, id, 1)
-	f.subnet.Task.ModelName, f.subnet.Task.ModelSha256 = "llama", strings.Repeat("ab", 32)
+	f.Update(func(s *chaintest.State) {
+		s.Subnet.Task.ModelName, s.Subnet.Task.ModelSha256 = "llama", strings.Repeat("ab", 32)
+	})
 	v, err := New(Config{Home: t.TempDir(), Netuid: 1, Listen: "127.0.0.1:0", PollInterval: 50 * time.Millisecond}, f, id, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -63,32 +63,78 @@ type Event struct {
 	Attributes map[string]string
 }
 
-// Chain is everything the daemons need from the chain.
-type Chain interface {
+// The chain's services, one small interface per role, so that a consumer
+// names only what it uses (as CometBFT's rpc/client does) and a test fake
+// implements only that. *Client implements them all.
+
+// StatusReader knows which chain it talks to and how far it is.
+type StatusReader interface {
 	ChainID() string
 	Height(ctx context.Context) (int64, error)
+}
 
+// MetagraphReader reads a subnet with its neurons.
+type MetagraphReader interface {
 	Metagraph(ctx context.Context, netuid uint32) (*subnettypes.QueryMetagraphResponse, error)
+}
+
+// SubnetReader reads x/subnet: subnets, neurons and registration prices.
+type SubnetReader interface {
+	MetagraphReader
 	Subnet(ctx context.Context, netuid uint32) (subnettypes.Subnet, error)
 	NeuronByHotkey(ctx context.Context, netuid uint32, hotkey string) (subnettypes.Neuron, error)
 	RegistrationPrice(ctx context.Context, netuid uint32) (sdkmath.Int, error)
+}
+
+// ScoringReader reads x/scoring: epochs, pending commits and stored
+// weight rows.
+type ScoringReader interface {
 	EpochState(ctx context.Context, netuid uint32) (*scoringtypes.QueryEpochStateResponse, error)
 	Commits(ctx context.Context, netuid uint32, hotkey string) ([]scoringtypes.CommitInfo, error)
+	Weights(ctx context.Context, netuid, uid uint32) (scoringtypes.WeightsRow, error)
+}
+
+// EmissionReader reads x/emission's payout history.
+type EmissionReader interface {
 	NeuronHistory(ctx context.Context, netuid, uid uint32, epochs uint32) ([]emissiontypes.NeuronEmission, error)
+}
+
+// BankReader reads balances.
+type BankReader interface {
 	Balance(ctx context.Context, address string) (sdkmath.Int, error)
+}
 
+// Broadcaster sends signed transactions.
+type Broadcaster interface {
 	// Broadcast signs msgs with signer's key (sign mode direct), simulates
-	// gas, broadcasts, and waits until the tx is in a block or the inclusion
-	// timeout passes. It tracks the account sequence per signer and retries
-	// once on a sequence mismatch. A tx that is included but fails returns
-	// its TxResult and an error carrying the code and log.
+	// gas, broadcasts, and waits until the tx is in a block or the
+	// inclusion timeout passes. It tracks the account sequence per signer
+	// and recovers from sequence mismatches with a bounded number of
+	// rebuilds. A tx that is included but fails returns its TxResult and an
+	// error carrying the code and log.
 	Broadcast(ctx context.Context, signer *identity.Identity, msgs ...sdk.Msg) (*TxResult, error)
+}
 
+// BlockStreamer streams committed blocks.
+type BlockStreamer interface {
 	// Blocks streams committed blocks from the CometBFT websocket. It
 	// reconnects with backoff and, after a gap, replays the missed heights in
 	// order before new ones, so a consumer sees every height once. The
 	// channel closes when ctx ends.
 	Blocks(ctx context.Context) (<-chan Block, error)
+}
 
+// Chain is every role together: what a daemon that does everything holds.
+// Components take the smaller interfaces above.
+type Chain interface {
+	StatusReader
+	SubnetReader
+	ScoringReader
+	EmissionReader
+	BankReader
+	Broadcaster
+	BlockStreamer
 	Close() error
 }
+
+var _ Chain = (*Client)(nil)

@@ -140,6 +140,18 @@ func (c *Client) Commits(ctx context.Context, netuid uint32, hotkey string) ([]s
 	return res.Commits, nil
 }
 
+// Weights is the weight row a validator (by UID) has stored on a subnet:
+// its last set or revealed weights; an empty row when it has none.
+func (c *Client) Weights(ctx context.Context, netuid, uid uint32) (scoringtypes.WeightsRow, error) {
+	ctx, cancel := c.reqCtx(ctx)
+	defer cancel()
+	res, err := c.scoringQ.Weights(ctx, &scoringtypes.QueryWeightsRequest{Netuid: netuid, Uid: uid})
+	if err != nil {
+		return scoringtypes.WeightsRow{}, c.queryErr(fmt.Sprintf("weights of uid %d on subnet %d", uid, netuid), err)
+	}
+	return res.Weights, nil
+}
+
 // NeuronHistory is what a UID earned in its subnet's last epochs.
 func (c *Client) NeuronHistory(ctx context.Context, netuid, uid uint32, epochs uint32) ([]emissiontypes.NeuronEmission, error) {
 	ctx, cancel := c.reqCtx(ctx)
