@@ -10,11 +10,8 @@ import (
 
 	dbm "github.com/cosmos/cosmos-db"
 	"github.com/spf13/cobra"
-	"google.golang.org/grpc"
-	"google.golang.org/protobuf/reflect/protoregistry"
 
 	"cosmossdk.io/client/v2/autocli"
-	"cosmossdk.io/client/v2/autocli/flag"
 	"cosmossdk.io/core/appmodule"
 	"cosmossdk.io/log/v2"
 
@@ -129,11 +126,10 @@ every tempo and issues MERIT (base denom umerit) as rewards.`,
 	return root, nil
 }
 
-// enhanceWithAutoCLI adds the modules' autocli commands. It is the SDK's
-// AppOptions.EnhanceRootCommand with one change: proto files resolve through
-// the interface registry (gogoproto's hybrid resolver, lazily) instead of a
-// merged registry of every proto file, which costs ~40 ms of CPU and ~20 MB
-// of garbage on every call.
+// enhanceWithAutoCLI adds the modules' autocli commands. (Autocli needs a
+// merged registry of every proto file, ~40 ms of CPU per call: gogoproto's lazy
+// hybrid resolver leaves messages of imported files as placeholders, so
+// responses would print empty.)
 func enhanceWithAutoCLI(root *cobra.Command, tmp *app.MeritApp, clientCtx client.Context) error {
 	modules := map[string]appmodule.AppModule{}
 	for name, m := range tmp.ModuleManager.Modules {
@@ -141,31 +137,13 @@ func enhanceWithAutoCLI(root *cobra.Command, tmp *app.MeritApp, clientCtx client
 			modules[name] = am
 		}
 	}
-	opts := autocli.AppOptions{
+	return autocli.AppOptions{
 		Modules:               modules,
 		AddressCodec:          addresscodec.NewBech32Codec(app.AccountAddressPrefix),
 		ValidatorAddressCodec: addresscodec.NewBech32Codec(app.ValidatorAddressPrefix),
 		ConsensusAddressCodec: addresscodec.NewBech32Codec(app.ConsNodeAddressPrefix),
 		ClientCtx:             clientCtx,
-	}
-	builder := &autocli.Builder{
-		Builder: flag.Builder{
-			TypeResolver:          protoregistry.GlobalTypes,
-			FileResolver:          clientCtx.InterfaceRegistry,
-			AddressCodec:          opts.AddressCodec,
-			ValidatorAddressCodec: opts.ValidatorAddressCodec,
-			ConsensusAddressCodec: opts.ConsensusAddressCodec,
-		},
-		GetClientConn: func(cmd *cobra.Command) (grpc.ClientConnInterface, error) {
-			return client.GetClientQueryContext(cmd)
-		},
-		AddQueryConnFlags: func(c *cobra.Command) {
-			flags.AddQueryFlagsToCmd(c)
-			flags.AddKeyringFlags(c.Flags())
-		},
-		AddTxConnFlags: flags.AddTxFlagsToCmd,
-	}
-	return opts.EnhanceRootCommandWithBuilder(root, builder)
+	}.EnhanceRootCommand(root)
 }
 
 // addModuleCommands adds the commands that need the modules' basics or codecs.

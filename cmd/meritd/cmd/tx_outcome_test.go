@@ -72,6 +72,11 @@ func TestTxCommandsPrintTheOutcome(t *testing.T) {
 		}
 	}
 
+	// Queries print nested messages in full (autocli resolves imported types).
+	if out, err := c.Exec("q", "subnet", "hyperparams", "1", "-o", "json"); err != nil || !strings.Contains(out, `"tempo"`) {
+		t.Errorf("hyperparams: %v\n%s", err, out)
+	}
+
 	// JSON: the included tx, as `q tx` prints it.
 	out, err = c.Exec("tx", "subnet", "register", "1", c.Address("bob"), "1000000000", "--from", "bob", "-o", "json")
 	if err != nil {
