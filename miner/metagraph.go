@@ -3,13 +3,12 @@ package miner
 import (
 	"context"
 	"math/big"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
 
 	"github.com/meritnet/merit/client/chain"
+	"github.com/meritnet/merit/internal/logthrottle"
 	subnettypes "github.com/meritnet/merit/x/subnet/types"
 )
 
@@ -81,31 +80,28 @@ type StaticMetagraph struct{ S *Snapshot }
 // Current implements MetagraphSource.
 func (s StaticMetagraph) Current() *Snapshot { return s.S }
 
-// Watcher keeps a fresh metagraph of one subnet: it refreshes on every new
-// block of the chain's block stream, and on a timer in case the stream is
-// down. When the chain cannot be reached it keeps the last good copy (access
+// Watcher keeps a fresh metagraph of one subnet with a chain.Follower: it
+// refreshes on every new block, and on a timer in case the stream is down.
+// When the chain cannot be reached it keeps the last good copy (access
 // decisions go on, based on slightly old permits) and says so in the log.
 type Watcher struct {
-	chain   chain.Chain
+	*chain.Follower[Snapshot]
+
 	netuid  uint32
-	self    string
-	poll    time.Duration
-	timeout time.Duration
 	log     *zap.Logger
 	metrics *Metrics
+	warn    *logthrottle.Throttle
+}
 
-	cur atomic.Pointer[Snapshot]
-
-	mu   sync.Mutex
-	subs []chan struct{}
-
-	failing    bool
-	lastFailed time.Time
+// WatcherChain is what a Watcher reads.
+type WatcherChain interface {
+	chain.MetagraphReader
+	chain.BlockStreamer
 }
 
 // WatcherConfig configures a Watcher.
 type WatcherConfig struct {
-	Chain  chain.Chain
+	Chain  WatcherChain
 	Netuid uint32
 	// Self is the miner's hotkey address.
 	Self string
@@ -123,69 +119,46 @@ func NewWatcher(cfg WatcherConfig) *Watcher {
 	if cfg.Poll <= 0 {
 		cfg.Poll = 30 * time.Second
 	}
-	if cfg.Timeout <= 0 {
-		cfg.Timeout = 10 * time.Second
-	}
 	if cfg.Logger == nil {
 		cfg.Logger = zap.NewNop()
 	}
-	return &Watcher{chain: cfg.Chain, netuid: cfg.Netuid, self: cfg.Self, poll: cfg.Poll, timeout: cfg.Timeout, log: cfg.Logger, metrics: cfg.Metrics}
-}
-
-// Current is the latest good snapshot (nil before the first refresh).
-func (w *Watcher) Current() *Snapshot { return w.cur.Load() }
-
-// Subscribe returns a channel that receives a signal after each refresh
-// that produced a new snapshot. Signals coalesce: a slow reader sees the
-// latest state through Current.
-func (w *Watcher) Subscribe() <-chan struct{} {
-	ch := make(chan struct{}, 1)
-	w.mu.Lock()
-	w.subs = append(w.subs, ch)
-	w.mu.Unlock()
-	return ch
+	w := &Watcher{netuid: cfg.Netuid, log: cfg.Logger, metrics: cfg.Metrics, warn: logthrottle.New(time.Minute)}
+	read := func(ctx context.Context) (*Snapshot, int64, error) {
+		mg, err := cfg.Chain.Metagraph(ctx, cfg.Netuid)
+		if err != nil {
+			return nil, 0, err
+		}
+		return NewSnapshot(mg, cfg.Self, time.Now()), mg.Block, nil
+	}
+	w.Follower = chain.NewFollower(cfg.Chain, read, chain.FollowOptions[Snapshot]{
+		Poll: cfg.Poll, Timeout: cfg.Timeout,
+		OnUpdate: w.noteSuccess, OnError: w.noteFailure,
+		OnStreamDown: func(err error, retryIn time.Duration) {
+			w.log.Warn("block stream unavailable; polling the metagraph instead", zap.Error(err), zap.Duration("retry_in", retryIn))
+		},
+	})
+	return w
 }
 
 // Refresh reads the metagraph once and publishes it.
 func (w *Watcher) Refresh(ctx context.Context) error {
-	qctx, cancel := context.WithTimeout(ctx, w.timeout)
-	defer cancel()
-	mg, err := w.chain.Metagraph(qctx, w.netuid)
-	if err != nil {
-		w.noteFailure(err)
-		return err
-	}
-	s := NewSnapshot(mg, w.self, time.Now())
-	if old := w.cur.Load(); old != nil && old.Block > s.Block {
-		return nil // an answer from a lagging node; keep the newer copy
-	}
-	w.cur.Store(s)
-	w.noteSuccess(s)
-	w.mu.Lock()
-	for _, ch := range w.subs {
-		select {
-		case ch <- struct{}{}:
-		default:
-		}
-	}
-	w.mu.Unlock()
-	return nil
+	_, err := w.Follower.Refresh(ctx)
+	return err
 }
+
+const refreshFailing = "refresh"
 
 func (w *Watcher) noteFailure(err error) {
 	if w.metrics != nil {
 		w.metrics.metagraphFailures.Inc()
 	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
 	// One warning when the trouble starts and one a minute while it lasts:
 	// a chain outage must be visible without drowning the log.
-	if w.failing && time.Since(w.lastFailed) < time.Minute {
+	if !w.warn.Allow(refreshFailing, time.Now()) {
 		return
 	}
-	w.failing, w.lastFailed = true, time.Now()
 	fields := []zap.Field{zap.Uint32("netuid", w.netuid), zap.Error(err)}
-	if s := w.cur.Load(); s != nil {
+	if s := w.Current(); s != nil {
 		fields = append(fields, zap.Int64("using_block", s.Block), zap.Duration("copy_age", time.Since(s.Fetched).Round(time.Second)))
 	}
 	w.log.Warn("metagraph refresh failed; keeping the last good copy", fields...)
@@ -201,62 +174,7 @@ func (w *Watcher) noteSuccess(s *Snapshot) {
 			m.registered.Set(0)
 		}
 	}
-	w.mu.Lock()
-	recovered := w.failing
-	w.failing = false
-	w.mu.Unlock()
-	if recovered {
+	if w.warn.Clear(refreshFailing) {
 		w.log.Info("metagraph refresh works again", zap.Int64("block", s.Block))
-	}
-}
-
-// Run refreshes until ctx ends: on every block of the stream, and every
-// Poll interval without one.
-func (w *Watcher) Run(ctx context.Context) {
-	ticker := time.NewTicker(w.poll)
-	defer ticker.Stop()
-	var blocks <-chan chain.Block
-	retryStream := time.After(0)
-	backoff := time.Second
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-retryStream:
-			retryStream = nil
-			ch, err := w.chain.Blocks(ctx)
-			if err != nil {
-				w.log.Warn("block stream unavailable; polling the metagraph instead", zap.Error(err), zap.Duration("retry_in", backoff))
-				retryStream = time.After(backoff)
-				backoff = min(2*backoff, 2*time.Minute)
-				continue
-			}
-			blocks, backoff = ch, time.Second
-		case _, ok := <-blocks:
-			if !ok {
-				if ctx.Err() != nil {
-					return
-				}
-				blocks = nil
-				retryStream = time.After(backoff)
-				continue
-			}
-			// Drain what queued up meanwhile: one refresh answers them all.
-			for drained := false; !drained; {
-				select {
-				case _, ok := <-blocks:
-					if !ok {
-						drained = true
-					}
-				default:
-					drained = true
-				}
-			}
-			_ = w.Refresh(ctx)
-		case <-ticker.C:
-			if s := w.Current(); s == nil || time.Since(s.Fetched) >= w.poll {
-				_ = w.Refresh(ctx)
-			}
-		}
 	}
 }

@@ -117,7 +117,7 @@ func DashboardHandler(src func() DashboardData) http.Handler {
 // dashboardData assembles the page from the validator's live state.
 func (v *Validator) dashboardData() DashboardData {
 	d := DashboardData{Title: "Merit validator", Netuid: v.cfg.Netuid, Hotkey: v.id.Address(), UID: -1, Round: v.scorer.Round(),
-		ScoreSeries: v.history.ScoreSeries(), EmissionSeries: v.history.EmissionSeries(), SyncError: v.sync.LastError(),
+		ScoreSeries: v.history.ScoreSeries(), EmissionSeries: v.history.EmissionSeries(), SyncError: v.sync.LastErrorText(),
 		PendingCommits: v.commits.List(), LastWeights: v.lastSub.Load()}
 	mg := v.sync.Current()
 	if mg == nil {

@@ -140,7 +140,7 @@ func gather(c *cli.Context, dial daemon.Dialer, onChain func(context.Context, ch
 		rep.ChainError = err.Error()
 	} else {
 		defer ch.Close()
-		s := NewSyncer(ch, netuid, rep.Hotkey, 0, zap.NewNop())
+		s := NewSyncer(ch, netuid, rep.Hotkey, 0, zap.NewNop(), nil)
 		if mg, err = s.Refresh(ctx); err != nil {
 			rep.ChainError = err.Error()
 		} else {

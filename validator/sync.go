@@ -3,13 +3,12 @@ package validator
 import (
 	"context"
 	"fmt"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
 
 	"github.com/meritnet/merit/client/chain"
+	"github.com/meritnet/merit/internal/logthrottle"
 	scoringtypes "github.com/meritnet/merit/x/scoring/types"
 	subnettypes "github.com/meritnet/merit/x/subnet/types"
 )
@@ -87,182 +86,77 @@ func (m *Metagraph) Limits() WeightLimits {
 	return WeightLimits{N: m.Subnet.N, Self: m.SelfUID(), MinAllowedWeights: h.MinAllowedWeights, MaxWeightLimit: h.MaxWeightLimit}
 }
 
-// Syncer keeps the current Metagraph: refreshed on every block of the
-// chain's block stream, and by polling whenever the stream is down or
-// quiet, so a broken websocket only slows the validator down.
+// Syncer keeps the current Metagraph with a chain.Follower: refreshed on
+// every block of the chain's block stream, and by polling whenever the
+// stream is down or quiet, so a broken websocket only slows the validator
+// down.
 type Syncer struct {
-	chain  chain.Chain
-	netuid uint32
-	hotkey string
-	log    *zap.Logger
-	poll   time.Duration
-	// OnUpdate, if set, is called after every successful refresh.
-	OnUpdate func(*Metagraph)
-
-	cur     atomic.Pointer[Metagraph]
-	mu      sync.Mutex
-	waiters []chan struct{}
-	lastErr atomic.Pointer[string]
+	*chain.Follower[Metagraph]
 }
 
-// NewSyncer watches netuid for the validator with hotkey.
-func NewSyncer(c chain.Chain, netuid uint32, hotkey string, poll time.Duration, log *zap.Logger) *Syncer {
-	if poll <= 0 {
-		poll = 2 * time.Second
-	}
+// SyncChain is what a Syncer reads.
+type SyncChain interface {
+	chain.MetagraphReader
+	chain.BlockStreamer
+	EpochState(ctx context.Context, netuid uint32) (*scoringtypes.QueryEpochStateResponse, error)
+}
+
+// NewSyncer watches netuid for the validator with hotkey; onUpdate, if set,
+// sees every new snapshot.
+func NewSyncer(c SyncChain, netuid uint32, hotkey string, poll time.Duration, log *zap.Logger, onUpdate func(*Metagraph)) *Syncer {
 	if log == nil {
 		log = zap.NewNop()
 	}
-	return &Syncer{chain: c, netuid: netuid, hotkey: hotkey, log: log, poll: poll}
-}
-
-// Current is the latest snapshot, nil before the first successful refresh.
-func (s *Syncer) Current() *Metagraph { return s.cur.Load() }
-
-// Updated returns a channel closed at the next successful refresh.
-func (s *Syncer) Updated() <-chan struct{} {
-	ch := make(chan struct{})
-	s.mu.Lock()
-	s.waiters = append(s.waiters, ch)
-	s.mu.Unlock()
-	return ch
-}
-
-// LastError is the last refresh error ("" after a success).
-func (s *Syncer) LastError() string {
-	if p := s.lastErr.Load(); p != nil {
-		return *p
+	read := func(ctx context.Context) (*Metagraph, int64, error) {
+		m, err := readMetagraph(ctx, c, netuid, hotkey)
+		if err != nil {
+			return nil, 0, err
+		}
+		return m, m.Height, nil
 	}
-	return ""
+	warn := logthrottle.New(time.Minute)
+	return &Syncer{chain.NewFollower(c, read, chain.FollowOptions[Metagraph]{
+		Poll: poll, OnUpdate: onUpdate,
+		OnError: func(err error) {
+			if warn.Allow("refresh", time.Now()) {
+				log.Warn("metagraph refresh failed", zap.Error(err))
+			}
+		},
+		OnStreamDown: func(err error, retryIn time.Duration) {
+			log.Warn("block stream unavailable; polling", zap.Error(err), zap.Duration("retry_in", retryIn))
+		},
+	})}
 }
 
-// Refresh reads the metagraph and epoch schedule once.
-func (s *Syncer) Refresh(ctx context.Context) (*Metagraph, error) {
-	qctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	mg, err := s.chain.Metagraph(qctx, s.netuid)
+// readMetagraph reads the metagraph and epoch schedule once.
+func readMetagraph(ctx context.Context, c SyncChain, netuid uint32, hotkey string) (*Metagraph, error) {
+	mg, err := c.Metagraph(ctx, netuid)
 	if err != nil {
-		return nil, s.fail(fmt.Errorf("metagraph of subnet %d: %w", s.netuid, err))
+		return nil, fmt.Errorf("metagraph of subnet %d: %w", netuid, err)
 	}
-	ep, err := s.chain.EpochState(qctx, s.netuid)
+	ep, err := c.EpochState(ctx, netuid)
 	if err != nil {
-		return nil, s.fail(fmt.Errorf("epoch state of subnet %d: %w", s.netuid, err))
+		return nil, fmt.Errorf("epoch state of subnet %d: %w", netuid, err)
 	}
 	m := &Metagraph{
-		Height: mg.Block, Netuid: s.netuid, Subnet: mg.Subnet, Neurons: mg.Neurons,
+		Height: mg.Block, Netuid: netuid, Subnet: mg.Subnet, Neurons: mg.Neurons,
 		Epoch: ep.State.Epoch, LastEpochBlock: ep.State.LastEpochBlock, NextEpochBlock: ep.NextEpochBlock,
 		ReadAt: time.Now(),
 	}
 	for i := range m.Neurons {
-		if m.Neurons[i].Neuron.Hotkey == s.hotkey {
+		if m.Neurons[i].Neuron.Hotkey == hotkey {
 			m.Self = &m.Neurons[i]
 		}
-	}
-	// Never step back: two refreshes may finish out of order.
-	if old := s.cur.Load(); old != nil && old.Height > m.Height {
-		return old, nil
-	}
-	s.cur.Store(m)
-	empty := ""
-	s.lastErr.Store(&empty)
-	if s.OnUpdate != nil {
-		s.OnUpdate(m)
-	}
-	s.mu.Lock()
-	ws := s.waiters
-	s.waiters = nil
-	s.mu.Unlock()
-	for _, w := range ws {
-		close(w)
 	}
 	return m, nil
 }
 
-func (s *Syncer) fail(err error) error {
-	msg := err.Error()
-	s.lastErr.Store(&msg)
-	return err
-}
-
-// Run refreshes on every block until ctx ends. The stream is (re)opened
-// with backoff; while it is down, or when no block arrived for a poll
-// interval, the metagraph is polled instead.
-func (s *Syncer) Run(ctx context.Context) {
-	var blocks <-chan chain.Block
-	backoff := time.Second
-	nextStreamTry := time.Now()
-	ticker := time.NewTicker(s.poll)
-	defer ticker.Stop()
-	lastRefresh := time.Time{}
-	refresh := func(why string) {
-		if _, err := s.Refresh(ctx); err != nil {
-			if ctx.Err() == nil {
-				s.log.Warn("metagraph refresh failed", zap.String("trigger", why), zap.Error(err))
-			}
-			return
-		}
-		lastRefresh = time.Now()
+// LastErrorText is the last refresh error, "" after a success.
+func (s *Syncer) LastErrorText() string {
+	if err := s.LastError(); err != nil {
+		return err.Error()
 	}
-	refresh("start")
-	for {
-		if blocks == nil && !time.Now().Before(nextStreamTry) {
-			ch, err := s.chain.Blocks(ctx)
-			if err != nil {
-				if ctx.Err() != nil {
-					return
-				}
-				s.log.Warn("block stream unavailable; polling", zap.Error(err), zap.Duration("retry_in", backoff))
-				nextStreamTry = time.Now().Add(backoff)
-				backoff = min(2*backoff, time.Minute)
-			} else {
-				blocks, backoff = ch, time.Second
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case b, ok := <-blocks:
-			if !ok {
-				if ctx.Err() != nil {
-					return
-				}
-				s.log.Warn("block stream closed; polling until it reopens")
-				blocks = nil
-				nextStreamTry = time.Now().Add(backoff)
-				continue
-			}
-			// Skip blocks already covered by a newer snapshot (a replayed gap).
-			if cur := s.Current(); cur != nil && cur.Height >= b.Height {
-				continue
-			}
-			refresh("block")
-		case <-ticker.C:
-			if time.Since(lastRefresh) >= s.poll {
-				refresh("poll")
-			}
-		}
-	}
-}
-
-// WaitFirst blocks until the first snapshot exists or ctx ends.
-func (s *Syncer) WaitFirst(ctx context.Context) (*Metagraph, error) {
-	for {
-		if m := s.Current(); m != nil {
-			return m, nil
-		}
-		ch := s.Updated()
-		if m := s.Current(); m != nil {
-			return m, nil
-		}
-		select {
-		case <-ctx.Done():
-			if e := s.LastError(); e != "" {
-				return nil, fmt.Errorf("%w (last error: %s)", ctx.Err(), e)
-			}
-			return nil, ctx.Err()
-		case <-ch:
-		}
-	}
+	return ""
 }
 
 type commitsReader interface {

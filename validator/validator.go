@@ -166,8 +166,7 @@ func New(cfg Config, c chain.Chain, id *identity.Identity, log *zap.Logger) (*Va
 		ready:   make(chan struct{}),
 		seen:    map[string]string{},
 	}
-	v.sync = NewSyncer(c, cfg.Netuid, id.Address(), cfg.PollInterval, log.Named("sync"))
-	v.sync.OnUpdate = v.onSnapshot
+	v.sync = NewSyncer(c, cfg.Netuid, id.Address(), cfg.PollInterval, log.Named("sync"), v.onSnapshot)
 	if st, err := LoadState(cfg.Home); err != nil {
 		log.Warn("saved scores unreadable; starting from zero", zap.Error(err))
 	} else if st != nil && st.Netuid == cfg.Netuid && st.Hotkey == id.Address() {
@@ -603,10 +602,10 @@ func (v *Validator) healthz(w http.ResponseWriter, _ *http.Request) {
 	switch {
 	case mg == nil:
 		w.WriteHeader(http.StatusServiceUnavailable)
-		fmt.Fprintf(w, "not synced: %s\n", v.sync.LastError())
+		fmt.Fprintf(w, "not synced: %s\n", v.sync.LastErrorText())
 	case time.Since(mg.ReadAt) > time.Minute:
 		w.WriteHeader(http.StatusServiceUnavailable)
-		fmt.Fprintf(w, "metagraph stale since height %d: %s\n", mg.Height, v.sync.LastError())
+		fmt.Fprintf(w, "metagraph stale since height %d: %s\n", mg.Height, v.sync.LastErrorText())
 	case v.ref.Load() == nil:
 		w.WriteHeader(http.StatusServiceUnavailable)
 		fmt.Fprintln(w, "reference model not loaded")
