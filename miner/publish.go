@@ -9,6 +9,7 @@ import (
 
 	"github.com/meritnet/merit/client/chain"
 	"github.com/meritnet/merit/client/identity"
+	"github.com/meritnet/merit/internal/backoff"
 	subnettypes "github.com/meritnet/merit/x/subnet/types"
 )
 
@@ -95,9 +96,9 @@ func (p *Publisher) Run(ctx context.Context) {
 	updates := p.watcher.Subscribe()
 	ticker := time.NewTicker(5 * time.Second)
 	defer ticker.Stop()
-	var st publishState
+	st := newPublishState()
 	for {
-		p.check(ctx, &st)
+		p.check(ctx, st)
 		select {
 		case <-ctx.Done():
 			return
@@ -112,8 +113,12 @@ type publishState struct {
 	// includedAt is the height of our last successful update: snapshots
 	// older than it cannot show it yet, so they must not trigger another.
 	includedAt int64
-	notBefore  time.Time // after an error
-	backoff    time.Duration
+	notBefore  time.Time        // a short pause after the chain's rate limit
+	retry      *backoff.Backoff // after other errors
+}
+
+func newPublishState() *publishState {
+	return &publishState{retry: backoff.New(5*time.Second, 5*time.Minute)}
 }
 
 // observe records whether snapshot s shows the wanted endpoint, logging
@@ -147,7 +152,7 @@ func (p *Publisher) check(ctx context.Context, st *publishState) {
 	if s == nil || p.observe(s) {
 		return
 	}
-	if s.Block < st.includedAt || time.Now().Before(st.notBefore) {
+	if now := time.Now(); s.Block < st.includedAt || now.Before(st.notBefore) || !st.retry.Ready(now) {
 		return
 	}
 	// The tx lands in the next block at the earliest; the chain accepts
@@ -166,7 +171,8 @@ func (p *Publisher) check(ctx context.Context, st *publishState) {
 	switch {
 	case err == nil:
 		p.metrics.endpointUpdates.WithLabelValues("ok").Inc()
-		st.includedAt, st.backoff = res.Height, 0
+		st.includedAt = res.Height
+		st.retry.Reset()
 		p.log.Info("endpoint published", zap.String("address", p.want.Address), zap.String("model", p.want.ModelId),
 			zap.Int64("height", res.Height), zap.String("tx", res.Hash))
 		if p.watcher.Refresh(ctx) == nil {
@@ -180,8 +186,7 @@ func (p *Publisher) check(ctx context.Context, st *publishState) {
 		st.notBefore = time.Now().Add(2 * time.Second)
 	default:
 		p.metrics.endpointUpdates.WithLabelValues("error").Inc()
-		st.backoff = min(max(2*st.backoff, 5*time.Second), 5*time.Minute)
-		st.notBefore = time.Now().Add(st.backoff)
-		p.log.Warn("endpoint update failed; retrying", zap.Error(err), zap.Duration("retry_in", st.backoff))
+		d := st.retry.Fail(time.Now())
+		p.log.Warn("endpoint update failed; retrying", zap.Error(err), zap.Duration("retry_in", d))
 	}
 }

@@ -38,41 +38,41 @@ func TestPublisherRetries(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := NewPublisher(PublisherConfig{Chain: f, Identity: id, Netuid: 1, Address: "10.0.0.1:8091", ModelID: "m@sha256:00", Watcher: w, Metrics: metrics})
-	var st publishState
+	st := newPublishState()
 	ctx := context.Background()
 
 	// The chain says "too soon" (our copy was behind): no backoff beyond a
 	// short pause, counted as rate_limited.
 	f.FailNext(subnettypes.ErrRateLimited.Wrap("next update allowed at 12"))
-	p.check(ctx, &st)
+	p.check(ctx, st)
 	if metricValue(t, metrics, "merit_miner_endpoint_updates_total", map[string]string{"result": "rate_limited"}) != 1 || p.Current() {
 		t.Fatal("rate limit not handled")
 	}
 	st.notBefore = time.Time{}
 	// Any other failure backs off.
 	f.FailNext(errors.New("connection reset"))
-	p.check(ctx, &st)
-	if st.backoff != 5*time.Second || time.Until(st.notBefore) < 4*time.Second {
-		t.Fatalf("backoff %v until %v", st.backoff, st.notBefore)
+	p.check(ctx, st)
+	if now := time.Now(); st.retry.Fails() != 1 || st.retry.Ready(now.Add(4*time.Second)) || !st.retry.Ready(now.Add(5*time.Second)) {
+		t.Fatalf("backoff after %d failures not 5 s", st.retry.Fails())
 	}
-	p.check(ctx, &st) // inside the backoff: nothing sent
+	p.check(ctx, st) // inside the backoff: nothing sent
 	if n := len(f.Sent()); n != 2 {
 		t.Fatalf("%d broadcasts", n)
 	}
-	st.notBefore = time.Time{}
-	p.check(ctx, &st)
+	st.retry.Reset() // skip the wait
+	p.check(ctx, st)
 	if got := published(f, id.Address()); got.Address != "10.0.0.1:8091" || got.ModelId != "m@sha256:00" || !p.Current() {
 		t.Fatalf("published %+v", got)
 	}
 	// Already current: nothing more is sent.
-	p.check(ctx, &st)
+	p.check(ctx, st)
 	if n := len(f.Sent()); n != 3 {
 		t.Fatalf("%d broadcasts", n)
 	}
 	// Pruned: reported, nothing sent.
 	f.RemoveNeuron(id.Address())
 	_ = w.Refresh(ctx)
-	p.check(ctx, &st)
+	p.check(ctx, st)
 	if p.Current() || len(f.Sent()) != 3 || metricValue(t, metrics, "merit_miner_registered", nil) != 0 {
 		t.Fatal("unregistered miner handled wrong")
 	}

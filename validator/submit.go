@@ -17,6 +17,8 @@ import (
 
 	"github.com/meritnet/merit/client/chain"
 	"github.com/meritnet/merit/client/identity"
+	"github.com/meritnet/merit/internal/backoff"
+	"github.com/meritnet/merit/internal/logthrottle"
 	scoringtypes "github.com/meritnet/merit/x/scoring/types"
 )
 
@@ -42,8 +44,8 @@ type Submitter struct {
 	OnSubmit func(Submission)
 
 	mu       sync.Mutex // serializes Step
-	backoffs map[string]*backoff
-	notes    map[string]time.Time
+	backoffs map[string]*backoff.Backoff
+	notes    *logthrottle.Throttle
 }
 
 // SubmitChain is what a Submitter needs from the chain: its pending
@@ -58,7 +60,7 @@ func (s *Submitter) Step(ctx context.Context, mg *Metagraph) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.backoffs == nil {
-		s.backoffs, s.notes = map[string]*backoff{}, map[string]time.Time{}
+		s.backoffs, s.notes = map[string]*backoff.Backoff{}, logthrottle.New(time.Minute)
 	}
 	if s.Metrics != nil {
 		s.Metrics.PendingCommits.Set(float64(len(s.mine(mg))))
@@ -184,8 +186,8 @@ func (s *Submitter) reveal(ctx context.Context, mg *Metagraph) {
 		if c.Status != CommitIncluded || mg.Epoch != c.CommitEpoch+rp {
 			continue
 		}
-		bo := s.backoff("reveal:" + c.Hash)
-		if !bo.ready(time.Now()) {
+		bo := s.retries("reveal:" + c.Hash)
+		if !bo.Ready(time.Now()) {
 			continue
 		}
 		salt, err := hex.DecodeString(c.Salt)
@@ -203,7 +205,7 @@ func (s *Submitter) reveal(ctx context.Context, mg *Metagraph) {
 				zap.Int64("commit_block", c.CommitBlock), zap.Int("uids", len(c.Uids)))
 			s.count("reveal", "ok")
 			s.remove(c.Hash)
-			bo.reset()
+			bo.Reset()
 			s.submitted(Submission{Kind: "reveal", Height: res.Height, TxHash: res.Hash, Uids: c.Uids, Weights: c.Weights})
 			continue
 		}
@@ -227,7 +229,7 @@ func (s *Submitter) reveal(ctx context.Context, mg *Metagraph) {
 			// reconcile() drops it once the epoch passes; until then retry
 			// slowly in case the chain's view was a block behind ours.
 		}
-		d := bo.fail(time.Now())
+		d := bo.Fail(time.Now())
 		s.Log.Warn("reveal failed; will retry", zap.String("hash", c.Hash), zap.String("kind", kind), zap.Duration("retry_in", d), zap.Error(err))
 	}
 }
@@ -304,7 +306,7 @@ func (s *Submitter) commit(ctx context.Context, mg *Metagraph) {
 		// not lose the salt, or the commit could never be revealed.
 		if err := s.Store.Add(pc); err != nil {
 			s.Log.Error("cannot persist the commit; not broadcasting it", zap.Error(err))
-			bo.fail(time.Now())
+			bo.Fail(time.Now())
 			return
 		}
 	}
@@ -319,7 +321,7 @@ func (s *Submitter) commit(ctx context.Context, mg *Metagraph) {
 		if info, ok := findCommit(infos, pc.Hash); ok {
 			s.markIncluded(pc.Hash, info)
 			s.count("commit", "ok")
-			bo.reset()
+			bo.Reset()
 			h := info.Commit.CommitBlock
 			txh := ""
 			if res != nil {
@@ -339,7 +341,7 @@ func (s *Submitter) commit(ctx context.Context, mg *Metagraph) {
 	}
 	kind := txErrKind(err)
 	s.count("commit", kind)
-	d := bo.fail(time.Now())
+	d := bo.Fail(time.Now())
 	if permanentCommitError(kind) {
 		s.Log.Warn("commit refused; dropping it", zap.String("kind", kind), zap.Duration("retry_in", d), zap.Error(err))
 		s.remove(pc.Hash)
@@ -367,11 +369,11 @@ func (s *Submitter) set(ctx context.Context, mg *Metagraph) {
 		}
 		kind := txErrKind(err)
 		s.count("set", kind)
-		d := bo.fail(time.Now())
+		d := bo.Fail(time.Now())
 		s.Log.Warn("set weights failed", zap.String("kind", kind), zap.Duration("retry_in", d), zap.Error(err))
 		return
 	}
-	bo.reset()
+	bo.Reset()
 	s.count("set", "ok")
 	s.Log.Info("weights set", zap.Int64("height", res.Height), zap.Int("uids", len(uids)))
 	s.submitted(Submission{Kind: "set", Height: res.Height, TxHash: res.Hash, Uids: uids, Weights: weights})
@@ -380,7 +382,7 @@ func (s *Submitter) set(ctx context.Context, mg *Metagraph) {
 // due reports whether a set or commit (kind) may go out at this snapshot:
 // nothing was submitted since the last epoch, the rate limit allows it, and
 // the backoff after the last failure has passed.
-func (s *Submitter) due(mg *Metagraph, kind string) (*backoff, bool) {
+func (s *Submitter) due(mg *Metagraph, kind string) (*backoff.Backoff, bool) {
 	if alreadySubmitted(mg) {
 		return nil, false
 	}
@@ -388,8 +390,8 @@ func (s *Submitter) due(mg *Metagraph, kind string) (*backoff, bool) {
 		s.note("ratelimit-"+kind, "waiting for the weights rate limit", zap.Int64("next_block", next))
 		return nil, false
 	}
-	bo := s.backoff(kind)
-	return bo, bo.ready(time.Now())
+	bo := s.retries(kind)
+	return bo, bo.Ready(time.Now())
 }
 
 // vector is the weight vector the scores give now, for a set or commit
@@ -443,38 +445,21 @@ func (s *Submitter) chainErr(what string) {
 
 // note logs a recurring condition at most once a minute.
 func (s *Submitter) note(key, msg string, fields ...zap.Field) {
-	if t, ok := s.notes[key]; ok && time.Since(t) < time.Minute {
-		return
+	if s.notes.Allow(key, time.Now()) {
+		s.Log.Info(msg, fields...)
 	}
-	s.notes[key] = time.Now()
-	s.Log.Info(msg, fields...)
 }
 
-func (s *Submitter) backoff(key string) *backoff {
+// retries is the backoff of one kind of failing transaction: 1 s, 2 s,
+// 4 s … 1 min.
+func (s *Submitter) retries(key string) *backoff.Backoff {
 	b := s.backoffs[key]
 	if b == nil {
-		b = &backoff{}
+		b = backoff.New(time.Second, time.Minute)
 		s.backoffs[key] = b
 	}
 	return b
 }
-
-// backoff spaces out retries of a failing transaction: 1 s, 2 s, 4 s … 1 min.
-type backoff struct {
-	fails int
-	until time.Time
-}
-
-func (b *backoff) ready(now time.Time) bool { return !now.Before(b.until) }
-
-func (b *backoff) fail(now time.Time) time.Duration {
-	d := min(time.Second<<min(b.fails, 6), time.Minute)
-	b.fails++
-	b.until = now.Add(d)
-	return d
-}
-
-func (b *backoff) reset() { *b = backoff{} }
 
 // txErrKind names a refused weights transaction. Registered x/scoring
 // errors match by code (chain.TxError implements errors.Is); the message

@@ -174,7 +174,7 @@ func TestUnincludedCommitRetriedSameHash(t *testing.T) {
 	if len(pcs) != 1 || pcs[0].Status != CommitBroadcasting {
 		t.Fatalf("after a transient failure: %+v", pcs)
 	}
-	s.backoffs["commit"].reset() // skip the wait
+	s.backoffs["commit"].Reset() // skip the wait
 	step(t, f, s)
 	after := store.List()
 	if len(after) != 1 || after[0].Hash != pcs[0].Hash || after[0].Status != CommitIncluded {
