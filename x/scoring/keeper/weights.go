@@ -2,7 +2,6 @@ package keeper
 
 import (
 	"context"
-	"sort"
 
 	"cosmossdk.io/collections"
 
@@ -11,55 +10,6 @@ import (
 	"github.com/meritnet/merit/x/scoring/types"
 	subnettypes "github.com/meritnet/merit/x/subnet/types"
 )
-
-// buildRow checks a weight vector against the subnet's rules and returns it
-// sorted by UID, zeros dropped, max-upscaled so the largest value is 65535.
-func buildRow(h subnettypes.Hyperparams, n uint32, uids, weights []uint32) (types.WeightsRow, error) {
-	if len(uids) != len(weights) {
-		return types.WeightsRow{}, types.ErrInvalidWeights.Wrapf("%d uids but %d weights", len(uids), len(weights))
-	}
-	if uint32(len(uids)) > n {
-		return types.WeightsRow{}, types.ErrInvalidWeights.Wrapf("%d weights for a subnet of %d UIDs", len(uids), n)
-	}
-	if need := min(h.MinAllowedWeights, n); uint32(len(uids)) < need {
-		return types.WeightsRow{}, types.ErrInvalidWeights.Wrapf("%d weights, at least %d required", len(uids), need)
-	}
-	seen := make([]bool, n)
-	var maxW, sum uint64
-	for i, uid := range uids {
-		if uid >= n {
-			return types.WeightsRow{}, types.ErrInvalidWeights.Wrapf("uid %d does not exist (subnet has %d)", uid, n)
-		}
-		if seen[uid] {
-			return types.WeightsRow{}, types.ErrInvalidWeights.Wrapf("uid %d appears twice", uid)
-		}
-		seen[uid] = true
-		if weights[i] > types.U16Max {
-			return types.WeightsRow{}, types.ErrInvalidWeights.Wrapf("weight %d for uid %d exceeds %d", weights[i], uid, types.U16Max)
-		}
-		maxW = max(maxW, uint64(weights[i]))
-		sum += uint64(weights[i])
-	}
-	if maxW == 0 {
-		return types.WeightsRow{}, types.ErrInvalidWeights.Wrap("all weights are zero")
-	}
-	if h.MaxWeightLimit < types.U16Max && len(uids) > 1 && maxW*types.U16Max > uint64(h.MaxWeightLimit)*sum {
-		return types.WeightsRow{}, types.ErrInvalidWeights.Wrapf("one uid gets more than max_weight_limit %d/65535 of the weight", h.MaxWeightLimit)
-	}
-	order := make([]int, 0, len(uids))
-	for i := range uids {
-		if weights[i] > 0 {
-			order = append(order, i)
-		}
-	}
-	sort.Slice(order, func(a, b int) bool { return uids[order[a]] < uids[order[b]] })
-	row := types.WeightsRow{Uids: make([]uint32, len(order)), Values: make([]uint32, len(order))}
-	for j, i := range order {
-		row.Uids[j] = uids[i]
-		row.Values[j] = uint32(uint64(weights[i]) * types.U16Max / maxW)
-	}
-	return row, nil
-}
 
 // validator loads the sender's neuron and subnet and checks what every weight
 // message needs: registration, a permit, the version key. It also returns the
@@ -116,7 +66,7 @@ func (k Keeper) SetWeights(ctx context.Context, msg *types.MsgSetWeights) error 
 	if err := checkRateLimit(s, n, height); err != nil {
 		return err
 	}
-	row, err := buildRow(s.Hyperparams, s.N, msg.Uids, msg.Weights)
+	row, err := types.BuildWeightsRow(msg.Uids, msg.Weights, types.WeightRulesOf(s.N, s.Hyperparams))
 	if err != nil {
 		return err
 	}
@@ -215,7 +165,7 @@ func (k Keeper) RevealWeights(ctx context.Context, msg *types.MsgRevealWeights) 
 	if due := found.CommitEpoch + s.Hyperparams.RevealPeriod; state.Epoch != due {
 		return types.ErrRevealWindow.Wrapf("committed at epoch %d; reveal during epoch %d, now %d", found.CommitEpoch, due, state.Epoch)
 	}
-	row, err := buildRow(s.Hyperparams, s.N, msg.Uids, msg.Weights)
+	row, err := types.BuildWeightsRow(msg.Uids, msg.Weights, types.WeightRulesOf(s.N, s.Hyperparams))
 	if err != nil {
 		return err
 	}
