@@ -404,7 +404,7 @@ func (s *Submitter) vector(mg *Metagraph, kind string) (uids, weights []uint32, 
 		s.note("noscores-"+kind, "nothing to "+kind+" yet", zap.Error(err))
 		return nil, nil, false
 	}
-	if err := CheckWeights(uids, weights, lim); err != nil {
+	if err := scoringtypes.CheckWeights(uids, weights, lim.Rules()); err != nil {
 		s.Log.Error("computed weights break the subnet's rules; not sending them", zap.String("kind", kind), zap.Error(err))
 		return nil, nil, false
 	}

@@ -24,6 +24,11 @@ type WeightLimits struct {
 	MaxWeightLimit uint32
 }
 
+// Rules are the chain's part of the limits, for scoringtypes.CheckWeights.
+func (l WeightLimits) Rules() scoringtypes.WeightRules {
+	return scoringtypes.WeightRules{N: l.N, MinAllowedWeights: l.MinAllowedWeights, MaxWeightLimit: l.MaxWeightLimit}
+}
+
 // ErrNoScores is returned when no miner has a positive score: the chain
 // refuses all-zero weights, so there is nothing to submit.
 var ErrNoScores = errors.New("no miner has a positive score")
@@ -197,41 +202,4 @@ func fixMaxShare(w []uint32, limit uint32) {
 			}
 		}
 	}
-}
-
-// CheckWeights applies the chain's rules (x/scoring buildRow) so a vector
-// that would be refused is caught before it costs a transaction.
-func CheckWeights(uids, weights []uint32, lim WeightLimits) error {
-	if len(uids) != len(weights) {
-		return errors.New("uids and weights differ in length")
-	}
-	if uint32(len(uids)) > lim.N {
-		return errors.New("more weights than UIDs")
-	}
-	if need := min(lim.MinAllowedWeights, lim.N); uint32(len(uids)) < need {
-		return errors.New("fewer weights than min_allowed_weights")
-	}
-	seen := map[uint32]bool{}
-	var mx, sum uint64
-	for i, u := range uids {
-		if u >= lim.N {
-			return errors.New("uid out of range")
-		}
-		if seen[u] {
-			return errors.New("duplicate uid")
-		}
-		seen[u] = true
-		if weights[i] > u16Max {
-			return errors.New("weight above 65535")
-		}
-		mx = max(mx, uint64(weights[i]))
-		sum += uint64(weights[i])
-	}
-	if mx == 0 {
-		return errors.New("all weights are zero")
-	}
-	if lim.MaxWeightLimit < u16Max && len(uids) > 1 && mx*u16Max > uint64(lim.MaxWeightLimit)*sum {
-		return errors.New("a uid exceeds max_weight_limit")
-	}
-	return nil
 }

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"math/rand/v2"
 	"testing"
+
+	scoringtypes "github.com/meritnet/merit/x/scoring/types"
 )
 
 func TestNormalizeBasic(t *testing.T) {
@@ -43,7 +45,7 @@ func TestNormalizePadsToMinAllowed(t *testing.T) {
 			t.Fatalf("uids %v weights %v", uids, ws)
 		}
 	}
-	if err := CheckWeights(uids, ws, lim); err != nil {
+	if err := scoringtypes.CheckWeights(uids, ws, lim.Rules()); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -55,7 +57,7 @@ func TestNormalizeMaxWeightLimit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := CheckWeights(uids, ws, lim); err != nil {
+	if err := scoringtypes.CheckWeights(uids, ws, lim.Rules()); err != nil {
 		t.Fatalf("%v %v: %v", uids, ws, err)
 	}
 	var sum float64
@@ -74,7 +76,7 @@ func TestNormalizeMaxWeightLimit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := CheckWeights(uids, ws, lim); err != nil {
+	if err := scoringtypes.CheckWeights(uids, ws, lim.Rules()); err != nil {
 		t.Fatalf("%v %v: %v", uids, ws, err)
 	}
 }
@@ -103,7 +105,7 @@ func TestNormalizeAlwaysPassesChainRules(t *testing.T) {
 		if float64(n)*float64(lim.MaxWeightLimit)/65535 < 1 && len(uids) > 1 {
 			continue
 		}
-		if err := CheckWeights(uids, ws, lim); err != nil {
+		if err := scoringtypes.CheckWeights(uids, ws, lim.Rules()); err != nil {
 			t.Fatalf("case %d (%+v, scores %v): %v %v: %v", i, lim, scores, uids, ws, err)
 		}
 	}
