@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"sync"
+	"time"
 	"sync/atomic"
 )
 
@@ -59,6 +61,9 @@ type BatchStats struct {
 	Steps    uint64
 	Tokens   uint64 // tokens generated (chosen) since start
 	Prefills uint64 // prompt tokens prefilled since start
+	// TokensPerSecond is the aggregate decoding speed over the last second
+	// or so of work (0 when idle).
+	TokensPerSecond float64
 }
 
 // Batcher is an Engine that serves generation by continuous batching over
@@ -75,6 +80,7 @@ type Batcher struct {
 
 	running  atomic.Int64
 	kvBytes  atomic.Int64
+	rate     atomic.Uint64 // float64 bits of TokensPerSecond
 	steps    atomic.Uint64
 	tokens   atomic.Uint64
 	prefills atomic.Uint64
@@ -137,6 +143,9 @@ func (b *Batcher) Detokenize(ctx context.Context, tokens []int, prev int) (strin
 	return b.e.Detokenize(ctx, tokens, prev)
 }
 
+// PromptTokens resolves a request's prompt to token ids (LocalEngine's).
+func (b *Batcher) PromptTokens(req GenerateRequest) ([]int, error) { return b.e.PromptTokens(req) }
+
 // Score implements Engine (not batched: one teacher-forced pass is already
 // a batch of positions).
 func (b *Batcher) Score(ctx context.Context, req ScoreRequest) ([]PositionScore, error) {
@@ -151,6 +160,7 @@ func (b *Batcher) Stats() BatchStats {
 	return BatchStats{
 		Running: int(b.running.Load()), Waiting: w, KVBytes: b.kvBytes.Load(),
 		Steps: b.steps.Load(), Tokens: b.tokens.Load(), Prefills: b.prefills.Load(),
+		TokensPerSecond: math.Float64frombits(b.rate.Load()),
 	}
 }
 
@@ -275,6 +285,9 @@ func (b *Batcher) loop() {
 	var active []*batchSeq
 	var bs []batchScratch
 	var held int64
+	// The speed gauge: tokens over windows of at least a second of work.
+	var winStart time.Time
+	var winTokens uint64
 	for {
 		b.mu.Lock()
 		if b.closed {
@@ -309,11 +322,21 @@ func (b *Batcher) loop() {
 		b.running.Store(int64(len(active)))
 		b.kvBytes.Store(held)
 		if len(active) == 0 {
+			b.rate.Store(0)
 			<-b.wake
+			winStart = time.Time{}
 			continue
+		}
+		if winStart.IsZero() {
+			winStart, winTokens = time.Now(), b.tokens.Load()
 		}
 		bs = b.step(active, bs)
 		b.steps.Add(1)
+		if d := time.Since(winStart); d >= time.Second {
+			n := b.tokens.Load()
+			b.rate.Store(math.Float64bits(float64(n-winTokens) / d.Seconds()))
+			winStart, winTokens = time.Now(), n
+		}
 		// Retire the finished and cancelled.
 		kept := active[:0]
 		for _, s := range active {

@@ -23,6 +23,15 @@ const (
 	flagModelID         = "model-id"
 	flagFaultDelay      = "fault-delay"
 	flagFaultRandom     = "fault-random-tokens"
+	flagMaxBatch        = "max-batch"
+	flagKVCacheMiB      = "kv-cache-mib"
+	flagPrefillTokens   = "prefill-tokens"
+)
+
+// Defaults of the builtin engine's batching.
+const (
+	DefaultMaxBatch      = 16
+	DefaultPrefillTokens = 32
 )
 
 func engineFlags() []cli.Flag {
@@ -33,6 +42,21 @@ func engineFlags() []cli.Flag {
 		},
 	}, modelFlags(categoryModel)...)
 	return append(flags,
+		&cli.IntFlag{
+			Name: flagMaxBatch, EnvVars: daemon.EnvOf(flagMaxBatch), Value: DefaultMaxBatch, Category: categoryBatching,
+			Usage: "`N` generations the builtin engine runs at once as one batch (continuous batching: requests join and " +
+				"leave between steps, answers bit-identical to serving each alone); it replaces --concurrency for the builtin " +
+				"engine; 1 turns batching off (then --concurrency generations run side by side, each alone)",
+		},
+		&cli.IntFlag{
+			Name: flagKVCacheMiB, EnvVars: daemon.EnvOf(flagKVCacheMiB), Category: categoryBatching,
+			Usage: "bound the KV caches of the batch to `MIB` mebibytes: a request whose cache does not fit waits for others to " +
+				"finish (0: only --max-batch bounds it); a request that could never fit is refused with 400",
+		},
+		&cli.IntFlag{
+			Name: flagPrefillTokens, EnvVars: daemon.EnvOf(flagPrefillTokens), Value: DefaultPrefillTokens, Category: categoryBatching,
+			Usage: "prompt tokens the batch prefills per step at most (`N`), so a long prompt delays running streams by one chunk, not its length",
+		},
 		&cli.StringFlag{
 			Name: flagUpstream, EnvVars: daemon.EnvOf(flagUpstream), Category: categoryUpstreamEngine,
 			Usage: "`URL` of an OpenAI-compatible server that returns logprobs (llama.cpp server, vLLM), e.g. http://127.0.0.1:8080",
@@ -84,12 +108,16 @@ func buildEngine(c *cli.Context, timeout time.Duration) (inference.Engine, error
 				return nil, fmt.Errorf("--%s applies to --engine openai, not builtin", f)
 			}
 		}
+		opts, err := batchOptionsOf(c)
+		if err != nil {
+			return nil, err
+		}
 		if !c.IsSet(flagBuiltinSeed) {
 			le, err := loadEngine(c)
 			if err != nil {
 				return nil, err
 			}
-			return le, nil
+			return batched(le, opts), nil
 		}
 		if c.String(flagCheckpoint) != "" || c.String(flagTokenizer) != "" {
 			return nil, fmt.Errorf("--%s builds merit-tiny's shape from a seed; it cannot be combined with --%s/--%s", flagBuiltinSeed, flagCheckpoint, flagTokenizer)
@@ -102,10 +130,15 @@ func buildEngine(c *cli.Context, timeout time.Duration) (inference.Engine, error
 		if err != nil {
 			return nil, err
 		}
-		return le, nil
+		return batched(le, opts), nil
 	case "openai":
 		if c.String(flagCheckpoint) != "" || c.IsSet(flagBuiltinSeed) {
 			return nil, fmt.Errorf("--%s and --%s apply to --engine builtin", flagCheckpoint, flagBuiltinSeed)
+		}
+		for _, f := range []string{flagMaxBatch, flagKVCacheMiB, flagPrefillTokens} {
+			if c.IsSet(f) {
+				return nil, fmt.Errorf("--%s applies to --engine builtin; an upstream server batches by itself", f)
+			}
 		}
 		up := c.String(flagUpstream)
 		if up == "" {
@@ -127,4 +160,35 @@ func buildEngine(c *cli.Context, timeout time.Duration) (inference.Engine, error
 	default:
 		return nil, fmt.Errorf("--%s %q: want builtin or openai", flagEngine, name)
 	}
+}
+
+// batchOptionsOf reads the batching flags; MaxBatch 1 means no batching.
+func batchOptionsOf(c *cli.Context) (inference.BatchOptions, error) {
+	o := inference.BatchOptions{
+		MaxBatch: c.Int(flagMaxBatch), KVBytes: int64(c.Int(flagKVCacheMiB)) << 20,
+		PrefillTokens: c.Int(flagPrefillTokens), Threads: c.Int(flagThreads),
+	}
+	switch {
+	case o.MaxBatch < 1:
+		return o, fmt.Errorf("--%s must be at least 1 (1 turns batching off)", flagMaxBatch)
+	case o.KVBytes < 0:
+		return o, fmt.Errorf("--%s must not be negative", flagKVCacheMiB)
+	case o.PrefillTokens < 1:
+		return o, fmt.Errorf("--%s must be at least 1", flagPrefillTokens)
+	case o.MaxBatch > 1 && c.IsSet(flagConcurrency):
+		return o, fmt.Errorf("--%s applies without batching; the builtin engine runs --%s generations at once (set --%s 1 to use --%s)",
+			flagConcurrency, flagMaxBatch, flagMaxBatch, flagConcurrency)
+	case o.MaxBatch == 1 && (c.IsSet(flagKVCacheMiB) || c.IsSet(flagPrefillTokens)):
+		return o, fmt.Errorf("--%s and --%s apply to batching, which --%s 1 turns off", flagKVCacheMiB, flagPrefillTokens, flagMaxBatch)
+	}
+	return o, nil
+}
+
+// batched serves le through a Batcher unless batching is off. The Batcher's
+// loop lives as long as the process.
+func batched(le *inference.LocalEngine, o inference.BatchOptions) inference.Engine {
+	if o.MaxBatch <= 1 {
+		return le
+	}
+	return inference.NewBatcher(le, o)
 }

@@ -12,6 +12,7 @@ const defaultHome = "~/.merit-miner"
 // topic (the common flags bring Keys, Chain and Logging).
 const (
 	categoryModel          = "Model"
+	categoryBatching       = "Batching (--engine builtin)"
 	categoryAccess         = "Access and limits"
 	categoryServe          = "Serving"
 	categoryRegistration   = "Registration"

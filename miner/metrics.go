@@ -5,6 +5,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/meritnet/merit/client/transport"
+	"github.com/meritnet/merit/inference"
 )
 
 // Rejection reasons the miner adds to the transport's (which cover
@@ -117,3 +118,37 @@ func NewMetrics() *Metrics {
 }
 
 func (m *Metrics) reject(r transport.Reason) { m.rejections.WithLabelValues(string(r)).Inc() }
+
+// observeEngine exports a batching engine's state, read at each scrape.
+func (m *Metrics) observeEngine(e inference.Engine) {
+	b, ok := e.(batchingEngine)
+	if !ok {
+		return
+	}
+	stat := func(f func(inference.BatchStats) float64) func() float64 {
+		return func() float64 { return f(b.Stats()) }
+	}
+	for _, c := range []prometheus.Collector{
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "merit_miner_batch_size", Help: "Sequences in the builtin engine's batch now.",
+		}, stat(func(s inference.BatchStats) float64 { return float64(s.Running) })),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "merit_miner_batch_waiting", Help: "Admitted generations waiting for a place in the batch (KV cache memory).",
+		}, stat(func(s inference.BatchStats) float64 { return float64(s.Waiting) })),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "merit_miner_kv_cache_bytes", Help: "Memory held by the KV caches and buffers of the batch's sequences.",
+		}, stat(func(s inference.BatchStats) float64 { return float64(s.KVBytes) })),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "merit_miner_batch_tokens_per_second", Help: "Aggregate decoding speed of the batch over the last second of work.",
+		}, stat(func(s inference.BatchStats) float64 { return s.TokensPerSecond })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "merit_miner_batch_steps_total", Help: "Steps of the batch (each decodes every running sequence once).",
+		}, stat(func(s inference.BatchStats) float64 { return float64(s.Steps) })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "merit_miner_prefill_tokens_total", Help: "Prompt tokens the batch prefilled.",
+		}, stat(func(s inference.BatchStats) float64 { return float64(s.Prefills) })),
+	} {
+		// A second server on the same Metrics keeps the first engine's series.
+		_ = m.Registry.Register(c)
+	}
+}

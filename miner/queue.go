@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"sync/atomic"
+
+	"github.com/meritnet/merit/inference"
 )
 
 // errQueueFull: every generation slot and queue place is taken.
@@ -60,3 +62,20 @@ func (a *admission) report() { a.onDepth(int(a.waiting.Load()), len(a.slots)) }
 
 // depth is (waiting, running) now.
 func (a *admission) depth() (int, int) { return int(a.waiting.Load()), len(a.slots) }
+
+// batchingEngine is the builtin engine serving by continuous batching
+// (inference.Batcher).
+type batchingEngine interface {
+	Options() inference.BatchOptions
+	Stats() inference.BatchStats
+}
+
+// admissionSlots is how many generations run at once: the batch of a
+// batching engine (it decodes them together, so fewer would leave the batch
+// part empty and more would only wait inside the engine), else concurrency.
+func admissionSlots(e inference.Engine, concurrency int) int {
+	if b, ok := e.(batchingEngine); ok {
+		return b.Options().MaxBatch
+	}
+	return concurrency
+}

@@ -105,6 +105,7 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 	case cfg.Concurrency < 0:
 		return nil, fmt.Errorf("miner: concurrency %d is negative", cfg.Concurrency)
 	}
+	cfg.Concurrency = admissionSlots(cfg.Engine, cfg.Concurrency)
 	if cfg.Logger == nil {
 		cfg.Logger = zap.NewNop()
 	}
@@ -118,6 +119,7 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 	}
 	s.models = models
 	s.metrics.info.WithLabelValues(s.info.ID, cfg.Signer.Address()).Set(1)
+	s.metrics.observeEngine(cfg.Engine)
 	s.queue = newAdmission(cfg.Concurrency, cfg.QueueSize, func(waiting, running int) {
 		s.metrics.queueDepth.Set(float64(waiting))
 		s.metrics.inflight.Set(float64(running))
