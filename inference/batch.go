@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"math"
 	"sync"
-	"time"
 	"sync/atomic"
+	"time"
 )
 
 // Continuous batching. A Batcher serves a LocalEngine's generations as one
