@@ -26,7 +26,10 @@ var txEventLines = []txEventLine{
 	{"merit.scoring.v1.EventWeightsCommitted", "weights of UID {uid} on subnet {netuid} committed in epoch {commit_epoch}"},
 	{"merit.payment.v1.EventAccountOpened", "opened payment account: id {account_id} on subnet {netuid}, deposit {deposit}umerit"},
 	{"merit.payment.v1.EventDeposit", "deposited {amount}umerit into payment account {account_id}: balance {balance}umerit"},
+	{"merit.payment.v1.EventAccountUpdated", "updated payment account {account_id}: key hash {key_hash}, spend limit {spend_limit_per_epoch}umerit per epoch"},
 	{"merit.payment.v1.EventAccountClosing", "payment account {account_id} closes at block {close_at}"},
+	{"merit.payment.v1.EventUsageCharged", "account {account_id}: {tokens} tokens, charged {charged}umerit (shortfall {shortfall}), balance {balance}umerit"},
+	{"merit.payment.v1.EventUsageRefused", "account {account_id}: refused: {reason}"},
 	{"merit.payment.v1.EventGatewayServed", "gateway of {hotkey} on subnet {netuid}: {url}"},
 	{"submit_proposal", "submitted proposal: id {proposal_id}"},
 }

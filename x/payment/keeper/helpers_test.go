@@ -21,7 +21,7 @@ var addr = keepertest.Addr
 // permit, a miner, and a funded payer.
 type market struct {
 	*keepertest.Fixture
-	t testing.TB
+	t                  testing.TB
 	netuid             uint32
 	owner, gw, gwOwner sdk.AccAddress
 	miner, minerOwner  sdk.AccAddress

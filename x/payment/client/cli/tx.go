@@ -16,7 +16,7 @@ import (
 
 	"github.com/cosmos/cosmos-sdk/client"
 	"github.com/cosmos/cosmos-sdk/client/flags"
-	sdk "github.com/cosmos/cosmos-sdk/types"
+	"github.com/cosmos/cosmos-sdk/client/tx"
 
 	"github.com/meritnet/merit/x/payment/types"
 )
@@ -57,6 +57,15 @@ func NewAPIKey() (string, string, error) {
 func HashAPIKey(key string) string {
 	sum := sha256.Sum256([]byte(key))
 	return hex.EncodeToString(sum[:])
+}
+
+// printKey shows a generated key once, on stderr so that it never mixes with
+// the tx output a script parses (scripts use --key-file instead).
+func printKey(cmd *cobra.Command, key, hash string) {
+	if key == "" {
+		return
+	}
+	fmt.Fprintf(cmd.ErrOrStderr(), "api_key: %s\nkey_hash: %s\nWARNING: the API key is shown only this once and cannot be recovered: store it now.\n", key, hash)
 }
 
 // keyFromFlags returns the new key hash, and the key when one was generated.
@@ -157,17 +166,8 @@ bearer token (OpenAI api_key) at any gateway of the subnet ('meritd q payment ga
 				Payer: clientCtx.GetFromAddress().String(), Netuid: uint32(netuid), KeyHash: hash,
 				Deposit: deposit, SpendLimitPerEpoch: limit, AllowedGateways: splitList(gws),
 			}
-			var resp types.MsgOpenAccountResponse
-			out, done, err := broadcastAndWait(cmd, clientCtx, msg, &resp)
-			if err != nil || !done {
-				return err
-			}
-			out.Fields = append(out.Fields, [2]string{"account_id", fmt.Sprint(resp.AccountId)}, [2]string{"key_hash", hash})
-			if key != "" {
-				out.Fields = append(out.Fields, [2]string{"api_key", key})
-				fmt.Fprintln(cmd.ErrOrStderr(), "WARNING: the api_key below is shown only once and cannot be recovered: store it now.")
-			}
-			return out.print(clientCtx)
+			printKey(cmd, key, hash)
+			return tx.GenerateOrBroadcastTxCLI(clientCtx, cmd.Flags(), msg)
 		},
 	}
 	addAccountFlags(cmd)
@@ -195,13 +195,7 @@ func DepositCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var resp types.MsgDepositResponse
-			out, done, err := broadcastAndWait(cmd, clientCtx, &types.MsgDeposit{Payer: clientCtx.GetFromAddress().String(), AccountId: id, Amount: amount}, &resp)
-			if err != nil || !done {
-				return err
-			}
-			out.Fields = append(out.Fields, [2]string{"account_id", fmt.Sprint(id)}, [2]string{"balance", resp.Balance.String()})
-			return out.print(clientCtx)
+			return tx.GenerateOrBroadcastTxCLI(clientCtx, cmd.Flags(), &types.MsgDeposit{Payer: clientCtx.GetFromAddress().String(), AccountId: id, Amount: amount})
 		},
 	}
 	flags.AddTxFlagsToCmd(cmd)
@@ -246,16 +240,8 @@ the allowed list (--gateways "" allows any gateway of the subnet).`,
 			if hash == "" && !msg.SetSpendLimit && !msg.SetAllowedGateways {
 				return fmt.Errorf("nothing to update: give --%s, --%s, --%s or --%s", flagNewKey, flagKeyFile, flagSpendLimit, flagGateways)
 			}
-			out, done, err := broadcastAndWait(cmd, clientCtx, msg, nil)
-			if err != nil || !done {
-				return err
-			}
-			out.Fields = append(out.Fields, [2]string{"account_id", fmt.Sprint(id)})
-			if key != "" {
-				out.Fields = append(out.Fields, [2]string{"key_hash", hash}, [2]string{"api_key", key})
-				fmt.Fprintln(cmd.ErrOrStderr(), "WARNING: the api_key below is shown only once and cannot be recovered: store it now.")
-			}
-			return out.print(clientCtx)
+			printKey(cmd, key, hash)
+			return tx.GenerateOrBroadcastTxCLI(clientCtx, cmd.Flags(), msg)
 		},
 	}
 	addAccountFlags(cmd)
@@ -279,13 +265,7 @@ func CloseAccountCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var resp types.MsgCloseAccountResponse
-			out, done, err := broadcastAndWait(cmd, clientCtx, &types.MsgCloseAccount{Payer: clientCtx.GetFromAddress().String(), AccountId: id}, &resp)
-			if err != nil || !done {
-				return err
-			}
-			out.Fields = append(out.Fields, [2]string{"account_id", fmt.Sprint(id)}, [2]string{"refund_after_height", fmt.Sprint(resp.CloseAt)})
-			return out.print(clientCtx)
+			return tx.GenerateOrBroadcastTxCLI(clientCtx, cmd.Flags(), &types.MsgCloseAccount{Payer: clientCtx.GetFromAddress().String(), AccountId: id})
 		},
 	}
 	flags.AddTxFlagsToCmd(cmd)
@@ -326,20 +306,7 @@ subnet's current price, so repeating a settlement charges nothing.`,
 				}
 				msg.Items = append(msg.Items, types.UsageItem{AccountId: v[0], CumulativeTokens: v[1], CumulativeRequests: v[2]})
 			}
-			var resp types.MsgSettleUsageResponse
-			out, done, err := broadcastAndWait(cmd, clientCtx, msg, &resp)
-			if err != nil || !done {
-				return err
-			}
-			out.Fields = append(out.Fields, [2]string{"charged", resp.Charged.String()})
-			for _, r := range resp.Results {
-				v := fmt.Sprintf("charged %s shortfall %s", r.Charged, r.Shortfall)
-				if r.Refused != "" {
-					v = "refused: " + r.Refused
-				}
-				out.Fields = append(out.Fields, [2]string{fmt.Sprintf("account_%d", r.AccountId), v})
-			}
-			return out.print(clientCtx)
+			return tx.GenerateOrBroadcastTxCLI(clientCtx, cmd.Flags(), msg)
 		},
 	}
 	flags.AddTxFlagsToCmd(cmd)
@@ -362,12 +329,7 @@ func ServeGatewayCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			out, done, err := broadcastAndWait(cmd, clientCtx, &types.MsgServeGateway{Hotkey: clientCtx.GetFromAddress().String(), Netuid: uint32(netuid), Url: args[1]}, nil)
-			if err != nil || !done {
-				return err
-			}
-			out.Fields = append(out.Fields, [2]string{"gateway", sdk.AccAddress(clientCtx.GetFromAddress()).String()}, [2]string{"url", args[1]})
-			return out.print(clientCtx)
+			return tx.GenerateOrBroadcastTxCLI(clientCtx, cmd.Flags(), &types.MsgServeGateway{Hotkey: clientCtx.GetFromAddress().String(), Netuid: uint32(netuid), Url: args[1]})
 		},
 	}
 	flags.AddTxFlagsToCmd(cmd)
