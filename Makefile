@@ -10,7 +10,7 @@ LDFLAGS  := -X $(SDKVER).Name=merit -X $(SDKVER).AppName=meritd \
 BINARIES := meritd merit-miner merit-validator
 GO_TEST_FLAGS ?= -count=1 -timeout 20m
 
-.PHONY: demo all build install test test-e2e test-devnet test-dashboard lint proto-gen proto-check localnet localnet-stop devnet devnet-stop devnet-reset devnet-gen clean
+.PHONY: demo all build install test test-e2e test-devnet test-dashboard lint proto-gen proto-check localnet localnet-stop devnet devnet-stop devnet-reset devnet-gen clean test-walkthrough
 
 all: build
 
@@ -36,6 +36,11 @@ test: build
 # End-to-end suites start real binaries on loopback; they grow with the demo.
 test-e2e: build
 	MERITD_BIN=$(BUILDDIR)/meritd E2E_LOGS=$(BUILDDIR)/e2e-logs go test $(GO_TEST_FLAGS) ./tests/e2e/... -args -ginkgo.no-color -ginkgo.v
+
+# The README's walkthrough, run as written (blocks read from README.md) against
+# a fresh localnet: a miner serves, a validator gets a permit and sets weights.
+test-walkthrough: build
+	./tests/walkthrough/run.sh
 
 # Renders the validator dashboard in headless Chromium and checks the screenshot
 # (needs Debian's chromium: apt-get install -y chromium).
