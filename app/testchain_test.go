@@ -175,6 +175,12 @@ func (c *testChain) nextBlock(txs ...[]byte) []*abci.ExecTxResult {
 // current sequence, as a wallet would.
 func (c *testChain) signedTx(i int, msgs ...sdk.Msg) []byte {
 	c.t.Helper()
+	return c.signedTxGas(i, 1_000_000, msgs...)
+}
+
+// signedTxGas is signedTx with a gas limit.
+func (c *testChain) signedTxGas(i int, gas uint64, msgs ...sdk.Msg) []byte {
+	c.t.Helper()
 	addr := c.addr(i)
 	ctx := c.app.NewContext(true)
 	acc := c.app.AccountKeeper.GetAccount(ctx, addr)
@@ -183,7 +189,7 @@ func (c *testChain) signedTx(i int, msgs ...sdk.Msg) []byte {
 	}
 	seq := acc.GetSequence()
 	tx, err := simtestutil.GenSignedMockTx(rand.New(rand.NewSource(1)), c.app.TxConfig(), msgs,
-		sdk.NewCoins(), 1_000_000, testChainID, []uint64{acc.GetAccountNumber()}, []uint64{seq}, c.accs[i])
+		sdk.NewCoins(), gas, testChainID, []uint64{acc.GetAccountNumber()}, []uint64{seq}, c.accs[i])
 	if err != nil {
 		c.t.Fatal(err)
 	}
