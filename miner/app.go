@@ -7,7 +7,7 @@ package miner
 import (
 	"github.com/urfave/cli/v2"
 
-	"github.com/meritnet/merit/client/daemon"
+	"github.com/meritnet/merit/internal/daemon"
 )
 
 // NewApp returns the merit-miner command-line application. Commands are

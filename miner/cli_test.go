@@ -19,10 +19,10 @@ import (
 
 	"github.com/meritnet/merit/client/chain"
 	"github.com/meritnet/merit/client/chain/chaintest"
-	"github.com/meritnet/merit/client/daemon"
 	"github.com/meritnet/merit/client/identity"
 	"github.com/meritnet/merit/inference"
 	"github.com/meritnet/merit/inference/api"
+	"github.com/meritnet/merit/internal/daemon"
 	subnettypes "github.com/meritnet/merit/x/subnet/types"
 )
 

@@ -7,9 +7,9 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/meritnet/merit/client/daemon"
 	"github.com/meritnet/merit/inference"
 	"github.com/meritnet/merit/inference/openai"
+	"github.com/meritnet/merit/internal/daemon"
 )
 
 // Flags that choose and shape the served engine.

@@ -3,7 +3,7 @@ package miner
 import (
 	"github.com/urfave/cli/v2"
 
-	"github.com/meritnet/merit/client/daemon"
+	"github.com/meritnet/merit/internal/daemon"
 )
 
 const defaultHome = "~/.merit-miner"

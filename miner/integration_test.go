@@ -17,11 +17,11 @@ import (
 	sdkmath "cosmossdk.io/math"
 
 	"github.com/meritnet/merit/client/chain"
-	"github.com/meritnet/merit/client/daemon"
 	"github.com/meritnet/merit/client/identity"
 	"github.com/meritnet/merit/client/transport"
 	"github.com/meritnet/merit/inference"
 	"github.com/meritnet/merit/inference/api"
+	"github.com/meritnet/merit/internal/daemon"
 	"github.com/meritnet/merit/testutil/localchain"
 	subnettypes "github.com/meritnet/merit/x/subnet/types"
 )

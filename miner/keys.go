@@ -6,8 +6,8 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/meritnet/merit/client/daemon"
 	"github.com/meritnet/merit/client/identity"
+	"github.com/meritnet/merit/internal/daemon"
 )
 
 // resolveAddress accepts a merit1… address or the name of a key in the

@@ -10,8 +10,8 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/meritnet/merit/client/daemon"
 	"github.com/meritnet/merit/inference"
+	"github.com/meritnet/merit/internal/daemon"
 )
 
 // Flag names shared by the commands that load a model.

@@ -10,8 +10,8 @@ import (
 	"github.com/urfave/cli/v2"
 	"go.uber.org/zap"
 
-	"github.com/meritnet/merit/client/daemon"
 	"github.com/meritnet/merit/client/identity"
+	"github.com/meritnet/merit/internal/daemon"
 	subnettypes "github.com/meritnet/merit/x/subnet/types"
 )
 

@@ -10,8 +10,8 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/meritnet/merit/client/daemon"
 	"github.com/meritnet/merit/client/identity"
+	"github.com/meritnet/merit/internal/daemon"
 )
 
 const flagOutput = "output"

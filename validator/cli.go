@@ -10,9 +10,9 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/meritnet/merit/client/chain"
-	"github.com/meritnet/merit/client/daemon"
 	"github.com/meritnet/merit/client/identity"
 	"github.com/meritnet/merit/inference"
+	"github.com/meritnet/merit/internal/daemon"
 )
 
 const (

@@ -13,7 +13,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/meritnet/merit/client/chain"
-	"github.com/meritnet/merit/client/daemon"
+	"github.com/meritnet/merit/internal/daemon"
 )
 
 func outputFlag() cli.Flag {
