@@ -387,8 +387,7 @@ func (b *Batcher) step(active []*batchSeq, bs []batchScratch) []batchScratch {
 			b.prefills.Add(uint64(end - s.fed))
 			s.fed = end
 			if end == n {
-				s.logits = s.st.logits[:m.VocabSize]
-				copy(s.logits, l)
+				s.logits = l[:m.VocabSize] // the state's buffer, until its next pass
 			}
 		}
 	}

@@ -53,6 +53,49 @@ func BenchmarkGenerate(b *testing.B) {
 	}
 }
 
+// BenchmarkDecodeSpeedup is BenchmarkGenerate's two decoding paths
+// alternating within every iteration (rows, then cols), so that both see
+// the same machine conditions even when the load drifts; it reports the
+// median tokens/s of each and the ratio of the medians.
+func BenchmarkDecodeSpeedup(b *testing.B) {
+	for _, name := range []string{"merit-tiny", "stories260K"} {
+		for _, k := range kernelSets()[1:] {
+			b.Run(name+"/"+k.name, func(b *testing.B) {
+				k.use(b)
+				e := benchEngines(b, 1)[name]
+				if e == nil {
+					b.Skip("stories260K not available")
+				}
+				saved := decodeCols
+				b.Cleanup(func() { decodeCols = saved })
+				req := GenerateRequest{MaxTokens: 256, TopLogprobs: 5}
+				var rows, cols []time.Duration
+				tokens := 0
+				for b.Loop() {
+					for _, c := range []bool{false, true} {
+						decodeCols = c
+						start := time.Now()
+						res, err := e.Generate(context.Background(), req, nil)
+						if err != nil {
+							b.Fatal(err)
+						}
+						tokens = len(res.Tokens)
+						if c {
+							cols = append(cols, time.Since(start))
+						} else {
+							rows = append(rows, time.Since(start))
+						}
+					}
+				}
+				r, c := median(rows), median(cols)
+				b.ReportMetric(float64(tokens)/r.Seconds(), "rows-tok/s")
+				b.ReportMetric(float64(tokens)/c.Seconds(), "cols-tok/s")
+				b.ReportMetric(r.Seconds()/c.Seconds(), "speedup")
+			})
+		}
+	}
+}
+
 func benchGenerate(b *testing.B, name string) {
 	e := benchEngines(b, 1)[name]
 	if e == nil {

@@ -18,10 +18,24 @@ package inference
 // as one matrix, and the two halves of the feed-forward gate (w1, w3), so a
 // layer takes four calls.
 
-// matT is a d x n matrix transposed: n rows of ld >= d floats (zero beyond d).
+// matT is a d x n matrix transposed and cut into panels of 64 output rows:
+// panel c (c a multiple of 64) holds, for j ascending, weight j of rows
+// c..c+63 side by side, so a kernel reads its panel front to back (a
+// stride between rows would defeat the hardware prefetcher, which follows
+// streams within a page). The last panel is narrower: the rows left,
+// rounded up to 8 (zero beyond d). ld is d rounded up to 8.
 type matT struct {
 	w        []float32
 	n, d, ld int
+}
+
+// panelRows is the width of a matT panel.
+const panelRows = 64
+
+// panel returns the panel of rows from c (a multiple of panelRows) and its width.
+func (a matT) panel(c int) ([]float32, int) {
+	pw := min(panelRows, a.ld-c)
+	return a.w[c*a.n : c*a.n+pw*a.n], pw
 }
 
 // transposed stacks the row-major matrices ws (each rows x n) into one
@@ -33,15 +47,16 @@ func transposed(n int, ws ...[]float32) matT {
 	}
 	m := matT{n: n, d: d, ld: (d + 7) &^ 7}
 	m.w = make([]float32, n*m.ld)
-	i0 := 0
+	i := 0
 	for _, w := range ws {
-		rows := len(w) / n
-		for i := range rows {
-			for j, v := range w[i*n : (i+1)*n] {
-				m.w[j*m.ld+i0+i] = v
+		for r := range len(w) / n {
+			c := i / panelRows * panelRows
+			p, pw := m.panel(c)
+			for j, v := range w[r*n : (r+1)*n] {
+				p[j*pw+i-c] = v
 			}
+			i++
 		}
-		i0 += rows
 	}
 	return m
 }
@@ -100,26 +115,27 @@ func vecmat(out, x []float32, a matT, threads int) {
 	splitRows(a.ld, threads, 64, func(c0, c1 int) { vecmatCols(out, x, a, c0, c1) })
 }
 
-// vecmatCols computes output rows [c0, c1) (c0 a multiple of 64 or c1 = ld).
+// vecmatCols computes output rows [c0, c1) (c0 a multiple of panelRows,
+// c1 one too or ld).
 func vecmatCols(out, x []float32, a matT, c0, c1 int) {
-	c := c0
-	if useAVX512 {
-		for ; c+128 <= c1; c += 128 {
-			vecmat128z(&x[0], &a.w[c], &out[c], a.n, a.ld)
+	for c := c0; c < c1; c += panelRows {
+		p, pw := a.panel(c)
+		t := 0
+		switch {
+		case pw == panelRows && useAVX512:
+			vecmat64z(&x[0], &p[0], &out[c], a.n, pw)
+			continue
+		case pw == panelRows:
+			vecmat64y(&x[0], &p[0], &out[c], a.n, pw)
+			continue
+		case useAVX512:
+			for ; t+16 <= pw; t += 16 {
+				vecmat16z(&x[0], &p[t], &out[c+t], a.n, pw)
+			}
 		}
-		for ; c+64 <= c1; c += 64 {
-			vecmat64z(&x[0], &a.w[c], &out[c], a.n, a.ld)
+		for ; t < pw; t += 8 {
+			vecmat8y(&x[0], &p[t], &out[c+t], a.n, pw)
 		}
-		for ; c+16 <= c1; c += 16 {
-			vecmat16z(&x[0], &a.w[c], &out[c], a.n, a.ld)
-		}
-	} else {
-		for ; c+64 <= c1; c += 64 {
-			vecmat64y(&x[0], &a.w[c], &out[c], a.n, a.ld)
-		}
-	}
-	for ; c < c1; c += 8 {
-		vecmat8y(&x[0], &a.w[c], &out[c], a.n, a.ld)
 	}
 }
 

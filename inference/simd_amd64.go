@@ -107,9 +107,6 @@ func vecmat16z(x, w, out *float32, n, ldw int)
 //go:noescape
 func vecmat64z(x, w, out *float32, n, ldw int)
 
-//go:noescape
-func vecmat128z(x, w, out *float32, n, ldw int)
-
 // tile8x8 and tile4x8 are tile4x16's sums for 8 or 4 rows x 8 positions.
 //
 //go:noescape

@@ -40,11 +40,10 @@ func siluMul8(hb, hb2 *float32, n int) { panic("siluMul8 without SIMD") }
 
 func siluMul16(hb, hb2 *float32, n int) { panic("siluMul16 without SIMD") }
 
-func vecmat8y(x, w, out *float32, n, ldw int)   { panic("vecmat8y without SIMD") }
-func vecmat64y(x, w, out *float32, n, ldw int)  { panic("vecmat64y without SIMD") }
-func vecmat16z(x, w, out *float32, n, ldw int)  { panic("vecmat16z without SIMD") }
-func vecmat64z(x, w, out *float32, n, ldw int)  { panic("vecmat64z without SIMD") }
-func vecmat128z(x, w, out *float32, n, ldw int) { panic("vecmat128z without SIMD") }
+func vecmat8y(x, w, out *float32, n, ldw int)  { panic("vecmat8y without SIMD") }
+func vecmat64y(x, w, out *float32, n, ldw int) { panic("vecmat64y without SIMD") }
+func vecmat16z(x, w, out *float32, n, ldw int) { panic("vecmat16z without SIMD") }
+func vecmat64z(x, w, out *float32, n, ldw int) { panic("vecmat64z without SIMD") }
 
 func tile8x8(xT, w, outT *float32, n, ldx, ldw, ldo int) { panic("tile8x8 without SIMD") }
 func tile4x8(xT, w, outT *float32, n, ldx, ldw, ldo int) { panic("tile4x8 without SIMD") }
