@@ -10,7 +10,7 @@ LDFLAGS  := -X $(SDKVER).Name=merit -X $(SDKVER).AppName=meritd \
 BINARIES := meritd merit-miner merit-validator
 GO_TEST_FLAGS ?= -count=1 -timeout 20m
 
-.PHONY: demo all build install test test-e2e test-devnet test-dashboard lint proto-gen proto-check localnet localnet-stop devnet devnet-stop devnet-reset devnet-gen clean test-walkthrough
+.PHONY: demo all build install test test-e2e test-devnet test-dashboard lint proto-gen proto-check localnet localnet-stop devnet devnet-stop devnet-reset devnet-gen clean test-walkthrough test-clients
 
 all: build
 
@@ -41,6 +41,12 @@ test-e2e: build
 # a fresh localnet: a miner serves, a validator gets a permit and sets weights.
 test-walkthrough: build
 	./tests/walkthrough/run.sh
+
+# Stock third-party clients (CosmJS, pinned by tests/clients/package-lock.json and
+# installed by npm ci) and every snippet of docs/clients.md, against a fresh
+# localnet. Needs Node.js 20+ and npm.
+test-clients: build
+	./tests/clients/run.sh
 
 # Renders the validator dashboard in headless Chromium and checks the screenshot
 # (needs Debian's chromium: apt-get install -y chromium).
