@@ -261,3 +261,20 @@ func TestPriceChange(t *testing.T) {
 	}), subnettypes.ErrInvalidHyperparams)
 	m.checkBooks()
 }
+
+// TestCappedChargeDropsFraction: the fraction of a capped charge is part of
+// the shortfall; it is not carried into the next settlement.
+func TestCappedChargeDropsFraction(t *testing.T) {
+	m := newMarket(t, 1_500_000) // 1.5 umerit per token
+	id := m.mustOpen("k", 1_000_000)
+	m.mustSettle(item(id, 1, 1)) // 1.5: charges 1, carries 0.5
+	st, _ := m.PaymentQuery.Settlement(m.Ctx, &types.QuerySettlementRequest{Gateway: m.gw.String(), AccountId: id})
+	if st.Settlement.Remainder != 500_000 {
+		t.Fatalf("remainder %d, want 500000", st.Settlement.Remainder)
+	}
+	m.mustSettle(item(id, 1_000_000, 2)) // capped by the balance
+	st, _ = m.PaymentQuery.Settlement(m.Ctx, &types.QuerySettlementRequest{Gateway: m.gw.String(), AccountId: id})
+	if st.Settlement.Remainder != 0 || !m.account(id).Balance.IsZero() {
+		t.Fatalf("after a capped charge: remainder %d, balance %s", st.Settlement.Remainder, m.account(id).Balance)
+	}
+}
