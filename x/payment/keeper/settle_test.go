@@ -272,7 +272,7 @@ func TestCappedChargeDropsFraction(t *testing.T) {
 	if st.Settlement.Remainder != 500_000 {
 		t.Fatalf("remainder %d, want 500000", st.Settlement.Remainder)
 	}
-	m.mustSettle(item(id, 1_000_000, 2)) // capped by the balance
+	m.mustSettle(item(id, 1_000_001, 2)) // capped by the balance; its cost has a fraction
 	st, _ = m.PaymentQuery.Settlement(m.Ctx, &types.QuerySettlementRequest{Gateway: m.gw.String(), AccountId: id})
 	if st.Settlement.Remainder != 0 || !m.account(id).Balance.IsZero() {
 		t.Fatalf("after a capped charge: remainder %d, balance %s", st.Settlement.Remainder, m.account(id).Balance)
