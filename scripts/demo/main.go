@@ -23,8 +23,8 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/meritnet/merit/testutil/localchain"
-	"github.com/meritnet/merit/testutil/topology"
+	"github.com/meritnet/merit/internal/localnet"
+	"github.com/meritnet/merit/internal/topology"
 )
 
 func main() {
@@ -41,7 +41,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	r := &localchain.Runner{Dir: filepath.Join(logDir, "work")}
+	r := &localnet.Runner{Dir: filepath.Join(logDir, "work")}
 	stop := make(chan os.Signal, 1)
 	signal.Notify(stop, os.Interrupt, syscall.SIGTERM)
 	go func() {

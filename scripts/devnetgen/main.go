@@ -21,7 +21,7 @@ import (
 	authtypes "github.com/cosmos/cosmos-sdk/x/auth/types"
 
 	"github.com/meritnet/merit/inference"
-	"github.com/meritnet/merit/testutil/localchain"
+	"github.com/meritnet/merit/internal/localnet"
 )
 
 const (
@@ -70,17 +70,17 @@ func main() {
 	for i := 0; i < nodes; i++ {
 		run("init", fmt.Sprintf("node%d", i), "--chain-id", chainID, "--default-denom", "umerit", "--home", home(i))
 	}
-	var keys []localchain.FundedKey
+	var keys []localnet.FundedKey
 	for i := 0; i < nodes; i++ {
-		keys = append(keys, localchain.FundedKey{Name: fmt.Sprintf("val%d", i), Funds: valFund})
+		keys = append(keys, localnet.FundedKey{Name: fmt.Sprintf("val%d", i), Funds: valFund})
 	}
 	for u := 0; u < users; u++ {
-		keys = append(keys, localchain.FundedKey{Name: fmt.Sprintf("user%d", u), Funds: userFund})
+		keys = append(keys, localnet.FundedKey{Name: fmt.Sprintf("user%d", u), Funds: userFund})
 	}
 	for n := 0; n < neurons; n++ {
-		keys = append(keys, localchain.FundedKey{Name: fmt.Sprintf("hk%d", n), Funds: neuronFund})
+		keys = append(keys, localnet.FundedKey{Name: fmt.Sprintf("hk%d", n), Funds: neuronFund})
 	}
-	addrs, err := localchain.AddFundedKeys(meritd, home(0), keyring, keys)
+	addrs, err := localnet.AddFundedKeys(meritd, home(0), keyring, keys)
 	check(err)
 	var hotkeys []string
 	for n := 0; n < neurons; n++ {
@@ -213,7 +213,7 @@ func moduleAddress(name string) string {
 	return s
 }
 
-func editTOML(path string, edits map[string]string) { check(localchain.SetTOML(path, edits)) }
+func editTOML(path string, edits map[string]string) { check(localnet.SetTOML(path, edits)) }
 
 func copyFile(src, dst string) {
 	bz, err := os.ReadFile(src)

@@ -11,7 +11,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
-	"github.com/meritnet/merit/testutil/topology"
+	"github.com/meritnet/merit/internal/topology"
 )
 
 var _ = Describe("the Merit network", Ordered, func() {

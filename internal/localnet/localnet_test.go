@@ -1,15 +1,15 @@
-package localchain_test
+package localnet_test
 
 import (
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/meritnet/merit/testutil/localchain"
+	"github.com/meritnet/merit/internal/localnet"
 )
 
 func TestStartQueryRestart(t *testing.T) {
-	c := localchain.Start(t, localchain.Options{Accounts: []string{"alice"}})
+	c := localnet.Start(t, localnet.Options{Accounts: []string{"alice"}})
 	out, err := c.Exec("q", "bank", "balances", c.Address("alice"), "--output", "json")
 	if err != nil || !strings.Contains(out, "1000000000000") {
 		t.Fatalf("alice balance: %v %s", err, out)

@@ -15,7 +15,7 @@ import (
 
 	"github.com/meritnet/merit/client/chain"
 	"github.com/meritnet/merit/inference"
-	"github.com/meritnet/merit/testutil/localchain"
+	"github.com/meritnet/merit/internal/localnet"
 )
 
 // Config shapes the network.
@@ -55,14 +55,14 @@ type Proc struct {
 	Listen              string // host:port it serves on
 	Log                 string
 	args                []string
-	proc                *localchain.Process
+	proc                *localnet.Process
 }
 
 // Topology is a running demo network.
 type Topology struct {
-	T          localchain.TB
+	T          localnet.TB
 	Cfg        Config
-	Chain      *localchain.Chain
+	Chain      *localnet.Chain
 	Miners     []*Proc
 	Validators []*Proc
 	// Addr maps key names to addresses.
@@ -77,7 +77,7 @@ type Topology struct {
 
 func (c *Config) defaults() {
 	if c.BinDir == "" {
-		c.BinDir = filepath.Join(localchain.RepoRoot(), "build")
+		c.BinDir = filepath.Join(localnet.RepoRoot(), "build")
 	}
 	if c.Tempo == 0 {
 		c.Tempo = 20
@@ -103,7 +103,7 @@ var minerRoles = []Role{HonestMiner, SlowMiner, WrongModel, RandomMiner}
 
 // Start brings the whole network up and returns once both validators hold
 // permits and every process is serving. progress receives one line per step.
-func Start(t localchain.TB, cfg Config, progress func(string)) *Topology {
+func Start(t localnet.TB, cfg Config, progress func(string)) *Topology {
 	t.Helper()
 	cfg.defaults()
 	if progress == nil {
@@ -125,7 +125,7 @@ func Start(t localchain.TB, cfg Config, progress func(string)) *Topology {
 	}
 	accounts = append(accounts, "validator0", "validator1")
 	progress("starting meritd (single node, fast blocks)")
-	lc := localchain.Start(t, localchain.Options{Accounts: accounts, BlockTime: cfg.BlockTime, Log: filepath.Join(cfg.LogDir, "meritd.log"), Binary: meritd})
+	lc := localnet.Start(t, localnet.Options{Accounts: accounts, BlockTime: cfg.BlockTime, Log: filepath.Join(cfg.LogDir, "meritd.log"), Binary: meritd})
 	queries, err := chain.Dial(context.Background(), chain.Config{GRPCAddr: lc.GRPC, RPCAddr: lc.RPC, ChainID: lc.ChainID})
 	if err != nil {
 		t.Fatal(err)
@@ -172,7 +172,7 @@ func Start(t localchain.TB, cfg Config, progress func(string)) *Topology {
 	top.WaitEpochs(1, 60*time.Second)
 
 	for _, m := range top.Miners {
-		m.Listen = fmt.Sprintf("127.0.0.1:%d", localchain.FreePort(t))
+		m.Listen = fmt.Sprintf("127.0.0.1:%d", localnet.FreePort(t))
 		m.Log = filepath.Join(cfg.LogDir, m.Name+".log")
 		m.args = top.minerArgs(m)
 		progress(fmt.Sprintf("starting %s: %s on %s", m.Name, m.Role, m.Listen))
@@ -187,7 +187,7 @@ func Start(t localchain.TB, cfg Config, progress func(string)) *Topology {
 	progress("waiting for the miners' endpoints on chain")
 	top.waitEndpoints(60 * time.Second)
 	for _, v := range top.Validators {
-		v.Listen = fmt.Sprintf("127.0.0.1:%d", localchain.FreePort(t))
+		v.Listen = fmt.Sprintf("127.0.0.1:%d", localnet.FreePort(t))
 		v.Log = filepath.Join(cfg.LogDir, v.Name+".log")
 		v.args = top.validatorArgs(v)
 		progress(fmt.Sprintf("starting %s (dashboard http://%s/)", v.Name, v.Listen))
@@ -235,7 +235,7 @@ func (top *Topology) StartProc(p *Proc) {
 	if p.Role == ValidatorRole {
 		bin = filepath.Join(top.Cfg.BinDir, "merit-validator")
 	}
-	proc, err := localchain.StartProcess(bin, p.args, p.Log)
+	proc, err := localnet.StartProcess(bin, p.args, p.Log)
 	if err != nil {
 		top.T.Fatalf("start %s: %v", p.Name, err)
 	}
@@ -260,14 +260,14 @@ func (top *Topology) waitHTTP(p *Proc, path string, timeout time.Duration) {
 	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
 		if !p.Running() {
-			top.T.Fatalf("%s exited; log %s:\n%s", p.Name, p.Log, localchain.Tail(p.Log, 25))
+			top.T.Fatalf("%s exited; log %s:\n%s", p.Name, p.Log, localnet.Tail(p.Log, 25))
 		}
 		if ok(fmt.Sprintf("http://%s%s", p.Listen, path)) {
 			return
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	top.T.Fatalf("%s did not serve %s in %s; log %s:\n%s", p.Name, path, timeout, p.Log, localchain.Tail(p.Log, 25))
+	top.T.Fatalf("%s did not serve %s in %s; log %s:\n%s", p.Name, path, timeout, p.Log, localnet.Tail(p.Log, 25))
 }
 
 // waitEndpoints waits until the metagraph shows every miner at its address.

@@ -1,4 +1,4 @@
-package localchain
+package localnet
 
 import (
 	"fmt"
