@@ -11,7 +11,7 @@ import (
 )
 
 // Continuous batching. A Batcher serves a LocalEngine's generations as one
-// batch: a single loop runs steps, and every step
+// batch of steps, and every step
 //
 //  1. admits waiting requests while the batch has room (MaxBatch sequences,
 //     and KVBytes of caches when set), allocating each its own KV cache;
@@ -24,7 +24,14 @@ import (
 //  4. samples each sequence's next token (the same generation code as
 //     LocalEngine.Generate) and retires the finished, cancelled and failed.
 //
-// Sequences join and leave between steps. A request's answer is
+// Sequences join and leave between steps. There is no goroutine of the
+// Batcher's own: the goroutines of the requests take turns running steps
+// for everybody (one at a time), and between turns each hands its own tokens
+// to its emit. A lone request therefore runs every step itself, exactly as
+// LocalEngine.Generate would, with no hand-off between goroutines per token;
+// a slow emit never holds up the batch, since the others keep taking turns.
+//
+// A request's answer is
 // bit-identical to LocalEngine.Generate's: its prompt goes through the
 // same chunks, every kernel computes each value's canonical sequential sum
 // whatever else shares the pass, and sampling is per request.
@@ -75,8 +82,15 @@ type Batcher struct {
 	mu      sync.Mutex
 	waiting []*batchSeq
 	closed  bool
-	wake    chan struct{}
-	done    chan struct{}
+
+	// turn is held (a value in it) by the goroutine running a step; the
+	// fields after it belong to that goroutine.
+	turn      chan struct{}
+	active    []*batchSeq
+	scratch   []batchScratch
+	held      int64     // bytes of the active sequences
+	winStart  time.Time // the speed gauge: tokens over windows of a second of work
+	winTokens uint64
 
 	running  atomic.Int64
 	kvBytes  atomic.Int64
@@ -100,15 +114,8 @@ type batchSeq struct {
 	err      error
 }
 
-// NewBatcher starts a Batcher's loop; Close stops it.
+// NewBatcher makes a Batcher; it runs on its requests' goroutines.
 func NewBatcher(e *LocalEngine, opts BatchOptions) *Batcher {
-	b := newBatcher(e, opts)
-	go b.loop()
-	return b
-}
-
-// newBatcher is NewBatcher without starting the loop (tests start it).
-func newBatcher(e *LocalEngine, opts BatchOptions) *Batcher {
 	if opts.MaxBatch <= 0 {
 		opts.MaxBatch = 16
 	}
@@ -121,7 +128,7 @@ func newBatcher(e *LocalEngine, opts BatchOptions) *Batcher {
 	if opts.Threads <= 0 {
 		opts.Threads = e.threads
 	}
-	return &Batcher{e: e, opts: opts, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	return &Batcher{e: e, opts: opts, turn: make(chan struct{}, 1)}
 }
 
 // Engine returns the engine the Batcher serves.
@@ -157,10 +164,14 @@ func (b *Batcher) Stats() BatchStats {
 	b.mu.Lock()
 	w := len(b.waiting)
 	b.mu.Unlock()
+	rate := math.Float64frombits(b.rate.Load())
+	if w == 0 && b.running.Load() == 0 {
+		rate = 0 // nobody takes turns when idle, so the gauge would stay put
+	}
 	return BatchStats{
 		Running: int(b.running.Load()), Waiting: w, KVBytes: b.kvBytes.Load(),
 		Steps: b.steps.Load(), Tokens: b.tokens.Load(), Prefills: b.prefills.Load(),
-		TokensPerSecond: math.Float64frombits(b.rate.Load()),
+		TokensPerSecond: rate,
 	}
 }
 
@@ -215,7 +226,6 @@ func (b *Batcher) Generate(ctx context.Context, req GenerateRequest, emit func(T
 	}
 	b.waiting = append(b.waiting, seq)
 	b.mu.Unlock()
-	b.signal()
 	deliver := func(t Token) error {
 		if emit == nil {
 			return nil
@@ -226,7 +236,6 @@ func (b *Batcher) Generate(ctx context.Context, req GenerateRequest, emit func(T
 		}
 		if err != nil {
 			seq.cancel.Store(true)
-			b.signal()
 		}
 		return err
 	}
@@ -254,113 +263,99 @@ func (b *Batcher) Generate(ctx context.Context, req GenerateRequest, emit func(T
 			return seq.res, nil
 		case <-ctx.Done():
 			seq.cancel.Store(true)
-			b.signal()
 			return nil, ctx.Err()
+		case b.turn <- struct{}{}:
+			b.runTurn()
+			<-b.turn
 		}
 	}
 }
 
-// Close stops the loop; running and waiting requests fail with ErrClosed.
+// Close fails the running and waiting requests with ErrClosed, and every
+// later one.
 func (b *Batcher) Close() {
 	b.mu.Lock()
-	if b.closed {
-		b.mu.Unlock()
-		return
-	}
 	b.closed = true
 	b.mu.Unlock()
-	b.signal()
-	<-b.done
+	b.turn <- struct{}{}
+	b.runTurn()
+	<-b.turn
 }
 
-func (b *Batcher) signal() {
-	select {
-	case b.wake <- struct{}{}:
-	default:
-	}
-}
-
-func (b *Batcher) loop() {
-	defer close(b.done)
-	var active []*batchSeq
-	var bs []batchScratch
-	var held int64
-	// The speed gauge: tokens over windows of at least a second of work.
-	var winStart time.Time
-	var winTokens uint64
-	for {
-		b.mu.Lock()
-		if b.closed {
-			waiting := b.waiting
-			b.waiting = nil
-			b.mu.Unlock()
-			for _, s := range append(active, waiting...) {
-				s.err = ErrClosed
-				close(s.finished)
-			}
-			return
-		}
-		// Admission in arrival order; a request that does not fit yet
-		// waits for memory to be freed rather than being overtaken.
-		for len(b.waiting) > 0 && len(active) < b.opts.MaxBatch {
-			s := b.waiting[0]
-			if s.cancel.Load() {
-				b.waiting = b.waiting[1:]
-				s.err = context.Canceled
-				close(s.finished)
-				continue
-			}
-			if b.opts.KVBytes > 0 && held+s.bytes > b.opts.KVBytes {
-				break
-			}
-			b.waiting = b.waiting[1:]
-			s.st = newState(b.e.model, s.g.positions(), b.opts.Threads)
-			held += s.bytes
-			active = append(active, s)
-		}
+// runTurn admits, runs one step and retires; the caller holds the turn.
+func (b *Batcher) runTurn() {
+	b.mu.Lock()
+	if b.closed {
+		waiting := b.waiting
+		b.waiting = nil
 		b.mu.Unlock()
-		b.running.Store(int64(len(active)))
-		b.kvBytes.Store(held)
-		if len(active) == 0 {
-			b.rate.Store(0)
-			<-b.wake
-			winStart = time.Time{}
+		for _, s := range append(b.active, waiting...) {
+			s.err = ErrClosed
+			close(s.finished)
+		}
+		b.active, b.held = nil, 0
+		b.gauges()
+		return
+	}
+	// Admission in arrival order; a request that does not fit yet waits
+	// for memory to be freed rather than being overtaken.
+	for len(b.waiting) > 0 && len(b.active) < b.opts.MaxBatch {
+		s := b.waiting[0]
+		if s.cancel.Load() {
+			b.waiting = b.waiting[1:]
+			s.err = context.Canceled
+			close(s.finished)
 			continue
 		}
-		if winStart.IsZero() {
-			winStart, winTokens = time.Now(), b.tokens.Load()
+		if b.opts.KVBytes > 0 && b.held+s.bytes > b.opts.KVBytes {
+			break
 		}
-		bs = b.step(active, bs)
-		b.steps.Add(1)
-		if d := time.Since(winStart); d >= time.Second {
-			n := b.tokens.Load()
-			b.rate.Store(math.Float64bits(float64(n-winTokens) / d.Seconds()))
-			winStart, winTokens = time.Now(), n
-		}
-		// Retire the finished and cancelled.
-		kept := active[:0]
-		for _, s := range active {
-			select {
-			case <-s.finished:
-				held -= s.bytes
-				s.st = nil
-				continue
-			default:
-			}
-			if s.cancel.Load() {
-				s.err = context.Canceled
-				close(s.finished)
-				held -= s.bytes
-				s.st = nil
-				continue
-			}
-			kept = append(kept, s)
-		}
-		clear(active[len(kept):])
-		active = kept
-		b.running.Store(int64(len(active)))
-		b.kvBytes.Store(held)
+		b.waiting = b.waiting[1:]
+		s.st = newState(b.e.model, s.g.positions(), b.opts.Threads)
+		b.held += s.bytes
+		b.active = append(b.active, s)
 	}
+	b.mu.Unlock()
+	b.gauges()
+	if len(b.active) == 0 {
+		b.rate.Store(0)
+		b.winStart = time.Time{}
+		return
+	}
+	if b.winStart.IsZero() {
+		b.winStart, b.winTokens = time.Now(), b.tokens.Load()
+	}
+	b.scratch = b.step(b.active, b.scratch)
+	b.steps.Add(1)
+	if d := time.Since(b.winStart); d >= time.Second {
+		n := b.tokens.Load()
+		b.rate.Store(math.Float64bits(float64(n-b.winTokens) / d.Seconds()))
+		b.winStart, b.winTokens = time.Now(), n
+	}
+	// Retire the finished and the cancelled.
+	kept := b.active[:0]
+	for _, s := range b.active {
+		select {
+		case <-s.finished:
+		default:
+			if !s.cancel.Load() {
+				kept = append(kept, s)
+				continue
+			}
+			s.err = context.Canceled
+			close(s.finished)
+		}
+		b.held -= s.bytes
+		s.st = nil
+	}
+	clear(b.active[len(kept):])
+	b.active = kept
+	b.gauges()
+}
+
+func (b *Batcher) gauges() {
+	b.running.Store(int64(len(b.active)))
+	b.kvBytes.Store(b.held)
 }
 
 // step runs one step over the active sequences (see the top of the file).

@@ -159,11 +159,12 @@ func TestBatcherCancelAndAdmission(t *testing.T) {
 	}
 	sameResult(t, "survivor", res, alone)
 
-	// A Batcher whose loop has not started keeps what it queues.
-	small := newBatcher(e, BatchOptions{MaxBatch: 1, MaxQueue: 1, KVBytes: e.SequenceBytes(100)})
+	// Holding the turn stops every step: requests stay queued.
+	small := NewBatcher(e, BatchOptions{MaxBatch: 1, MaxQueue: 1, KVBytes: e.SequenceBytes(100)})
 	if _, err := small.Generate(context.Background(), GenerateRequest{MaxTokens: 200}, nil); !errors.Is(err, ErrContextLength) {
 		t.Fatalf("oversized request: %v", err)
 	}
+	small.turn <- struct{}{}
 	queued := make(chan error)
 	go func() {
 		_, err := small.Generate(context.Background(), GenerateRequest{MaxTokens: 5}, nil)
@@ -175,7 +176,7 @@ func TestBatcherCancelAndAdmission(t *testing.T) {
 	if _, err := small.Generate(context.Background(), GenerateRequest{MaxTokens: 5}, nil); !errors.Is(err, ErrBusy) {
 		t.Fatalf("a second request with the queue full: %v", err)
 	}
-	go small.loop()
+	<-small.turn
 	if err := <-queued; err != nil {
 		t.Fatal(err)
 	}

@@ -249,76 +249,88 @@ func BenchmarkExpAll(b *testing.B) {
 	}
 }
 
-// BenchmarkBatch measures continuous batching: every iteration starts
-// streams requests at once (128 tokens each from a short prompt, half
-// greedy, half sampled, with 5 alternatives per token) and waits for all.
-// engine=generate is LocalEngine.Generate, one request at a time (the
-// single-stream path); engine=batcher the Batcher. It reports the aggregate
-// tokens/s and the 99th percentile of the time to first token over all
-// requests of all iterations. GOMAXPROCS cores are used (two on the project
-// machine).
+// BenchmarkBatch measures continuous batching. Every iteration runs, one
+// after the other so that all three see the same machine conditions: one
+// request with LocalEngine.Generate (the single-stream path), one request
+// through the Batcher, and 16 requests started at once through the Batcher
+// (128 tokens each from a short prompt, half greedy, half sampled, with 5
+// alternatives per token). It reports each one's tokens/s (median over the
+// iterations), the ratios of 16 streams and of one batched stream to the
+// single-stream path, and the 99th percentile of the time to first token
+// of the 16 streams over all iterations. GOMAXPROCS cores are used (two on
+// the project machine).
 func BenchmarkBatch(b *testing.B) {
 	for _, name := range []string{"merit-tiny", "stories260K"} {
-		for _, tc := range []struct {
-			engine  string
-			streams int
-		}{{"generate", 1}, {"batcher", 1}, {"batcher", 16}} {
-			b.Run(fmt.Sprintf("%s/streams=%d/engine=%s", name, tc.streams, tc.engine), func(b *testing.B) {
-				e := benchEngines(b, 0)[name]
-				if e == nil {
-					b.Skip("stories260K not available")
+		b.Run(name, func(b *testing.B) {
+			e := benchEngines(b, 0)[name]
+			if e == nil {
+				b.Skip("stories260K not available")
+			}
+			bt := NewBatcher(e, BatchOptions{MaxBatch: 16})
+			defer bt.Close()
+			var single, one, many []float64
+			var ttfts []time.Duration
+			for i := 0; b.Loop(); i++ {
+				if i == 0 { // warm up: the first request builds the decoding layout
+					benchStreams(b, e.Generate, 1)
 				}
-				var gen func(context.Context, GenerateRequest, func(Token) error) (*Result, error) = e.Generate
-				if tc.engine == "batcher" {
-					bt := NewBatcher(e, BatchOptions{MaxBatch: 16})
-					defer bt.Close()
-					gen = bt.Generate
-				}
-				benchStreams(b, gen, tc.streams)
-			})
-		}
+				tps, _ := benchStreams(b, e.Generate, 1)
+				single = append(single, tps)
+				tps, _ = benchStreams(b, bt.Generate, 1)
+				one = append(one, tps)
+				tps, t := benchStreams(b, bt.Generate, 16)
+				many = append(many, tps)
+				ttfts = append(ttfts, t...)
+			}
+			sort.Float64s(single)
+			sort.Float64s(one)
+			sort.Float64s(many)
+			sort.Slice(ttfts, func(i, j int) bool { return ttfts[i] < ttfts[j] })
+			s1, o1, m16 := single[len(single)/2], one[len(one)/2], many[len(many)/2]
+			b.ReportMetric(s1, "single-tok/s")
+			b.ReportMetric(o1, "batch1-tok/s")
+			b.ReportMetric(m16, "batch16-tok/s")
+			b.ReportMetric(m16/s1, "x16")
+			b.ReportMetric(o1/s1, "x1")
+			b.ReportMetric(ttfts[(len(ttfts)*99)/100].Seconds()*1e3, "ttft16-p99-ms")
+		})
 	}
 }
 
-func benchStreams(b *testing.B, gen func(context.Context, GenerateRequest, func(Token) error) (*Result, error), streams int) {
+// benchStreams runs streams requests at once and returns the aggregate
+// tokens/s and each request's time to first token.
+func benchStreams(b *testing.B, gen func(context.Context, GenerateRequest, func(Token) error) (*Result, error), streams int) (float64, []time.Duration) {
 	var mu sync.Mutex
 	var ttfts []time.Duration
 	tokens := 0
-	// Warm up: the first request builds the decoding layout.
-	if _, err := gen(context.Background(), GenerateRequest{MaxTokens: 2}, nil); err != nil {
-		b.Fatal(err)
-	}
-	for b.Loop() {
-		var wg sync.WaitGroup
-		for i := range streams {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				req := GenerateRequest{Prompt: "Once upon a time", MaxTokens: 128, TopLogprobs: 5}
-				if i%2 == 1 {
-					req.Temperature, req.Seed = 0.8, uint64(i)
+	var wg sync.WaitGroup
+	begin := time.Now()
+	for i := range streams {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			req := GenerateRequest{Prompt: "Once upon a time", MaxTokens: 128, TopLogprobs: 5}
+			if i%2 == 1 {
+				req.Temperature, req.Seed = 0.8, uint64(i)
+			}
+			start := time.Now()
+			var first time.Duration
+			res, err := gen(context.Background(), req, func(Token) error {
+				if first == 0 {
+					first = time.Since(start)
 				}
-				start := time.Now()
-				var first time.Duration
-				res, err := gen(context.Background(), req, func(Token) error {
-					if first == 0 {
-						first = time.Since(start)
-					}
-					return nil
-				})
-				if err != nil {
-					b.Error(err)
-					return
-				}
-				mu.Lock()
-				ttfts = append(ttfts, first)
-				tokens += len(res.Tokens)
-				mu.Unlock()
-			}()
-		}
-		wg.Wait()
+				return nil
+			})
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			mu.Lock()
+			ttfts = append(ttfts, first)
+			tokens += len(res.Tokens)
+			mu.Unlock()
+		}()
 	}
-	sort.Slice(ttfts, func(i, j int) bool { return ttfts[i] < ttfts[j] })
-	b.ReportMetric(float64(tokens)/b.Elapsed().Seconds(), "tok/s")
-	b.ReportMetric(ttfts[(len(ttfts)*99)/100].Seconds()*1e3, "ttft-p99-ms")
+	wg.Wait()
+	return float64(tokens) / time.Since(begin).Seconds(), ttfts
 }
