@@ -25,57 +25,89 @@ func (k Keeper) EndBlocker(ctx context.Context) error {
 	return nil
 }
 
-func (k Keeper) issue(ctx sdk.Context) error {
-	p, err := k.Params.Get(ctx)
-	if err != nil {
-		return err
-	}
-	issued, err := k.GetTotalIssued(ctx)
-	if err != nil {
-		return err
+// blockSplit is what one block issues and how it accrues.
+type blockSplit struct {
+	eligible          []types.SubnetEmission
+	stake, revenue    []sdkmath.Int
+	rest              sdkmath.Int
+	issued            sdkmath.Int
+	security, subnets sdkmath.Int
+}
+
+// split computes this block's issuance and its split across subnets; it
+// updates the subnets' EMAs in ctx (a branch when previewing).
+func (k Keeper) split(ctx sdk.Context, p types.Params) (blockSplit, error) {
+	var b blockSplit
+	var err error
+	if b.issued, err = k.GetTotalIssued(ctx); err != nil {
+		return b, err
 	}
 	eligible, weights, err := k.subnetWeights(ctx, p)
 	if err != nil {
-		return err
+		return b, err
 	}
 	// Read after subnetWeights: it folds dissolved subnets' pending into
 	// the carry, which the split below must include.
 	carry, err := k.intItem(ctx, k.Carry)
 	if err != nil {
-		return err
+		return b, err
 	}
-	reward, _ := types.BlockReward(p.InitialBlockReward, issued, p.SupplyCap)
-	security := reward.MulRaw(int64(p.ChainSecurityShareBps)).QuoRaw(types.BasisPoints)
-	subnetPart := reward.Sub(security)
+	reward, _ := types.BlockReward(p.InitialBlockReward, b.issued, p.SupplyCap)
+	b.security = reward.MulRaw(int64(p.ChainSecurityShareBps)).QuoRaw(types.BasisPoints)
+	b.subnets = reward.Sub(b.security)
+	b.eligible = eligible
 	if len(eligible) == 0 {
 		// Nobody to accrue to: that part is simply not issued.
-		subnetPart = sdkmath.ZeroInt()
+		b.subnets = sdkmath.ZeroInt()
+		b.rest = carry
+		return b, nil
 	}
-	minted := security.Add(subnetPart)
+	maxShare := p.RevenueShareMaxBps
+	if len(p.FixedShares) > 0 {
+		// Governance-fixed shares are absolute: revenue does not move them.
+		maxShare = 0
+	}
+	burns := make([]sdkmath.LegacyDec, len(eligible))
+	for i, se := range eligible {
+		burns[i] = se.BurnEma
+	}
+	b.stake, b.revenue, b.rest = types.SplitWithRevenue(b.subnets.Add(carry), weights, burns, maxShare, p.BurnEmissionBps)
+	return b, nil
+}
+
+func (k Keeper) issue(ctx sdk.Context) error {
+	p, err := k.Params.Get(ctx)
+	if err != nil {
+		return err
+	}
+	b, err := k.split(ctx, p)
+	if err != nil {
+		return err
+	}
+	minted := b.security.Add(b.subnets)
 	if minted.IsPositive() {
 		if err := k.bank.MintCoins(ctx, types.ModuleName, k.coins(minted)); err != nil {
 			return err
 		}
-		if err := k.TotalIssued.Set(ctx, issued.Add(minted)); err != nil {
+		if err := k.TotalIssued.Set(ctx, b.issued.Add(minted)); err != nil {
 			return err
 		}
 	}
-	if security.IsPositive() {
-		if err := k.bank.SendCoinsFromModuleToModule(ctx, types.ModuleName, k.feeCollector, k.coins(security)); err != nil {
+	if b.security.IsPositive() {
+		if err := k.bank.SendCoinsFromModuleToModule(ctx, types.ModuleName, k.feeCollector, k.coins(b.security)); err != nil {
 			return err
 		}
 	}
-	if len(eligible) == 0 {
+	if len(b.eligible) == 0 {
 		return nil
 	}
-	parts, rest := types.Split(subnetPart.Add(carry), weights)
-	for i, se := range eligible {
-		se.Pending = se.Pending.Add(parts[i])
+	for i, se := range b.eligible {
+		se.Pending = se.Pending.Add(b.stake[i]).Add(b.revenue[i])
 		if err := k.Subnets.Set(ctx, se.Netuid, se); err != nil {
 			return err
 		}
 	}
-	return k.Carry.Set(ctx, rest)
+	return k.Carry.Set(ctx, b.rest)
 }
 
 // subnetWeights updates each subnet's stake and revenue EMAs and returns the subnets that

@@ -63,23 +63,25 @@ func (q queryServer) Subnets(ctx context.Context, _ *types.QuerySubnetsRequest) 
 	if err != nil {
 		return nil, internal(err)
 	}
-	// Shares as the next block would compute them, without writing the EMA.
-	eligible, weights, err := q.k.subnetWeights(sdkCtxNoWrite(ctx), p)
+	// The split as the next block would compute it, without writing the EMAs.
+	b, err := q.k.split(sdkCtxNoWrite(ctx), p)
 	if err != nil {
 		return nil, internal(err)
 	}
 	total := sdkmath.ZeroInt()
-	for _, w := range weights {
-		total = total.Add(w)
+	for i := range b.eligible {
+		total = total.Add(b.stake[i]).Add(b.revenue[i])
 	}
 	out := &types.QuerySubnetsResponse{}
-	for i, se := range eligible {
+	for i, se := range b.eligible {
 		out.Subnets = append(out.Subnets, se)
 		share := uint32(0)
 		if total.IsPositive() {
-			share = uint32(weights[i].MulRaw(types.BasisPoints).Quo(total).Int64())
+			share = uint32(b.stake[i].Add(b.revenue[i]).MulRaw(types.BasisPoints).Quo(total).Int64())
 		}
 		out.ShareBps = append(out.ShareBps, share)
+		out.StakePart = append(out.StakePart, b.stake[i])
+		out.RevenuePart = append(out.RevenuePart, b.revenue[i])
 	}
 	return out, nil
 }

@@ -30,13 +30,14 @@ func (k Keeper) AddRevenue(ctx context.Context, netuid uint32, toSubnet, burn sd
 			return err
 		}
 	}
-	if !toSubnet.IsPositive() {
+	if !toSubnet.IsPositive() && !burn.IsPositive() {
 		return nil
 	}
 	se, err := k.subnetEmission(ctx, netuid)
 	if err != nil {
 		return err
 	}
+	se.BurnBlock = se.BurnBlock.Add(burn)
 	se.Pending = se.Pending.Add(toSubnet)
 	se.Revenue = se.Revenue.Add(toSubnet)
 	se.RevenueBlock = se.RevenueBlock.Add(toSubnet)
@@ -69,11 +70,13 @@ func (k Keeper) GetTotalBurned(ctx context.Context) (sdkmath.Int, error) {
 	return reg.Add(rev), nil
 }
 
-// foldRevenue moves the block's revenue into the subnet's per-block EMA:
-// ema += alpha·(revenue_block − ema), in LegacyDec fixed point (18 decimals).
+// foldRevenue moves the block's revenue and burn into the subnet's per-block
+// EMAs: ema += alpha·(block − ema), in LegacyDec fixed point (18 decimals).
 func foldRevenue(se *types.SubnetEmission, alphaBps uint32) {
 	alpha := sdkmath.LegacyNewDecWithPrec(int64(alphaBps), 4)
-	block := sdkmath.LegacyNewDecFromInt(se.RevenueBlock)
-	se.RevenueEma = se.RevenueEma.Add(block.Sub(se.RevenueEma).Mul(alpha))
-	se.RevenueBlock = sdkmath.ZeroInt()
+	ema := func(old sdkmath.LegacyDec, block sdkmath.Int) sdkmath.LegacyDec {
+		return old.Add(sdkmath.LegacyNewDecFromInt(block).Sub(old).Mul(alpha))
+	}
+	se.RevenueEma, se.RevenueBlock = ema(se.RevenueEma, se.RevenueBlock), sdkmath.ZeroInt()
+	se.BurnEma, se.BurnBlock = ema(se.BurnEma, se.BurnBlock), sdkmath.ZeroInt()
 }

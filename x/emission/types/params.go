@@ -20,6 +20,8 @@ func DefaultParams() Params {
 		StakeEmaAlphaBps:      100,
 		HistoryEpochs:         32,
 		RevenueEmaAlphaBps:    100,
+		RevenueShareMaxBps:    2_000,
+		BurnEmissionBps:       5_000,
 	}
 }
 
@@ -42,6 +44,13 @@ func (p Params) Validate() error {
 	}
 	if p.RevenueEmaAlphaBps == 0 || p.RevenueEmaAlphaBps > BasisPoints {
 		return fmt.Errorf("revenue_ema_alpha_bps must be in [1, %d], got %d", BasisPoints, p.RevenueEmaAlphaBps)
+	}
+	if p.RevenueShareMaxBps > BasisPoints {
+		return fmt.Errorf("revenue_share_max_bps must be at most %d, got %d", BasisPoints, p.RevenueShareMaxBps)
+	}
+	if p.BurnEmissionBps >= BasisPoints {
+		// At 10000 a subnet could win back as emission all that paying itself burned.
+		return fmt.Errorf("burn_emission_bps must be below %d, got %d", BasisPoints, p.BurnEmissionBps)
 	}
 	if p.HistoryEpochs > 1024 {
 		return fmt.Errorf("history_epochs must be at most 1024, got %d", p.HistoryEpochs)

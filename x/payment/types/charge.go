@@ -18,10 +18,12 @@ func PriceUsage(tokens, price, remainder uint64) (sdkmath.Int, uint64) {
 	return cost.Quo(million), cost.Mod(million).Uint64()
 }
 
-// SplitCharge divides a charge into the gateway fee and the burn (each
-// rounded down) and what goes to the subnet (the rest, so nothing is lost).
+// SplitCharge divides a charge into the gateway fee (rounded down), the burn
+// (rounded up, so paying yourself always burns at least burn_bps of it, which
+// the emission rule relies on) and what goes to the subnet: the rest, so
+// nothing is lost. fee + burn ≤ charge while fee_bps + burn_bps ≤ 10000.
 func SplitCharge(charge sdkmath.Int, feeBps, burnBps uint32) (fee, burn, toSubnet sdkmath.Int) {
 	fee = charge.MulRaw(int64(feeBps)).QuoRaw(BasisPoints)
-	burn = charge.MulRaw(int64(burnBps)).QuoRaw(BasisPoints)
+	burn = charge.MulRaw(int64(burnBps)).AddRaw(BasisPoints - 1).QuoRaw(BasisPoints)
 	return fee, burn, charge.Sub(fee).Sub(burn)
 }
