@@ -110,7 +110,7 @@ var (
 )
 
 // checkChain applies the registry's rules and Merit's facts to a chain.json.
-func checkChain(t *testing.T, what string, c chainJSON, minGasPrice float64) {
+func checkChain(t *testing.T, what string, c *chainJSON, minGasPrice float64) {
 	t.Helper()
 	fail := func(format string, args ...any) { t.Errorf("%s: %s", what, fmt.Sprintf(format, args...)) }
 	if !schemaRe.MatchString(c.Schema) || !strings.HasSuffix(c.Schema, "chain.schema.json") {
@@ -299,7 +299,7 @@ func TestDevnetRegistryFiles(t *testing.T) {
 	if n := len(nodes); len(c.APIs.RPC) != n || len(c.APIs.REST) != n || len(c.APIs.GRPC) != n {
 		t.Errorf("chain.json lists endpoints of nodes that do not exist")
 	}
-	checkChain(t, "devnet/chain.json", c, minGas)
+	checkChain(t, "devnet/chain.json", &c, minGas)
 	checkAssets(t, "devnet/assetlist.json", a, c.ChainName)
 	if c.NetworkType != "devnet" {
 		t.Errorf("network_type %q", c.NetworkType)
@@ -333,7 +333,7 @@ func TestTemplateRegistryFiles(t *testing.T) {
 	decodeStrict(t, "template chain.json", blocks["chain.json"], &c)
 	decodeStrict(t, "template assetlist.json", blocks["assetlist.json"], &a)
 	// A public network charges for gas (README: launching a public testnet, step 4).
-	checkChain(t, "template chain.json", c, 1e-9)
+	checkChain(t, "template chain.json", &c, 1e-9)
 	checkAssets(t, "template assetlist.json", a, c.ChainName)
 	if c.NetworkType != "testnet" {
 		t.Errorf("template network_type %q", c.NetworkType)

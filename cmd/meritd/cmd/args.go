@@ -31,7 +31,7 @@ func nameArgErrors(root *cobra.Command) {
 	})
 }
 
-var positionalFlagErr = regexp.MustCompile(`^invalid argument "(.*)" for "--([0-9]+)" flag: (.*)$`)
+var positionalFlagErr = regexp.MustCompile(`^invalid argument "(.*)" for "--(\d+)" flag: (.*)$`)
 
 // namePositionalError names the argument a positional-flag error is about.
 func namePositionalError(cmd *cobra.Command, err error) error {

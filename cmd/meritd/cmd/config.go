@@ -32,7 +32,7 @@ func cometConfig() *cmtcfg.Config {
 }
 
 // appConfig is the app.toml `meritd init` writes: REST and gRPC on, on loopback.
-func appConfig() (string, any) {
+func appConfig() (template string, config any) {
 	cfg := serverconfig.DefaultConfig()
 	cfg.MinGasPrices = "0" + app.BondDenom
 	cfg.API.Enable = true

@@ -51,15 +51,12 @@ var lightCommands = map[string]bool{"version": true, "keys": true, "status": tru
 // needsModules reports whether the command args name may use the modules:
 // anything but a light command, including help and an unrecognised word.
 func needsModules(args []string) bool {
-	for _, a := range args {
-		if strings.HasPrefix(a, "-") {
-			// A flag before the command may take the next word as its
-			// value; do not guess which.
-			return true
-		}
-		return !lightCommands[a]
+	// A flag before the command may take the next word as its value: do
+	// not guess which.
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		return true
 	}
-	return true
+	return !lightCommands[args[0]]
 }
 
 func newRootCmd(withModules bool) (*cobra.Command, error) {
@@ -115,7 +112,7 @@ every tempo and issues MERIT (base denom umerit) as rewards.`,
 	root.AddCommand(server.StatusCommand(), keys.Commands())
 	if tmp != nil {
 		addModuleCommands(root, tmp)
-		if err := enhanceWithAutoCLI(root, tmp, initClientCtx); err != nil {
+		if err := enhanceWithAutoCLI(root, tmp, &initClientCtx); err != nil {
 			return nil, err
 		}
 		if tx, _, err := root.Find([]string{"tx"}); err == nil {
@@ -130,7 +127,7 @@ every tempo and issues MERIT (base denom umerit) as rewards.`,
 // merged registry of every proto file, ~40 ms of CPU per call: gogoproto's lazy
 // hybrid resolver leaves messages of imported files as placeholders, so
 // responses would print empty.)
-func enhanceWithAutoCLI(root *cobra.Command, tmp *app.MeritApp, clientCtx client.Context) error {
+func enhanceWithAutoCLI(root *cobra.Command, tmp *app.MeritApp, clientCtx *client.Context) error {
 	modules := map[string]appmodule.AppModule{}
 	for name, m := range tmp.ModuleManager.Modules {
 		if am, ok := m.(appmodule.AppModule); ok {
@@ -142,7 +139,7 @@ func enhanceWithAutoCLI(root *cobra.Command, tmp *app.MeritApp, clientCtx client
 		AddressCodec:          addresscodec.NewBech32Codec(app.AccountAddressPrefix),
 		ValidatorAddressCodec: addresscodec.NewBech32Codec(app.ValidatorAddressPrefix),
 		ConsensusAddressCodec: addresscodec.NewBech32Codec(app.ConsNodeAddressPrefix),
-		ClientCtx:             clientCtx,
+		ClientCtx:             *clientCtx,
 	}.EnhanceRootCommand(root)
 }
 

@@ -110,7 +110,7 @@ func runAndWait(cmd *cobra.Command, args []string, run func(*cobra.Command, []st
 		return fmt.Errorf("transaction rejected by the node (code %d, codespace %s): %s", sent.Code, sent.Codespace, sent.RawLog)
 	}
 
-	res, err := awaitTx(clientCtx, sent.TxHash, inclusionTimeout)
+	res, err := awaitTx(&clientCtx, sent.TxHash, inclusionTimeout)
 	if err != nil {
 		if format == flags.OutputFormatJSON {
 			_, _ = out.Write(buf.Bytes())
@@ -133,10 +133,10 @@ func runAndWait(cmd *cobra.Command, args []string, run func(*cobra.Command, []st
 }
 
 // awaitTx polls the node until the tx is in a block.
-func awaitTx(clientCtx client.Context, hash string, timeout time.Duration) (*sdk.TxResponse, error) {
+func awaitTx(clientCtx *client.Context, hash string, timeout time.Duration) (*sdk.TxResponse, error) {
 	deadline := time.Now().Add(timeout)
 	for {
-		res, err := authtx.QueryTx(clientCtx, hash)
+		res, err := authtx.QueryTx(*clientCtx, hash)
 		if err == nil {
 			return res, nil
 		}

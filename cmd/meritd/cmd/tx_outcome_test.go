@@ -90,7 +90,11 @@ func TestTxCommandsPrintTheOutcome(t *testing.T) {
 			Type string `json:"type"`
 		} `json:"events"`
 	}
-	if err := json.Unmarshal([]byte(out[strings.Index(out, "{"):]), &res); err != nil {
+	start := strings.Index(out, "{")
+	if start < 0 {
+		t.Fatalf("register -o json printed no JSON:\n%s", out)
+	}
+	if err := json.Unmarshal([]byte(out[start:]), &res); err != nil {
 		t.Fatalf("register -o json is not one JSON document: %v\n%s", err, out)
 	}
 	registered := false
