@@ -71,7 +71,7 @@ func (k Keeper) split(ctx sdk.Context, p types.Params) (blockSplit, error) {
 	for i, se := range eligible {
 		burns[i] = se.BurnEma
 	}
-	b.stake, b.revenue, b.rest = types.SplitWithRevenue(b.subnets.Add(carry), weights, burns, maxShare, p.BurnEmissionBps)
+	b.stake, b.revenue, b.rest = types.SplitWithRevenue(b.subnets.Add(carry), weights, burns, maxShare, p.BurnEmissionBps, p.MinBurnEma)
 	return b, nil
 }
 

@@ -22,6 +22,7 @@ func DefaultParams() Params {
 		RevenueEmaAlphaBps:    100,
 		RevenueShareMaxBps:    2_000,
 		BurnEmissionBps:       5_000,
+		MinBurnEma:            10,
 	}
 }
 
@@ -51,6 +52,12 @@ func (p Params) Validate() error {
 	if p.BurnEmissionBps >= BasisPoints {
 		// At 10000 a subnet could win back as emission all that paying itself burned.
 		return fmt.Errorf("burn_emission_bps must be below %d, got %d", BasisPoints, p.BurnEmissionBps)
+	}
+	// Rounding moves at most one umerit per block to a subnet in the revenue
+	// split; it must stay below what the subnet burns beyond the emission it
+	// gets back: 1 < min_burn_ema·(1 − burn_emission_bps/10^4).
+	if p.RevenueShareMaxBps > 0 && p.MinBurnEma*uint64(BasisPoints-p.BurnEmissionBps) <= BasisPoints {
+		return fmt.Errorf("min_burn_ema %d is too small for burn_emission_bps %d: need min_burn_ema·(10000 − burn_emission_bps) > 10000", p.MinBurnEma, p.BurnEmissionBps)
 	}
 	if p.HistoryEpochs > 1024 {
 		return fmt.Errorf("history_epochs must be at most 1024, got %d", p.HistoryEpochs)

@@ -17,12 +17,13 @@ const burnWeightScale = 1_000_000
 // yourself X burns at least burn_bps·X and returns at most
 // burnEmissionBps/10^4 of that burn as emission: docs/emission.md proves the
 // loss at every network size.
-func SplitWithRevenue(total sdkmath.Int, stakeWeights []sdkmath.Int, burnEMA []sdkmath.LegacyDec, maxShareBps, burnEmissionBps uint32) (stake, revenue []sdkmath.Int, rest sdkmath.Int) {
+func SplitWithRevenue(total sdkmath.Int, stakeWeights []sdkmath.Int, burnEMA []sdkmath.LegacyDec, maxShareBps, burnEmissionBps uint32, minBurnEMA uint64) (stake, revenue []sdkmath.Int, rest sdkmath.Int) {
 	burnW := make([]sdkmath.Int, len(burnEMA))
 	sumW := sdkmath.ZeroInt()
+	floor := sdkmath.LegacyNewDecFromInt(sdkmath.NewIntFromUint64(minBurnEMA))
 	for i, e := range burnEMA {
 		burnW[i] = sdkmath.ZeroInt()
-		if !e.IsNil() && e.IsPositive() {
+		if !e.IsNil() && e.IsPositive() && e.GTE(floor) {
 			burnW[i] = e.MulInt64(burnWeightScale).TruncateInt()
 		}
 		sumW = sumW.Add(burnW[i])

@@ -27,7 +27,8 @@ func TestSplitWithRevenueBounds(t *testing.T) {
 			}
 		}
 		maxShare, rate := uint32(r.Intn(10_001)), uint32(r.Intn(10_000))
-		stake, rev, rest := types.SplitWithRevenue(total, stakeW, burn, maxShare, rate)
+		minBurn := uint64(r.Intn(20))
+		stake, rev, rest := types.SplitWithRevenue(total, stakeW, burn, maxShare, rate, minBurn)
 		sum, revSum := rest, sdkmath.ZeroInt()
 		for i := range stake {
 			if stake[i].IsNegative() || rev[i].IsNegative() {
@@ -36,6 +37,9 @@ func TestSplitWithRevenueBounds(t *testing.T) {
 			sum = sum.Add(stake[i]).Add(rev[i])
 			revSum = revSum.Add(rev[i])
 			bound := burn[i].MulInt64(int64(rate)).QuoInt64(types.BasisPoints)
+			if burn[i].LT(sdkmath.LegacyNewDec(int64(minBurn))) && !rev[i].IsZero() {
+				t.Fatalf("subnet %d below min_burn_ema got %s", i, rev[i])
+			}
 			if sdkmath.LegacyNewDecFromInt(rev[i]).GT(bound) {
 				t.Fatalf("subnet %d gained %s from revenue, above %d bps of its burn EMA %s", i, rev[i], rate, burn[i])
 			}
@@ -52,7 +56,7 @@ func TestSplitWithRevenueBounds(t *testing.T) {
 func TestSplitWithRevenueOff(t *testing.T) {
 	stakeW := []sdkmath.Int{sdkmath.NewInt(1), sdkmath.NewInt(3)}
 	burn := []sdkmath.LegacyDec{sdkmath.LegacyNewDec(1_000_000), sdkmath.LegacyZeroDec()}
-	stake, rev, rest := types.SplitWithRevenue(sdkmath.NewInt(1000), stakeW, burn, 0, 5000)
+	stake, rev, rest := types.SplitWithRevenue(sdkmath.NewInt(1000), stakeW, burn, 0, 5000, 10)
 	if !stake[0].Equal(sdkmath.NewInt(250)) || !stake[1].Equal(sdkmath.NewInt(750)) || !rev[0].IsZero() || !rest.IsZero() {
 		t.Fatalf("with revenue weighting off: stake %v revenue %v rest %s", stake, rev, rest)
 	}
