@@ -46,6 +46,10 @@ func forwardBatch(m *Model, bs *batchScratch, sts []*state, toks, pos []int, thr
 		})
 		return
 	}
+	if useAVX512 && useDecodeKernels() {
+		forwardRows(m, sts, toks, pos, threads)
+		return
+	}
 	c := m.Config
 	L := (B + 7) &^ 7
 	bs.grow(c, L)
@@ -120,6 +124,107 @@ func forwardBatch(m *Model, bs *batchScratch, sts []*state, toks, pos []int, thr
 		out := s.logits[:V]
 		for i := range out {
 			out[i] = lt[i*L+b]
+		}
+	}
+}
+
+// forwardRows is forwardBatch with AVX-512: every sequence keeps forwardOne's
+// row layout and its steps, and the products read each panel of the
+// transposed weights once for four sequences (vecmat4x64z), at the full
+// rate of the one-position kernel. Each sequence's arithmetic is
+// forwardOne's, so its logits are bit-identical to decoding it alone.
+func forwardRows(m *Model, sts []*state, toks, pos []int, threads int) {
+	dw := m.decodeWeights()
+	c := m.Config
+	dim, hid, kvDim, hs, V := c.Dim, c.HiddenDim, c.KVDim(), c.HeadSize(), c.VocabSize
+	B := len(sts)
+	xs, xbs, hbs, cols := make([][]float32, B), make([][]float32, B), make([][]float32, B), make([][]float32, B)
+	for b, s := range sts {
+		if s.canAttendCols() {
+			s.syncHeads(pos[b])
+			s.xLen = pos[b] + 1 // written below, layer by layer
+		}
+		copy(s.x[:dim], m.tokEmb[toks[b]*dim:(toks[b]+1)*dim])
+		xs[b], xbs[b], hbs[b], cols[b] = s.x[:dim], s.xb[:dim], s.hb[:hid], s.colBuf(dw)
+	}
+	workers := 1
+	if B >= 2*minGroup {
+		workers = min(threads, B)
+	}
+	residual := func() {
+		for b, x := range xs {
+			for i, u := range cols[b][:dim] {
+				x[i] += u
+			}
+		}
+	}
+	for l := range m.layers {
+		lw, dl := &m.layers[l], &dw.layers[l]
+		for b := range B {
+			rmsnorm(xbs[b], xs[b], lw.rmsAtt)
+		}
+		vecmatMulti(cols, xbs, dl.qkv)
+		parallelFor(B, workers, func(b int) {
+			s, p, col := sts[b], pos[b], cols[b]
+			loff := l * s.cap * kvDim
+			q, kc := s.q[:dim], s.kc[loff+p*kvDim:loff+(p+1)*kvDim]
+			copy(q, col[:dim])
+			copy(kc, col[dim:dim+kvDim])
+			copy(s.vc[loff+p*kvDim:loff+(p+1)*kvDim], col[dim+kvDim:dim+2*kvDim])
+			ropeRow := m.rope[p*hs : (p+1)*hs]
+			rope(q, ropeRow, hs)
+			rope(kc, ropeRow, hs)
+			if s.canAttendCols() {
+				s.storeHeads(l, p)
+				s.attentionOne(l, p)
+			} else {
+				s.attention(l, p, 1)
+			}
+		})
+		vecmatMulti(cols, xbs, dl.o)
+		residual()
+		for b := range B {
+			rmsnorm(xbs[b], xs[b], lw.rmsFFN)
+		}
+		vecmatMulti(cols, xbs, dl.w13)
+		for b, hb := range hbs {
+			copy(hb, cols[b][:hid])
+			silu(hb, cols[b][hid:2*hid])
+		}
+		vecmatMulti(cols, hbs, dl.w2)
+		residual()
+	}
+	for _, x := range xs {
+		rmsnorm(x, x, m.rmsFinal)
+	}
+	vecmatMulti(cols, xs, dw.cls)
+	for b, s := range sts {
+		copy(s.logits[:V], cols[b][:V])
+	}
+}
+
+// vecmatMulti is vecmat for several positions: outs[b] = a's product with
+// xs[b], four positions per pass over a full panel.
+func vecmatMulti(outs, xs [][]float32, a matT) {
+	N := len(xs)
+	for b := range N {
+		_, _ = outs[b][a.ld-1], xs[b][a.n-1] // the assembly kernels trust these bounds
+	}
+	for c := 0; c < a.ld; c += panelRows {
+		p, pw := a.panel(c)
+		if pw < panelRows {
+			for b := range N {
+				vecmatCols(outs[b], xs[b], a, c, a.ld)
+			}
+			continue
+		}
+		b := 0
+		for ; b+4 <= N; b += 4 {
+			vecmat4x64z(&xs[b][0], &xs[b+1][0], &xs[b+2][0], &xs[b+3][0], &p[0],
+				&outs[b][c], &outs[b+1][c], &outs[b+2][c], &outs[b+3][c], a.n, pw)
+		}
+		for ; b < N; b++ {
+			vecmat64z(&xs[b][0], &p[0], &outs[b][c], a.n, pw)
 		}
 	}
 }

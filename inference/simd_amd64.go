@@ -123,3 +123,8 @@ func attnScores8(q, kx, out *float32, hs, P4, ld int)
 
 //go:noescape
 func attnValues8(w, vx, out *float32, P, hs, ld int)
+
+// vecmat4x64z is vecmat64z for four positions (see vecmat_amd64.s).
+//
+//go:noescape
+func vecmat4x64z(x0, x1, x2, x3, w, o0, o1, o2, o3 *float32, n, ldw int)

@@ -50,3 +50,7 @@ func tile4x8(xT, w, outT *float32, n, ldx, ldw, ldo int) { panic("tile4x8 withou
 
 func attnScores8(q, kx, out *float32, hs, P4, ld int) { panic("attnScores8 without SIMD") }
 func attnValues8(w, vx, out *float32, P, hs, ld int)  { panic("attnValues8 without SIMD") }
+
+func vecmat4x64z(x0, x1, x2, x3, w, o0, o1, o2, o3 *float32, n, ldw int) {
+	panic("vecmat4x64z without SIMD")
+}

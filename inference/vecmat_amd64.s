@@ -146,3 +146,90 @@ d64z:
 	VMOVUPS Z3, 192(DX)
 	VZEROUPPER
 	RET
+
+// VM4ROW multiplies the four weight registers Z16-Z19 by the broadcast b and
+// adds the products into a0-a3 (t0-t3 scratch).
+#define VM4ROW(b, a0, a1, a2, a3, t0, t1, t2, t3) \
+	VMULPS Z16, b, t0; \
+	VMULPS Z17, b, t1; \
+	VMULPS Z18, b, t2; \
+	VMULPS Z19, b, t3; \
+	VADDPS t0, a0, a0; \
+	VADDPS t1, a1, a1; \
+	VADDPS t2, a2, a2; \
+	VADDPS t3, a3, a3
+
+// func vecmat4x64z(x0, x1, x2, x3, w, o0, o1, o2, o3 *float32, n, ldw int)
+//
+// vecmat64z for four positions at once: each load of the weights feeds
+// four sums (the weights are read once for four sequences of a batch).
+TEXT ·vecmat4x64z(SB), NOSPLIT, $0-88
+	MOVQ x0+0(FP), R8
+	MOVQ x1+8(FP), R9
+	MOVQ x2+16(FP), R10
+	MOVQ x3+24(FP), R11
+	MOVQ w+32(FP), DI
+	MOVQ n+72(FP), CX
+	MOVQ ldw+80(FP), R12
+	SHLQ $2, R12
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	XORQ AX, AX
+	TESTQ CX, CX
+	JE v4done
+
+v4loop:
+	VMOVUPS (DI), Z16
+	VMOVUPS 64(DI), Z17
+	VMOVUPS 128(DI), Z18
+	VMOVUPS 192(DI), Z19
+	VBROADCASTSS (R8)(AX*1), Z20
+	VBROADCASTSS (R9)(AX*1), Z21
+	VBROADCASTSS (R10)(AX*1), Z22
+	VBROADCASTSS (R11)(AX*1), Z23
+	VM4ROW(Z20, Z0, Z1, Z2, Z3, Z24, Z25, Z26, Z27)
+	VM4ROW(Z21, Z4, Z5, Z6, Z7, Z28, Z29, Z30, Z31)
+	VM4ROW(Z22, Z8, Z9, Z10, Z11, Z24, Z25, Z26, Z27)
+	VM4ROW(Z23, Z12, Z13, Z14, Z15, Z28, Z29, Z30, Z31)
+	ADDQ $4, AX
+	ADDQ R12, DI
+	DECQ CX
+	JNE v4loop
+
+v4done:
+	MOVQ o0+40(FP), DX
+	VMOVUPS Z0, (DX)
+	VMOVUPS Z1, 64(DX)
+	VMOVUPS Z2, 128(DX)
+	VMOVUPS Z3, 192(DX)
+	MOVQ o1+48(FP), DX
+	VMOVUPS Z4, (DX)
+	VMOVUPS Z5, 64(DX)
+	VMOVUPS Z6, 128(DX)
+	VMOVUPS Z7, 192(DX)
+	MOVQ o2+56(FP), DX
+	VMOVUPS Z8, (DX)
+	VMOVUPS Z9, 64(DX)
+	VMOVUPS Z10, 128(DX)
+	VMOVUPS Z11, 192(DX)
+	MOVQ o3+64(FP), DX
+	VMOVUPS Z12, (DX)
+	VMOVUPS Z13, 64(DX)
+	VMOVUPS Z14, 128(DX)
+	VMOVUPS Z15, 192(DX)
+	VZEROUPPER
+	RET
