@@ -263,56 +263,63 @@ func BenchmarkExpAll(b *testing.B) {
 // the 16 streams says what a token costs independently of the load.
 func BenchmarkBatch(b *testing.B) {
 	for _, name := range []string{"merit-tiny", "stories260K"} {
-		b.Run(name, func(b *testing.B) {
-			e := benchEngines(b, 0)[name]
-			if e == nil {
-				b.Skip("stories260K not available")
-			}
-			bt := NewBatcher(e, BatchOptions{MaxBatch: 16})
-			defer bt.Close()
-			var single, one, many []float64
-			var ttfts []time.Duration
-			var cpuSingle, cpuMany time.Duration
-			var tokSingle, tokMany float64
-			for i := 0; b.Loop(); i++ {
-				if i == 0 { // warm up: the first request builds the decoding layout
-					benchStreams(b, e.Generate, 1)
-				}
-				// Each run starts without the previous one's garbage (16
-				// KV caches), whose collection would land on the next.
-				runtime.GC()
-				c0, w0 := cpuTime(), time.Now()
-				tps, _ := benchStreams(b, e.Generate, 1)
-				cpuSingle += cpuTime() - c0
-				tokSingle += tps * time.Since(w0).Seconds()
-				single = append(single, tps)
-				runtime.GC()
-				tps, _ = benchStreams(b, bt.Generate, 1)
-				one = append(one, tps)
-				runtime.GC()
-				c0, w0 = cpuTime(), time.Now()
-				tps, t := benchStreams(b, bt.Generate, 16)
-				cpuMany += cpuTime() - c0
-				tokMany += tps * time.Since(w0).Seconds()
-				many = append(many, tps)
-				ttfts = append(ttfts, t...)
-			}
-			sort.Float64s(single)
-			sort.Float64s(one)
-			sort.Float64s(many)
-			sort.Slice(ttfts, func(i, j int) bool { return ttfts[i] < ttfts[j] })
-			s1, o1, m16 := single[len(single)/2], one[len(one)/2], many[len(many)/2]
-			b.ReportMetric(s1, "single-tok/s")
-			b.ReportMetric(o1, "batch1-tok/s")
-			b.ReportMetric(m16, "batch16-tok/s")
-			b.ReportMetric(m16/s1, "x16")
-			b.ReportMetric(o1/s1, "x1")
-			b.ReportMetric(ttfts[(len(ttfts)*99)/100].Seconds()*1e3, "ttft16-p99-ms")
-			// CPU time per token: what a token costs whatever the load.
-			b.ReportMetric(cpuSingle.Seconds()*1e6/tokSingle, "single-cpu-us/tok")
-			b.ReportMetric(cpuMany.Seconds()*1e6/tokMany, "batch16-cpu-us/tok")
-		})
+		for _, k := range kernelSets()[1:] {
+			b.Run(name+"/"+k.name, func(b *testing.B) {
+				k.use(b)
+				benchBatch(b, name)
+			})
+		}
 	}
+}
+
+func benchBatch(b *testing.B, name string) {
+	e := benchEngines(b, 0)[name]
+	if e == nil {
+		b.Skip("stories260K not available")
+	}
+	bt := NewBatcher(e, BatchOptions{MaxBatch: 16})
+	defer bt.Close()
+	var single, one, many []float64
+	var ttfts []time.Duration
+	var cpuSingle, cpuMany time.Duration
+	var tokSingle, tokMany float64
+	for i := 0; b.Loop(); i++ {
+		if i == 0 { // warm up: the first request builds the decoding layout
+			benchStreams(b, e.Generate, 1)
+		}
+		// Each run starts without the previous one's garbage (16
+		// KV caches), whose collection would land on the next.
+		runtime.GC()
+		c0, w0 := cpuTime(), time.Now()
+		tps, _ := benchStreams(b, e.Generate, 1)
+		cpuSingle += cpuTime() - c0
+		tokSingle += tps * time.Since(w0).Seconds()
+		single = append(single, tps)
+		runtime.GC()
+		tps, _ = benchStreams(b, bt.Generate, 1)
+		one = append(one, tps)
+		runtime.GC()
+		c0, w0 = cpuTime(), time.Now()
+		tps, t := benchStreams(b, bt.Generate, 16)
+		cpuMany += cpuTime() - c0
+		tokMany += tps * time.Since(w0).Seconds()
+		many = append(many, tps)
+		ttfts = append(ttfts, t...)
+	}
+	sort.Float64s(single)
+	sort.Float64s(one)
+	sort.Float64s(many)
+	sort.Slice(ttfts, func(i, j int) bool { return ttfts[i] < ttfts[j] })
+	s1, o1, m16 := single[len(single)/2], one[len(one)/2], many[len(many)/2]
+	b.ReportMetric(s1, "single-tok/s")
+	b.ReportMetric(o1, "batch1-tok/s")
+	b.ReportMetric(m16, "batch16-tok/s")
+	b.ReportMetric(m16/s1, "x16")
+	b.ReportMetric(o1/s1, "x1")
+	b.ReportMetric(ttfts[(len(ttfts)*99)/100].Seconds()*1e3, "ttft16-p99-ms")
+	// CPU time per token: what a token costs whatever the load.
+	b.ReportMetric(cpuSingle.Seconds()*1e6/tokSingle, "single-cpu-us/tok")
+	b.ReportMetric(cpuMany.Seconds()*1e6/tokMany, "batch16-cpu-us/tok")
 }
 
 // benchStreams runs streams requests at once and returns the aggregate
