@@ -1,7 +1,6 @@
 package cmd
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -77,11 +76,12 @@ func runAndWait(cmd *cobra.Command, args []string, run func(*cobra.Command, []st
 
 	out := cmd.OutOrStdout()
 	format := clientCtx.OutputFormat
-	var buf bytes.Buffer
 	// Autocli writes to cmd's out, hand-written commands to the client
-	// context's Output; capture both, as JSON whatever the user asked for.
-	cmd.SetOut(&buf)
-	if err := client.SetCmdClientContext(cmd, client.GetClientContextFromCmd(cmd).WithOutput(&buf)); err != nil {
+	// context's Output; both go through the catcher, as JSON whatever the user
+	// asked for, so the response can be read.
+	catcher := &responseCatcher{out: out}
+	cmd.SetOut(catcher)
+	if err := client.SetCmdClientContext(cmd, client.GetClientContextFromCmd(cmd).WithOutput(catcher)); err != nil {
 		return err
 	}
 	if err := fl.Set(flags.FlagOutput, "json"); err != nil {
@@ -89,21 +89,23 @@ func runAndWait(cmd *cobra.Command, args []string, run func(*cobra.Command, []st
 	}
 	runErr := run(cmd, args)
 	cmd.SetOut(out)
-
+	if runErr != nil || catcher.resp == nil {
+		// No broadcast (an error, or the user declined at the prompt).
+		return runErr
+	}
+	buf := catcher.resp
 	var sent struct {
 		TxHash    string `json:"txhash"`
 		Code      uint32 `json:"code"`
 		Codespace string `json:"codespace"`
 		RawLog    string `json:"raw_log"`
 	}
-	if runErr != nil || json.Unmarshal(buf.Bytes(), &sent) != nil || sent.TxHash == "" {
-		// Not a broadcast response (the user declined, or an error): as is.
-		_, _ = out.Write(buf.Bytes())
-		return runErr
+	if err := json.Unmarshal(buf, &sent); err != nil {
+		return err
 	}
 	if sent.Code != 0 {
 		if format == flags.OutputFormatJSON {
-			_, _ = out.Write(buf.Bytes())
+			_, _ = out.Write(append(buf, '\n'))
 		} else {
 			fmt.Fprintf(out, "txhash: %s\n", sent.TxHash)
 		}
@@ -113,7 +115,7 @@ func runAndWait(cmd *cobra.Command, args []string, run func(*cobra.Command, []st
 	res, err := awaitTx(&clientCtx, sent.TxHash, inclusionTimeout)
 	if err != nil {
 		if format == flags.OutputFormatJSON {
-			_, _ = out.Write(buf.Bytes())
+			_, _ = out.Write(append(buf, '\n'))
 		} else {
 			fmt.Fprintf(out, "txhash: %s\n", sent.TxHash)
 		}
@@ -130,6 +132,28 @@ func runAndWait(cmd *cobra.Command, args []string, run func(*cobra.Command, []st
 		return fmt.Errorf("transaction failed in block %d (code %d, codespace %s): %s", res.Height, res.Code, res.Codespace, res.RawLog)
 	}
 	return nil
+}
+
+// responseCatcher forwards what a tx command prints (e.g. the tx shown for
+// confirmation before signing) except the broadcast response, which it keeps.
+type responseCatcher struct {
+	out  io.Writer
+	resp []byte
+}
+
+func (w *responseCatcher) Write(p []byte) (int, error) {
+	if w.resp == nil {
+		var r struct {
+			TxHash string `json:"txhash"`
+		}
+		if json.Unmarshal(p, &r) == nil && r.TxHash != "" {
+			w.resp = append([]byte{}, p...)
+			return len(p), nil
+		}
+	} else if string(p) == "\n" {
+		return len(p), nil // the newline PrintProto adds after JSON
+	}
+	return w.out.Write(p)
 }
 
 // awaitTx polls the node until the tx is in a block.

@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"encoding/json"
+	"os/exec"
 	"strings"
 	"testing"
 
@@ -119,6 +120,16 @@ func TestTxCommandsPrintTheOutcome(t *testing.T) {
 	if err == nil || !strings.Contains(out, "rejected by the node") || strings.Contains(out, "included in block") {
 		t.Errorf("out-of-gas send: err %v\n%s", err, out)
 	}
+	// Without -y: the tx is shown, the user confirms, then the outcome.
+	confirm := exec.Command(c.Binary, "tx", "bank", "send", "alice", c.Address("bob"), "7umerit", "--home", c.Home,
+		"--node", strings.Replace(c.RPC, "http://", "tcp://", 1), "--chain-id", c.ChainID, "--keyring-backend", "test")
+	confirm.Stdin = strings.NewReader("y\n")
+	bz, err := confirm.CombinedOutput()
+	out = string(bz)
+	if shown, included := strings.Index(out, `"body"`), strings.Index(out, "included in block"); err != nil || shown < 0 || included < shown {
+		t.Errorf("confirmed send: err %v\n%s", err, out)
+	}
+
 	// Async returns at once with the hash, as the SDK does.
 	out, err = c.Exec("tx", "bank", "send", "alice", c.Address("bob"), "1umerit", "--broadcast-mode", "async", "-o", "json")
 	if err != nil || !strings.Contains(out, `"txhash"`) || strings.Contains(out, "included in block") {
