@@ -122,7 +122,7 @@ func (a *Asker) Ask(parent context.Context, m Miner, req Request) Exchange {
 		events := api.NewEventReader(sr.Body, maxEventBytes)
 		for {
 			ev, err := events.Next()
-			if err == io.EOF {
+			if errors.Is(err, io.EOF) {
 				break // the trailer verified
 			}
 			if err != nil {

@@ -391,7 +391,8 @@ func (s *Submitter) due(mg *Metagraph, kind string) (*backoff.Backoff, bool) {
 		return nil, false
 	}
 	bo := s.retries(kind)
-	return bo, bo.Ready(time.Now())
+	ready := bo.Ready(time.Now())
+	return bo, ready
 }
 
 // vector is the weight vector the scores give now, for a set or commit

@@ -92,7 +92,9 @@ func RenderPlot(series []Series, o PlotOptions) template.HTML {
 		if strings.Count(p, " ") == 0 {
 			// A single point: a dot, since a polyline of one point is invisible.
 			var x, y float64
-			fmt.Sscanf(p, "%f,%f", &x, &y)
+			if _, err := fmt.Sscanf(p, "%f,%f", &x, &y); err != nil {
+				continue // not a point RenderPlot wrote; draw nothing
+			}
 			fmt.Fprintf(&b, `<circle cx="%.1f" cy="%.1f" r="3" fill="%s"/>`, x, y, color)
 		} else {
 			fmt.Fprintf(&b, `<polyline fill="none" stroke="%s" stroke-width="2" points="%s"><title>uid %d</title></polyline>`, color, p, s.UID)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -76,13 +77,24 @@ func TestDialUnreachable(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Close()
+	var mu sync.Mutex
+	var conns []net.Conn
+	defer func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
 	go func() {
 		for {
 			c, err := l.Accept()
 			if err != nil {
 				return
 			}
-			defer c.Close()
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
 		}
 	}()
 	ctx, cancel = context.WithTimeout(context.Background(), 300*time.Millisecond)
@@ -148,7 +160,7 @@ func TestTxErrorIs(t *testing.T) {
 	if !isSequenceMismatch(mm) || !errors.Is(mm, sdkerrors.ErrWrongSequence) {
 		t.Error("mismatch not recognised")
 	}
-	if m := seqMismatchRe.FindStringSubmatch(mm.Log); m == nil || m[1] != "12" {
+	if m := seqMismatchRe.FindStringSubmatch(mm.Log); len(m) < 2 || m[1] != "12" {
 		t.Errorf("expected sequence: %v", m)
 	}
 }

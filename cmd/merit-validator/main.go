@@ -11,12 +11,15 @@ import (
 	"github.com/meritnet/merit/validator"
 )
 
-func main() {
+func main() { os.Exit(run()) }
+
+// run is main with an exit code, so that its defers run before os.Exit.
+func run() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := validator.NewApp().RunContext(ctx, os.Args); err != nil {
 		fmt.Fprintln(os.Stderr, "merit-validator:", err)
-		stop()
-		os.Exit(1)
+		return 1
 	}
+	return 0
 }

@@ -141,8 +141,11 @@ func validatorScores(top *topology.Topology) map[uint32]string {
 		if i < 0 {
 			continue
 		}
-		rest := line[i+5:]
-		uid, err := strconv.ParseUint(rest[:strings.Index(rest, `"`)], 10, 32)
+		rest, _, ok := strings.Cut(line[i+5:], `"`)
+		if !ok {
+			continue
+		}
+		uid, err := strconv.ParseUint(rest, 10, 32)
 		if err != nil {
 			continue
 		}
