@@ -265,8 +265,7 @@ func (b *Batcher) Generate(ctx context.Context, req GenerateRequest, emit func(T
 			seq.cancel.Store(true)
 			return nil, ctx.Err()
 		case b.turn <- struct{}{}:
-			b.runTurn()
-			<-b.turn
+			b.takeTurn()
 		}
 	}
 }
@@ -278,8 +277,35 @@ func (b *Batcher) Close() {
 	b.closed = true
 	b.mu.Unlock()
 	b.turn <- struct{}{}
+	b.takeTurn()
+}
+
+// takeTurn runs a turn and gives the turn back; the caller has taken it.
+// A step that panics (a bug) fails the batch's requests rather than
+// leaving them, and every later request, waiting for a turn that never
+// comes back; the panic goes on up the caller's goroutine.
+func (b *Batcher) takeTurn() {
+	defer func() {
+		r := recover()
+		if r != nil {
+			err := fmt.Errorf("inference: a batch step failed: %v", r)
+			for _, s := range b.active {
+				select {
+				case <-s.finished:
+				default:
+					s.err = err
+					close(s.finished)
+				}
+			}
+			b.active, b.held = nil, 0
+			b.gauges()
+		}
+		<-b.turn
+		if r != nil {
+			panic(r)
+		}
+	}()
 	b.runTurn()
-	<-b.turn
 }
 
 // runTurn admits, runs one step and retires; the caller holds the turn.
