@@ -1,6 +1,12 @@
 package yuma
 
-// computeBonds computes the new bonds (step 6):
+// clipRankAndBond runs steps 4–6 in one pass over the weight rows. With
+// Wc_ij = min(W_ij, C_j):
+//
+//	VT_i = Σ_j Wc_ij,  R_j = Σ_i A_i·Wc_ij (each product rounded down),
+//	I = normalize(R)
+//
+// and the new bonds
 //
 //	Wb = W − penalty·(W − Wc)          (W row-normalized, Wc clipped)
 //	B  = a·Wb + (1 − a)·B_old,  capped at 1
@@ -9,119 +15,174 @@ package yuma
 // bonds held by or given to a UID registered since the last epoch
 // (RegisteredAt ≥ LastEpochBlock) count as 0. Each product is rounded down,
 // so unrefreshed bonds decay to exactly 0. Rows are merged by UID in
-// increasing order; zero bonds are dropped.
-func (e *epoch) computeBonds() {
+// increasing order; zero bonds are dropped. It also sums each bond column for
+// the dividends.
+//
+// The sums cannot overflow, so plain additions equal the saturating ones:
+// VT_i ≤ Σ_j W_ij ≤ 1, R_j ≤ Σ_i A_i ≤ 1, and a bond column holds at most
+// 2^16 bonds of at most 1 each.
+func (e *epoch) clipRankAndBond() {
 	in := e.in
 	n := e.n
 	p := &in.Params
-	isNew := make([]bool, n)
+	e.trust = make([]Fixed, n)
+	e.rank = make([]Fixed, n)
+	e.bondSum = make([]Fixed, n)
+	e.bonds = make([][]Entry, n)
+	keepOld := make([]Fixed, n) // 0 for UIDs registered since the last epoch
 	for u := 0; u < n; u++ {
-		isNew[u] = in.RegisteredAt[u] >= in.LastEpochBlock
+		if in.RegisteredAt[u] < in.LastEpochBlock {
+			keepOld[u] = Max
+		}
 	}
 	oldRow := func(i int) []Entry {
-		if in.Bonds == nil || isNew[i] {
+		if in.Bonds == nil || keepOld[i] == 0 {
 			return nil
 		}
 		return in.Bonds[i]
 	}
-	// Size the backing array by the union of the sparsity patterns.
-	capacity := 0
+	longest := 0
 	for i := 0; i < n; i++ {
-		cols := e.col[e.rowStart[i]:e.rowStart[i+1]]
-		old := oldRow(i)
-		a, b := 0, 0
-		for a < len(cols) && b < len(old) {
-			switch {
-			case cols[a] < old[b].UID:
-				a++
-			case cols[a] > old[b].UID:
-				b++
-			default:
-				a++
-				b++
-			}
-			capacity++
-		}
-		capacity += len(cols) - a + len(old) - b
+		longest = max(longest, e.rowStart[i+1]-e.rowStart[i]+len(oldRow(i)))
 	}
-	flat := make([]Entry, capacity)
-	pos := 0
-	bonds := make([][]Entry, n)
+	// A merged row is built here, then copied into a slice of its exact
+	// length (append does not clear memory it overwrites).
+	scratch := make([]Entry, longest)
+	cons := e.consensus
+	rank := e.rank
+	for i := 0; i < n; i++ {
+		ents := e.ent[e.rowStart[i]:e.rowStart[i+1]]
+		a := e.activeStake[i]
+		var t Fixed
+		for _, x := range ents {
+			j := entCol(x)
+			c := min(entWeight(x), cons[j])
+			t += c
+			rank[j] += mulUnit(a, c)
+		}
+		e.trust[i] = t
+		old := oldRow(i)
+		if len(ents) == 0 && len(old) == 0 {
+			continue
+		}
+		var k int
+		if p.LiquidAlpha {
+			k = e.bondRowLiquid(ents, old, keepOld, scratch)
+		} else {
+			k = e.bondRow(ents, old, keepOld, scratch)
+		}
+		if k == 0 {
+			continue
+		}
+		row := append([]Entry(nil), scratch[:k]...)
+		e.bonds[i] = row[:k:k]
+		for _, b := range row {
+			e.bondSum[b.UID] += b.Value
+		}
+	}
+	e.incentive = make([]Fixed, n)
+	normalizeFloor(e.rank, e.incentive)
+}
+
+// bondRow writes row i's new bonds (fixed rate) into out and returns their
+// number. keepOld[u] is all ones, or 0 for a UID registered since the last
+// epoch (its old bonds count as 0).
+//
+// The merge of the weight row with the old bond row is branch-free: each
+// step takes the smaller UID from either side or both. All values are in
+// [0, 1], so the products use mulUnit and nothing saturates:
+// Wb = W − penalty·(W − min(W, C)) is exactly W.Sub(penalty.Mul(W.Sub(C))).
+func (e *epoch) bondRow(ents []uint64, old []Entry, keepOld []Fixed, out []Entry) int {
+	p := &e.in.Params
+	cons := e.consensus
 	rate := One - p.BondsMovingAverage // validated ≤ One
 	keep := p.BondsMovingAverage
+	penalty := p.BondsPenalty
+	k, a, b := 0, 0, 0
+	for a < len(ents) && b < len(old) {
+		x, o := ents[a], old[b]
+		wu, ou := entCol(x), o.UID
+		uid := min(wu, ou)
+		fromW, fromO := b2u(wu == uid), b2u(ou == uid)
+		a += int(fromW)
+		b += int(fromO)
+		wv := entWeight(x) & -Fixed(fromW)
+		ov := o.Value & -Fixed(fromO) & keepOld[uid]
+		c := cons[uid]
+		wb := wv - mulUnit(penalty, wv-min(wv, c))
+		nb := min(mulUnit(rate, wb)+mulUnit(keep, ov), One)
+		out[k] = Entry{UID: uid, Value: nb}
+		k += int(b2u(nb != 0))
+	}
+	for _, x := range ents[a:] { // no old bonds left
+		uid := entCol(x)
+		wv := entWeight(x)
+		wb := wv - mulUnit(penalty, wv-min(wv, cons[uid]))
+		nb := mulUnit(rate, wb)
+		out[k] = Entry{UID: uid, Value: nb}
+		k += int(b2u(nb != 0))
+	}
+	for _, o := range old[b:] { // no weights left: the bond decays
+		nb := mulUnit(keep, o.Value&keepOld[o.UID])
+		out[k] = Entry{UID: o.UID, Value: nb}
+		k += int(b2u(nb != 0))
+	}
+	return k
+}
+
+// bondRowLiquid is bondRow with the liquid alpha rate per bond.
+func (e *epoch) bondRowLiquid(ents []uint64, old []Entry, keepOld []Fixed, out []Entry) int {
+	p := &e.in.Params
+	cons := e.consensus
 	slope := p.AlphaSigmoidSteepness.Div(FromUint(100))
 	penalty := p.BondsPenalty
-	for i := 0; i < n; i++ {
-		start := pos
-		cols := e.col[e.rowStart[i]:e.rowStart[i+1]]
-		ws := e.w[e.rowStart[i]:e.rowStart[i+1]]
-		old := oldRow(i)
-		a, b := 0, 0
-		for a < len(cols) || b < len(old) {
-			// Next UID of the merged row: weight wv (0 if none), old bond ov.
-			var uid uint16
-			var wv, ov Fixed
-			switch {
-			case b == len(old):
-				uid, wv = cols[a], ws[a]
-				a++
-			case a == len(cols):
-				uid, ov = old[b].UID, old[b].Value
-				b++
-			case cols[a] == old[b].UID:
-				uid, wv, ov = cols[a], ws[a], old[b].Value
-				a++
-				b++
-			case cols[a] < old[b].UID:
-				uid, wv = cols[a], ws[a]
-				a++
-			default:
-				uid, ov = old[b].UID, old[b].Value
-				b++
-			}
-			if isNew[uid] {
-				ov = 0
-			}
-			c := e.consensus[uid]
-			wb := wv.Sub(penalty.Mul(wv.Sub(c))) // W − penalty·(W − min(W, C))
-			var nb Fixed
-			if p.LiquidAlpha {
-				al := liquidAlpha(p, slope, wb, ov, c)
-				nb = al.Mul(wb).Add((One - al).Mul(ov))
-			} else {
-				nb = rate.Mul(wb).Add(keep.Mul(ov))
-			}
-			if nb > One {
-				nb = One
-			}
-			if nb != 0 && pos < len(flat) {
-				flat[pos] = Entry{UID: uid, Value: nb}
-				pos++
-			}
+	k, a, b := 0, 0, 0
+	for a < len(ents) || b < len(old) {
+		wu, ou := uint32(endUID), uint32(endUID)
+		if a < len(ents) {
+			wu = uint32(entCol(ents[a]))
 		}
-		if pos > start {
-			bonds[i] = flat[start:pos:pos]
+		if b < len(old) {
+			ou = uint32(old[b].UID)
 		}
+		var wv, ov Fixed
+		uid := min(wu, ou)
+		if wu == uid {
+			wv = entWeight(ents[a])
+			a++
+		}
+		if ou == uid {
+			ov = old[b].Value & keepOld[uid]
+			b++
+		}
+		c := cons[uid]
+		wb := wv - mulUnit(penalty, wv-min(wv, c))
+		al := liquidAlpha(p, slope, wb, ov, c) // in [alpha_low, alpha_high] ⊂ [0, 1]
+		nb := min(mulUnit(al, wb)+mulUnit(One-al, ov), One)
+		out[k] = Entry{UID: uint16(uid), Value: nb}
+		k += int(b2u(nb != 0))
 	}
-	e.bonds = bonds
+	return k
 }
+
+// endUID is past every UID: the liquid-alpha merge uses it for an exhausted
+// side.
+const endUID = 1 << 16
 
 // computeDividends computes D_i ∝ A_i · Σ_j (B_ij / Σ_k B_kj) · I_j (step 7),
 // each term floor(B_ij · I_j / colsum_j) exactly in 128 bits, the row sum
-// multiplied by A_i (rounded down), then normalized (rounded down).
+// multiplied by A_i (rounded down), then normalized (rounded down). The row
+// sums cannot overflow (Σ_j term_ij ≤ Σ_j I_j ≤ 1).
 func (e *epoch) computeDividends() {
 	n := e.n
-	colSum := make([]Fixed, n)
-	for _, row := range e.bonds {
-		for _, en := range row {
-			colSum[en.UID] = colSum[en.UID].Add(en.Value)
-		}
-	}
-	// Per column, term_ij = floor(B_ij · I_j / colsum_j) (B_ij ≤ colsum_j).
+	// Per column, term_ij = floor(B_ij · I_j / colsum_j) (B_ij ≤ colsum_j);
+	// a column without incentive contributes 0 (m = 0 gives 0 for any B).
 	col := make([]ratio, n)
 	for j := 0; j < n; j++ {
-		if colSum[j] != 0 && e.incentive[j] != 0 {
-			col[j] = newRatio(uint64(e.incentive[j]), uint64(colSum[j]))
+		if e.bondSum[j] != 0 && e.incentive[j] != 0 {
+			col[j] = newRatio(uint64(e.incentive[j]), uint64(e.bondSum[j]))
+		} else {
+			col[j] = zeroRatio
 		}
 	}
 	d := make([]Fixed, n)
@@ -131,11 +192,7 @@ func (e *epoch) computeDividends() {
 		}
 		var acc Fixed
 		for _, en := range row {
-			r := &col[en.UID]
-			if r.d == 0 {
-				continue
-			}
-			acc = acc.Add(Fixed(r.of(uint64(en.Value))))
+			acc += Fixed(col[en.UID].of(uint64(en.Value))) // Σ_k B_kj ≤ 2^48: never wide
 		}
 		d[i] = e.activeStake[i].Mul(acc)
 	}

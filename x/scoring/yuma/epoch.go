@@ -1,6 +1,6 @@
 package yuma
 
-import "slices"
+import "math/bits"
 
 // Output is the result of one epoch. Per-UID slices have length N.
 type Output struct {
@@ -44,19 +44,26 @@ type epoch struct {
 	stakeSum    Fixed
 
 	// Masked, row-normalized weights in CSR form: row i is
-	// col/w[rowStart[i]:rowStart[i+1]] with strictly increasing columns. The
-	// clipped weight is min(w, consensus[col]).
+	// ent[rowStart[i]:rowStart[i+1]], strictly increasing columns, each entry
+	// packed as weight<<16 | column (a normalized weight is at most One =
+	// 2^32, so it fits in 48 bits). One array instead of two halves the
+	// streams the row passes read. The clipped weight is
+	// min(weight, consensus[column]).
 	rowStart []int
-	col      []uint16
-	w        []Fixed
+	ent      []uint64
 
 	consensus []Fixed
 	trust     []Fixed
 	rank      []Fixed
 	incentive []Fixed
 	bonds     [][]Entry
+	bondSum   []Fixed // Σ_i bonds[i][j] per column j
 	dividends []Fixed
 }
+
+// entCol and entWeight unpack a CSR entry.
+func entCol(x uint64) uint16   { return uint16(x) }
+func entWeight(x uint64) Fixed { return Fixed(x >> 16) }
 
 // Run executes one epoch of Yuma Consensus on in. It validates the input and
 // returns an error for malformed input; it never panics, uses no floating
@@ -69,14 +76,14 @@ func Run(in Input) (Output, error) {
 	return run(&in).output(), nil
 }
 
-// run executes steps 1–7 on validated input.
+// run executes steps 1–7 on validated input. Steps 4–6 share one pass over
+// the weight rows (clipAndBond).
 func run(in *Input) *epoch {
 	e := &epoch{in: in, n: len(in.Stake)}
 	e.computeActiveStake()
 	e.buildWeights()
 	e.computeConsensus()
-	e.clipAndRank()
-	e.computeBonds()
+	e.clipRankAndBond()
 	e.computeDividends()
 	return e
 }
@@ -113,73 +120,99 @@ func (e *epoch) rowUsable(i int) bool {
 // (re)registered at or after the block validator i's weights date from
 // (RegisteredAt[j] ≥ LastUpdate[i]). Each row is then normalized: w_ij =
 // floor(v_ij · 2^32 / Σ_j v_ij); entries that round to 0 are dropped.
+//
+// Each row is read once: the kept entries and their 128-bit sum go to a
+// scratch row, which is then normalized into ent (normalizeFloor's
+// arithmetic, with the masks and the zero drop done without branches).
 func (e *epoch) buildWeights() {
 	in := e.in
 	n := e.n
-	total := 0
+	total, longest := 0, 0
 	for i := 0; i < n; i++ {
 		if e.rowUsable(i) {
 			total += len(in.Weights[i])
+			longest = max(longest, len(in.Weights[i]))
 		}
 	}
 	e.rowStart = make([]int, n+1)
-	e.col = make([]uint16, 0, total)
-	e.w = make([]Fixed, 0, total)
+	e.ent = make([]uint64, total)
+	vals := make([]uint64, longest)
+	cols := make([]uint16, longest)
+	pos := 0
 	for i := 0; i < n; i++ {
-		start := len(e.col)
-		e.rowStart[i] = start
+		e.rowStart[i] = pos
 		if !e.rowUsable(i) {
 			continue
 		}
-		lu := in.LastUpdate[i]
-		for _, en := range in.Weights[i] {
-			j := int(en.UID)
-			if j == i || en.Value == 0 || in.RegisteredAt[j] >= lu {
-				continue
-			}
-			e.col = append(e.col, en.UID)
-			e.w = append(e.w, en.Value)
+		m, hi, lo := maskRow(in.Weights[i], i, in.RegisteredAt, in.LastUpdate[i], vals, cols)
+		if m == 0 {
+			continue
 		}
-		seg := e.w[start:]
-		normalizeFloor(seg, seg)
-		// Drop entries that rounded to zero (rare: only in rows whose sum
-		// exceeds 2^32 times the entry).
-		if slices.Contains(seg, 0) {
-			k := start
-			for t := start; t < len(e.w); t++ {
-				if e.w[t] != 0 {
-					e.col[k], e.w[k] = e.col[t], e.w[t]
-					k++
-				}
+		// As in normalizeFloor: a sum beyond 64 bits is brought into range
+		// by shifting every value and the sum right together.
+		den, shift := lo, uint(0)
+		if hi != 0 {
+			shift = uint(bits.Len64(hi))
+			den = 0
+			for _, v := range vals[:m] {
+				den += v >> shift
 			}
-			e.col = e.col[:k]
-			e.w = e.w[:k]
 		}
+		if den == 0 {
+			continue // cannot happen: the largest kept value survives the shift
+		}
+		r := newRatio(uint64(One), den)
+		pos += packRow(&r, vals[:m], cols[:m], shift, e.ent[pos:pos+m])
 	}
-	e.rowStart[n] = len(e.col)
+	e.rowStart[n] = pos
+	e.ent = e.ent[:pos:pos]
 }
 
-// clipAndRank computes, with Wc_ij = min(W_ij, C_j) (step 4–5):
-// VT_i = Σ_j Wc_ij; R_j = Σ_i A_i·Wc_ij (each product rounded down);
-// I = normalize(R).
-func (e *epoch) clipAndRank() {
-	e.trust = make([]Fixed, e.n)
-	e.rank = make([]Fixed, e.n)
-	for i := 0; i < e.n; i++ {
-		a := e.activeStake[i]
-		var t Fixed
-		for k := e.rowStart[i]; k < e.rowStart[i+1]; k++ {
-			j := e.col[k]
-			c := e.w[k].Min(e.consensus[j])
-			t = t.Add(c)
-			if a != 0 {
-				e.rank[j] = e.rank[j].Add(a.Mul(c))
-			}
+// maskRow copies the entries of validator i's weight row that survive the
+// masks into vals/cols and returns their number and 128-bit sum (hi, lo).
+// Separate from buildWeights (and not inlined) so that its loop keeps
+// everything in registers.
+//
+//go:noinline
+func maskRow(row []Entry, i int, regAt []uint64, lu uint64, vals []uint64, cols []uint16) (m int, hi, lo uint64) {
+	vals = vals[:len(row)]
+	cols = cols[:len(row)]
+	for _, en := range row {
+		j := int(en.UID)
+		v := uint64(en.Value)
+		if j == i || v == 0 || regAt[j] >= lu {
+			continue
 		}
-		e.trust[i] = t
+		vals[m], cols[m] = v, en.UID
+		m++
+		var c uint64
+		lo, c = bits.Add64(lo, v, 0)
+		hi += c
 	}
-	e.incentive = make([]Fixed, e.n)
-	normalizeFloor(e.rank, e.incentive)
+	return m, hi, lo
+}
+
+// packRow writes floor(v·2^32/den) (v = vals[t] >> shift, r the ratio
+// One/den) packed with its column into out, drops the entries that round to
+// 0, and returns the number written.
+func packRow(r *ratio, vals []uint64, cols []uint16, shift uint, out []uint64) int {
+	k := 0
+	cols = cols[:len(vals)]
+	out = out[:len(vals)]
+	if r.wide {
+		for t, v := range vals {
+			q := r.exact(v >> shift)
+			out[k] = q<<16 | uint64(cols[t])
+			k += int(b2u(q != 0))
+		}
+		return k
+	}
+	for t, v := range vals {
+		q := r.of(v >> shift) // ≤ One
+		out[k] = q<<16 | uint64(cols[t])
+		k += int(b2u(q != 0))
+	}
+	return k
 }
 
 // output assembles the Output, including the emission split (step 8) and the

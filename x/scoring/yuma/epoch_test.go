@@ -228,7 +228,7 @@ func TestRegistrationMasks(t *testing.T) {
 
 	e := run(&in)
 	for k := e.rowStart[0]; k < e.rowStart[1]; k++ {
-		if e.col[k] == 3 {
+		if entCol(e.ent[k]) == 3 {
 			t.Fatal("V0's weight to re-registered miner 3 not masked")
 		}
 	}
@@ -361,8 +361,8 @@ func TestLiquidAlphaBonds(t *testing.T) {
 			old := bondOf(in.Bonds, i, b.UID)
 			var w Fixed
 			for k := e.rowStart[i]; k < e.rowStart[i+1]; k++ {
-				if e.col[k] == b.UID {
-					w = e.w[k].Min(e.consensus[b.UID])
+				if entCol(e.ent[k]) == b.UID {
+					w = entWeight(e.ent[k]).Min(e.consensus[b.UID])
 				}
 			}
 			lo, hi := old.Min(w), max(old, w)

@@ -101,6 +101,13 @@ func (f Fixed) Mul(g Fixed) Fixed {
 	return Fixed(hi<<FracBits | lo>>FracBits)
 }
 
+// mulUnit returns a·b rounded down for a, b ≤ One: Mul without the
+// saturation check, which such a product (at most One) never needs.
+func mulUnit(a, b Fixed) Fixed {
+	hi, lo := bits.Mul64(uint64(a), uint64(b))
+	return Fixed(hi<<FracBits | lo>>FracBits)
+}
+
 // Div returns f / g rounded down, saturating at Max (f/0 is Max, 0/0 is 0).
 func (f Fixed) Div(g Fixed) Fixed {
 	return Fixed(mulDiv(uint64(f), uint64(One), uint64(g)))
@@ -374,42 +381,48 @@ func ParseUint(s string) (uint64, error) {
 }
 
 // ratio computes floor(a·m/d) exactly for many a ≤ d with one division up
-// front: g = floor(m·2^s/d) with s = 30 + bitlen(d), so that g < 2^64, then
-// per a the estimate (a·g)>>s, which is exact or one too small, is corrected
-// by one multiplication and comparison. Requires d > 0 and m ≤ 2^32.
+// front. With m = k·d + m' (m' < d) and g = floor(m'·2^64/d),
+//
+//	floor(a·m/d) = a·k + floor(a·m'/d)
+//
+// and q = floor(a·g / 2^64) is floor(a·m'/d) or one less (the error of g
+// costs less than a/2^64 < 1). The remainder a·m' − q·d then lies in [0, 2d);
+// for d < 2^63 it fits in 64 bits, so its low 64 bits (wrapping products)
+// decide the correction: no branches, four multiplications. A divisor of
+// 2^63 or more (only huge stake sums) is wide: of must not be used, exact
+// divides in 128 bits instead. Requires d > 0.
 type ratio struct {
-	m, d, g uint64
-	s       uint
+	k, m, d, g uint64
+	wide       bool   // d ≥ 2^63
+	mFull      uint64 // m, for wide ratios
 }
 
 func newRatio(m, d uint64) ratio {
-	s := uint(30 + bits.Len64(d))
-	var hi, lo uint64 // m << s as 128 bits
-	if s >= 64 {
-		hi = m << (s - 64)
-	} else {
-		hi, lo = m>>(64-s), m<<s
+	if d >= 1<<63 {
+		return ratio{d: d, wide: true, mFull: m}
 	}
-	g, _ := bits.Div64(hi, lo, d) // quotient ≤ 2^63, so hi < d
-	return ratio{m: m, d: d, g: g, s: s}
+	k, rem := m/d, m%d
+	g, _ := bits.Div64(rem, 0, d) // rem < d, so the quotient fits
+	return ratio{k: k, m: rem, d: d, g: g}
 }
 
-// of returns floor(a·m/d) for a ≤ d.
+// zeroRatio has m = 0: its of is 0 for every a.
+var zeroRatio = newRatio(0, 1)
+
+// of returns floor(a·m/d) for a ≤ d; r must not be wide.
 func (r *ratio) of(a uint64) uint64 {
-	hi, lo := bits.Mul64(a, r.g)
-	var q uint64
-	if r.s >= 64 {
-		q = hi >> (r.s - 64)
-	} else {
-		q = hi<<(64-r.s) | lo>>r.s
+	q, _ := bits.Mul64(a, r.g)
+	rem := a*r.m - q*r.d // exact: the true remainder is below 2d ≤ 2^64
+	q += b2u(rem >= r.d)
+	return a*r.k + q
+}
+
+// exact returns floor(a·m/d) for a ≤ d, wide or not.
+func (r *ratio) exact(a uint64) uint64 {
+	if r.wide {
+		return mulDiv(a, r.mFull, r.d)
 	}
-	// Correct: if (q+1)·d ≤ a·m then q+1.
-	ph, pl := bits.Mul64(q+1, r.d)
-	nh, nl := bits.Mul64(a, r.m)
-	if ph < nh || (ph == nh && pl <= nl) {
-		q++
-	}
-	return q
+	return r.of(a)
 }
 
 // shiftedSum returns Σv and shift 0 when the sum fits in 64 bits; otherwise
@@ -447,6 +460,12 @@ func normalizeFloor[T ~uint64](vals []T, out []Fixed) bool {
 		return false
 	}
 	r := newRatio(uint64(One), den)
+	if r.wide {
+		for i, v := range vals {
+			out[i] = Fixed(r.exact(uint64(v) >> shift))
+		}
+		return true
+	}
 	for i, v := range vals {
 		out[i] = Fixed(r.of(uint64(v) >> shift))
 	}

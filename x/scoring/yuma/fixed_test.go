@@ -144,7 +144,10 @@ func TestRatioExact(t *testing.T) {
 		r := newRatio(m, d)
 		want := new(big.Int).Mul(new(big.Int).SetUint64(a), new(big.Int).SetUint64(m))
 		want.Quo(want, new(big.Int).SetUint64(d))
-		if got := r.of(a); !want.IsUint64() || got != want.Uint64() {
+		if got := r.exact(a); !want.IsUint64() || got != want.Uint64() {
+			t.Fatalf("ratio(%d*%d/%d) = %d, want %s", a, m, d, got, want)
+		}
+		if got := r.of(a); !r.wide && got != want.Uint64() {
 			t.Fatalf("ratio(%d*%d/%d) = %d, want %s", a, m, d, got, want)
 		}
 	}
@@ -161,6 +164,17 @@ func TestRatioExact(t *testing.T) {
 		check(a, m, d)
 		check(d, m, d)
 		check(0, m, d)
+	}
+	for k := 0; k < 20000; k++ { // m above d, and divisors near 2^63
+		d := 1 + rng.Uint64()>>(1+rng.UintN(63))
+		if k%8 == 0 {
+			d = 1<<63 - 1 - rng.Uint64N(1000)
+		}
+		a := rng.Uint64N(d) + rng.Uint64N(2)
+		m := rng.Uint64() >> rng.UintN(64)
+		if new(big.Int).Quo(new(big.Int).Mul(new(big.Int).SetUint64(a), new(big.Int).SetUint64(m)), new(big.Int).SetUint64(d)).IsUint64() {
+			check(a, m, d)
+		}
 	}
 	check(1, uint64(One), 1)
 	check(math.MaxUint64, uint64(One), math.MaxUint64)

@@ -19,14 +19,20 @@ func quantileThreshold(kappa, total Fixed) uint64 {
 // weightedQuantile returns the largest weight x such that the validators
 // giving weight ≥ x hold cumulative stake ≥ threshold, or 0 if there is none
 // (validators absent from seg count as weight 0). seg holds one key per
-// validator, weight<<16 | uid, and is reordered in place. The result depends
-// only on the multiset of (weight, stake) pairs, so it is deterministic.
+// validator, weight<<16 | uid (keys are distinct and ordered by weight
+// first); seg is reordered and scratch (len ≥ len(seg)) overwritten. The
+// result depends only on the multiset of (weight, stake) pairs, so it is
+// deterministic.
 //
-// It is a weighted introselect: branch-free partitions around a
-// median-of-three pivot narrow the range holding the answer (expected linear
-// time); after 2·log2(len) rounds, or once the range is small, the rest is
-// sorted, which bounds the worst case by O(len·log len).
-func weightedQuantile(seg []uint64, stake []Fixed, threshold uint64) Fixed {
+// Scanning the keys from the largest down, the answer is the weight of the
+// first key at which the stake seen reaches the threshold. Large ranges are
+// narrowed by sampled rounds (see splitAround): sixteen evenly spaced keys
+// estimate where the stake crosses the threshold, two of them bracket that
+// point, and one branch-free pass splits the range into the keys above,
+// between and below the brackets, keeping only the part that holds the
+// answer (usually the middle quarter). After a bounded number of rounds the
+// rest goes to quantileSelect.
+func weightedQuantile(seg []uint64, stake []Fixed, threshold uint64, scratch []uint64) Fixed {
 	if len(seg) == 0 {
 		return 0
 	}
@@ -37,28 +43,121 @@ func weightedQuantile(seg []uint64, stake []Fixed, threshold uint64) Fixed {
 		}
 		return Fixed(m >> 16)
 	}
+	need := threshold // stake still needed within cur
+	cur, other := seg, scratch[:len(seg)]
+	for rounds := bits.Len(uint(len(cur))); len(cur) > sampledMin && rounds > 0; rounds-- {
+		hiKey, loKey := samplePivots(cur, stake, need)
+		a, m, sa, sm := splitAround(cur, stake, hiKey, loKey, other)
+		switch {
+		case sa >= need: // the answer is above hiKey
+			cur, other = other[:a], cur
+		case sa+sm >= need: // between the brackets
+			need -= sa
+			cur, other = other[len(cur)-m:len(cur)], cur
+		default: // below loKey, in cur itself (or nowhere)
+			need -= sa + sm
+			c := partitionBelowKey(cur, loKey)
+			if c == 0 {
+				return 0
+			}
+			cur = cur[:c]
+		}
+	}
+	return quantileSelect(cur, stake, need)
+}
+
+// sampledMin is the range size below which quantileSelect takes over.
+const sampledMin = 48
+
+// samplePivots picks the bracketing keys for one sampled round of
+// weightedQuantile: sixteen evenly spaced keys of seg, sorted; t is the first
+// of them (from the largest) whose cumulative stake, scaled by len(seg)/16,
+// reaches need; the brackets are the sample keys two places above and below
+// t (hiKey = MaxUint64: nothing is above; loKey = 0: nothing is below). Only
+// the speed of weightedQuantile depends on this estimate, never its result.
+func samplePivots(seg []uint64, stake []Fixed, need uint64) (hiKey, loKey uint64) {
+	const k, w = 16, 2
+	var smp [k]uint64
+	step := len(seg) / k
+	for t := range smp {
+		smp[t] = seg[t*step+step/2]
+	}
+	// Insertion sort, descending.
+	for t := 1; t < k; t++ {
+		x := smp[t]
+		u := t
+		for ; u > 0 && smp[u-1] < x; u-- {
+			smp[u] = smp[u-1]
+		}
+		smp[u] = x
+	}
+	nh, nl := bits.Mul64(need, k)
+	var cum uint64
+	t := k
+	for u, x := range smp {
+		cum += uint64(stake[x&0xFFFF])
+		if ch, cl := bits.Mul64(cum, uint64(len(seg))); ch > nh || (ch == nh && cl >= nl) {
+			t = u
+			break
+		}
+	}
+	hiKey, loKey = ^uint64(0), 0
+	if t-w >= 0 {
+		hiKey = smp[t-w]
+	}
+	if t+w < k {
+		loKey = smp[t+w]
+	}
+	return hiKey, loKey
+}
+
+// splitAround copies the keys of seg above hiKey to the front of out
+// (a of them, stake sa) and those in [loKey, hiKey] to its back
+// (out[len(seg)−m:], stake sm); keys below loKey are not copied. Every key is
+// stored at both cursors: the two regions never overlap, and a slot beyond a
+// region's end is overwritten later or unused. No data-dependent branches.
+func splitAround(seg []uint64, stake []Fixed, hiKey, loKey uint64, out []uint64) (a, m int, sa, sm uint64) {
+	n := len(seg)
+	out = out[:n]
+	for _, k := range seg {
+		st := uint64(stake[k&0xFFFF])
+		isA := b2u(k > hiKey)
+		isM := b2u(k >= loKey) &^ isA
+		out[a] = k
+		out[n-1-m] = k
+		a += int(isA)
+		m += int(isM)
+		sa += st & -isA
+		sm += st & -isM
+	}
+	return a, m, sa, sm
+}
+
+// partitionBelowKey moves the keys of seg below loKey to its front and
+// returns their number.
+func partitionBelowKey(seg []uint64, loKey uint64) (c int) {
+	for b, k := range seg {
+		seg[b] = seg[c]
+		seg[c] = k
+		c += int(b2u(k < loKey))
+	}
+	return c
+}
+
+// quantileSelect is weightedQuantile's finish (threshold > 0): a weighted
+// introselect. Branch-free partitions around a median-of-three pivot narrow
+// the range holding the answer (expected linear time); after 2·log2(len)
+// rounds, or once the range is small, the rest is sorted, which bounds the
+// worst case by O(len·log len).
+func quantileSelect(seg []uint64, stake []Fixed, threshold uint64) Fixed {
 	need := threshold // stake still needed, counting down from the top of seg
 	lo, hi := 0, len(seg)
 	for depth := 2 * bits.Len(uint(len(seg))); hi-lo > 24 && depth > 0; depth-- {
 		p := median3(seg[lo]>>16, seg[lo+(hi-lo)/2]>>16, seg[hi-1]>>16)
 		// Branch-free partition: [lo,a) gets the keys with weight > p;
 		// sg and se are the stakes of weights > p and == p.
-		a := lo
-		var sg, se uint64
-		for b := lo; b < hi; b++ {
-			k := seg[b]
-			w := k >> 16
-			st := uint64(stake[k&0xFFFF])
-			seg[b] = seg[a]
-			seg[a] = k
-			if w > p {
-				a++
-				sg += st
-			}
-			if w == p {
-				se += st
-			}
-		}
+		na, sg, se := partitionAbove(seg[lo:hi], stake, p)
+		a := lo + na
 		switch {
 		case sg >= need: // the answer lies above the pivot (sg > 0, so a > lo)
 			hi = a
@@ -67,16 +166,7 @@ func weightedQuantile(seg []uint64, stake []Fixed, threshold uint64) Fixed {
 		default:
 			// The answer lies below the pivot: keep the keys < p.
 			need -= sg + se
-			c := a
-			for b := a; b < hi; b++ {
-				k := seg[b]
-				seg[b] = seg[c]
-				seg[c] = k
-				if k>>16 < p {
-					c++
-				}
-			}
-			lo, hi = a, c
+			lo, hi = a, a+partitionBelow(seg[a:hi], p)
 		}
 	}
 	rest := seg[lo:hi]
@@ -87,6 +177,43 @@ func weightedQuantile(seg []uint64, stake []Fixed, threshold uint64) Fixed {
 		if cum >= need {
 			return Fixed(rest[t] >> 16)
 		}
+	}
+	return 0
+}
+
+// partitionAbove moves the keys with weight > p to the front of seg (in no
+// particular order) and returns their number, their stake and the stake of
+// the keys with weight == p. It has no data-dependent branches.
+func partitionAbove(seg []uint64, stake []Fixed, p uint64) (a int, sg, se uint64) {
+	for b, k := range seg {
+		w := k >> 16
+		st := uint64(stake[k&0xFFFF])
+		seg[b] = seg[a]
+		seg[a] = k
+		gt := b2u(w > p)
+		a += int(gt)
+		sg += st & -gt
+		se += st & -b2u(w == p)
+	}
+	return a, sg, se
+}
+
+// partitionBelow moves the keys with weight < p to the front of seg and
+// returns their number.
+func partitionBelow(seg []uint64, p uint64) (c int) {
+	for b, k := range seg {
+		seg[b] = seg[c]
+		seg[c] = k
+		c += int(b2u(k>>16 < p))
+	}
+	return c
+}
+
+// b2u is 1 for true, 0 for false; the compiler emits a SETcc, so loops
+// using it instead of if-statements have no data-dependent branches.
+func b2u(b bool) uint64 {
+	if b {
+		return 1
 	}
 	return 0
 }
@@ -136,6 +263,7 @@ func (e *epoch) computeConsensus() {
 	}
 	const block = 64
 	m := len(rows)
+	scratch := make([]uint64, m) // a column has at most one key per row
 	if m <= 1024 {
 		// Fixed layout: column c of the block uses buf[c·m : c·m+cnt[c]]
 		// (a row has at most one entry per column).
@@ -147,15 +275,16 @@ func (e *epoch) computeConsensus() {
 			for r, i := range rows {
 				end := e.rowStart[i+1]
 				k := cursor[r]
-				for ; k < end && int(e.col[k]) < j1; k++ {
-					c := int(e.col[k]) - j0
-					buf[c*m+cnt[c]] = uint64(e.w[k])<<16 | uint64(i)
+				for ; k < end && int(entCol(e.ent[k])) < j1; k++ {
+					x := e.ent[k]
+					c := int(entCol(x)) - j0
+					buf[c*m+cnt[c]] = x&^0xFFFF | uint64(i)
 					cnt[c]++
 				}
 				cursor[r] = k
 			}
 			for c := 0; c < j1-j0; c++ {
-				cons[j0+c] = weightedQuantile(buf[c*m:c*m+cnt[c]], e.activeStake, thr)
+				cons[j0+c] = weightedQuantile(buf[c*m:c*m+cnt[c]], e.activeStake, thr, scratch)
 			}
 		}
 		return
@@ -170,8 +299,8 @@ func (e *epoch) computeConsensus() {
 		clear(start)
 		for r, i := range rows {
 			end := e.rowStart[i+1]
-			for k := cursor[r]; k < end && int(e.col[k]) < j1; k++ {
-				start[int(e.col[k])-j0+1]++
+			for k := cursor[r]; k < end && int(entCol(e.ent[k])) < j1; k++ {
+				start[int(entCol(e.ent[k]))-j0+1]++
 			}
 		}
 		for c := 0; c < wide; c++ {
@@ -180,9 +309,10 @@ func (e *epoch) computeConsensus() {
 		for r, i := range rows {
 			end := e.rowStart[i+1]
 			k := cursor[r]
-			for ; k < end && int(e.col[k]) < j1; k++ {
-				c := int(e.col[k]) - j0
-				buf[start[c]] = uint64(e.w[k])<<16 | uint64(i)
+			for ; k < end && int(entCol(e.ent[k])) < j1; k++ {
+				x := e.ent[k]
+				c := int(entCol(x)) - j0
+				buf[start[c]] = x&^0xFFFF | uint64(i)
 				start[c]++
 			}
 			cursor[r] = k
@@ -190,7 +320,7 @@ func (e *epoch) computeConsensus() {
 		// start[c] is now the end of column c's segment.
 		from := 0
 		for c := 0; c < j1-j0; c++ {
-			cons[j0+c] = weightedQuantile(buf[from:start[c]], e.activeStake, thr)
+			cons[j0+c] = weightedQuantile(buf[from:start[c]], e.activeStake, thr, scratch)
 			from = start[c]
 		}
 	}

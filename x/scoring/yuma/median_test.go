@@ -47,13 +47,61 @@ func TestWeightedQuantileMatchesNaive(t *testing.T) {
 		if rng.IntN(2) == 0 {
 			slices.Sort(keys) // adversarial-ish: sorted input
 		}
-		got := weightedQuantile(keys, stake, thr)
+		got := weightedQuantile(keys, stake, thr, make([]uint64, m))
 		want := naiveQuantile(ws, stake, thr)
 		if thr == 0 {
 			want = slices.Max(ws)
 		}
 		if got != want {
 			t.Fatalf("case %d (m=%d thr=%d): got %s want %s", k, m, thr, got, want)
+		}
+	}
+}
+
+// The sampled rounds of weightedQuantile only run on long columns; check them
+// against the naive quantile where the sample misleads: one validator holding
+// most of the stake, stake concentrated on the smallest or largest weights,
+// long ties, and thresholds at the extremes.
+func TestWeightedQuantileSampledRounds(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	for k := 0; k < 300; k++ {
+		m := 49 + rng.IntN(1000)
+		stake := make([]Fixed, m)
+		ws := make([]Fixed, m)
+		distinct := []int{1, 2, 5, m}[rng.IntN(4)]
+		shape := rng.IntN(4)
+		var total uint64
+		for i := range ws {
+			ws[i] = Fixed(1+rng.IntN(distinct)) << 20
+			switch shape {
+			case 0: // uniform
+				stake[i] = Fixed(1 + rng.Uint64N(1<<20))
+			case 1: // stake grows with the weight
+				stake[i] = ws[i] >> 10
+			case 2: // stake shrinks with the weight
+				stake[i] = Fixed(1<<40) / ws[i]
+			default: // mostly dust
+				stake[i] = Fixed(rng.Uint64N(3))
+			}
+		}
+		if rng.IntN(3) == 0 { // a whale
+			stake[rng.IntN(m)] = 1 << 38
+		}
+		for _, s := range stake {
+			total += uint64(s)
+		}
+		thr := []uint64{1, total / 2, total - total/7, total, total + 1, rng.Uint64N(total + 2)}[rng.IntN(6)]
+		keys := make([]uint64, m)
+		for i := range ws {
+			keys[i] = uint64(ws[i])<<16 | uint64(i)
+		}
+		if rng.IntN(2) == 0 {
+			slices.Sort(keys)
+		}
+		got := weightedQuantile(keys, stake, thr, make([]uint64, m))
+		want := naiveQuantile(ws, stake, thr)
+		if got != want {
+			t.Fatalf("case %d (m=%d shape=%d thr=%d of %d): got %s want %s", k, m, shape, thr, total, got, want)
 		}
 	}
 }

@@ -43,14 +43,14 @@ func checkInvariants(t testing.TB, in *Input, out *Output) {
 	for i := 0; i < n; i++ {
 		var rowSum, clipSum Fixed
 		for k := e.rowStart[i]; k < e.rowStart[i+1]; k++ {
-			w, c := e.w[k], e.w[k].Min(e.consensus[e.col[k]])
+			w, c := entWeight(e.ent[k]), entWeight(e.ent[k]).Min(e.consensus[entCol(e.ent[k])])
 			if c > w {
 				t.Fatal("clipped weight above original")
 			}
 			rowSum += w
 			clipSum += c
 			if e.activeStake[i] > 0 {
-				colMax[e.col[k]] = max(colMax[e.col[k]], w)
+				colMax[entCol(e.ent[k])] = max(colMax[entCol(e.ent[k])], w)
 			}
 		}
 		if rowSum > One || clipSum != out.ValidatorTrust[i] {
@@ -126,8 +126,8 @@ func verifyConsensus(t testing.TB, e *epoch) {
 		for r, i := range rows {
 			ws[r] = 0
 			for k := e.rowStart[i]; k < e.rowStart[i+1]; k++ {
-				if int(e.col[k]) == j {
-					ws[r] = e.w[k]
+				if int(entCol(e.ent[k])) == j {
+					ws[r] = entWeight(e.ent[k])
 					any = true
 				}
 			}
