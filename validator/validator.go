@@ -23,6 +23,7 @@ import (
 	"github.com/meritnet/merit/client/chain"
 	"github.com/meritnet/merit/client/identity"
 	"github.com/meritnet/merit/client/transport"
+	"github.com/meritnet/merit/validator/dashboard"
 )
 
 // Config is what `run` takes; zero values get the defaults below.
@@ -105,7 +106,7 @@ type Validator struct {
 	commits *CommitStore
 	submit  *Submitter
 	metrics *Metrics
-	history *History
+	history *dashboard.History
 	gateway *Gateway
 	ref     atomic.Pointer[Reference]
 
@@ -162,7 +163,7 @@ func New(cfg Config, c chain.Chain, id *identity.Identity, log *zap.Logger) (*Va
 		asker:   &Asker{Client: client, Timeout: cfg.ProbeTimeout},
 		commits: store,
 		metrics: NewMetrics(),
-		history: NewHistory(240),
+		history: dashboard.NewHistory(240),
 		ready:   make(chan struct{}),
 		seen:    map[string]string{},
 	}
@@ -326,7 +327,7 @@ func (v *Validator) backfillEmissions(ctx context.Context, mg *Metagraph) {
 // onSnapshot runs after every metagraph refresh.
 func (v *Validator) onSnapshot(mg *Metagraph) {
 	v.metrics.Height.Set(float64(mg.Height))
-	v.history.AddEmissions(mg)
+	v.history.AddEmissions(mg.Neurons)
 }
 
 // weightsLoop steps the submitter on every new snapshot.
@@ -437,7 +438,7 @@ func (v *Validator) probeRound(ctx context.Context) {
 	scores := v.scorer.Scores()
 	v.metrics.Rounds.Inc()
 	v.metrics.SetScores(scores)
-	v.history.AddScores(time.Now(), scores)
+	v.history.AddScores(time.Now(), scoresView(scores))
 	v.saveState()
 	v.log.Debug("round scored", zap.Uint64("round", round), zap.Int("miners", len(jobs)))
 }
@@ -585,7 +586,7 @@ func (v *Validator) saveState() {
 // Handler is the HTTP surface: dashboard, metrics, health, gateway.
 func (v *Validator) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("/", DashboardHandler(v.dashboardData))
+	mux.Handle("/", dashboard.Handler(v.dashboardData))
 	mux.Handle("/metrics", v.metrics.Handler())
 	mux.HandleFunc("/healthz", v.healthz)
 	mux.Handle("/v1/completions", v.gateway)

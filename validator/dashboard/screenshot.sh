@@ -14,5 +14,5 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 out=${1:-${MERIT_SCREENSHOT:-$(mktemp -d)/dashboard.png}}
 case $out in /*) ;; *) out=$(pwd)/$out ;; esac
 cd "$root"
-MERIT_SCREENSHOT=$out go test -tags chromium -run '^TestDashboardScreenshot$' -count=1 -v ./validator/
+MERIT_SCREENSHOT=$out go test -tags chromium -run '^TestDashboardScreenshot$' -count=1 -v ./validator/dashboard/
 echo "dashboard screenshot: $out"

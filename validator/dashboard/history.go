@@ -1,4 +1,4 @@
-package validator
+package dashboard
 
 import (
 	"sort"
@@ -8,6 +8,7 @@ import (
 	sdkmath "cosmossdk.io/math"
 
 	emissiontypes "github.com/meritnet/merit/x/emission/types"
+	subnettypes "github.com/meritnet/merit/x/subnet/types"
 )
 
 // History keeps bounded time series for the dashboard's plots: each
@@ -49,9 +50,16 @@ func NewHistory(max int) *History {
 	return &History{max: max, scores: map[uint16][]ScorePoint{}, emissions: map[uint16][]EmissionPoint{}, hotkeys: map[uint16]string{}}
 }
 
+// Score is one miner's smoothed score after a round.
+type Score struct {
+	UID    uint16
+	Hotkey string
+	Score  float64
+}
+
 // AddScores records the scores after a round. A UID whose hotkey changed
 // starts a new series.
-func (h *History) AddScores(at time.Time, scores []MinerScore) {
+func (h *History) AddScores(at time.Time, scores []Score) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	seen := map[uint16]bool{}
@@ -67,11 +75,12 @@ func (h *History) AddScores(at time.Time, scores []MinerScore) {
 	}
 }
 
-// AddEmissions records neuron payouts when their epoch is new.
-func (h *History) AddEmissions(mg *Metagraph) {
+// AddEmissions records the payouts of a metagraph's neurons when their
+// epoch is new.
+func (h *History) AddEmissions(neurons []subnettypes.MetagraphNeuron) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	for _, n := range mg.Neurons {
+	for _, n := range neurons {
 		uid := uint16(n.Neuron.Uid)
 		h.rekey(uid, n.Neuron.Hotkey)
 		if n.Neuron.LastEpoch == 0 {

@@ -1,6 +1,6 @@
 //go:build chromium
 
-package validator
+package dashboard
 
 import (
 	"bytes"
@@ -18,7 +18,7 @@ import (
 // TestDashboardScreenshot renders the dashboard with sample data in headless
 // Chromium and checks that the screenshot is a real picture of a page, not a
 // blank or error screen. Run it with validator/dashboard/screenshot.sh (or
-// `go test -tags chromium -run TestDashboardScreenshot ./validator/`);
+// `go test -tags chromium -run TestDashboardScreenshot ./validator/dashboard/`);
 // MERIT_SCREENSHOT keeps the PNG, CHROMIUM names the browser binary.
 func TestDashboardScreenshot(t *testing.T) {
 	bin := os.Getenv("CHROMIUM")
@@ -33,8 +33,8 @@ func TestDashboardScreenshot(t *testing.T) {
 	if bin == "" {
 		t.Fatal("no Chromium found: apt-get install -y chromium, or set CHROMIUM=/path/to/browser")
 	}
-	data := sampleDashboardData()
-	srv := httptest.NewServer(DashboardHandler(func() DashboardData { return data }))
+	data := sampleData()
+	srv := httptest.NewServer(Handler(func() Data { return data }))
 	defer srv.Close()
 
 	out := os.Getenv("MERIT_SCREENSHOT")

@@ -1,4 +1,4 @@
-package validator
+package dashboard
 
 import (
 	"io"
@@ -13,17 +13,17 @@ import (
 	emissiontypes "github.com/meritnet/merit/x/emission/types"
 )
 
-// sampleDashboardData is a validator with four miners and some history:
+// sampleData is a validator with four miners and some history:
 // what the page test and the Chromium screenshot render.
-func sampleDashboardData() DashboardData {
+func sampleData() Data {
 	task := "merit-tiny@sha256:2f27905e0378c0ede9f74e1d1f4ff843657e08571013367bcc5465e377523467"
-	d := DashboardData{
+	d := Data{
 		Title: "Merit validator", Netuid: 1, SubnetName: "demo", TaskModel: task,
 		Hotkey: "merit1validatorxxxxxxxxxxxxxxxxxxxxxxxxxq0", UID: 4, Permit: true,
 		Height: 1234, Epoch: 61, NextEpochBlock: 1239, Tempo: 20, CommitReveal: true, RevealPeriod: 1, NextSubmitBlock: 1240, Round: 87,
 		GeneratedAt:    time.Date(2026, 7, 1, 12, 0, 0, 0, time.UTC),
-		PendingCommits: []PendingCommit{{Hash: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", Status: CommitIncluded, CommitBlock: 1221, RevealFrom: 1240, RevealUntil: 1259, Uids: []uint32{0, 1}}},
-		LastWeights:    &Submission{Kind: "reveal", Height: 1222, Uids: []uint32{0, 1}, Weights: []uint32{65535, 20000}},
+		PendingCommits: []Commit{{Hash: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", Status: "committed", CommitBlock: 1221, RevealFrom: 1240, RevealUntil: 1259, Uids: []uint32{0, 1}}},
+		LastWeights:    &Weights{Kind: "reveal", Height: 1222, Uids: []uint32{0, 1}},
 	}
 	rows := []struct {
 		hotkey, result, reason string
@@ -33,13 +33,13 @@ func sampleDashboardData() DashboardData {
 	}{
 		{"merit1honestminerxxxxxxxxxxxxxxxxxxxxxxxxa1", "ok", "", 0.97, 12, 410, 40000, 0, "1.250000"},
 		{"merit1slowminerxxxxxxxxxxxxxxxxxxxxxxxxxxb2", "ok", "", 0.41, 45, 22, 20000, 0, "0.610000"},
-		{"merit1othermodelxxxxxxxxxxxxxxxxxxxxxxxxxc3", ResultFailedVerification, "not_argmax", 0, 0, 0, 0, 0, "0.000000"},
-		{"merit1downminerxxxxxxxxxxxxxxxxxxxxxxxxxxd4", ResultRefused, "connection_refused", 0.08, 0, 0, 5535, 0, "0.150000"},
+		{"merit1othermodelxxxxxxxxxxxxxxxxxxxxxxxxxc3", "failed_verification", "not_argmax", 0, 0, 0, 0, 0, "0.000000"},
+		{"merit1downminerxxxxxxxxxxxxxxxxxxxxxxxxxxd4", "refused", "connection_refused", 0.08, 0, 0, 5535, 0, "0.150000"},
 	}
 	for i, r := range rows {
 		d.Rows = append(d.Rows, NeuronRow{UID: uint32(i), Hotkey: r.hotkey, Stake: "0.000000", HasScore: true, Score: r.score,
 			Incentive: float64(r.inc) / 65535, Emission: r.emission, Endpoint: "127.0.0.1:900" + string(rune('1'+i)), ModelOK: i != 2,
-			ModelID: task, TTFTMillis: r.ttft, TPS: r.tps, LastResult: r.result, LastReason: r.reason, Failed: r.result == ResultFailedVerification})
+			ModelID: task, TTFTMillis: r.ttft, TPS: r.tps, LastResult: r.result, LastReason: r.reason, Failed: r.result == "failed_verification"})
 	}
 	d.Rows = append(d.Rows, NeuronRow{UID: 4, Hotkey: d.Hotkey, Stake: "600.000000", Permit: true, IsSelf: true, Dividends: 1, Emission: "2.000000"})
 	for i := range 4 {
@@ -72,8 +72,8 @@ func pow(x float64, n int) float64 {
 }
 
 func TestDashboardPage(t *testing.T) {
-	data := sampleDashboardData()
-	srv := httptest.NewServer(DashboardHandler(func() DashboardData { return data }))
+	data := sampleData()
+	srv := httptest.NewServer(Handler(func() Data { return data }))
 	defer srv.Close()
 	resp, err := http.Get(srv.URL + "/")
 	if err != nil {
@@ -114,11 +114,11 @@ func TestDashboardPage(t *testing.T) {
 }
 
 func TestDashboardEscapesAndEmpty(t *testing.T) {
-	d := DashboardData{Hotkey: `<script>alert(1)</script>`, UID: -1,
+	d := Data{Hotkey: `<script>alert(1)</script>`, UID: -1,
 		Rows:        []NeuronRow{{UID: 0, Hotkey: `"><img src=x>`, Endpoint: "<b>x</b>", LastResult: "rejected", LastDetail: `<i>`}},
 		ScoreSeries: []Series{{UID: 0, Hotkey: "</text><script>", X: []float64{0}, Y: []float64{0.5}}}}
 	rec := httptest.NewRecorder()
-	DashboardHandler(func() DashboardData { return d }).ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+	Handler(func() Data { return d }).ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
 	page := rec.Body.String()
 	if strings.Contains(page, "<script") || strings.Contains(page, "<img") || strings.Contains(page, "<b>x") {
 		t.Fatalf("unescaped input in page:\n%s", page)
@@ -141,14 +141,14 @@ func TestHistoryBackfillAndBounds(t *testing.T) {
 		t.Fatalf("%+v", s)
 	}
 	for i := range 5 {
-		h.AddScores(time.Unix(int64(i), 0), []MinerScore{{UID: 1, Hotkey: "a", Score: float64(i) / 10}})
+		h.AddScores(time.Unix(int64(i), 0), []Score{{UID: 1, Hotkey: "a", Score: float64(i) / 10}})
 	}
 	sc := h.ScoreSeries()
 	if len(sc) != 1 || len(sc[0].Y) != 3 || sc[0].Y[2] != 0.4 || sc[0].X[0] != 0 {
 		t.Fatalf("%+v", sc)
 	}
 	// The UID changes hands: its series start over.
-	h.AddScores(time.Unix(9, 0), []MinerScore{{UID: 1, Hotkey: "b", Score: 0}})
+	h.AddScores(time.Unix(9, 0), []Score{{UID: 1, Hotkey: "b", Score: 0}})
 	if sc := h.ScoreSeries(); len(sc[0].Y) != 1 || len(h.EmissionSeries()) != 0 {
 		t.Fatalf("%+v", sc)
 	}

@@ -1,4 +1,8 @@
-package validator
+// Package dashboard is the validator's status page: the metagraph table,
+// score and emission plots rendered as inline SVG, and the bounded history
+// they are drawn from. The validator assembles a Data; this package only
+// renders it.
+package dashboard
 
 import (
 	"bytes"
@@ -7,18 +11,20 @@ import (
 	"html/template"
 	"net/http"
 	"time"
+
+	sdkmath "cosmossdk.io/math"
 )
 
-//go:embed dashboard/page.html.tmpl
+//go:embed page.html.tmpl
 var dashboardTemplate string
 
 var dashboardPage = template.Must(template.New("dashboard").Funcs(template.FuncMap{
 	"short": shortAddr,
 }).Parse(dashboardTemplate))
 
-// DashboardData is everything the dashboard page shows. The handler only
+// Data is everything the dashboard page shows. The handler only
 // renders it, so tests can feed it without a chain.
-type DashboardData struct {
+type Data struct {
 	Title           string
 	Netuid          uint32
 	SubnetName      string
@@ -38,9 +44,27 @@ type DashboardData struct {
 	Rows            []NeuronRow
 	ScoreSeries     []Series
 	EmissionSeries  []Series
-	PendingCommits  []PendingCommit
-	LastWeights     *Submission
+	PendingCommits  []Commit
+	LastWeights     *Weights
 	GeneratedAt     time.Time
+}
+
+// Commit is a pending weight commit as the page lists it.
+type Commit struct {
+	Hash        string
+	Status      string
+	CommitBlock int64
+	RevealFrom  int64
+	RevealUntil int64
+	Uids        []uint32
+}
+
+// Weights is the last weight submission as the page shows it.
+type Weights struct {
+	Kind   string // set, commit or reveal
+	Height int64
+	TxHash string
+	Uids   []uint32
 }
 
 // NeuronRow is one line of the metagraph table.
@@ -68,14 +92,14 @@ type NeuronRow struct {
 
 // pageData adds the rendered plots to the data.
 type pageData struct {
-	DashboardData
+	Data
 	Refresh      int
 	ScorePlot    template.HTML
 	EmissionPlot template.HTML
 }
 
-// DashboardHandler serves the page at GET /.
-func DashboardHandler(src func() DashboardData) http.Handler {
+// Handler serves the page at GET /.
+func Handler(src func() Data) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/" {
 			http.NotFound(w, r)
@@ -94,8 +118,8 @@ func DashboardHandler(src func() DashboardData) http.Handler {
 			d.GeneratedAt = time.Now().UTC().Truncate(time.Second)
 		}
 		p := pageData{
-			DashboardData: d,
-			Refresh:       10,
+			Data:    d,
+			Refresh: 10,
 			ScorePlot: RenderPlot(d.ScoreSeries, PlotOptions{Title: "Score per miner", XLabel: "seconds",
 				YLabel: "score", YMin: 0, YMax: 1}),
 			EmissionPlot: RenderPlot(d.EmissionSeries, PlotOptions{Title: "Emission per neuron per epoch", XLabel: "epoch",
@@ -114,46 +138,7 @@ func DashboardHandler(src func() DashboardData) http.Handler {
 	})
 }
 
-// dashboardData assembles the page from the validator's live state.
-func (v *Validator) dashboardData() DashboardData {
-	d := DashboardData{Title: "Merit validator", Netuid: v.cfg.Netuid, Hotkey: v.id.Address(), UID: -1, Round: v.scorer.Round(),
-		ScoreSeries: v.history.ScoreSeries(), EmissionSeries: v.history.EmissionSeries(), SyncError: v.sync.LastErrorText(),
-		PendingCommits: v.commits.List(), LastWeights: v.lastSub.Load()}
-	mg := v.sync.Current()
-	if mg == nil {
-		return d
-	}
-	h := mg.Hyperparams()
-	d.SubnetName, d.TaskModel = mg.Subnet.Name, mg.Subnet.Task.ModelID()
-	d.Height, d.Epoch, d.NextEpochBlock, d.Tempo = mg.Height, mg.Epoch, mg.NextEpochBlock, h.Tempo
-	d.CommitReveal, d.RevealPeriod = h.CommitRevealEnabled, h.RevealPeriod
-	d.UID, d.Permit = mg.SelfUID(), mg.HasPermit()
-	d.NextSubmitBlock = NextSubmitBlock(mg)
-	scores := map[uint16]MinerScore{}
-	for _, s := range v.scorer.Scores() {
-		scores[s.UID] = s
-	}
-	for _, n := range mg.Neurons {
-		nr := n.Neuron
-		row := NeuronRow{
-			UID: nr.Uid, Hotkey: nr.Hotkey, Stake: formatMERIT(intFloat(n.Stake)), Permit: nr.ValidatorPermit,
-			IsSelf:    mg.Self != nil && nr.Uid == mg.Self.Neuron.Uid,
-			Incentive: float64(nr.Incentive) / u16Max, Dividends: float64(nr.Dividends) / u16Max,
-			Emission: formatMERIT(intFloat(nr.LastEmission)), Endpoint: nr.Endpoint.Address, ModelID: nr.Endpoint.ModelId,
-			ModelOK: nr.Endpoint.ModelId == "" || nr.Endpoint.ModelId == d.TaskModel,
-		}
-		if s, ok := scores[uint16(nr.Uid)]; ok && s.Hotkey == nr.Hotkey {
-			row.HasScore, row.Score = true, s.Score
-			row.TTFTMillis, row.TPS = s.TTFTMillis, s.TPS
-			row.LastResult, row.LastReason, row.LastDetail = s.LastResult, s.LastReason, s.LastDetail
-			row.Failed = s.LastResult == ResultFailedVerification || s.LastResult == ResultWrongModel
-		}
-		d.Rows = append(d.Rows, row)
-	}
-	return d
-}
-
-// formatMERIT shows umerit as MERIT with up to six decimals.
-func formatMERIT(umerit float64) string {
-	return fmt.Sprintf("%.6f", umerit/1e6)
+// FormatMERIT shows an amount of umerit as MERIT with six decimals.
+func FormatMERIT(umerit sdkmath.Int) string {
+	return fmt.Sprintf("%.6f", intFloat(umerit)/1e6)
 }
