@@ -2,6 +2,7 @@ package keeper
 
 import (
 	"context"
+	"math/big"
 
 	sdkmath "cosmossdk.io/math"
 
@@ -71,12 +72,24 @@ func (k Keeper) GetTotalBurned(ctx context.Context) (sdkmath.Int, error) {
 }
 
 // foldRevenue moves the block's revenue and burn into the subnet's per-block
-// EMAs: ema += alpha·(block − ema), in LegacyDec fixed point (18 decimals).
+// EMAs: ema += alpha·(block − ema), on LegacyDec's 18-decimal integer with one
+// truncating division (toward the old value, like the stake EMA). It runs for
+// every subnet every block, so it avoids LegacyDec.Mul's rounding division.
 func foldRevenue(se *types.SubnetEmission, alphaBps uint32) {
-	alpha := sdkmath.LegacyNewDecWithPrec(int64(alphaBps), 4)
-	ema := func(old sdkmath.LegacyDec, block sdkmath.Int) sdkmath.LegacyDec {
-		return old.Add(sdkmath.LegacyNewDecFromInt(block).Sub(old).Mul(alpha))
+	se.RevenueEma, se.RevenueBlock = emaStep(se.RevenueEma, se.RevenueBlock, alphaBps), sdkmath.ZeroInt()
+	se.BurnEma, se.BurnBlock = emaStep(se.BurnEma, se.BurnBlock, alphaBps), sdkmath.ZeroInt()
+}
+
+var decScale = new(big.Int).Exp(big.NewInt(10), big.NewInt(sdkmath.LegacyPrecision), nil)
+
+func emaStep(ema sdkmath.LegacyDec, block sdkmath.Int, alphaBps uint32) sdkmath.LegacyDec {
+	if ema.IsZero() && block.IsZero() {
+		return ema
 	}
-	se.RevenueEma, se.RevenueBlock = ema(se.RevenueEma, se.RevenueBlock), sdkmath.ZeroInt()
-	se.BurnEma, se.BurnBlock = ema(se.BurnEma, se.BurnBlock), sdkmath.ZeroInt()
+	x := new(big.Int).Mul(block.BigIntMut(), decScale)
+	x.Sub(x, ema.BigIntMut())
+	x.Mul(x, big.NewInt(int64(alphaBps)))
+	x.Quo(x, big.NewInt(types.BasisPoints))
+	x.Add(x, ema.BigIntMut())
+	return sdkmath.LegacyNewDecFromBigIntWithPrec(x, sdkmath.LegacyPrecision)
 }

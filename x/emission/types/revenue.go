@@ -1,10 +1,16 @@
 package types
 
-import sdkmath "cosmossdk.io/math"
+import (
+	"math/big"
+
+	sdkmath "cosmossdk.io/math"
+)
 
 // burnWeightScale turns burn EMAs (18-decimal fixed point) into integer
 // weights with micro-umerit resolution.
 const burnWeightScale = 1_000_000
+
+var microPerAtto = big.NewInt(1_000_000_000_000) // 10^(18−6)
 
 // SplitWithRevenue divides total among subnets. A revenue part goes by each
 // subnet's burn EMA (what its users' payments burned per block, smoothed); it
@@ -24,7 +30,8 @@ func SplitWithRevenue(total sdkmath.Int, stakeWeights []sdkmath.Int, burnEMA []s
 	for i, e := range burnEMA {
 		burnW[i] = sdkmath.ZeroInt()
 		if !e.IsNil() && e.IsPositive() && e.GTE(floor) {
-			burnW[i] = e.MulInt64(burnWeightScale).TruncateInt()
+			// floor(e·10^6), straight from the 18-decimal integer.
+			burnW[i] = sdkmath.NewIntFromBigInt(new(big.Int).Quo(e.BigIntMut(), microPerAtto))
 		}
 		sumW = sumW.Add(burnW[i])
 	}
