@@ -8,7 +8,11 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -319,51 +323,63 @@ func TestValidatorOnChain(t *testing.T) {
 		}
 		args := []string{"--home", home, "--keyring-backend", "test", "--keyring-dir", n.lc.KeyringDir(), "--hotkey", "val",
 			"--netuid", fmt.Sprint(n.netuid), "--grpc", n.lc.GRPC, "--rpc", n.lc.RPC, "--chain-id", n.lc.ChainID, "-o", "json"}
-		var out bytes.Buffer
-		app := NewApp()
-		app.Writer = &out
-		if err := app.Run(append([]string{"merit-validator", "status"}, args...)); err != nil {
-			t.Fatal(err)
+		bin := validatorBinary(t)
+		out, err := exec.Command(bin, append([]string{"status"}, args...)...).Output()
+		if err != nil {
+			t.Fatalf("status: %v\n%s", err, out)
 		}
-		var rep StatusReport
-		if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
-			t.Fatalf("%v:\n%s", err, out.String())
+		var rep struct {
+			UID    int  `json:"uid"`
+			Permit bool `json:"validator_permit"`
+			Chain  *struct {
+				Height          int64 `json:"height"`
+				NextSubmitBlock int64 `json:"next_submit_block"`
+				CommitReveal    bool  `json:"commit_reveal"`
+			} `json:"chain"`
+			Scores []json.RawMessage `json:"scores"`
+		}
+		if err := json.Unmarshal(out, &rep); err != nil {
+			t.Fatalf("%v:\n%s", err, out)
 		}
 		if rep.UID != int(n.uids["val"]) || !rep.Permit || rep.Chain == nil || rep.Chain.Height == 0 || rep.Chain.NextSubmitBlock == 0 ||
 			len(rep.Scores) == 0 || !rep.Chain.CommitReveal {
-			t.Fatalf("status %+v", rep)
+			t.Fatalf("status %s", out)
 		}
-		out.Reset()
-		if err := app.Run(append([]string{"merit-validator", "weights", "show"}, args...)); err != nil {
-			t.Fatal(err)
+		out, err = exec.Command(bin, append([]string{"weights", "show"}, args...)...).Output()
+		if err != nil {
+			t.Fatalf("weights show: %v\n%s", err, out)
 		}
-		if !strings.Contains(out.String(), `"on_chain"`) || !strings.Contains(out.String(), `"preview"`) {
-			t.Fatalf("weights show:\n%s", out.String())
+		if !strings.Contains(string(out), `"on_chain"`) || !strings.Contains(string(out), `"preview"`) {
+			t.Fatalf("weights show:\n%s", out)
 		}
 	})
 
 	t.Run("merit-validator run", func(t *testing.T) {
-		// The command-line path: flags, keyring, dial, run, then a clean stop.
+		// The command-line path: flags, keyring, dial, run, then a clean
+		// stop on SIGINT.
 		home := t.TempDir()
 		listen := fmt.Sprintf("127.0.0.1:%d", localchain.FreePort(t))
-		ctx, cancel := context.WithCancel(context.Background())
 		var logs bytes.Buffer
-		app := NewApp()
-		app.ErrWriter = &logs
+		cmd := exec.Command(validatorBinary(t), "run", "--home", home, "--keyring-backend", "test",
+			"--keyring-dir", n.lc.KeyringDir(), "--hotkey", "val", "--netuid", fmt.Sprint(n.netuid), "--grpc", n.lc.GRPC,
+			"--rpc", n.lc.RPC, "--chain-id", n.lc.ChainID, "--listen", listen, "--probe-interval", "1s", "--log-format", "json")
+		cmd.Stderr = &logs
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
 		done := make(chan error, 1)
-		go func() {
-			done <- app.RunContext(ctx, []string{"merit-validator", "run", "--home", home, "--keyring-backend", "test",
-				"--keyring-dir", n.lc.KeyringDir(), "--hotkey", "val", "--netuid", fmt.Sprint(n.netuid), "--grpc", n.lc.GRPC,
-				"--rpc", n.lc.RPC, "--chain-id", n.lc.ChainID, "--listen", listen, "--probe-interval", "1s", "--log-format", "json"})
-		}()
-		eventually(t, 30*time.Second, "a round saved by merit-validator run", func() bool {
+		go func() { done <- cmd.Wait() }()
+		defer func() { _ = cmd.Process.Kill() }()
+		eventually(t, 60*time.Second, "a round saved by merit-validator run", func() bool {
 			st, _ := LoadState(home)
 			return st != nil && st.Round >= 1
 		})
 		if code, _ := httpGet(t, "http://"+listen+"/healthz"); code != 200 {
 			t.Errorf("healthz %d", code)
 		}
-		cancel()
+		if err := cmd.Process.Signal(os.Interrupt); err != nil {
+			t.Fatal(err)
+		}
 		select {
 		case err := <-done:
 			if err != nil {
@@ -389,6 +405,35 @@ func TestValidatorOnChain(t *testing.T) {
 			t.Fatalf("the slow miner lost its score too: %+v", s)
 		}
 	})
+}
+
+var (
+	validatorBin     string
+	validatorBinErr  error
+	validatorBinOnce sync.Once
+)
+
+// validatorBinary builds merit-validator from this checkout once per test
+// process: the command-line tests run the real binary.
+func validatorBinary(t *testing.T) string {
+	t.Helper()
+	validatorBinOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "merit-validator-")
+		if err != nil {
+			validatorBinErr = err
+			return
+		}
+		validatorBin = filepath.Join(dir, "merit-validator")
+		cmd := exec.Command("go", "build", "-o", validatorBin, "./cmd/merit-validator")
+		cmd.Dir = localchain.RepoRoot()
+		if out, err := cmd.CombinedOutput(); err != nil {
+			validatorBinErr = fmt.Errorf("build merit-validator: %w\n%s", err, out)
+		}
+	})
+	if validatorBinErr != nil {
+		t.Fatal(validatorBinErr)
+	}
+	return validatorBin
 }
 
 func findPending(pcs []PendingCommit, hash string) (PendingCommit, bool) {

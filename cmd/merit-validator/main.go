@@ -8,7 +8,7 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/meritnet/merit/validator"
+	"github.com/meritnet/merit/validator/cli"
 )
 
 func main() { os.Exit(run()) }
@@ -17,7 +17,7 @@ func main() { os.Exit(run()) }
 func run() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := validator.NewApp().RunContext(ctx, os.Args); err != nil {
+	if err := cli.NewApp().RunContext(ctx, os.Args); err != nil {
 		fmt.Fprintln(os.Stderr, "merit-validator:", err)
 		return 1
 	}

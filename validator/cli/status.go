@@ -1,4 +1,4 @@
-package validator
+package cli
 
 import (
 	"context"
@@ -14,6 +14,8 @@ import (
 
 	"github.com/meritnet/merit/client/chain"
 	"github.com/meritnet/merit/internal/daemon"
+	"github.com/meritnet/merit/validator"
+	scoringtypes "github.com/meritnet/merit/x/scoring/types"
 )
 
 func outputFlag() cli.Flag {
@@ -49,18 +51,18 @@ func weightsCommand(dial daemon.Dialer) *cli.Command {
 
 // StatusReport is the output of `status`.
 type StatusReport struct {
-	Hotkey          string         `json:"hotkey"`
-	Netuid          uint32         `json:"netuid"`
-	UID             int            `json:"uid"`
-	Permit          bool           `json:"validator_permit"`
-	Stake           string         `json:"stake_umerit,omitempty"`
-	Chain           *ChainSchedule `json:"chain,omitempty"`
-	ChainError      string         `json:"chain_error,omitempty"`
-	PendingCommits  []CommitStatus `json:"pending_commits"`
-	LastWeights     *Submission    `json:"last_weights,omitempty"`
-	Round           uint64         `json:"round"`
-	ScoresUpdatedAt *time.Time     `json:"scores_updated_at,omitempty"`
-	Scores          []MinerScore   `json:"scores"`
+	Hotkey          string                 `json:"hotkey"`
+	Netuid          uint32                 `json:"netuid"`
+	UID             int                    `json:"uid"`
+	Permit          bool                   `json:"validator_permit"`
+	Stake           string                 `json:"stake_umerit,omitempty"`
+	Chain           *ChainSchedule         `json:"chain,omitempty"`
+	ChainError      string                 `json:"chain_error,omitempty"`
+	PendingCommits  []CommitStatus         `json:"pending_commits"`
+	LastWeights     *validator.Submission  `json:"last_weights,omitempty"`
+	Round           uint64                 `json:"round"`
+	ScoresUpdatedAt *time.Time             `json:"scores_updated_at,omitempty"`
+	Scores          []validator.MinerScore `json:"scores"`
 }
 
 // ChainSchedule is the subnet's schedule as the chain reports it.
@@ -103,7 +105,7 @@ type WeightPreview struct {
 // gather collects the local state and, when the chain answers, its view;
 // it also returns this hotkey's pending commits on the subnet. onChain, if
 // set, runs while the chain is connected and the metagraph was read.
-func gather(c *cli.Context, dial daemon.Dialer, onChain func(context.Context, chain.Chain, *Metagraph)) (*StatusReport, *Metagraph, []PendingCommit, error) {
+func gather(c *cli.Context, dial daemon.Dialer, onChain func(context.Context, chain.Chain, *validator.Metagraph)) (*StatusReport, *validator.Metagraph, []validator.PendingCommit, error) {
 	netuid, err := netuidOf(c)
 	if err != nil {
 		return nil, nil, nil, err
@@ -112,15 +114,15 @@ func gather(c *cli.Context, dial daemon.Dialer, onChain func(context.Context, ch
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	st, err := LoadState(home)
+	st, err := validator.LoadState(home)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	store, err := OpenCommitStore(home)
+	store, err := validator.OpenCommitStore(home)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	rep := &StatusReport{Netuid: netuid, UID: -1, PendingCommits: []CommitStatus{}, Scores: []MinerScore{}}
+	rep := &StatusReport{Netuid: netuid, UID: -1, PendingCommits: []CommitStatus{}, Scores: []validator.MinerScore{}}
 	if id, err := daemon.LoadHotkey(c); err == nil {
 		rep.Hotkey = id.Address()
 	} else if st != nil && st.Hotkey != "" {
@@ -135,19 +137,19 @@ func gather(c *cli.Context, dial daemon.Dialer, onChain func(context.Context, ch
 	}
 	ctx, cancel := context.WithTimeout(c.Context, 15*time.Second)
 	defer cancel()
-	var mg *Metagraph
+	var mg *validator.Metagraph
 	if ch, err := dial(ctx, daemon.ChainConfig(c)); err != nil {
 		rep.ChainError = err.Error()
 	} else {
 		defer ch.Close()
-		s := NewSyncer(ch, netuid, rep.Hotkey, 0, zap.NewNop(), nil)
+		s := validator.NewSyncer(ch, netuid, rep.Hotkey, 0, zap.NewNop(), nil)
 		if mg, err = s.Refresh(ctx); err != nil {
 			rep.ChainError = err.Error()
 		} else {
 			h := mg.Hyperparams()
 			rep.Chain = &ChainSchedule{ChainID: ch.ChainID(), Height: mg.Height, Epoch: mg.Epoch, LastEpochBlock: mg.LastEpochBlock,
 				NextEpochBlock: mg.NextEpochBlock, Tempo: h.Tempo, CommitReveal: h.CommitRevealEnabled, RevealPeriod: h.RevealPeriod,
-				WeightsRateLimit: h.WeightsRateLimit, NextSubmitBlock: NextSubmitBlock(mg)}
+				WeightsRateLimit: h.WeightsRateLimit, NextSubmitBlock: validator.NextSubmitBlock(mg)}
 			rep.UID, rep.Permit = mg.SelfUID(), mg.HasPermit()
 			if mg.Self != nil {
 				rep.Stake = mg.Self.Stake.String()
@@ -158,7 +160,7 @@ func gather(c *cli.Context, dial daemon.Dialer, onChain func(context.Context, ch
 			}
 		}
 	}
-	var mine []PendingCommit
+	var mine []validator.PendingCommit
 	for _, pc := range store.List() {
 		if pc.Netuid != netuid || pc.Hotkey != rep.Hotkey {
 			continue
@@ -170,10 +172,10 @@ func gather(c *cli.Context, dial daemon.Dialer, onChain func(context.Context, ch
 }
 
 // commitStatus says where a commit stands at the snapshot (nil: unknown).
-func commitStatus(pc PendingCommit, mg *Metagraph) CommitStatus {
+func commitStatus(pc validator.PendingCommit, mg *validator.Metagraph) CommitStatus {
 	cs := CommitStatus{Hash: pc.Hash, Status: pc.Status, CommitBlock: pc.CommitBlock, CommitEpoch: pc.CommitEpoch,
 		RevealFrom: pc.RevealFrom, RevealUntil: pc.RevealUntil, Uids: len(pc.Uids), State: "unknown (chain unreachable)"}
-	if pc.Status == CommitBroadcasting {
+	if pc.Status == validator.CommitBroadcasting {
 		cs.State = "broadcast, inclusion not yet seen"
 		return cs
 	}
@@ -250,7 +252,7 @@ func printStatus(w io.Writer, r *StatusReport) error {
 	fmt.Fprintln(tw, "  UID\tHOTKEY\tSCORE\tLAST ROUND\tTTFT\tTOK/S\tLAST RESULT")
 	for _, s := range r.Scores {
 		res := s.LastResult
-		if s.LastReason != "" && s.LastResult != ResultOK {
+		if s.LastReason != "" && s.LastResult != validator.ResultOK {
 			res = strings.TrimPrefix(res+": "+s.LastReason, ": ")
 		}
 		fmt.Fprintf(tw, "  %d\t%s\t%.4f\t%.4f\t%.0f ms\t%.1f\t%s\n", s.UID, s.Hotkey, s.Score, s.LastRound, s.TTFTMillis, s.TPS, res)
@@ -265,13 +267,13 @@ func runWeightsShow(c *cli.Context, dial daemon.Dialer) error {
 		SetAt  int64    `json:"set_at"`
 	}
 	out := struct {
-		Preview        []WeightPreview `json:"preview"`
-		PreviewError   string          `json:"preview_error,omitempty"`
-		PendingCommits []PendingCommit `json:"pending_commits"`
-		OnChain        *onChain        `json:"on_chain,omitempty"`
-		OnChainError   string          `json:"on_chain_error,omitempty"`
-	}{PendingCommits: []PendingCommit{}}
-	storedRow := func(ctx context.Context, ch chain.Chain, mg *Metagraph) {
+		Preview        []WeightPreview           `json:"preview"`
+		PreviewError   string                    `json:"preview_error,omitempty"`
+		PendingCommits []validator.PendingCommit `json:"pending_commits"`
+		OnChain        *onChain                  `json:"on_chain,omitempty"`
+		OnChainError   string                    `json:"on_chain_error,omitempty"`
+	}{PendingCommits: []validator.PendingCommit{}}
+	storedRow := func(ctx context.Context, ch chain.Chain, mg *validator.Metagraph) {
 		if mg.Self == nil {
 			return
 		}
@@ -295,18 +297,18 @@ func runWeightsShow(c *cli.Context, dial daemon.Dialer) error {
 	for _, s := range rep.Scores {
 		scores[s.UID], hotkeys[s.UID] = s.Score, s.Hotkey
 	}
-	var lim WeightLimits
+	var lim validator.WeightLimits
 	if mg != nil {
 		lim = mg.Limits()
 	} else {
 		// Without the chain: the bare normalization, no subnet rules.
-		lim = WeightLimits{Self: -1, MaxWeightLimit: u16Max}
+		lim = validator.WeightLimits{Self: -1, MaxWeightLimit: scoringtypes.U16Max}
 		for uid := range scores {
 			lim.N = max(lim.N, uint32(uid)+1)
 		}
 		out.PreviewError = "chain unreachable; shown without the subnet's min_allowed_weights and max_weight_limit"
 	}
-	if uids, ws, err := NormalizeWeights(scores, lim); err != nil {
+	if uids, ws, err := validator.NormalizeWeights(scores, lim); err != nil {
 		out.PreviewError = err.Error()
 	} else {
 		var sum float64

@@ -1,4 +1,4 @@
-package validator
+package cli
 
 import (
 	"bytes"
@@ -13,6 +13,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/meritnet/merit/client/chain"
+	"github.com/meritnet/merit/validator"
 )
 
 // The run action is replaced by one that records the resolved flags:
@@ -68,7 +69,7 @@ func TestRunNeedsHotkey(t *testing.T) {
 
 func TestStatusOffline(t *testing.T) {
 	home := t.TempDir()
-	if err := SaveState(home, &SavedState{Netuid: 1, Hotkey: "merit1abc", Round: 9, Scores: []MinerScore{{UID: 2, Hotkey: "merit1m", Score: 0.75, LastResult: "ok"}}}); err != nil {
+	if err := validator.SaveState(home, &validator.SavedState{Netuid: 1, Hotkey: "merit1abc", Round: 9, Scores: []validator.MinerScore{{UID: 2, Hotkey: "merit1m", Score: 0.75, LastResult: "ok"}}}); err != nil {
 		t.Fatal(err)
 	}
 	app := NewAppWithDialer(func(context.Context, chain.Config) (chain.Chain, error) { return nil, errors.New("node down") })
