@@ -91,6 +91,8 @@ type Batcher struct {
 	held      int64     // bytes of the active sequences
 	winStart  time.Time // the speed gauge: tokens over windows of a second of work
 	winTokens uint64
+	ready     []*batchSeq // step's lists, kept to spare allocations
+	dec       []*batchSeq
 
 	running  atomic.Int64
 	kvBytes  atomic.Int64
@@ -413,7 +415,8 @@ func (b *Batcher) step(active []*batchSeq, bs []batchScratch) []batchScratch {
 		}
 	}
 	// Sequences whose prompt just ended sample their first token now.
-	var ready, dec []*batchSeq
+	ready, dec := b.ready[:0], b.dec[:0]
+	defer func() { b.ready, b.dec = ready[:0], dec[:0] }()
 	for _, s := range active {
 		switch {
 		case s.cancel.Load():
@@ -430,7 +433,12 @@ func (b *Batcher) step(active []*batchSeq, bs []batchScratch) []batchScratch {
 	// run side by side, each its own lane-layout pass and its own sampling,
 	// so that no step waits on another goroutine more than once.
 	groups := min(threads, (len(dec)+groupLanes-1)/groupLanes)
-	if len(dec) > 0 {
+	switch {
+	case len(dec) == 1: // a lone stream: Generate's own loop
+		s := dec[0]
+		s.logits = s.st.forward([]int{s.next}, s.g.pos(), 0)
+		b.sample(s)
+	case len(dec) > 1:
 		if len(bs) < groups {
 			bs = append(bs, make([]batchScratch, groups-len(bs))...)
 		}
