@@ -90,15 +90,6 @@ func (m *Model) decodeWeights() *decodeWeights {
 	return m.decode
 }
 
-// decodeBytes is the memory of the transposed layout (built or not).
-func (m *Model) decodeBytes() int64 {
-	c := m.Config
-	pad := func(d int) int64 { return int64((d + 7) &^ 7) }
-	kv := c.KVDim()
-	per := int64(c.Dim)*(pad(c.Dim+2*kv)+pad(c.Dim)+pad(2*c.HiddenDim)) + int64(c.HiddenDim)*pad(c.Dim)
-	return floatBytes * (int64(c.Layers)*per + int64(c.Dim)*pad(c.VocabSize))
-}
-
 // decodeCols lets single positions decode in columns where the vector
 // kernels exist (benchmarks switch it off to compare with the row kernel).
 var decodeCols = true

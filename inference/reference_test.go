@@ -115,7 +115,7 @@ func TestMatchesFloat64Reference(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		seq := append(toks, res.TokenIDs()...)
+		seq := append(append([]int(nil), toks...), res.TokenIDs()...)
 		ref := forward64(e.Model(), seq[:len(seq)-1])
 		sc, err := e.Score(context.Background(), ScoreRequest{Tokens: seq, From: 1, TopK: 2})
 		if err != nil {

@@ -13,7 +13,7 @@ func TestRNGStream(t *testing.T) {
 		}
 	}
 	z := NewRNG(0)
-	if z.Uint32() == 0 && z.Uint32() == 0 {
+	if a, b := z.Uint32(), z.Uint32(); a == 0 && b == 0 {
 		t.Fatal("seed 0 is stuck")
 	}
 	c := NewRNG(5)

@@ -431,8 +431,7 @@ func DecodeError(b []byte) ErrorBody {
 		switch {
 		case len(env.Error) > 0 && env.Error[0] == '{' && json.Unmarshal(env.Error, &body) == nil:
 			return body
-		case len(env.Error) > 0 && env.Error[0] == '"':
-			json.Unmarshal(env.Error, &body.Message)
+		case len(env.Error) > 0 && env.Error[0] == '"' && json.Unmarshal(env.Error, &body.Message) == nil:
 			return body
 		case env.Message != "":
 			return ErrorBody{Message: env.Message, Type: env.Type}
