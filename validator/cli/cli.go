@@ -12,6 +12,7 @@ import (
 	"github.com/meritnet/merit/client/chain"
 	"github.com/meritnet/merit/client/identity"
 	"github.com/meritnet/merit/inference"
+	"github.com/meritnet/merit/internal/backoff"
 	"github.com/meritnet/merit/internal/daemon"
 	"github.com/meritnet/merit/validator"
 )
@@ -165,7 +166,7 @@ func runRun(c *cli.Context, dial daemon.Dialer) error {
 // dialWithRetry waits for the node: a validator started with its node
 // (systemd, compose) should not die because the node is a second slower.
 func dialWithRetry(ctx context.Context, c *cli.Context, dial daemon.Dialer, log *zap.Logger) (chain.Chain, error) {
-	wait := time.Second
+	retry := backoff.New(time.Second, 30*time.Second)
 	for {
 		ch, err := dial(ctx, daemon.ChainConfig(c))
 		if err == nil {
@@ -174,13 +175,13 @@ func dialWithRetry(ctx context.Context, c *cli.Context, dial daemon.Dialer, log 
 		if errors.Is(err, chain.ErrChainIDMismatch) || ctx.Err() != nil {
 			return nil, err
 		}
+		wait := retry.Next()
 		log.Warn("chain not reachable; retrying", zap.Error(err), zap.Duration("in", wait))
 		select {
 		case <-ctx.Done():
 			return nil, err
 		case <-time.After(wait):
 		}
-		wait = min(2*wait, 30*time.Second)
 	}
 }
 
