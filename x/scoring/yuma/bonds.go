@@ -21,6 +21,10 @@ package yuma
 // The sums cannot overflow, so plain additions equal the saturating ones:
 // VT_i ≤ Σ_j W_ij ≤ 1, R_j ≤ Σ_i A_i ≤ 1, and a bond column holds at most
 // 2^16 bonds of at most 1 each.
+//
+// The old bond rows are checked as Validate does (a row the aligned path
+// cannot vouch for goes through checkRow first); if one is malformed,
+// e.malformed is set and the pass stops.
 func (e *epoch) clipRankAndBond() {
 	in := e.in
 	n := e.n
@@ -30,11 +34,15 @@ func (e *epoch) clipRankAndBond() {
 	e.bondSum = make([]Fixed, n)
 	e.bonds = make([][]Entry, n)
 	keepOld := make([]Fixed, n) // 0 for UIDs registered since the last epoch
+	anyNew := false
 	for u := 0; u < n; u++ {
 		if in.RegisteredAt[u] < in.LastEpochBlock {
 			keepOld[u] = Max
+		} else {
+			anyNew = true
 		}
 	}
+	aligned := !anyNew && !p.LiquidAlpha && p.BondsPenalty == One
 	oldRow := func(i int) []Entry {
 		if in.Bonds == nil || keepOld[i] == 0 {
 			return nil
@@ -50,26 +58,33 @@ func (e *epoch) clipRankAndBond() {
 	scratch := make([]Entry, longest)
 	cons := e.consensus
 	rank := e.rank
+	bondSum := e.bondSum
 	for i := 0; i < n; i++ {
 		ents := e.ent[e.rowStart[i]:e.rowStart[i+1]]
-		a := e.activeStake[i]
-		var t Fixed
-		for _, x := range ents {
-			j := entCol(x)
-			c := min(entWeight(x), cons[j])
-			t += c
-			rank[j] += mulUnit(a, c)
-		}
-		e.trust[i] = t
+		e.trust[i] = clipRow(ents, cons, e.activeStake[i], rank)
 		old := oldRow(i)
+		if in.Bonds != nil && old == nil && checkRow(in.Bonds[i], n, One) != nil {
+			e.malformed = true // a row not read below is checked anyway
+			return
+		}
 		if len(ents) == 0 && len(old) == 0 {
 			continue
 		}
-		var k int
-		if p.LiquidAlpha {
-			k = e.bondRowLiquid(ents, old, keepOld, scratch)
-		} else {
-			k = e.bondRow(ents, old, keepOld, scratch)
+		k := -1
+		if aligned && len(ents) == len(old) {
+			// UIDs equal to the (checked) weight row's, values ≤ 1.
+			k = bondRowAligned(ents, old, cons, One-p.BondsMovingAverage, p.BondsMovingAverage, scratch)
+		}
+		if k < 0 {
+			if checkRow(old, n, One) != nil {
+				e.malformed = true
+				return
+			}
+			if p.LiquidAlpha {
+				k = e.bondRowLiquid(ents, old, keepOld, scratch)
+			} else {
+				k = e.bondRow(ents, old, keepOld, scratch)
+			}
 		}
 		if k == 0 {
 			continue
@@ -77,7 +92,7 @@ func (e *epoch) clipRankAndBond() {
 		row := append([]Entry(nil), scratch[:k]...)
 		e.bonds[i] = row[:k:k]
 		for _, b := range row {
-			e.bondSum[b.UID] += b.Value
+			bondSum[b.UID] += b.Value
 		}
 	}
 	e.incentive = make([]Fixed, n)
@@ -85,7 +100,7 @@ func (e *epoch) clipRankAndBond() {
 }
 
 // bondRow writes row i's new bonds (fixed rate) into out and returns their
-// number. keepOld[u] is all ones, or 0 for a UID registered since the last
+// number. old must be a checked row (checkRow). keepOld[u] is all ones, or 0 for a UID registered since the last
 // epoch (its old bonds count as 0).
 //
 // The merge of the weight row with the old bond row is branch-free: each
@@ -125,6 +140,46 @@ func (e *epoch) bondRow(ents []uint64, old []Entry, keepOld []Fixed, out []Entry
 	for _, o := range old[b:] { // no weights left: the bond decays
 		nb := mulUnit(keep, o.Value&keepOld[o.UID])
 		out[k] = Entry{UID: o.UID, Value: nb}
+		k += int(b2u(nb != 0))
+	}
+	return k
+}
+
+// clipRow returns Σ_j min(W_ij, C_j) over the row and adds
+// a·min(W_ij, C_j) to rank[j] for each entry.
+//
+//go:noinline
+func clipRow(ents []uint64, cons []Fixed, a Fixed, rank []Fixed) Fixed {
+	var t Fixed
+	for _, x := range ents {
+		j := entCol(x)
+		c := min(entWeight(x), cons[j])
+		t += c
+		rank[j] += mulUnit(a, c)
+	}
+	return t
+}
+
+// bondRowAligned is bondRow for the steady state of a dense subnet: the
+// weight row and the old bond row name the same UIDs, no UID is new and the
+// penalty is 1 (Wb = min(W, C)). Fewer live values let the loop run from
+// registers. It returns −1 as soon as the UIDs differ or a bond is above 1
+// (out is then partly written, and the caller checks and redoes the row).
+//
+//go:noinline
+func bondRowAligned(ents []uint64, old []Entry, cons []Fixed, rate, keep Fixed, out []Entry) int {
+	old = old[:len(ents)]
+	out = out[:len(ents)]
+	k := 0
+	for t, x := range ents {
+		o := old[t]
+		uid := entCol(x)
+		if o.UID != uid || o.Value > One {
+			return -1
+		}
+		wb := min(entWeight(x), cons[uid])
+		nb := min(mulUnit(rate, wb)+mulUnit(keep, o.Value), One)
+		out[k] = Entry{UID: uid, Value: nb}
 		k += int(b2u(nb != 0))
 	}
 	return k

@@ -1,6 +1,9 @@
 package yuma
 
-import "math/bits"
+import (
+	"errors"
+	"math/bits"
+)
 
 // Output is the result of one epoch. Per-UID slices have length N.
 type Output struct {
@@ -59,6 +62,9 @@ type epoch struct {
 	bonds     [][]Entry
 	bondSum   []Fixed // Σ_i bonds[i][j] per column j
 	dividends []Fixed
+
+	// malformed: a weight or bond row failed the checks of Validate.
+	malformed bool
 }
 
 // entCol and entWeight unpack a CSR entry.
@@ -69,21 +75,37 @@ func entWeight(x uint64) Fixed { return Fixed(x >> 16) }
 // returns an error for malformed input; it never panics, uses no floating
 // point, maps, goroutines, randomness or clock, and its result is a pure
 // function of in.
+//
+// The rows are checked as the epoch reads them (the checks of Validate, without
+// a separate pass over the weights and bonds); a malformed row stops the
+// epoch, and Validate then names the problem.
 func Run(in Input) (Output, error) {
-	if err := in.Validate(); err != nil {
+	if err := in.validateShape(); err != nil {
 		return Output{}, err
 	}
-	return run(&in).output(), nil
+	e := run(&in)
+	if e.malformed {
+		if err := in.Validate(); err != nil {
+			return Output{}, err
+		}
+		return Output{}, errors.New("yuma: a row check failed that Validate accepts") // unreachable
+	}
+	return e.output(), nil
 }
 
-// run executes steps 1–7 on validated input. Steps 4–6 share one pass over
-// the weight rows (clipAndBond).
+// run executes steps 1–7 on input whose shape is valid (validateShape). Steps
+// 4–6 share one pass over the weight rows (clipRankAndBond). If a weight or
+// bond row is malformed, it stops early with e.malformed set.
 func run(in *Input) *epoch {
 	e := &epoch{in: in, n: len(in.Stake)}
 	e.computeActiveStake()
-	e.buildWeights()
+	if e.buildWeights(); e.malformed {
+		return e
+	}
 	e.computeConsensus()
-	e.clipRankAndBond()
+	if e.clipRankAndBond(); e.malformed {
+		return e
+	}
 	e.computeDividends()
 	return e
 }
@@ -142,9 +164,18 @@ func (e *epoch) buildWeights() {
 	for i := 0; i < n; i++ {
 		e.rowStart[i] = pos
 		if !e.rowUsable(i) {
+			// Not read otherwise; checked like the rows maskRow reads.
+			if in.Weights != nil && checkRow(in.Weights[i], n, Max) != nil {
+				e.malformed = true
+				return
+			}
 			continue
 		}
-		m, hi, lo := maskRow(in.Weights[i], i, in.RegisteredAt, in.LastUpdate[i], vals, cols)
+		m, hi, lo, ok := maskRow(in.Weights[i], i, in.RegisteredAt, in.LastUpdate[i], vals, cols)
+		if !ok {
+			e.malformed = true
+			return
+		}
 		if m == 0 {
 			continue
 		}
@@ -162,7 +193,7 @@ func (e *epoch) buildWeights() {
 			continue // cannot happen: the largest kept value survives the shift
 		}
 		r := newRatio(uint64(One), den)
-		pos += packRow(&r, vals[:m], cols[:m], shift, e.ent[pos:pos+m])
+		pos += packRow(r, vals[:m], cols[:m], shift, e.ent[pos:pos+m])
 	}
 	e.rowStart[n] = pos
 	e.ent = e.ent[:pos:pos]
@@ -170,15 +201,22 @@ func (e *epoch) buildWeights() {
 
 // maskRow copies the entries of validator i's weight row that survive the
 // masks into vals/cols and returns their number and 128-bit sum (hi, lo).
+// It also checks the row as Validate does (UIDs strictly increasing and
+// below N = len(regAt); any value is allowed): ok is false if not.
 // Separate from buildWeights (and not inlined) so that its loop keeps
 // everything in registers.
 //
 //go:noinline
-func maskRow(row []Entry, i int, regAt []uint64, lu uint64, vals []uint64, cols []uint16) (m int, hi, lo uint64) {
+func maskRow(row []Entry, i int, regAt []uint64, lu uint64, vals []uint64, cols []uint16) (m int, hi, lo uint64, ok bool) {
 	vals = vals[:len(row)]
 	cols = cols[:len(row)]
+	prev := -1
 	for _, en := range row {
 		j := int(en.UID)
+		if j <= prev || j >= len(regAt) {
+			return 0, 0, 0, false
+		}
+		prev = j
 		v := uint64(en.Value)
 		if j == i || v == 0 || regAt[j] >= lu {
 			continue
@@ -189,17 +227,17 @@ func maskRow(row []Entry, i int, regAt []uint64, lu uint64, vals []uint64, cols 
 		lo, c = bits.Add64(lo, v, 0)
 		hi += c
 	}
-	return m, hi, lo
+	return m, hi, lo, true
 }
 
 // packRow writes floor(v·2^32/den) (v = vals[t] >> shift, r the ratio
 // One/den) packed with its column into out, drops the entries that round to
 // 0, and returns the number written.
-func packRow(r *ratio, vals []uint64, cols []uint16, shift uint, out []uint64) int {
+func packRow(r ratio, vals []uint64, cols []uint16, shift uint, out []uint64) int {
 	k := 0
 	cols = cols[:len(vals)]
 	out = out[:len(vals)]
-	if r.wide {
+	if r.wide() {
 		for t, v := range vals {
 			q := r.exact(v >> shift)
 			out[k] = q<<16 | uint64(cols[t])

@@ -427,3 +427,53 @@ func TestRunIsPureAndDeterministic(t *testing.T) {
 		t.Fatal("Run modified its input")
 	}
 }
+
+// Run checks the weight and bond rows while it reads them instead of in a
+// separate pass; every malformed row, wherever the epoch would read it (or
+// skip it), must give Validate's error.
+func TestRunChecksRowsLikeValidate(t *testing.T) {
+	base := func() Input {
+		in := denseInput(t, 64, 16, false) // dense bonds: the aligned path
+		in.Permit[3] = false               // a row the epoch skips
+		in.RegisteredAt[5] = in.LastEpochBlock
+		return in // UID 5's old bonds are not read
+	}
+	set := func(rows [][]Entry, i, k int, e Entry) [][]Entry {
+		rows = append([][]Entry(nil), rows...)
+		rows[i] = append([]Entry(nil), rows[i]...)
+		rows[i][k] = e
+		return rows
+	}
+	cases := []struct {
+		name   string
+		mutate func(*Input)
+	}{
+		{"weight uid out of range", func(in *Input) { in.Weights = set(in.Weights, 1, 63, Entry{64, One}) }},
+		{"weight unsorted", func(in *Input) { in.Weights = set(in.Weights, 2, 10, Entry{9, One}) }},
+		{"skipped weight row", func(in *Input) { in.Weights = set(in.Weights, 3, 0, Entry{200, One}) }},
+		{"weight row of a non-validator", func(in *Input) { in.Weights[40] = []Entry{{2, 1}, {2, 1}} }},
+		{"bond above one", func(in *Input) { in.Bonds = set(in.Bonds, 0, 7, Entry{in.Bonds[0][7].UID, One + 1}) }},
+		{"bond uid out of range", func(in *Input) {
+			in.Bonds = set(in.Bonds, 1, len(in.Bonds[1])-1, Entry{64, 1})
+		}},
+		{"bond duplicate", func(in *Input) { in.Bonds = set(in.Bonds, 2, 1, in.Bonds[2][0]) }},
+		{"skipped bond row", func(in *Input) { in.Bonds = set(in.Bonds, 5, 0, Entry{0, One + 1}) }},
+		{"bond row of a non-validator", func(in *Input) { in.Bonds[50] = []Entry{{1, One}, {0, One}} }},
+		{"liquid bond above one", func(in *Input) {
+			in.Params.LiquidAlpha = true
+			in.Bonds = set(in.Bonds, 0, 7, Entry{in.Bonds[0][7].UID, One + 1})
+		}},
+	}
+	for _, c := range cases {
+		in := base()
+		if _, err := Run(in); err != nil {
+			t.Fatalf("base input rejected: %v", err)
+		}
+		c.mutate(&in)
+		want := in.Validate()
+		_, err := Run(in)
+		if want == nil || err == nil || err.Error() != want.Error() {
+			t.Errorf("%s: Run error %v, Validate %v", c.name, err, want)
+		}
+	}
+}

@@ -391,15 +391,15 @@ func ParseUint(s string) (uint64, error) {
 // decide the correction: no branches, four multiplications. A divisor of
 // 2^63 or more (only huge stake sums) is wide: of must not be used, exact
 // divides in 128 bits instead. Requires d > 0.
+//
+// The struct has four fields so that the compiler keeps a copy in registers.
 type ratio struct {
-	k, m, d, g uint64
-	wide       bool   // d ≥ 2^63
-	mFull      uint64 // m, for wide ratios
+	k, m, d, g uint64 // wide: m and d as given, k = g = 0
 }
 
 func newRatio(m, d uint64) ratio {
 	if d >= 1<<63 {
-		return ratio{d: d, wide: true, mFull: m}
+		return ratio{m: m, d: d}
 	}
 	k, rem := m/d, m%d
 	g, _ := bits.Div64(rem, 0, d) // rem < d, so the quotient fits
@@ -409,8 +409,12 @@ func newRatio(m, d uint64) ratio {
 // zeroRatio has m = 0: its of is 0 for every a.
 var zeroRatio = newRatio(0, 1)
 
-// of returns floor(a·m/d) for a ≤ d; r must not be wide.
-func (r *ratio) of(a uint64) uint64 {
+// wide reports whether d ≥ 2^63, where of must not be used.
+func (r ratio) wide() bool { return r.d >= 1<<63 }
+
+// of returns floor(a·m/d) for a ≤ d; r must not be wide. A value receiver,
+// so that a loop keeps the four fields in registers.
+func (r ratio) of(a uint64) uint64 {
 	q, _ := bits.Mul64(a, r.g)
 	rem := a*r.m - q*r.d // exact: the true remainder is below 2d ≤ 2^64
 	q += b2u(rem >= r.d)
@@ -418,9 +422,9 @@ func (r *ratio) of(a uint64) uint64 {
 }
 
 // exact returns floor(a·m/d) for a ≤ d, wide or not.
-func (r *ratio) exact(a uint64) uint64 {
-	if r.wide {
-		return mulDiv(a, r.mFull, r.d)
+func (r ratio) exact(a uint64) uint64 {
+	if r.wide() {
+		return mulDiv(a, r.m, r.d)
 	}
 	return r.of(a)
 }
@@ -460,7 +464,7 @@ func normalizeFloor[T ~uint64](vals []T, out []Fixed) bool {
 		return false
 	}
 	r := newRatio(uint64(One), den)
-	if r.wide {
+	if r.wide() {
 		for i, v := range vals {
 			out[i] = Fixed(r.exact(uint64(v) >> shift))
 		}

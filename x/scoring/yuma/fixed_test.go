@@ -147,7 +147,7 @@ func TestRatioExact(t *testing.T) {
 		if got := r.exact(a); !want.IsUint64() || got != want.Uint64() {
 			t.Fatalf("ratio(%d*%d/%d) = %d, want %s", a, m, d, got, want)
 		}
-		if got := r.of(a); !r.wide && got != want.Uint64() {
+		if got := r.of(a); !r.wide() && got != want.Uint64() {
 			t.Fatalf("ratio(%d*%d/%d) = %d, want %s", a, m, d, got, want)
 		}
 	}

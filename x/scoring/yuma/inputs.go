@@ -108,8 +108,29 @@ type Input struct {
 	Emission uint64
 }
 
-// Validate checks shapes, ranges and ordering. Run calls it.
+// Validate checks shapes, ranges and ordering. Run performs the same checks
+// (the rows as it reads them).
 func (in *Input) Validate() error {
+	if err := in.validateShape(); err != nil {
+		return err
+	}
+	n := len(in.Stake)
+	for i, row := range in.Weights {
+		if err := checkRow(row, n, Max); err != nil {
+			return fmt.Errorf("weights[%d]: %w", i, err)
+		}
+	}
+	for i, row := range in.Bonds {
+		if err := checkRow(row, n, One); err != nil {
+			return fmt.Errorf("bonds[%d]: %w", i, err)
+		}
+	}
+	return nil
+}
+
+// validateShape is Validate without the per-row checks: parameters and
+// lengths.
+func (in *Input) validateShape() error {
 	if err := in.Params.Validate(); err != nil {
 		return err
 	}
@@ -134,16 +155,6 @@ func (in *Input) Validate() error {
 	}
 	if in.Bonds != nil && len(in.Bonds) != n {
 		return fmt.Errorf("bonds has %d rows, want %d (one per UID)", len(in.Bonds), n)
-	}
-	for i, row := range in.Weights {
-		if err := checkRow(row, n, Max); err != nil {
-			return fmt.Errorf("weights[%d]: %w", i, err)
-		}
-	}
-	for i, row := range in.Bonds {
-		if err := checkRow(row, n, One); err != nil {
-			return fmt.Errorf("bonds[%d]: %w", i, err)
-		}
 	}
 	return nil
 }

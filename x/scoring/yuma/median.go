@@ -47,7 +47,12 @@ func weightedQuantile(seg []uint64, stake []Fixed, threshold uint64, scratch []u
 	cur, other := seg, scratch[:len(seg)]
 	for rounds := bits.Len(uint(len(cur))); len(cur) > sampledMin && rounds > 0; rounds-- {
 		hiKey, loKey := samplePivots(cur, stake, need)
-		a, m, sa, sm := splitAround(cur, stake, hiKey, loKey, other)
+		a, m := splitAround(cur, hiKey, loKey, other)
+		sa := sumStake(other[:a], stake)
+		var sm uint64
+		if sa < need {
+			sm = sumStake(other[len(cur)-m:len(cur)], stake)
+		}
 		switch {
 		case sa >= need: // the answer is above hiKey
 			cur, other = other[:a], cur
@@ -111,26 +116,36 @@ func samplePivots(seg []uint64, stake []Fixed, need uint64) (hiKey, loKey uint64
 	return hiKey, loKey
 }
 
-// splitAround copies the keys of seg above hiKey to the front of out
-// (a of them, stake sa) and those in [loKey, hiKey] to its back
-// (out[len(seg)−m:], stake sm); keys below loKey are not copied. Every key is
-// stored at both cursors: the two regions never overlap, and a slot beyond a
-// region's end is overwritten later or unused. No data-dependent branches.
-func splitAround(seg []uint64, stake []Fixed, hiKey, loKey uint64, out []uint64) (a, m int, sa, sm uint64) {
-	n := len(seg)
-	out = out[:n]
+// splitAround copies the keys of seg above hiKey to the front of out (a of
+// them) and those in [loKey, hiKey] to its back (out[len(seg)−m:]); keys
+// below loKey are not copied. Every key is stored at both cursors: the two
+// regions never overlap, and a slot beyond a region's end is overwritten
+// later or unused. No data-dependent branches, and few enough live values for
+// the loop to stay in registers (the stakes are summed afterwards; not
+// inlined, for the same reason).
+//
+//go:noinline
+func splitAround(seg []uint64, hiKey, loKey uint64, out []uint64) (a, m int) {
+	out = out[:len(seg)]
+	back := len(seg) - 1
 	for _, k := range seg {
-		st := uint64(stake[k&0xFFFF])
 		isA := b2u(k > hiKey)
 		isM := b2u(k >= loKey) &^ isA
 		out[a] = k
-		out[n-1-m] = k
+		out[back] = k
 		a += int(isA)
-		m += int(isM)
-		sa += st & -isA
-		sm += st & -isM
+		back -= int(isM)
 	}
-	return a, m, sa, sm
+	return a, len(seg) - 1 - back
+}
+
+// sumStake returns the stake of the keys.
+func sumStake(keys []uint64, stake []Fixed) uint64 {
+	var s uint64
+	for _, k := range keys {
+		s += uint64(stake[k&0xFFFF])
+	}
+	return s
 }
 
 // partitionBelowKey moves the keys of seg below loKey to its front and
