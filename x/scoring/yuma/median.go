@@ -5,6 +5,9 @@ import (
 	"slices"
 )
 
+// block is the number of columns computeConsensus gathers at a time.
+const block = 64
+
 // quantileThreshold returns ceil(kappa · total) in raw Fixed units: the stake a
 // set of validators must reach (cum ≥ threshold ⇔ cum ≥ kappa·total exactly).
 func quantileThreshold(kappa, total Fixed) uint64 {
@@ -224,6 +227,24 @@ func partitionBelow(seg []uint64, p uint64) (c int) {
 	return c
 }
 
+// gatherRow copies the entries of one CSR row segment that fall in columns
+// [j0, j0+block) into the block buffer, as keys weight<<16 | row: column c
+// of the block gets buf[c·m + cnt[c]]. It returns the number of entries
+// taken (the segment's columns increase, so they are a prefix).
+//
+//go:noinline
+func gatherRow(seg []uint64, j0 uint, row uint64, buf []uint64, m int, cnt *[block]int) int {
+	for k, x := range seg {
+		c := uint(entCol(x)) - j0
+		if c >= block {
+			return k
+		}
+		buf[int(c)*m+cnt[c]] = x&^0xFFFF | row
+		cnt[c]++
+	}
+	return len(seg)
+}
+
 // b2u is 1 for true, 0 for false; the compiler emits a SETcc, so loops
 // using it instead of if-statements have no data-dependent branches.
 func b2u(b bool) uint64 {
@@ -276,7 +297,6 @@ func (e *epoch) computeConsensus() {
 	for r, i := range rows {
 		cursor[r] = e.rowStart[i]
 	}
-	const block = 64
 	m := len(rows)
 	scratch := make([]uint64, m) // a column has at most one key per row
 	if m <= 1024 {
@@ -288,15 +308,7 @@ func (e *epoch) computeConsensus() {
 			j1 := min(j0+block, n)
 			cnt = [block]int{}
 			for r, i := range rows {
-				end := e.rowStart[i+1]
-				k := cursor[r]
-				for ; k < end && int(entCol(e.ent[k])) < j1; k++ {
-					x := e.ent[k]
-					c := int(entCol(x)) - j0
-					buf[c*m+cnt[c]] = x&^0xFFFF | uint64(i)
-					cnt[c]++
-				}
-				cursor[r] = k
+				cursor[r] += gatherRow(e.ent[cursor[r]:e.rowStart[i+1]], uint(j0), uint64(i), buf, m, &cnt)
 			}
 			for c := 0; c < j1-j0; c++ {
 				cons[j0+c] = weightedQuantile(buf[c*m:c*m+cnt[c]], e.activeStake, thr, scratch)
