@@ -47,20 +47,53 @@ func NormalizeWeights(scores map[uint16]float64, lim WeightLimits) (uids, weight
 	if lim.N == 0 {
 		return nil, nil, errors.New("subnet has no UIDs")
 	}
-	type entry struct {
-		uid   uint32
-		score float64
-		share float64
+	pos := scoredMiners(scores, lim)
+	if len(pos) == 0 {
+		return nil, nil, ErrNoScores
 	}
-	var pos []entry
+	limit := 1.0
+	if lim.MaxWeightLimit > 0 && lim.MaxWeightLimit < u16Max {
+		limit = float64(lim.MaxWeightLimit) / u16Max
+	}
+	fillers := fillerUIDs(pos, lim)
+	waterFill(pos, limit)
+	res, fillers := spreadRemainder(pos, fillers, limit)
+	// Padding to min_allowed_weights with the smallest non-zero weight.
+	for need := int(min(lim.MinAllowedWeights, lim.N)); len(res) < need && len(fillers) > 0; fillers = fillers[1:] {
+		res = append(res, share{fillers[0], tinyShare})
+	}
+	uids, weights = scaleShares(res)
+	fixMaxShare(weights, lim.MaxWeightLimit)
+	return uids, weights, nil
+}
+
+// scored is a miner with a positive score and its share of the weight.
+type scored struct {
+	uid   uint32
+	score float64
+	share float64
+}
+
+// share is one entry of the vector before scaling to u16.
+type share struct {
+	uid   uint32
+	share float64
+}
+
+// tinyShare marks an entry that gets weight 1 after scaling.
+const tinyShare = -1.0
+
+// scoredMiners are the UIDs with a usable positive score, by UID. A score
+// too small to round to one u16 unit next to the best is no weight at all:
+// flooring it to 1 would pay a dead miner forever.
+func scoredMiners(scores map[uint16]float64, lim WeightLimits) []scored {
+	var pos []scored
 	for uid, s := range scores {
 		if uint32(uid) >= lim.N || int(uid) == lim.Self || !(s > 0) || math.IsInf(s, 0) {
 			continue
 		}
-		pos = append(pos, entry{uid: uint32(uid), score: s})
+		pos = append(pos, scored{uid: uint32(uid), score: s})
 	}
-	// A score too small to round to one u16 unit next to the best is no
-	// weight at all: flooring it to 1 would pay a dead miner forever.
 	best := 0.0
 	for _, e := range pos {
 		best = math.Max(best, e.score)
@@ -71,18 +104,13 @@ func NormalizeWeights(scores map[uint16]float64, lim WeightLimits) (uids, weight
 			kept = append(kept, e)
 		}
 	}
-	pos = kept
-	if len(pos) == 0 {
-		return nil, nil, ErrNoScores
-	}
-	sort.Slice(pos, func(i, j int) bool { return pos[i].uid < pos[j].uid })
+	sort.Slice(kept, func(i, j int) bool { return kept[i].uid < kept[j].uid })
+	return kept
+}
 
-	limit := 1.0
-	if lim.MaxWeightLimit > 0 && lim.MaxWeightLimit < u16Max {
-		limit = float64(lim.MaxWeightLimit) / u16Max
-	}
-	// Fillers: other UIDs, the validator's own last, used for padding and
-	// for weight the capped miners cannot take.
+// fillerUIDs are the other UIDs, the validator's own last: they pad short
+// vectors and take weight the capped miners cannot.
+func fillerUIDs(pos []scored, lim WeightLimits) []uint32 {
 	used := make(map[uint32]bool, len(pos))
 	for _, e := range pos {
 		used[e.uid] = true
@@ -96,8 +124,13 @@ func NormalizeWeights(scores map[uint16]float64, lim WeightLimits) (uids, weight
 	if lim.Self >= 0 && uint32(lim.Self) < lim.N && !used[uint32(lim.Self)] {
 		fillers = append(fillers, uint32(lim.Self))
 	}
+	return fillers
+}
 
-	// Water-filling over the scored miners.
+// waterFill sets shares proportional to scores, capped at limit: cap the
+// largest, hand its excess to the uncapped in proportion to their scores,
+// repeat. When everyone is capped the excess stays unassigned.
+func waterFill(pos []scored, limit float64) {
 	total := 0.0
 	for _, e := range pos {
 		total += e.score
@@ -116,7 +149,7 @@ func NormalizeWeights(scores map[uint16]float64, lim WeightLimits) (uids, weight
 			}
 		}
 		if excess == 0 {
-			break
+			return
 		}
 		for i := range pos {
 			if !capped[i] {
@@ -124,7 +157,7 @@ func NormalizeWeights(scores map[uint16]float64, lim WeightLimits) (uids, weight
 			}
 		}
 		if freeScore == 0 {
-			break // everyone is capped; the excess goes to fillers below
+			return // everyone is capped; the excess goes to fillers
 		}
 		for i := range pos {
 			if !capped[i] {
@@ -132,34 +165,32 @@ func NormalizeWeights(scores map[uint16]float64, lim WeightLimits) (uids, weight
 			}
 		}
 	}
+}
+
+// spreadRemainder lists the miners' shares and spreads what the cap left
+// over as many fillers as the cap needs; it returns the fillers not used.
+func spreadRemainder(pos []scored, fillers []uint32, limit float64) ([]share, []uint32) {
 	rest := 1.0
 	for _, e := range pos {
 		rest -= e.share
 	}
-	type out struct {
-		uid   uint32
-		share float64
-	}
-	res := make([]out, 0, len(pos)+len(fillers))
+	res := make([]share, 0, len(pos)+len(fillers))
 	for _, e := range pos {
-		res = append(res, out{e.uid, e.share})
+		res = append(res, share{e.uid, e.share})
 	}
-	// Remainder beyond the cap: spread over as many fillers as the cap needs.
 	if rest > 1e-9 && len(fillers) > 0 {
 		k := min(len(fillers), max(1, int(math.Ceil(rest/limit-1e-9))))
 		for _, u := range fillers[:k] {
-			res = append(res, out{u, rest / float64(k)})
+			res = append(res, share{u, rest / float64(k)})
 		}
 		fillers = fillers[k:]
 	}
-	// Padding to min_allowed_weights with the smallest non-zero weight.
-	need := int(min(lim.MinAllowedWeights, lim.N))
-	tiny := -1.0 // marks "weight 1" after scaling
-	for len(res) < need && len(fillers) > 0 {
-		res = append(res, out{fillers[0], tiny})
-		fillers = fillers[1:]
-	}
+	return res, fillers
+}
 
+// scaleShares sorts the entries by UID and scales them to u16 with the
+// largest at 65535 and none below 1.
+func scaleShares(res []share) (uids, weights []uint32) {
 	sort.Slice(res, func(i, j int) bool { return res[i].uid < res[j].uid })
 	maxShare := 0.0
 	for _, r := range res {
@@ -169,15 +200,14 @@ func NormalizeWeights(scores map[uint16]float64, lim WeightLimits) (uids, weight
 	weights = make([]uint32, len(res))
 	for i, r := range res {
 		uids[i] = r.uid
-		if r.share == tiny {
+		if r.share == tinyShare {
 			weights[i] = 1
 			continue
 		}
 		w := math.Round(r.share / maxShare * u16Max)
 		weights[i] = uint32(max(1, min(u16Max, w)))
 	}
-	fixMaxShare(weights, lim.MaxWeightLimit)
-	return uids, weights, nil
+	return uids, weights
 }
 
 // fixMaxShare undoes rounding that pushed the largest share a hair over the
