@@ -61,3 +61,27 @@ func TestSplitWithRevenueOff(t *testing.T) {
 		t.Fatalf("with revenue weighting off: stake %v revenue %v rest %s", stake, rev, rest)
 	}
 }
+
+func TestRevenueParamsValidate(t *testing.T) {
+	for name, edit := range map[string]func(*types.Params){
+		"burn_emission_bps at 100%":      func(p *types.Params) { p.BurnEmissionBps = types.BasisPoints },
+		"revenue share above 100%":       func(p *types.Params) { p.RevenueShareMaxBps = types.BasisPoints + 1 },
+		"min_burn_ema too small for φ":   func(p *types.Params) { p.BurnEmissionBps, p.MinBurnEma = 9_000, 10 },
+		"zero revenue EMA weight":        func(p *types.Params) { p.RevenueEmaAlphaBps = 0 },
+		"min_burn_ema zero while weight": func(p *types.Params) { p.MinBurnEma = 0 },
+	} {
+		p := types.DefaultParams()
+		edit(&p)
+		if p.Validate() == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	p := types.DefaultParams()
+	p.RevenueShareMaxBps, p.MinBurnEma = 0, 0 // off: the rounding floor does not matter
+	if err := p.Validate(); err != nil {
+		t.Errorf("revenue weighting off: %v", err)
+	}
+	if err := types.DefaultParams().Validate(); err != nil {
+		t.Fatal(err)
+	}
+}

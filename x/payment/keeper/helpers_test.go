@@ -27,7 +27,6 @@ type market struct {
 	miner, minerOwner  sdk.AccAddress
 	payer              sdk.AccAddress
 	price              uint64
-	minted             sdkmath.Int // faucet mints after the supply snapshot
 	genesisSupply      sdkmath.Int
 }
 
