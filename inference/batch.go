@@ -391,16 +391,22 @@ func (b *Batcher) step(active []*batchSeq, bs []batchScratch) []batchScratch {
 	m := b.e.model
 	threads := b.opts.Threads
 	// Prefill: chunks as LocalEngine.Generate's run cuts them (a partial
-	// chunk first), at least one per step, up to PrefillTokens.
-	budget := b.opts.PrefillTokens
+	// chunk first): one per step at least, more while they fit in
+	// PrefillTokens.
+	budget, prefilled := b.opts.PrefillTokens, false
+prefill:
 	for _, s := range active {
 		n := len(s.g.prompt)
-		for s.fed < n && budget > 0 && !s.cancel.Load() {
+		for s.fed < n && !s.cancel.Load() {
 			end := s.fed + chunkLen
 			if s.fed == 0 && n%chunkLen != 0 {
 				end = n % chunkLen
 			}
 			end = min(end, n)
+			if prefilled && end-s.fed > budget {
+				break prefill
+			}
+			prefilled = true
 			want := end - s.fed // no logits before the prompt's last position
 			if end == n {
 				want--

@@ -185,3 +185,40 @@ func TestBatcherCancelAndAdmission(t *testing.T) {
 		t.Fatalf("after Close: %v", err)
 	}
 }
+
+// TestPrefillDoesNotStall: while a long prompt is prefilled, every step
+// still decodes the running streams, and prefills one chunk of the prompt
+// (more only while they fit in PrefillTokens).
+func TestPrefillDoesNotStall(t *testing.T) {
+	e := tinyEngine(t)
+	b := NewBatcher(e, BatchOptions{MaxBatch: 4, PrefillTokens: 20})
+	seqOf := func(req GenerateRequest) *batchSeq {
+		g, err := e.newGeneration(req, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &batchSeq{g: g, finished: make(chan struct{}), st: newState(e.Model(), g.positions(), 1)}
+	}
+	running := seqOf(GenerateRequest{Prompt: "Once upon a time", MaxTokens: 100})
+	b.step([]*batchSeq{running}, nil)
+	if running.g.n != 1 {
+		t.Fatalf("after the first step the stream has %d tokens", running.g.n)
+	}
+	long := seqOf(GenerateRequest{Prompt: strings.Repeat("The little dog ran to the park. ", 20), MaxTokens: 5})
+	n := len(long.g.prompt)
+	steps := 0
+	for long.fed < n {
+		fed, tokens := long.fed, running.g.n
+		b.step([]*batchSeq{running, long}, nil)
+		steps++
+		if running.g.n != tokens+1 {
+			t.Fatalf("step %d: the running stream went from %d to %d tokens during the prefill", steps, tokens, running.g.n)
+		}
+		if got := long.fed - fed; got > chunkLen {
+			t.Fatalf("step %d prefilled %d prompt tokens", steps, got)
+		}
+	}
+	if steps < n/chunkLen || long.g.n != 1 {
+		t.Fatalf("a %d-token prompt took %d steps and got %d tokens at its last one", n, steps, long.g.n)
+	}
+}
