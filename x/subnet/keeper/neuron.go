@@ -159,90 +159,22 @@ func (k Keeper) pruneCandidate(ctx context.Context, s types.Subnet, height int64
 // RegisterNeuron burns the price from the hotkey and gives it a UID, pruning
 // the weakest neuron when the subnet is full.
 func (k Keeper) RegisterNeuron(ctx context.Context, msg *types.MsgRegisterNeuron) (*types.MsgRegisterNeuronResponse, error) {
-	hotkey, err := k.parseAddr("hotkey", msg.Hotkey)
+	hotkey, info, s, err := k.registrant(ctx, msg)
 	if err != nil {
 		return nil, err
 	}
-	owner, err := k.parseAddr("owner", msg.Owner)
-	if err != nil {
-		return nil, err
-	}
-	if msg.MaxBurn.IsNil() || msg.MaxBurn.IsNegative() {
-		return nil, types.ErrInvalidAmount.Wrap("max_burn must be a non-negative integer")
-	}
-	s, err := k.GetSubnet(ctx, msg.Netuid)
-	if err != nil {
-		return nil, err
-	}
-	if has, err := k.HotkeyUID.Has(ctx, collections.Join(msg.Netuid, hotkey)); err != nil {
-		return nil, err
-	} else if has {
-		return nil, types.ErrAlreadyRegistered.Wrapf("%s on subnet %d", msg.Hotkey, msg.Netuid)
-	}
-	info, err := k.Hotkeys.Get(ctx, hotkey)
-	switch {
-	case errors.Is(err, collections.ErrNotFound):
-		p, err := k.Params.Get(ctx)
-		if err != nil {
-			return nil, err
-		}
-		info = types.HotkeyInfo{Hotkey: msg.Hotkey, Owner: owner.String(), TakeBps: p.DefaultTakeBps}
-	case err != nil:
-		return nil, err
-	case info.Owner != owner.String():
-		return nil, types.ErrOwnerMismatch.Wrapf("%s is owned by %s, not %s", msg.Hotkey, info.Owner, msg.Owner)
-	}
-
 	sdkCtx := sdk.UnwrapSDKContext(ctx)
 	height := sdkCtx.BlockHeight()
 	price := registrationPrice(s, height)
 	if price.GT(msg.MaxBurn) {
 		return nil, types.ErrPriceTooHigh.Wrapf("price %s%s > max_burn %s", price, k.denom, msg.MaxBurn)
 	}
-	if price.IsPositive() {
-		if err := k.bank.SendCoinsFromAccountToModule(ctx, hotkey, types.ModuleName, k.coins(price)); err != nil {
-			return nil, err
-		}
-		if err := k.bank.BurnCoins(ctx, types.ModuleName, k.coins(price)); err != nil {
-			return nil, err
-		}
-		burned, err := k.GetTotalBurned(ctx)
-		if err != nil {
-			return nil, err
-		}
-		if err := k.TotalBurned.Set(ctx, burned.Add(price)); err != nil {
-			return nil, err
-		}
+	if err := k.burnFrom(ctx, hotkey, price); err != nil {
+		return nil, err
 	}
-
-	var uid uint32
-	pruned := ""
-	if s.N < s.Hyperparams.MaxUids {
-		uid = s.N
-		s.N++
-	} else {
-		victim, err := k.pruneCandidate(ctx, s, height)
-		if err != nil {
-			return nil, err
-		}
-		uid, pruned = victim.Uid, victim.Hotkey
-		vhk, err := storedAddr(victim.Hotkey)
-		if err != nil {
-			return nil, err
-		}
-		vstake, err := k.hotkeyStake(ctx, msg.Netuid, vhk)
-		if err != nil {
-			return nil, err
-		}
-		s.TotalStake = s.TotalStake.Sub(vstake)
-		if err := k.deleteNeuron(ctx, msg.Netuid, victim); err != nil {
-			return nil, err
-		}
-		if k.hooks != nil {
-			if err := k.hooks.AfterNeuronReplaced(ctx, msg.Netuid, uid); err != nil {
-				return nil, err
-			}
-		}
+	uid, pruned, err := k.freeUID(ctx, &s, height)
+	if err != nil {
+		return nil, err
 	}
 	n := types.Neuron{
 		Uid:          uid,
@@ -276,6 +208,100 @@ func (k Keeper) RegisterNeuron(ctx context.Context, msg *types.MsgRegisterNeuron
 		sdkCtx.EventManager().EmitTypedEvent(&types.EventNeuronRegistered{
 			Netuid: msg.Netuid, Uid: uid, Hotkey: msg.Hotkey, Owner: info.Owner, Burned: price, PrunedHotkey: pruned,
 		})
+}
+
+// registrant checks a registration against state: valid addresses and
+// max_burn, an existing subnet, a hotkey not yet registered there and, if
+// the hotkey is known, the same owner. It returns the hotkey, its info (new
+// with the default take when unknown) and the subnet.
+func (k Keeper) registrant(ctx context.Context, msg *types.MsgRegisterNeuron) (sdk.AccAddress, types.HotkeyInfo, types.Subnet, error) {
+	var none types.HotkeyInfo
+	hotkey, err := k.parseAddr("hotkey", msg.Hotkey)
+	if err != nil {
+		return nil, none, types.Subnet{}, err
+	}
+	owner, err := k.parseAddr("owner", msg.Owner)
+	if err != nil {
+		return nil, none, types.Subnet{}, err
+	}
+	if msg.MaxBurn.IsNil() || msg.MaxBurn.IsNegative() {
+		return nil, none, types.Subnet{}, types.ErrInvalidAmount.Wrap("max_burn must be a non-negative integer")
+	}
+	s, err := k.GetSubnet(ctx, msg.Netuid)
+	if err != nil {
+		return nil, none, types.Subnet{}, err
+	}
+	if has, err := k.HotkeyUID.Has(ctx, collections.Join(msg.Netuid, hotkey)); err != nil {
+		return nil, none, s, err
+	} else if has {
+		return nil, none, s, types.ErrAlreadyRegistered.Wrapf("%s on subnet %d", msg.Hotkey, msg.Netuid)
+	}
+	info, err := k.Hotkeys.Get(ctx, hotkey)
+	switch {
+	case errors.Is(err, collections.ErrNotFound):
+		p, err := k.Params.Get(ctx)
+		if err != nil {
+			return nil, none, s, err
+		}
+		info = types.HotkeyInfo{Hotkey: msg.Hotkey, Owner: owner.String(), TakeBps: p.DefaultTakeBps}
+	case err != nil:
+		return nil, none, s, err
+	case info.Owner != owner.String():
+		return nil, none, s, types.ErrOwnerMismatch.Wrapf("%s is owned by %s, not %s", msg.Hotkey, info.Owner, msg.Owner)
+	}
+	return hotkey, info, s, nil
+}
+
+// burnFrom burns the registration price from the hotkey's balance and adds
+// it to the total burned.
+func (k Keeper) burnFrom(ctx context.Context, hotkey sdk.AccAddress, price sdkmath.Int) error {
+	if !price.IsPositive() {
+		return nil
+	}
+	if err := k.bank.SendCoinsFromAccountToModule(ctx, hotkey, types.ModuleName, k.coins(price)); err != nil {
+		return err
+	}
+	if err := k.bank.BurnCoins(ctx, types.ModuleName, k.coins(price)); err != nil {
+		return err
+	}
+	burned, err := k.GetTotalBurned(ctx)
+	if err != nil {
+		return err
+	}
+	return k.TotalBurned.Set(ctx, burned.Add(price))
+}
+
+// freeUID is the UID a new neuron takes: the next one while the subnet has
+// room, else the prune candidate's, whose neuron is deleted (its stake
+// leaves the subnet total) and whose hotkey is returned. s is updated.
+func (k Keeper) freeUID(ctx context.Context, s *types.Subnet, height int64) (uid uint32, pruned string, err error) {
+	if s.N < s.Hyperparams.MaxUids {
+		uid = s.N
+		s.N++
+		return uid, "", nil
+	}
+	victim, err := k.pruneCandidate(ctx, *s, height)
+	if err != nil {
+		return 0, "", err
+	}
+	vhk, err := storedAddr(victim.Hotkey)
+	if err != nil {
+		return 0, "", err
+	}
+	vstake, err := k.hotkeyStake(ctx, s.Netuid, vhk)
+	if err != nil {
+		return 0, "", err
+	}
+	s.TotalStake = s.TotalStake.Sub(vstake)
+	if err := k.deleteNeuron(ctx, s.Netuid, victim); err != nil {
+		return 0, "", err
+	}
+	if k.hooks != nil {
+		if err := k.hooks.AfterNeuronReplaced(ctx, s.Netuid, victim.Uid); err != nil {
+			return 0, "", err
+		}
+	}
+	return victim.Uid, victim.Hotkey, nil
 }
 
 // ServeEndpoint records where a neuron serves, at most once per serving_rate_limit blocks.
