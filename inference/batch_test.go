@@ -18,7 +18,7 @@ func batchRequests(e *LocalEngine) []GenerateRequest {
 	var reqs []GenerateRequest
 	prompts := []string{"", "Once upon a time", "Lily and Tom", long, "The cat sat", long + "Then"}
 	for i := range 12 {
-		r := GenerateRequest{Prompt: prompts[i%len(prompts)], MaxTokens: 8 + 13*i, TopLogprobs: i % 4}
+		r := GenerateRequest{Prompt: prompts[i%len(prompts)], MaxTokens: 6 + 9*i, TopLogprobs: i % 4}
 		if i%2 == 1 {
 			r.Temperature, r.TopP, r.Seed = 0.9, []float64{0, 0.9}[i/2%2], uint64(100+i)
 		}
