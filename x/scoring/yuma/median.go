@@ -170,7 +170,7 @@ func partitionBelowKey(seg []uint64, loKey uint64) (c int) {
 func quantileSelect(seg []uint64, stake []Fixed, threshold uint64) Fixed {
 	need := threshold // stake still needed, counting down from the top of seg
 	lo, hi := 0, len(seg)
-	for depth := 2 * bits.Len(uint(len(seg))); hi-lo > 24 && depth > 0; depth-- {
+	for depth := 2 * bits.Len(uint(len(seg))); hi-lo > 8 && depth > 0; depth-- {
 		p := median3(seg[lo]>>16, seg[lo+(hi-lo)/2]>>16, seg[hi-1]>>16)
 		// Branch-free partition: [lo,a) gets the keys with weight > p;
 		// sg and se are the stakes of weights > p and == p.
