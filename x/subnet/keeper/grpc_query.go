@@ -2,7 +2,6 @@ package keeper
 
 import (
 	"context"
-	"errors"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -184,10 +183,7 @@ func (q queryServer) Hotkey(ctx context.Context, req *types.QueryHotkeyRequest) 
 	if err != nil {
 		return nil, grpcErr(err)
 	}
-	info, err := q.k.Hotkeys.Get(ctx, hk)
-	if errors.Is(err, collections.ErrNotFound) {
-		return nil, grpcErr(types.ErrHotkeyNotFound.Wrap(req.GetHotkey()))
-	}
+	info, err := q.k.HotkeyInfo(ctx, hk)
 	if err != nil {
 		return nil, grpcErr(err)
 	}

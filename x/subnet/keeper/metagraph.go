@@ -26,7 +26,7 @@ func (k Keeper) Metagraph(ctx context.Context, netuid uint32) (*types.QueryMetag
 	}
 	err = k.walkNeurons(ctx, netuid, func(n types.Neuron, hk sdk.AccAddress, stake sdkmath.Int) {
 		take := uint32(0)
-		if info, err := k.Hotkeys.Get(ctx, hk); err == nil {
+		if info, err := k.HotkeyInfo(ctx, hk); err == nil {
 			take = info.TakeBps
 		}
 		if n.LastEmission.IsNil() {

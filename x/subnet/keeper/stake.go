@@ -201,8 +201,8 @@ func (k Keeper) SetTake(ctx context.Context, msg *types.MsgSetTake) error {
 	if err != nil {
 		return err
 	}
-	info, err := k.Hotkeys.Get(ctx, hotkey)
-	if errors.Is(err, collections.ErrNotFound) {
+	info, err := k.HotkeyInfo(ctx, hotkey)
+	if errors.Is(err, types.ErrHotkeyNotFound) {
 		return types.ErrHotkeyNotFound.Wrapf("%s has never registered", msg.Hotkey)
 	}
 	if err != nil {
@@ -219,18 +219,25 @@ func (k Keeper) SetTake(ctx context.Context, msg *types.MsgSetTake) error {
 		return types.ErrInvalidTake.Wrapf("take_bps %d is outside [%d, %d]", msg.TakeBps, p.MinTakeBps, p.MaxTakeBps)
 	}
 	height := sdk.UnwrapSDKContext(ctx).BlockHeight()
+	effective := height
 	if msg.TakeBps > info.TakeBps {
 		if info.TakeIncreasedAt > 0 && uint64(height-info.TakeIncreasedAt) < p.TakeIncreaseRateLimit {
 			return types.ErrRateLimited.Wrapf("take was increased at block %d; next increase allowed at %d",
 				info.TakeIncreasedAt, info.TakeIncreasedAt+int64(p.TakeIncreaseRateLimit))
 		}
+		// Announced now, applied after the notice, so delegators can leave first.
+		effective = height + int64(p.TakeIncreaseNotice)
 		info.TakeIncreasedAt = height
+		info.PendingTakeBps, info.PendingTakeAt = msg.TakeBps, effective
+	} else {
+		// A decrease applies at once and cancels an announced increase.
+		info.TakeBps, info.PendingTakeBps, info.PendingTakeAt = msg.TakeBps, 0, 0
 	}
-	info.TakeBps = msg.TakeBps
+	info = info.EffectiveAt(height) // a zero notice applies at once
 	if err := k.Hotkeys.Set(ctx, hotkey, info); err != nil {
 		return err
 	}
-	return sdk.UnwrapSDKContext(ctx).EventManager().EmitTypedEvent(&types.EventTakeSet{Hotkey: msg.Hotkey, Owner: msg.Owner, TakeBps: msg.TakeBps})
+	return sdk.UnwrapSDKContext(ctx).EventManager().EmitTypedEvent(&types.EventTakeSet{Hotkey: msg.Hotkey, Owner: msg.Owner, TakeBps: msg.TakeBps, EffectiveAt: effective})
 }
 
 // GetTotalBurned is every umerit registrations have burned (zero before the first).
@@ -261,5 +268,7 @@ func (k Keeper) HotkeyInfo(ctx context.Context, hotkey sdk.AccAddress) (types.Ho
 	if errors.Is(err, collections.ErrNotFound) {
 		return info, types.ErrHotkeyNotFound.Wrap(hotkey.String())
 	}
-	return info, err
+	// An increase applies once its notice has passed; no write is needed
+	// for that, so queries and payouts see the same take.
+	return info.EffectiveAt(sdk.UnwrapSDKContext(ctx).BlockHeight()), err
 }

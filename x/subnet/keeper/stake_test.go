@@ -238,3 +238,60 @@ func TestModuleBalanceInvariant(t *testing.T) {
 		t.Fatalf("supply %s != accounts + module %s", f.Bank.GetSupply(f.Ctx, denom).Amount, total)
 	}
 }
+
+// TestTakeIncreaseWaitsForNotice: an increase is announced and applies only
+// after take_increase_notice blocks, so delegators can leave first; a
+// decrease applies at once and cancels an announced increase.
+func TestTakeIncreaseWaitsForNotice(t *testing.T) {
+	f := newFixture(t)
+	owner, hk := addr("owner"), addr("hk")
+	netuid := f.CreateSubnet(owner, nil)
+	f.MustRegister(netuid, hk, owner)
+	set := func(take uint32) {
+		t.Helper()
+		if err := f.Run(func(ctx sdk.Context) error {
+			_, err := f.SubnetMsg.SetTake(ctx, &types.MsgSetTake{Owner: owner.String(), Hotkey: hk.String(), TakeBps: take})
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	take := func() uint32 {
+		t.Helper()
+		info, err := f.Subnet.HotkeyInfo(f.Ctx, hk)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return info.TakeBps
+	}
+	notice := int64(types.DefaultParams().TakeIncreaseNotice)
+	set(500)
+	if take() != 500 {
+		t.Fatalf("decrease not applied at once: %d", take())
+	}
+	set(900)
+	announced := f.Ctx.BlockHeight()
+	if take() != 500 {
+		t.Fatalf("increase applied before its notice: %d", take())
+	}
+	mg, _ := f.Subnet.Metagraph(f.Ctx, netuid)
+	if mg.Neurons[0].TakeBps != 500 {
+		t.Fatalf("metagraph shows %d before the notice", mg.Neurons[0].TakeBps)
+	}
+	f.AdvanceTo(announced + notice - 1)
+	if take() != 500 {
+		t.Fatalf("increase applied one block early: %d", take())
+	}
+	f.Advance(1)
+	if take() != 900 {
+		t.Fatalf("increase not applied after the notice: %d", take())
+	}
+	// A decrease cancels a pending increase.
+	f.Advance(int64(types.DefaultParams().TakeIncreaseRateLimit))
+	set(1_500)
+	set(200)
+	f.Advance(notice + 1)
+	if take() != 200 {
+		t.Fatalf("a cancelled increase applied: %d", take())
+	}
+}

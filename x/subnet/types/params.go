@@ -22,6 +22,8 @@ func DefaultParams() Params {
 		MinTakeBps:                  0,
 		MaxTakeBps:                  1_800,
 		TakeIncreaseRateLimit:       1_000,
+		// About a day of 6-second blocks.
+		TakeIncreaseNotice: 14_400,
 	}
 }
 
@@ -32,6 +34,9 @@ func (p Params) Validate() error {
 	}
 	if p.MinLockCost.IsNil() || p.MinLockCost.IsNegative() {
 		return fmt.Errorf("min_lock_cost must be a non-negative integer")
+	}
+	if p.TakeIncreaseNotice > 10_000_000 {
+		return fmt.Errorf("take_increase_notice must be at most 10000000 blocks, got %d", p.TakeIncreaseNotice)
 	}
 	if p.LockReductionInterval == 0 {
 		return fmt.Errorf("lock_reduction_interval must be positive")
