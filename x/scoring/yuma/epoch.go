@@ -158,8 +158,7 @@ func (e *epoch) buildWeights() {
 	}
 	e.rowStart = make([]int, n+1)
 	e.ent = make([]uint64, total)
-	vals := make([]uint64, longest)
-	cols := make([]uint16, longest)
+	kept := make([]Entry, longest)
 	pos := 0
 	for i := 0; i < n; i++ {
 		e.rowStart[i] = pos
@@ -171,7 +170,7 @@ func (e *epoch) buildWeights() {
 			}
 			continue
 		}
-		m, hi, lo, ok := maskRow(in.Weights[i], i, in.RegisteredAt, in.LastUpdate[i], vals, cols)
+		m, hi, lo, ok := maskRow(in.Weights[i], i, in.RegisteredAt, in.LastUpdate[i], kept)
 		if !ok {
 			e.malformed = true
 			return
@@ -181,35 +180,35 @@ func (e *epoch) buildWeights() {
 		}
 		// As in normalizeFloor: a sum beyond 64 bits is brought into range
 		// by shifting every value and the sum right together.
-		den, shift := lo, uint(0)
+		den := lo
 		if hi != 0 {
-			shift = uint(bits.Len64(hi))
+			shift := uint(bits.Len64(hi)) // ≤ 17: at most 2^16 carries
 			den = 0
-			for _, v := range vals[:m] {
-				den += v >> shift
+			for t := range kept[:m] {
+				kept[t].Value >>= shift
+				den += uint64(kept[t].Value)
 			}
 		}
 		if den == 0 {
 			continue // cannot happen: the largest kept value survives the shift
 		}
 		r := newRatio(uint64(One), den)
-		pos += packRow(r, vals[:m], cols[:m], shift, e.ent[pos:pos+m])
+		pos += packRow(r, kept[:m], e.ent[pos:pos+m])
 	}
 	e.rowStart[n] = pos
 	e.ent = e.ent[:pos:pos]
 }
 
 // maskRow copies the entries of validator i's weight row that survive the
-// masks into vals/cols and returns their number and 128-bit sum (hi, lo).
+// masks into kept and returns their number and 128-bit sum (hi, lo).
 // It also checks the row as Validate does (UIDs strictly increasing and
 // below N = len(regAt); any value is allowed): ok is false if not.
 // Separate from buildWeights (and not inlined) so that its loop keeps
 // everything in registers.
 //
 //go:noinline
-func maskRow(row []Entry, i int, regAt []uint64, lu uint64, vals []uint64, cols []uint16) (m int, hi, lo uint64, ok bool) {
-	vals = vals[:len(row)]
-	cols = cols[:len(row)]
+func maskRow(row []Entry, i int, regAt []uint64, lu uint64, kept []Entry) (m int, hi, lo uint64, ok bool) {
+	kept = kept[:len(row)]
 	prev := -1
 	for _, en := range row {
 		j := int(en.UID)
@@ -217,38 +216,36 @@ func maskRow(row []Entry, i int, regAt []uint64, lu uint64, vals []uint64, cols 
 			return 0, 0, 0, false
 		}
 		prev = j
-		v := uint64(en.Value)
-		if j == i || v == 0 || regAt[j] >= lu {
+		if j == i || en.Value == 0 || regAt[j] >= lu {
 			continue
 		}
-		vals[m], cols[m] = v, en.UID
+		kept[m] = en
 		m++
 		var c uint64
-		lo, c = bits.Add64(lo, v, 0)
+		lo, c = bits.Add64(lo, uint64(en.Value), 0)
 		hi += c
 	}
 	return m, hi, lo, true
 }
 
-// packRow writes floor(v·2^32/den) (v = vals[t] >> shift, r the ratio
-// One/den) packed with its column into out, drops the entries that round to
-// 0, and returns the number written.
-func packRow(r ratio, vals []uint64, cols []uint16, shift uint, out []uint64) int {
+// packRow writes floor(v·2^32/den) for each kept entry (r the ratio One/den)
+// packed with its column into out, drops the entries that round to 0, and
+// returns the number written.
+func packRow(r ratio, kept []Entry, out []uint64) int {
 	k := 0
-	cols = cols[:len(vals)]
-	out = out[:len(vals)]
+	out = out[:len(kept)]
 	if r.wide() {
-		for t, v := range vals {
-			q := r.exact(v >> shift)
-			out[k] = q<<16 | uint64(cols[t])
+		for _, en := range kept {
+			q := r.exact(uint64(en.Value))
+			out[k] = q<<16 | uint64(en.UID)
 			k += int(b2u(q != 0))
 		}
 		return k
 	}
-	for t, v := range vals {
-		q := r.of(v >> shift) // ≤ One
-		out[k] = q<<16 | uint64(cols[t])
-		k += int(b2u(q != 0))
+	for _, en := range kept {
+		q := r.of(uint64(en.Value)) // ≤ One
+		out[k] = q<<16 | uint64(en.UID)
+		k += int(b2u(q != 0)) // entries that round to 0 are dropped
 	}
 	return k
 }
