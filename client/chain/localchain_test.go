@@ -91,6 +91,48 @@ func send(from, to *identity.Identity, amount int64) *banktypes.MsgSend {
 	return &banktypes.MsgSend{FromAddress: from.Address(), ToAddress: to.Address(), Amount: sdk.NewCoins(sdk.NewInt64Coin(Denom, amount))}
 }
 
+// sender is one goroutine of sendAll: txs of amount from one key through
+// one client.
+type sender struct {
+	c      *Client
+	from   *identity.Identity
+	amount int64
+}
+
+// sendAll runs the senders at once, n txs each to to, and checks that every
+// one landed: to's balance grows by their sum.
+func sendAll(ctx context.Context, t *testing.T, c *Client, to *identity.Identity, n int, senders []sender) {
+	t.Helper()
+	before, err := c.Balance(ctx, to.Address())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, n*len(senders))
+	var total int64
+	for _, s := range senders {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range n {
+				if _, err := s.c.Broadcast(ctx, s.from, send(s.from, to, s.amount)); err != nil {
+					errs <- err
+				}
+			}
+		}()
+		total += s.amount * int64(n)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	after, err := c.Balance(ctx, to.Address())
+	if err != nil || !after.Sub(before).Equal(sdkmath.NewInt(total)) {
+		t.Fatalf("%s got %s, want %d (%v)", to.Name(), after.Sub(before), total, err)
+	}
+}
+
 func TestLocalChain(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a meritd node")
@@ -310,42 +352,11 @@ func TestLocalChain(t *testing.T) {
 	})
 
 	t.Run("SequenceTracking", func(t *testing.T) {
-		before, err := c.Balance(ctx, carol.Address())
-		if err != nil {
-			t.Fatal(err)
-		}
-		var total int64
-		for i := int64(1); i <= 3; i++ {
-			if _, err := c.Broadcast(ctx, alice, send(alice, carol, i)); err != nil {
-				t.Fatalf("send %d: %v", i, err)
-			}
-			total += i
-		}
+		// Back to back: each tx uses the sequence the last one left.
+		sendAll(ctx, t, c, carol, 3, []sender{{c, alice, 1}})
 		// Two goroutines per signer, two signers, all at once: several txs
 		// of one signer sit in the mempool together.
-		var wg sync.WaitGroup
-		errs := make(chan error, 12)
-		for _, from := range []*identity.Identity{alice, alice, bob} {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for i := 0; i < 3; i++ {
-					if _, err := c.Broadcast(ctx, from, send(from, carol, 10)); err != nil {
-						errs <- err
-					}
-				}
-			}()
-			total += 30
-		}
-		wg.Wait()
-		close(errs)
-		for err := range errs {
-			t.Error(err)
-		}
-		after, err := c.Balance(ctx, carol.Address())
-		if err != nil || !after.Sub(before).Equal(sdkmath.NewInt(total)) {
-			t.Fatalf("carol got %s, want %d (%v)", after.Sub(before), total, err)
-		}
+		sendAll(ctx, t, c, carol, 3, []sender{{c, alice, 10}, {c, alice, 10}, {c, bob, 10}})
 	})
 
 	t.Run("SequenceMismatch", func(t *testing.T) {
@@ -378,38 +389,9 @@ func TestLocalChain(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer c2.Close()
-		before, err := c.Balance(ctx, carol.Address())
-		if err != nil {
-			t.Fatal(err)
-		}
 		// Each sender sends its own amount, so no two txs are the same bytes
 		// (the same messages signed at the same sequence would be one tx).
-		const perSender = 3
-		var wg sync.WaitGroup
-		errs := make(chan error, 4*perSender)
-		var total int64
-		for i, cl := range []*Client{c, c2, c, c2} {
-			amount := int64(7 + i)
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for range perSender {
-					if _, err := cl.Broadcast(ctx, erin, send(erin, carol, amount)); err != nil {
-						errs <- err
-					}
-				}
-			}()
-			total += amount * perSender
-		}
-		wg.Wait()
-		close(errs)
-		for err := range errs {
-			t.Error(err)
-		}
-		after, err := c.Balance(ctx, carol.Address())
-		if err != nil || !after.Sub(before).Equal(sdkmath.NewInt(total)) {
-			t.Fatalf("carol got %s, want %d (%v)", after.Sub(before), total, err)
-		}
+		sendAll(ctx, t, c, carol, 3, []sender{{c, erin, 7}, {c2, erin, 8}, {c, erin, 9}, {c2, erin, 10}})
 	})
 
 	t.Run("InclusionTimeout", func(t *testing.T) {
