@@ -12,7 +12,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"cosmossdk.io/client/v2/autocli"
-	"cosmossdk.io/core/appmodule"
 	"cosmossdk.io/log/v2"
 
 	"github.com/cosmos/cosmos-sdk/client"
@@ -26,7 +25,6 @@ import (
 	addresscodec "github.com/cosmos/cosmos-sdk/codec/address"
 	"github.com/cosmos/cosmos-sdk/server"
 	servertypes "github.com/cosmos/cosmos-sdk/server/types"
-	simtestutil "github.com/cosmos/cosmos-sdk/testutil/sims"
 	authcmd "github.com/cosmos/cosmos-sdk/x/auth/client/cli"
 	authtypes "github.com/cosmos/cosmos-sdk/x/auth/types"
 	genutilcli "github.com/cosmos/cosmos-sdk/x/genutil/client/cli"
@@ -35,14 +33,19 @@ import (
 )
 
 // NewRootCmd returns the whole meritd command tree.
-func NewRootCmd() (*cobra.Command, error) { return newRootCmd(true) }
+func NewRootCmd() (*cobra.Command, error) {
+	set := cliModules()
+	return newRootCmd(&set)
+}
 
-// NewRootCmdFor returns the command tree that running args needs. Most of a
-// CLI call's start-up is building a throwaway app for its codecs, module
-// basics and autocli commands; commands that use none of them (version, keys,
-// status, comet, debug) get a tree without it.
+// NewRootCmdFor returns the command tree that running args needs: commands
+// that use no module (version, keys, status, comet, debug) get a tree
+// without them, which skips most of the start-up.
 func NewRootCmdFor(args []string) (*cobra.Command, error) {
-	return newRootCmd(needsModules(args))
+	if needsModules(args) {
+		return NewRootCmd()
+	}
+	return newRootCmd(nil)
 }
 
 // lightCommands need only the standard codecs, never a module.
@@ -59,16 +62,12 @@ func needsModules(args []string) bool {
 	return !lightCommands[args[0]]
 }
 
-func newRootCmd(withModules bool) (*cobra.Command, error) {
+// newRootCmd builds the tree; set nil leaves out every command that needs
+// the modules.
+func newRootCmd(set *moduleSet) (*cobra.Command, error) {
 	enc := app.MakeEncodingConfig()
-	var tmp *app.MeritApp
-	if withModules {
-		// A throwaway app supplies module basics, their codecs and autocli options.
-		var err error
-		if tmp, err = app.NewMeritApp(log.NewNopLogger(), dbm.NewMemDB(), false, simtestutil.EmptyAppOptions{}); err != nil {
-			return nil, err
-		}
-		enc = app.EncodingConfig{InterfaceRegistry: tmp.InterfaceRegistry(), Codec: tmp.AppCodec(), TxConfig: tmp.TxConfig(), Amino: tmp.LegacyAmino()}
+	if set != nil {
+		enc = set.enc
 	}
 	initClientCtx := client.Context{}.
 		WithCodec(enc.Codec).
@@ -110,9 +109,9 @@ every tempo and issues MERIT (base denom umerit) as rewards.`,
 	root.AddCommand(debug.Cmd())
 	server.AddCommands(root, app.DefaultNodeHome, newApp, exportApp, func(*cobra.Command) {})
 	root.AddCommand(server.StatusCommand(), keys.Commands())
-	if tmp != nil {
-		addModuleCommands(root, tmp)
-		if err := enhanceWithAutoCLI(root, tmp, &initClientCtx); err != nil {
+	if set != nil {
+		addModuleCommands(root, set)
+		if err := enhanceWithAutoCLI(root, set, &initClientCtx); err != nil {
 			return nil, err
 		}
 		if tx, _, err := root.Find([]string{"tx"}); err == nil {
@@ -127,15 +126,9 @@ every tempo and issues MERIT (base denom umerit) as rewards.`,
 // merged registry of every proto file, ~40 ms of CPU per call: gogoproto's lazy
 // hybrid resolver leaves messages of imported files as placeholders, so
 // responses would print empty.)
-func enhanceWithAutoCLI(root *cobra.Command, tmp *app.MeritApp, clientCtx *client.Context) error {
-	modules := map[string]appmodule.AppModule{}
-	for name, m := range tmp.ModuleManager.Modules {
-		if am, ok := m.(appmodule.AppModule); ok {
-			modules[name] = am
-		}
-	}
+func enhanceWithAutoCLI(root *cobra.Command, set *moduleSet, clientCtx *client.Context) error {
 	return autocli.AppOptions{
-		Modules:               modules,
+		Modules:               set.modules,
 		AddressCodec:          addresscodec.NewBech32Codec(app.AccountAddressPrefix),
 		ValidatorAddressCodec: addresscodec.NewBech32Codec(app.ValidatorAddressPrefix),
 		ConsensusAddressCodec: addresscodec.NewBech32Codec(app.ConsNodeAddressPrefix),
@@ -144,13 +137,13 @@ func enhanceWithAutoCLI(root *cobra.Command, tmp *app.MeritApp, clientCtx *clien
 }
 
 // addModuleCommands adds the commands that need the modules' basics or codecs.
-func addModuleCommands(root *cobra.Command, tmp *app.MeritApp) {
-	basics := tmp.BasicManager
+func addModuleCommands(root *cobra.Command, set *moduleSet) {
+	basics := set.basics
 	root.AddCommand(
 		initCmd(basics),
 		pruning.Cmd(newApp, app.DefaultNodeHome),
 		snapshot.Cmd(newApp),
-		genutilcli.Commands(tmp.TxConfig(), basics, app.DefaultNodeHome),
+		genutilcli.Commands(set.enc.TxConfig, basics, app.DefaultNodeHome),
 		queryCommand(),
 		txCommand(),
 	)
