@@ -144,7 +144,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	var lastErr string
 	for _, m := range miners[:min(len(miners), g.cfg.Attempts)] {
-		done, errText := g.try(w, r.Context(), m, req, user)
+		done, errText := g.try(r.Context(), w, m, req, user)
 		if done {
 			if g.cfg.Metrics != nil {
 				g.cfg.Metrics.GatewayLatency.WithLabelValues(req.path).Observe(time.Since(start).Seconds())
@@ -165,7 +165,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // try sends the request to one miner. It reports done when a response
 // (success or the user's own error) was written; otherwise nothing was
 // written and the next miner may be tried.
-func (g *Gateway) try(w http.ResponseWriter, ctx context.Context, m Miner, req *gatewayRequest, user string) (bool, string) {
+func (g *Gateway) try(ctx context.Context, w http.ResponseWriter, m Miner, req *gatewayRequest, user string) (bool, string) {
 	ctx, cancel := context.WithTimeout(ctx, g.cfg.Timeout)
 	defer cancel()
 	url := "http://" + m.Address + req.path
@@ -221,7 +221,7 @@ func (g *Gateway) try(w http.ResponseWriter, ctx context.Context, m Miner, req *
 	events := api.NewEventReader(sr.Body, maxEventBytes)
 	for {
 		ev, err := events.Next()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
