@@ -216,7 +216,7 @@ func (s *state) colBuf(dw *decodeWeights) []float32 {
 
 // canAttendCols reports whether attentionOne can run (the values go eight
 // channels at a time).
-func (s *state) canAttendCols() bool { return s.kx != nil }
+func (s *state) canAttendCols() bool { return s.headsOK }
 
 // headLanes is the lanes of kx and vx: the heads rounded up to 8.
 func headLanes(c Config) int { return (c.Heads + 7) &^ 7 }
@@ -240,9 +240,18 @@ func (s *state) storeHeads(l, p int) {
 	}
 }
 
-// syncHeads fills kx and vx for the positions cached since they were last
-// written (xLen..upto-1, every layer): those of batched chunks.
+// syncHeads fills kx and vx (allocating them on first use) for the
+// positions cached since they were last written (xLen..upto-1, every
+// layer): those of batched chunks.
 func (s *state) syncHeads(upto int) {
+	if s.kx == nil {
+		c := s.m.Config
+		hx := c.Layers * s.cap * c.HeadSize() * headLanes(c)
+		s.kx, s.vx = make([]float32, hx), make([]float32, hx)
+		s.attCols = make([]float32, s.cap*headLanes(c))
+		s.attQ = make([]float32, c.HeadSize()*headLanes(c))
+		s.attO = make([]float32, c.HeadSize()*headLanes(c))
+	}
 	for p := s.xLen; p < upto; p++ {
 		for l := range s.m.Layers {
 			s.storeHeads(l, p)

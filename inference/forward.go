@@ -27,10 +27,13 @@ type state struct {
 	logits  []float32 // chunkLen x VocabSize
 	col     []float32 // forwardOne's product outputs, allocated on first use
 	// attentionOne's caches with a lane per head (Layers x cap x HeadSize x
-	// headLanes), the positions they hold, and its buffers.
+	// headLanes), the positions they hold, and its buffers; allocated by
+	// the first single-position pass, so a teacher-forced Score never pays
+	// for them. headsOK says whether attentionOne can run at all.
 	kx, vx              []float32
 	xLen                int
 	attCols, attQ, attO []float32
+	headsOK             bool
 	simd                simdScratch
 }
 
@@ -56,13 +59,7 @@ func newState(m *Model, positions, threads int) *state {
 		st.kT, st.vT = make([]float32, c.KVDim()*chunkLen), make([]float32, c.KVDim()*chunkLen)
 		st.ss = make([]float32, chunkLen)
 	}
-	if useDecodeKernels() && c.HeadSize()%8 == 0 {
-		hx := c.Layers * positions * c.HeadSize() * headLanes(c)
-		st.kx, st.vx = make([]float32, hx), make([]float32, hx)
-		st.attCols = make([]float32, positions*headLanes(c))
-		st.attQ = make([]float32, c.HeadSize()*headLanes(c))
-		st.attO = make([]float32, c.HeadSize()*headLanes(c))
-	}
+	st.headsOK = useDecodeKernels() && c.HeadSize()%8 == 0
 	return st
 }
 
