@@ -9,6 +9,13 @@ LDFLAGS  := -X $(SDKVER).Name=merit -X $(SDKVER).AppName=meritd \
             -X $(SDKVER).Version=$(VERSION) -X $(SDKVER).Commit=$(COMMIT)
 BINARIES := meritd merit-miner merit-validator
 GO_TEST_FLAGS ?= -count=1 -timeout 20m
+# make test runs the unit and integration packages under the race detector.
+RACE ?= -race
+
+# Linters are pinned: `make lint` installs this exact version on first use
+# (into build/tools, by `go install`, a few minutes cold).
+GOLANGCI_LINT_VERSION := v2.15.0
+GOLANGCI_LINT := $(BUILDDIR)/tools/golangci-lint-$(GOLANGCI_LINT_VERSION)/golangci-lint
 
 .PHONY: demo all build install test test-e2e test-devnet test-dashboard lint proto-gen proto-check localnet localnet-stop devnet devnet-stop devnet-reset devnet-gen clean test-walkthrough test-clients
 
@@ -31,7 +38,7 @@ install:
 # Unit, keeper and in-process chain tests, plus the daemons' integration tests
 # against a real meritd (built once here). The long suites have their own targets.
 test: build
-	MERITD_BIN=$(BUILDDIR)/meritd go test $(GO_TEST_FLAGS) $$(go list ./... | grep -v -e /tests/e2e -e /tests/devnet)
+	MERITD_BIN=$(BUILDDIR)/meritd go test $(GO_TEST_FLAGS) $(RACE) $$(go list ./... | grep -v -e /tests/e2e -e /tests/devnet)
 
 # End-to-end suites start real binaries on loopback; they grow with the demo.
 test-e2e: build
@@ -53,9 +60,14 @@ test-clients: build
 test-dashboard:
 	./validator/dashboard/screenshot.sh $(BUILDDIR)/dashboard.png
 
-lint:
+# gofmt, go vet, then golangci-lint with .golangci.yml.
+lint: $(GOLANGCI_LINT)
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	go vet ./...
+	$(GOLANGCI_LINT) run ./...
+
+$(GOLANGCI_LINT):
+	GOBIN=$(dir $(GOLANGCI_LINT)) go install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
 
 proto-gen:
 	./scripts/protocgen.sh
