@@ -117,7 +117,6 @@ func (k Keeper) issue(ctx sdk.Context) error {
 func (k Keeper) subnetWeights(ctx sdk.Context, p types.Params) ([]types.SubnetEmission, []sdkmath.Int, error) {
 	var eligible []types.SubnetEmission
 	var live []uint32
-	alpha := sdkmath.NewInt(int64(p.StakeEmaAlphaBps))
 	err := k.subnets.IterateSubnets(ctx, func(s subnettypes.Subnet) (bool, error) {
 		live = append(live, s.Netuid)
 		se, err := k.subnetEmission(ctx, s.Netuid)
@@ -128,12 +127,7 @@ func (k Keeper) subnetWeights(ctx sdk.Context, p types.Params) ([]types.SubnetEm
 		if stake.IsNil() {
 			stake = sdkmath.ZeroInt()
 		}
-		// ema += alpha·(stake − ema), rounded toward the old value.
-		if stake.GTE(se.StakeEma) {
-			se.StakeEma = se.StakeEma.Add(stake.Sub(se.StakeEma).Mul(alpha).QuoRaw(types.BasisPoints))
-		} else {
-			se.StakeEma = se.StakeEma.Sub(se.StakeEma.Sub(stake).Mul(alpha).QuoRaw(types.BasisPoints))
-		}
+		se.StakeEma = types.StakeEMAStep(se.StakeEma, stake, p.StakeEmaAlphaBps)
 		foldRevenue(&se, p.RevenueEmaAlphaBps)
 		if err := k.Subnets.Set(ctx, s.Netuid, se); err != nil {
 			return true, err

@@ -2,7 +2,6 @@ package keeper
 
 import (
 	"context"
-	"math/big"
 
 	sdkmath "cosmossdk.io/math"
 
@@ -71,25 +70,8 @@ func (k Keeper) GetTotalBurned(ctx context.Context) (sdkmath.Int, error) {
 	return reg.Add(rev), nil
 }
 
-// foldRevenue moves the block's revenue and burn into the subnet's per-block
-// EMAs: ema += alpha·(block − ema), on LegacyDec's 18-decimal integer with one
-// truncating division (toward the old value, like the stake EMA). It runs for
-// every subnet every block, so it avoids LegacyDec.Mul's rounding division.
+// foldRevenue moves the block's revenue and burn into the subnet's per-block EMAs.
 func foldRevenue(se *types.SubnetEmission, alphaBps uint32) {
-	se.RevenueEma, se.RevenueBlock = emaStep(se.RevenueEma, se.RevenueBlock, alphaBps), sdkmath.ZeroInt()
-	se.BurnEma, se.BurnBlock = emaStep(se.BurnEma, se.BurnBlock, alphaBps), sdkmath.ZeroInt()
-}
-
-var decScale = new(big.Int).Exp(big.NewInt(10), big.NewInt(sdkmath.LegacyPrecision), nil)
-
-func emaStep(ema sdkmath.LegacyDec, block sdkmath.Int, alphaBps uint32) sdkmath.LegacyDec {
-	if ema.IsZero() && block.IsZero() {
-		return ema
-	}
-	x := new(big.Int).Mul(block.BigIntMut(), decScale)
-	x.Sub(x, ema.BigIntMut())
-	x.Mul(x, big.NewInt(int64(alphaBps)))
-	x.Quo(x, big.NewInt(types.BasisPoints))
-	x.Add(x, ema.BigIntMut())
-	return sdkmath.LegacyNewDecFromBigIntWithPrec(x, sdkmath.LegacyPrecision)
+	se.RevenueEma, se.RevenueBlock = types.DecEMAStep(se.RevenueEma, se.RevenueBlock, alphaBps), sdkmath.ZeroInt()
+	se.BurnEma, se.BurnBlock = types.DecEMAStep(se.BurnEma, se.BurnBlock, alphaBps), sdkmath.ZeroInt()
 }
