@@ -229,17 +229,17 @@ func partitionBelow(seg []uint64, p uint64) (c int) {
 
 // gatherRow copies the entries of one CSR row segment that fall in columns
 // [j0, j0+block) into the block buffer, as keys weight<<16 | row: column c
-// of the block gets buf[c·m + cnt[c]]. It returns the number of entries
+// of the block gets buf[c·stride + cnt[c]]. It returns the number of entries
 // taken (the segment's columns increase, so they are a prefix).
 //
 //go:noinline
-func gatherRow(seg []uint64, j0 uint, row uint64, buf []uint64, m int, cnt *[block]int) int {
+func gatherRow(seg []uint64, j0 uint, row uint64, buf []uint64, stride int, cnt *[block]int) int {
 	for k, x := range seg {
 		c := uint(entCol(x)) - j0
 		if c >= block {
 			return k
 		}
-		buf[int(c)*m+cnt[c]] = x&^0xFFFF | row
+		buf[int(c)*stride+cnt[c]] = x&^0xFFFF | row
 		cnt[c]++
 	}
 	return len(seg)
@@ -300,18 +300,23 @@ func (e *epoch) computeConsensus() {
 	m := len(rows)
 	scratch := make([]uint64, m) // a column has at most one key per row
 	if m <= 1024 {
-		// Fixed layout: column c of the block uses buf[c·m : c·m+cnt[c]]
-		// (a row has at most one entry per column).
-		buf := make([]uint64, block*m)
+		// Fixed layout: column c of the block uses buf[c·stride :
+		// c·stride+cnt[c]] (a row has at most one entry per column). A
+		// stride of m would often be a multiple of 512 bytes (256
+		// validators: 2 KiB), mapping the block's columns onto a few L1
+		// sets so that every gathered key missed the cache; one more cache
+		// line spreads them (measured: consensus about 20% faster).
+		stride := m + 8
+		buf := make([]uint64, block*stride)
 		var cnt [block]int
 		for j0 := 0; j0 < n; j0 += block {
 			j1 := min(j0+block, n)
 			cnt = [block]int{}
 			for r, i := range rows {
-				cursor[r] += gatherRow(e.ent[cursor[r]:e.rowStart[i+1]], uint(j0), uint64(i), buf, m, &cnt)
+				cursor[r] += gatherRow(e.ent[cursor[r]:e.rowStart[i+1]], uint(j0), uint64(i), buf, stride, &cnt)
 			}
 			for c := 0; c < j1-j0; c++ {
-				cons[j0+c] = weightedQuantile(buf[c*m:c*m+cnt[c]], e.activeStake, thr, scratch)
+				cons[j0+c] = weightedQuantile(buf[c*stride:c*stride+cnt[c]], e.activeStake, thr, scratch)
 			}
 		}
 		return
