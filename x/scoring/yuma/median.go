@@ -6,7 +6,7 @@ import (
 )
 
 // block is the number of columns computeConsensus gathers at a time.
-const block = 64
+const block = 128
 
 // quantileThreshold returns ceil(kappa · total) in raw Fixed units: the stake a
 // set of validators must reach (cum ≥ threshold ⇔ cum ≥ kappa·total exactly).
