@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	gwruntime "github.com/grpc-ecosystem/grpc-gateway/runtime"
+	"github.com/spf13/cobra"
 	"google.golang.org/grpc"
 
 	"cosmossdk.io/core/appmodule"
@@ -17,6 +18,7 @@ import (
 	sdk "github.com/cosmos/cosmos-sdk/types"
 	"github.com/cosmos/cosmos-sdk/types/module"
 
+	"github.com/meritnet/merit/x/emission/client/cli"
 	"github.com/meritnet/merit/x/emission/keeper"
 	"github.com/meritnet/merit/x/emission/types"
 )
@@ -99,6 +101,9 @@ func (am AppModule) ExportGenesis(ctx sdk.Context, cdc codec.JSONCodec) json.Raw
 }
 
 func (AppModule) ConsensusVersion() uint64 { return ConsensusVersion }
+
+// GetQueryCmd adds `simulate --file`, which runs locally, to the autocli queries.
+func (AppModule) GetQueryCmd() *cobra.Command { return cli.QueryCmd() }
 
 // EndBlock issues the block reward.
 func (am AppModule) EndBlock(ctx context.Context) error { return am.keeper.EndBlocker(ctx) }
