@@ -208,6 +208,16 @@ func (t *Tokenizer) Encode(text string, bos, eos bool) []int {
 	if bos {
 		toks = append(toks, TokenBOS)
 	}
+	toks = t.merge(t.unmerged(toks, text))
+	if eos {
+		toks = append(toks, TokenEOS)
+	}
+	return toks
+}
+
+// unmerged appends the tokens before merging: the dummy prefix and one
+// token per character, or its bytes.
+func (t *Tokenizer) unmerged(toks []int, text string) []int {
 	if text != "" {
 		if id, ok := t.lookup[" "]; ok {
 			toks = append(toks, id)
@@ -231,10 +241,6 @@ func (t *Tokenizer) Encode(text string, bos, eos bool) []int {
 		}
 		i = j
 	}
-	toks = t.merge(toks)
-	if eos {
-		toks = append(toks, TokenEOS)
-	}
 	return toks
 }
 
@@ -247,9 +253,12 @@ func (t *Tokenizer) byteToken(b byte) int {
 	return TokenUNK
 }
 
-// merge runs the BPE merge loop over a linked list so that only the two pairs
-// next to a merge are looked up again; the scan for the best pair keeps run.c's
-// order (strict >, leftmost wins).
+// merge runs the BPE merge loop over a linked list with a max-heap of the
+// candidate pairs, so a prompt of n characters costs O(n log n) instead of
+// run.c's O(n²) scan per merge. The heap orders by score, then by position,
+// which is run.c's choice exactly (strict >, leftmost wins): a merged node
+// keeps its left position, so positions stay in list order. Entries made
+// stale by a merge are skipped when popped.
 func (t *Tokenizer) merge(toks []int) []int {
 	n := len(toks)
 	if n < 2 {
@@ -262,29 +271,30 @@ func (t *Tokenizer) merge(toks []int) []int {
 		next[i], prev[i] = i+1, i-1
 	}
 	next[n-1] = -1
+	h := make(pairHeap, 0, n)
 	lookPair := func(i int) {
 		pair[i] = -1
 		if j := next[i]; j >= 0 {
-			if id, ok := t.lookup[t.Vocab(toks[i])+t.Vocab(toks[j])]; ok {
+			if id, ok := t.lookup[t.Vocab(toks[i])+t.Vocab(toks[j])]; ok && t.scores[id] > -1e10 {
 				pair[i] = id
+				h.push(pairEntry{score: t.scores[id], pos: i, id: id, right: j})
 			}
 		}
 	}
 	for i := range n {
 		lookPair(i)
 	}
-	for {
-		best, bestScore := -1, float32(-1e10)
-		for i := 0; i >= 0; i = next[i] {
-			if id := pair[i]; id >= 0 && t.scores[id] > bestScore {
-				best, bestScore = i, t.scores[id]
-			}
+	for len(h) > 0 {
+		e := h.pop()
+		// Stale: the left node was merged away or re-paired, or its right
+		// neighbour changed since the entry was pushed.
+		if toks[e.pos] < 0 || pair[e.pos] != e.id || next[e.pos] != e.right {
+			continue
 		}
-		if best < 0 {
-			break
-		}
+		best := e.pos
 		toks[best] = pair[best]
 		gone := next[best]
+		toks[gone] = -1
 		next[best] = next[gone]
 		if next[gone] >= 0 {
 			prev[next[gone]] = best
@@ -299,4 +309,58 @@ func (t *Tokenizer) merge(toks []int) []int {
 		out = append(out, toks[i])
 	}
 	return out
+}
+
+// pairEntry is a candidate merge of the node at pos with its right neighbour.
+type pairEntry struct {
+	score      float32
+	pos, right int
+	id         int
+}
+
+// pairHeap is a max-heap by score, then min by position.
+type pairHeap []pairEntry
+
+func (h pairHeap) less(a, b int) bool {
+	if h[a].score != h[b].score {
+		return h[a].score > h[b].score
+	}
+	return h[a].pos < h[b].pos
+}
+
+func (h *pairHeap) push(e pairEntry) {
+	*h = append(*h, e)
+	s := *h
+	for i := len(s) - 1; i > 0; {
+		p := (i - 1) / 2
+		if !s.less(i, p) {
+			break
+		}
+		s[i], s[p] = s[p], s[i]
+		i = p
+	}
+}
+
+func (h *pairHeap) pop() pairEntry {
+	s := *h
+	top := s[0]
+	last := len(s) - 1
+	s[0] = s[last]
+	s = s[:last]
+	for i := 0; ; {
+		l, r, m := 2*i+1, 2*i+2, i
+		if l < len(s) && s.less(l, m) {
+			m = l
+		}
+		if r < len(s) && s.less(r, m) {
+			m = r
+		}
+		if m == i {
+			break
+		}
+		s[i], s[m] = s[m], s[i]
+		i = m
+	}
+	*h = s
+	return top
 }
