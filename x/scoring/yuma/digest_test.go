@@ -206,13 +206,13 @@ func TestLargeEpochDigests(t *testing.T) {
 		{"mixed 2000x300 liquid", func(testing.TB) Input { return mixedInput(3, 2000, 300) }, "2bf96815b6a0a492abeca633af83b26e748421b8d767c3695048c8d7b7b1e736 dc963a63329a90e5699dafe95c3afb73402bb26c2c0b4c0890143ef3ce19e8f2", false},
 		{"mixed 2000x300 kappa 2/3", func(testing.TB) Input { return mixedInput(6, 2000, 300) }, "0cc2251f8ecf5419f39cb6055c13022fad7b54729d4313852827ac245eb0ae35 736e869f54ca3a242b825d6ec49e6ddcc654fd76c63435abdf87c3f7a0f76482", false},
 		{"mixed 700x700", func(testing.TB) Input { return mixedInput(1, 700, 700) }, "b8748875699ecb9104a6311cac48ea8fadcaad0e4402aebbda7b54f1fc51fa17 d7481ed2645c6c658acdd175f8a47b058b6ec4467c9693a7a6082f408cd83431", false},
-		{"mixed 1500x1100", func(testing.TB) Input { return mixedInput(5, 1500, 1100) }, "ca69c1d48fafcef28ffafe25ab86d99b593220022ff7b0a4c5aa9bdea4ea728a 58b6f8cb52d24881fe0d2466cabb6b3de6a321b9a31335bf66e8a47159140b59", false},
+		{"mixed 1500x1100", func(testing.TB) Input { return mixedInput(5, 1500, 1100) }, "ca69c1d48fafcef28ffafe25ab86d99b593220022ff7b0a4c5aa9bdea4ea728a 58b6f8cb52d24881fe0d2466cabb6b3de6a321b9a31335bf66e8a47159140b59", true},
 		{"tied 600x200", func(testing.TB) Input { return tiedInput(600, 200) }, "93f8612a7a177dad0d8be786cdde00e91c513a2a4d21333029249b60cfc7001e 93f8612a7a177dad0d8be786cdde00e91c513a2a4d21333029249b60cfc7001e", false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			if c.long && testing.Short() {
-				t.Skip("large case skipped in -short")
+			if c.long && (testing.Short() || raceEnabled) {
+				t.Skip("large case: skipped in -short and under the race detector")
 			}
 			in := c.in(t)
 			out, err := Run(in)
