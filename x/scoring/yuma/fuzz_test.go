@@ -124,10 +124,12 @@ func FuzzEpoch(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		in := inputFromBytes(data)
 		out, err := Run(in)
+		// Run checks the rows as it reads them: it must reject exactly
+		// what Validate rejects, with the same error.
+		if verr := in.Validate(); (err == nil) != (verr == nil) || (err != nil && err.Error() != verr.Error()) {
+			t.Fatalf("Run error %v, Validate %v", err, verr)
+		}
 		if err != nil {
-			if in.Validate() == nil {
-				t.Fatalf("Run failed on valid input: %v", err)
-			}
 			return
 		}
 		checkInvariants(t, &in, &out)
