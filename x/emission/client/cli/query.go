@@ -47,7 +47,7 @@ meritd q emission simulate --file scenario.json --blocks 20000 --output json`,
 			if path == "" {
 				return fmt.Errorf("--file is required (use - for standard input)")
 			}
-			var r io.Reader = cmd.InOrStdin()
+			r := cmd.InOrStdin()
 			if path != "-" {
 				f, err := os.Open(path)
 				if err != nil {
