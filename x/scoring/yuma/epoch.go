@@ -164,7 +164,7 @@ func (e *epoch) buildWeights() {
 		e.rowStart[i] = pos
 		if !e.rowUsable(i) {
 			// Not read otherwise; checked like the rows maskRow reads.
-			if in.Weights != nil && checkRow(in.Weights[i], n, Max) != nil {
+			if len(in.Weights) > i && checkRow(in.Weights[i], n, Max) != nil {
 				e.malformed = true
 				return
 			}
