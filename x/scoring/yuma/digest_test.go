@@ -202,11 +202,11 @@ func TestLargeEpochDigests(t *testing.T) {
 		{"dense 1024x128", func(tb testing.TB) Input { return denseInput(tb, 1024, 128, false) }, "00387f531420cd85389db5dde631de0c4ef8be2647ed6a1961f81b58e92bdcc1 6dcfa041dc812302989f0f5d91d27f20299844a4501d1a9ed79e4045d6bdc335", false},
 		{"dense 4096x256", func(tb testing.TB) Input { return denseInput(tb, 4096, 256, false) }, "6483275e88e04149f4b03a1e0a60f7131b10558aa01bb54ec702c2c0dbabad54 88f1aa696bb9c8e43b01c039d8b99c82bc23ad27af626acbb303aa7fc951be7e", true},
 		{"dense 4096x256 liquid", func(tb testing.TB) Input { return denseInput(tb, 4096, 256, true) }, "ca4d2fa0453af4c3fceeb8e2f23a1b94d25c562acfba57d9773583588c4bf4c8 1e4de6f6eea6cf8704d01e22c732f50741ead3f6a7c431557719a7184343f7fb", true},
-		{"mixed 2000x300", func(testing.TB) Input { return mixedInput(0, 2000, 300) }, "a4b878a0cafaef6d76d52b6a9d637566d92b7bb3dd7c50c4e92c04cbd6f1f3c9 9ee0cbac30ae0d4c90fd50b067048ce6fc80b93b4ed239412a79cb12e1fa8d13", false},
-		{"mixed 2000x300 liquid", func(testing.TB) Input { return mixedInput(3, 2000, 300) }, "2bf96815b6a0a492abeca633af83b26e748421b8d767c3695048c8d7b7b1e736 dc963a63329a90e5699dafe95c3afb73402bb26c2c0b4c0890143ef3ce19e8f2", false},
-		{"mixed 2000x300 kappa 2/3", func(testing.TB) Input { return mixedInput(6, 2000, 300) }, "0cc2251f8ecf5419f39cb6055c13022fad7b54729d4313852827ac245eb0ae35 736e869f54ca3a242b825d6ec49e6ddcc654fd76c63435abdf87c3f7a0f76482", false},
-		{"mixed 700x700", func(testing.TB) Input { return mixedInput(1, 700, 700) }, "b8748875699ecb9104a6311cac48ea8fadcaad0e4402aebbda7b54f1fc51fa17 d7481ed2645c6c658acdd175f8a47b058b6ec4467c9693a7a6082f408cd83431", false},
-		{"mixed 1500x1100", func(testing.TB) Input { return mixedInput(5, 1500, 1100) }, "ca69c1d48fafcef28ffafe25ab86d99b593220022ff7b0a4c5aa9bdea4ea728a 58b6f8cb52d24881fe0d2466cabb6b3de6a321b9a31335bf66e8a47159140b59", true},
+		{"mixed 2000x300", func(testing.TB) Input { return mixedInput(0, 2000, 300) }, "bd77452c366d829704fc64bc013697da4ce1f29f5660c2d5d56d808126c6b234 a7653e0d30f17f2c77caec4ba8fd52efeaf12624c74f231adb4ec61acbafd4bc", false},
+		{"mixed 2000x300 liquid", func(testing.TB) Input { return mixedInput(3, 2000, 300) }, "1d748c714d704fac9afe12a3f506e2be5fbda752be3c0490c6ad5695d8f8750e d78817802a57dcad1a3a458bb04b09466956467689aa6a0b78940d655c9c37bb", false},
+		{"mixed 2000x300 kappa 2/3", func(testing.TB) Input { return mixedInput(6, 2000, 300) }, "bf07491bcfbd893edb760541b15ff4b847c0f23d7fe574b0b6bab7cb0ddfe304 b085996d02755f8185795e31089d8bc0baa5e1dab07fb5090f93eeb6e2d7c4d0", false},
+		{"mixed 700x700", func(testing.TB) Input { return mixedInput(1, 700, 700) }, "3d2c6f07633a59a629dd6967e4d2813e8b9fc651e731bace9c75d3347b27d40f 57b1136042432b94cb5ddb8c34ce27219ef0bcc43e7d5a403ed55215661a3262", false},
+		{"mixed 1500x1100", func(testing.TB) Input { return mixedInput(5, 1500, 1100) }, "18cb23ef41a0e249372fc63c8cdfb14d0f6f2bb424f69e8c3444711f2123696a 084547674af8ec663aa3df7d5747f8676dcf77c181e47655f6da01adffbc0681", true},
 		{"tied 600x200", func(testing.TB) Input { return tiedInput(600, 200) }, "93f8612a7a177dad0d8be786cdde00e91c513a2a4d21333029249b60cfc7001e 93f8612a7a177dad0d8be786cdde00e91c513a2a4d21333029249b60cfc7001e", false},
 	}
 	for _, c := range cases {

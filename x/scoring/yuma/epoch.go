@@ -263,6 +263,15 @@ func (e *epoch) output() Output {
 		Bonds:          e.bonds,
 		NextPermit:     TopStakePermits(in.Stake, in.Params.MaxValidators),
 	}
+	// Bonds are kept only for UIDs that keep (or gain) a permit; the others'
+	// are cleared, as subtensor's epoch does ("set bonds only if uid retains
+	// validator permit, otherwise clear bonds"): a validator that loses its
+	// permit must not return with bonds it earned before.
+	for i, keep := range out.NextPermit {
+		if !keep && i < len(out.Bonds) {
+			out.Bonds[i] = nil
+		}
+	}
 	var incSum uint64
 	for _, v := range e.incentive {
 		incSum += uint64(v)

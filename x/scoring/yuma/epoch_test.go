@@ -477,3 +477,30 @@ func TestRunChecksRowsLikeValidate(t *testing.T) {
 		}
 	}
 }
+
+// A validator that does not keep its permit for the next epoch has its bonds
+// cleared, as in subtensor's epoch; one that keeps it keeps its bonds. The
+// vector: validators 0 and 1 bond to miner 3; validator 1 falls out of the
+// top-1 permit set (max_validators 1) and so leaves with no bonds.
+func TestBondsClearedWhenPermitLost(t *testing.T) {
+	in := newInput(60, 40, 0, 0)
+	in.Params.MaxValidators = 1
+	in.Permit = []bool{true, true, false, false}
+	in.Weights[0] = row(3, 1)
+	in.Weights[1] = row(3, 1)
+	half := []Entry{{UID: 3, Value: FromRatio(1, 2)}}
+	in.Bonds = [][]Entry{half, half, nil, nil}
+	out := mustRun(t, in)
+	if !out.NextPermit[0] || out.NextPermit[1] {
+		t.Fatalf("next permits %v", out.NextPermit)
+	}
+	if len(out.Bonds[0]) == 0 {
+		t.Fatal("the validator that keeps its permit lost its bonds")
+	}
+	if len(out.Bonds[1]) != 0 {
+		t.Fatalf("the validator that lost its permit kept bonds %v", out.Bonds[1])
+	}
+	if out.Dividends[1] == 0 {
+		t.Fatal("dividends of this epoch must still follow the bonds it held")
+	}
+}
