@@ -94,19 +94,32 @@ type gatewayRequest struct {
 // ServeHTTP implements /v1/completions, /v1/chat/completions and /v1/models.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
+	switch r.URL.Path {
+	case "/v1/models", "/v1/completions", "/v1/chat/completions":
+	default:
+		// Before authentication: a wrong URL is worth saying even without a key.
+		g.fail(w, http.StatusNotFound, "unknown_url", nil, "unknown path "+r.URL.Path)
+		return
+	}
 	if g.cfg.Keys == nil {
-		g.fail(w, http.StatusServiceUnavailable, "gateway_disabled", "the gateway is disabled: start the validator with --gateway-keys FILE")
+		g.fail(w, http.StatusServiceUnavailable, "gateway_disabled", nil, "the gateway is disabled: start the validator with --gateway-keys FILE")
 		return
 	}
 	if err := g.cfg.Keys.maybeReload(); err != nil {
 		g.cfg.Log.Error("gateway keys file unreadable; keeping the previous keys", zap.Error(err))
 	}
-	token, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	user, ok := g.cfg.Keys.Check(strings.TrimSpace(token))
-	if !ok {
+	// Only the Bearer scheme (RFC 6750; the scheme name is case-insensitive):
+	// a bare key in the header is a client bug worth a clear 401.
+	auth := r.Header.Get("Authorization")
+	token, hasBearer := "", len(auth) > 7 && strings.EqualFold(auth[:7], "Bearer ")
+	if hasBearer {
+		token = strings.TrimSpace(auth[7:])
+	}
+	user, ok := g.cfg.Keys.Check(token)
+	if !hasBearer || !ok {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="merit-gateway"`)
 		g.count("unauthorized")
-		g.fail(w, http.StatusUnauthorized, "invalid_api_key", "missing or unknown API key")
+		g.fail(w, http.StatusUnauthorized, "invalid_api_key", nil, "missing or unknown API key")
 		return
 	}
 	if r.URL.Path == "/v1/models" {
@@ -115,31 +128,36 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", "POST")
-		g.fail(w, http.StatusMethodNotAllowed, "invalid_request_error", "use POST")
+		g.fail(w, http.StatusMethodNotAllowed, "method_not_allowed", nil, "use POST")
 		return
 	}
 	ref := g.cfg.Reference()
 	if ref == nil {
 		g.count("no_miner")
-		g.fail(w, http.StatusServiceUnavailable, "not_ready", "the validator has not synced with the chain yet")
+		g.fail(w, http.StatusServiceUnavailable, "not_ready", nil, "the validator has not synced with the chain yet")
 		return
 	}
 	raw, err := io.ReadAll(io.LimitReader(r.Body, maxGatewayBody+1))
 	if err != nil || len(raw) > maxGatewayBody {
 		g.count("bad_request")
-		g.fail(w, http.StatusRequestEntityTooLarge, "invalid_request_error", "request body too large or unreadable")
+		g.fail(w, http.StatusRequestEntityTooLarge, "request_too_large", nil, "request body too large or unreadable")
 		return
 	}
 	req, err := g.normalize(r.URL.Path, raw, ref.ModelID)
 	if err != nil {
 		g.count("bad_request")
-		g.fail(w, http.StatusBadRequest, "invalid_request_error", err.Error())
+		var pe *paramError
+		var param *string
+		if errors.As(err, &pe) {
+			param = &pe.param
+		}
+		g.fail(w, http.StatusBadRequest, "invalid_request", param, err.Error())
 		return
 	}
 	miners := g.available()
 	if len(miners) == 0 {
 		g.count("no_miner")
-		g.fail(w, http.StatusServiceUnavailable, "no_miner", "no miner is available right now")
+		g.fail(w, http.StatusServiceUnavailable, "no_miner", nil, "no miner is available right now")
 		return
 	}
 	var lastErr string
@@ -159,7 +177,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.cfg.Log.Info("gateway: miner failed; trying the next", zap.Uint16("uid", m.UID), zap.String("error", errText))
 	}
 	g.count("upstream_error")
-	g.fail(w, http.StatusBadGateway, "upstream_error", "no miner answered: "+lastErr)
+	g.fail(w, http.StatusBadGateway, "upstream_error", nil, "no miner answered: "+lastErr)
 }
 
 // try sends the request to one miner. It reports done when a response
@@ -315,6 +333,9 @@ func (g *Gateway) normalize(path string, raw []byte, modelID string) (*gatewayRe
 		if req.Echo {
 			return nil, errors.New("echo is not supported")
 		}
+		if err := positiveTokens(req.MaxTokens); err != nil {
+			return nil, err
+		}
 		req.Model = modelID
 		req.MaxTokens = capTokens(req.MaxTokens)
 		req.Temperature, req.Seed = seedFor(req.Temperature, req.Seed)
@@ -337,6 +358,9 @@ func (g *Gateway) normalize(path string, raw []byte, modelID string) (*gatewayRe
 		}
 		if req.N != nil && *req.N > 1 {
 			return nil, errors.New("n > 1 is not supported")
+		}
+		if err := positiveTokens(req.CompletionMaxTokens()); err != nil {
+			return nil, err
 		}
 		req.Model = modelID
 		req.MaxTokens = capTokens(req.CompletionMaxTokens())
@@ -372,6 +396,15 @@ func (g *Gateway) normalize(path string, raw []byte, modelID string) (*gatewayRe
 	}
 	out.body = body
 	return out, nil
+}
+
+// positiveTokens refuses a token limit below 1, as OpenAI does; passing it
+// on would let a miner answer at its default length.
+func positiveTokens(p *int) error {
+	if p != nil && *p < 1 {
+		return &paramError{param: "max_tokens", msg: fmt.Sprintf("max_tokens must be at least 1, got %d", *p)}
+	}
+	return nil
 }
 
 // randomSeed is a secret non-zero seed. crypto/rand.Read does not fail
@@ -482,8 +515,26 @@ func (g *Gateway) spot(result string) {
 	}
 }
 
-func (g *Gateway) fail(w http.ResponseWriter, status int, typ, msg string) {
+// fail writes OpenAI's error envelope: the type says whose fault it is
+// (the caller's, a rate limit, the server's), the code what exactly.
+func (g *Gateway) fail(w http.ResponseWriter, status int, code string, param *string, msg string) {
+	typ := "invalid_request_error"
+	switch {
+	case status == http.StatusTooManyRequests:
+		typ = "rate_limit_error"
+	case status >= 500:
+		typ = "server_error"
+	}
+	codeJSON, _ := json.Marshal(code)
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(api.ErrorResponse{Error: api.ErrorBody{Message: msg, Type: typ}})
+	_ = json.NewEncoder(w).Encode(api.ErrorResponse{Error: api.ErrorBody{Message: msg, Type: typ, Param: param, Code: codeJSON}})
 }
+
+// paramError is a bad request naming the offending field.
+type paramError struct {
+	param string
+	msg   string
+}
+
+func (e *paramError) Error() string { return e.msg }

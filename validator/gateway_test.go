@@ -185,3 +185,57 @@ func TestAPIKeysFile(t *testing.T) {
 		t.Fatal("missing file accepted")
 	}
 }
+
+// TestGatewayInputEdges: the Bearer scheme is required, unknown paths are a
+// JSON 404, max_tokens below 1 is a 400, and every error names its code.
+func TestGatewayInputEdges(t *testing.T) {
+	eng, _ := tinyReference(t)
+	good := startMiner(t, 2, eng)
+	_, srv, _ := newTestGateway(t, []Miner{good}, 0)
+
+	errBody := func(t *testing.T, b []byte) api.ErrorBody {
+		t.Helper()
+		var e api.ErrorResponse
+		if err := json.Unmarshal(b, &e); err != nil || e.Error.Message == "" || e.Error.Type == "" || len(e.Error.Code) == 0 {
+			t.Fatalf("not an OpenAI error with a code: %v %s", err, b)
+		}
+		return e.Error
+	}
+	// A bare key without the scheme.
+	req, _ := http.NewRequest("POST", srv.URL+"/v1/completions", strings.NewReader(`{"prompt":"hi","max_tokens":2}`))
+	req.Header.Set("Authorization", testKey)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 401 || string(errBody(t, b).Code) != `"invalid_api_key"` {
+		t.Fatalf("bare key: %d %s", resp.StatusCode, b)
+	}
+	for _, path := range []string{"/v1/embeddings", "/v1/completions/x"} {
+		resp, b := gwPost(t, srv.URL+path, testKey, `{}`)
+		if resp.StatusCode != 404 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") ||
+			string(errBody(t, b).Code) != `"unknown_url"` {
+			t.Fatalf("%s: %d %s", path, resp.StatusCode, b)
+		}
+	}
+	for _, body := range []string{`{"prompt":"hi","max_tokens":0}`, `{"prompt":"hi","max_tokens":-3}`} {
+		resp, b := gwPost(t, srv.URL+"/v1/completions", testKey, body)
+		e := errBody(t, b)
+		if resp.StatusCode != 400 || e.Param == nil || *e.Param != "max_tokens" {
+			t.Fatalf("%s: %d %s", body, resp.StatusCode, b)
+		}
+	}
+	for _, body := range []string{`{"messages":[{"role":"user","content":"hi"}],"max_tokens":0}`,
+		`{"messages":[{"role":"user","content":"hi"}],"max_completion_tokens":-1}`} {
+		if resp, b := gwPost(t, srv.URL+"/v1/chat/completions", testKey, body); resp.StatusCode != 400 {
+			t.Fatalf("%s: %d %s", body, resp.StatusCode, b)
+		}
+	}
+	// The wrong JSON is still a 400 with a code.
+	resp, b = gwPost(t, srv.URL+"/v1/completions", testKey, `{"prompt":`)
+	if resp.StatusCode != 400 || string(errBody(t, b).Code) != `"invalid_request"` {
+		t.Fatalf("bad json: %d %s", resp.StatusCode, b)
+	}
+}

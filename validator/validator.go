@@ -589,9 +589,8 @@ func (v *Validator) Handler() http.Handler {
 	mux.Handle("/", dashboard.Handler(v.dashboardData))
 	mux.Handle("/metrics", v.metrics.Handler())
 	mux.HandleFunc("/healthz", v.healthz)
-	mux.Handle("/v1/completions", v.gateway)
-	mux.Handle("/v1/chat/completions", v.gateway)
-	mux.Handle("/v1/models", v.gateway)
+	mux.Handle("/v1/", v.gateway) // the gateway answers unknown /v1 paths itself
+
 	return mux
 }
 
