@@ -37,6 +37,9 @@ type faultyEngine struct {
 	f Faults
 }
 
+// Unwrap is the honest engine underneath.
+func (e *faultyEngine) Unwrap() inference.Engine { return e.Engine }
+
 // promptTokener is implemented by LocalEngine: the exact prompt ids,
 // whatever form the prompt came in.
 type promptTokener interface {

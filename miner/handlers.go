@@ -67,6 +67,12 @@ func (s *Server) generate(w http.ResponseWriter, r *http.Request, parse func([]b
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.RequestTimeout)
 	defer cancel()
+	if aerr, ok := s.checkPrompt(ctx, p); !ok {
+		if aerr != nil {
+			writeError(w, aerr)
+		}
+		return
+	}
 	release, err := s.queue.acquire(ctx)
 	if err != nil {
 		if errors.Is(err, errQueueFull) {

@@ -40,6 +40,10 @@ type ServerConfig struct {
 	MaxTokens func() int
 	// MaxBodyBytes bounds request bodies (413 beyond). Default 1 MiB.
 	MaxBodyBytes int64
+	// MaxPromptBytes bounds prompts before they are tokenized (400
+	// context_length_exceeded beyond). Default: the longest prompt that
+	// could fit the model's context (see promptByteLimit).
+	MaxPromptBytes int
 	// RequestTimeout bounds a request from arrival to the end of its
 	// answer, queue wait included. Default 60 s.
 	RequestTimeout time.Duration
@@ -71,7 +75,9 @@ type Server struct {
 	queue    *admission
 	handler  http.Handler
 	started  time.Time
-	closing  atomic.Bool
+	// promptLimit is the largest prompt in bytes, 0 for none.
+	promptLimit int
+	closing     atomic.Bool
 }
 
 // NewServer checks cfg and builds the handler.
@@ -104,6 +110,8 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 		return nil, fmt.Errorf("miner: request timeout %s is negative", cfg.RequestTimeout)
 	case cfg.Concurrency < 0:
 		return nil, fmt.Errorf("miner: concurrency %d is negative", cfg.Concurrency)
+	case cfg.MaxPromptBytes < 0:
+		return nil, fmt.Errorf("miner: max prompt bytes %d is negative", cfg.MaxPromptBytes)
 	}
 	cfg.Concurrency = admissionSlots(cfg.Engine, cfg.Concurrency)
 	if cfg.Logger == nil {
@@ -118,6 +126,10 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 		return nil, fmt.Errorf("miner: encode the model list: %w", err)
 	}
 	s.models = models
+	s.promptLimit = cfg.MaxPromptBytes
+	if s.promptLimit == 0 {
+		s.promptLimit = promptByteLimit(cfg.Engine, s.info)
+	}
 	s.metrics.info.WithLabelValues(s.info.ID, cfg.Signer.Address()).Set(1)
 	s.metrics.observeEngine(cfg.Engine)
 	s.queue = newAdmission(cfg.Concurrency, cfg.QueueSize, func(waiting, running int) {

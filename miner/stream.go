@@ -57,18 +57,12 @@ func (g *generation) stream(ctx context.Context, w http.ResponseWriter) {
 		return api.WriteEvent(w, g.completionChunk(c))
 	}
 	// The prompt's ids belong in the first event, but the engine reports
-	// them only at the end; engines that can tell them up front do. The
-	// request then carries the ids, so the engine does not tokenize the
-	// prompt a second time (a request's token ids take precedence over its
-	// text and messages, and resolve to the same prompt). On an error the
-	// request stays as it was and Generate reports that error.
-	req := g.p.req
-	if pt, ok := s.engine.(promptTokener); ok {
-		if ids, err := pt.PromptTokens(req); err == nil && len(ids) > 0 {
-			prompt, req.PromptTokens = ids, ids
-		}
+	// them only at the end; when the engine could tell them up front,
+	// checkPrompt already put them in the request.
+	if _, ok := s.engine.(promptTokener); ok {
+		prompt = g.p.req.PromptTokens
 	}
-	res, err := s.engine.Generate(ctx, req, emit)
+	res, err := s.engine.Generate(ctx, g.p.req, emit)
 	if err != nil {
 		if !started {
 			s.fail(ctx, w, err)
