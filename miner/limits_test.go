@@ -3,6 +3,7 @@ package miner
 import (
 	"context"
 	"encoding/json"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -183,5 +184,62 @@ func TestClientGoneFreesSlot(t *testing.T) {
 			t.Errorf("stream=%v: slot freed %s after the client left", stream, took)
 		}
 		<-done
+	}
+}
+
+// max_tokens below 1 is a 400 naming the param, for both routes and both
+// spellings of chat's limit.
+func TestMaxTokensBelowOne(t *testing.T) {
+	f := newAccessFixture(t, 0, nil)
+	c, _ := newTransportClient(t, f.validator)
+	chat := []map[string]string{{"role": "user", "content": "hi"}}
+	for _, tc := range []struct {
+		path  string
+		body  any
+		param string
+	}{
+		{"/v1/completions", map[string]any{"prompt": "x", "max_tokens": 0}, "max_tokens"},
+		{"/v1/completions", map[string]any{"prompt": "x", "max_tokens": -3}, "max_tokens"},
+		{"/v1/chat/completions", map[string]any{"messages": chat, "max_tokens": 0}, "max_tokens"},
+		{"/v1/chat/completions", map[string]any{"messages": chat, "max_completion_tokens": -1}, "max_completion_tokens"},
+		{"/v1/completions", map[string]any{"prompt": "x", "max_tokens": 0, "stream": true}, "max_tokens"},
+	} {
+		resp, err := post(t, c, f.m, tc.path, tc.body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var e api.ErrorResponse
+		_ = json.Unmarshal(resp.Body, &e)
+		if resp.StatusCode != 400 || string(e.Error.Code) != `"invalid_request"` || e.Error.Param == nil || *e.Error.Param != tc.param {
+			t.Errorf("%s %s: %d %s", tc.path, mustJSON(t, tc.body), resp.StatusCode, resp.Body)
+		}
+	}
+}
+
+// Unknown paths answer a JSON 404 in OpenAI's error shape, under /v1/
+// (signed) and outside it (before any authentication).
+func TestUnknownPathsAreJSON404(t *testing.T) {
+	f := newAccessFixture(t, 0, nil)
+	c, _ := newTransportClient(t, f.validator)
+	resp, err := post(t, c, f.m, "/v1/embeddings", map[string]any{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var e api.ErrorResponse
+	if err := json.Unmarshal(resp.Body, &e); err != nil || resp.StatusCode != 404 || string(e.Error.Code) != `"unknown_url"` {
+		t.Errorf("signed /v1/embeddings: %d %s", resp.StatusCode, resp.Body)
+	}
+	for _, path := range []string{"/", "/v2/completions", "/admin", "/healthz/x"} {
+		r, err := http.Post(f.m.URL+path, "application/json", strings.NewReader("{}"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var e api.ErrorResponse
+		err = json.NewDecoder(r.Body).Decode(&e)
+		r.Body.Close()
+		if err != nil || r.StatusCode != 404 || r.Header.Get("Content-Type") != "application/json" ||
+			string(e.Error.Code) != `"unknown_url"` || e.Error.Type != "invalid_request_error" {
+			t.Errorf("POST %s: %d %s %+v (%v)", path, r.StatusCode, r.Header.Get("Content-Type"), e, err)
+		}
 	}
 }

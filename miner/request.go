@@ -73,6 +73,7 @@ type genParams struct {
 type sampling struct {
 	model       string
 	maxTokens   *int
+	maxParam    string // the field maxTokens came from
 	temperature *float64
 	topP        *float64
 	n           *int
@@ -136,7 +137,11 @@ func (s *Server) parseChat(body []byte) (*genParams, *apiError) {
 		}
 		p.req.Messages = append(p.req.Messages, inference.Message{Role: m.Role, Content: string(m.Content)})
 	}
-	err := s.applySampling(p, sampling{model: r.Model, maxTokens: r.CompletionMaxTokens(), temperature: r.Temperature, topP: r.TopP, n: r.N, seed: r.Seed, stop: r.Stop, top: top}, "top_logprobs")
+	maxParam := "max_tokens"
+	if r.MaxCompletionTokens != nil {
+		maxParam = "max_completion_tokens"
+	}
+	err := s.applySampling(p, sampling{model: r.Model, maxTokens: r.CompletionMaxTokens(), maxParam: maxParam, temperature: r.Temperature, topP: r.TopP, n: r.N, seed: r.Seed, stop: r.Stop, top: top}, "top_logprobs")
 	return p, err
 }
 
@@ -151,12 +156,15 @@ func (s *Server) applySampling(p *genParams, in sampling, topParam string) *apiE
 	limit := s.maxTokens()
 	p.req.MaxTokens = limit
 	if in.maxTokens != nil {
-		mt := *in.maxTokens
+		mt, param := *in.maxTokens, in.maxParam
+		if param == "" {
+			param = "max_tokens"
+		}
 		switch {
 		case mt < 1:
-			return badRequest("max_tokens", "max_tokens must be at least 1, got %d", mt)
+			return badRequest(param, "%s must be at least 1, got %d", param, mt)
 		case limit > 0 && mt > limit:
-			return badRequest("max_tokens", "max_tokens %d exceeds this subnet's limit of %d", mt, limit)
+			return badRequest(param, "%s %d exceeds this subnet's limit of %d", param, mt, limit)
 		}
 		p.req.MaxTokens = mt
 	}

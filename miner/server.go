@@ -160,17 +160,22 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 	api.HandleFunc("GET /v1/models", s.handleModels)
 	api.HandleFunc("POST /v1/completions", s.handleCompletions)
 	api.HandleFunc("POST /v1/chat/completions", s.handleChat)
-	api.HandleFunc("/v1/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, &apiError{status: http.StatusNotFound, typ: "invalid_request_error", code: "not_found",
-			msg: fmt.Sprintf("no route %s %s; this miner serves GET /v1/models, POST /v1/completions and POST /v1/chat/completions", r.Method, r.URL.Path)})
-	})
+	api.HandleFunc("/v1/", unknownURL)
 
 	root := http.NewServeMux()
 	root.Handle("/v1/", v.Middleware(api))
 	root.HandleFunc("GET /healthz", s.handleHealth)
 	root.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.Registry, promhttp.HandlerOpts{Registry: s.metrics.Registry}))
+	// Outside /v1/ no authentication is asked: what exists there is open.
+	root.HandleFunc("/", unknownURL)
 	s.handler = s.instrument(root)
 	return s, nil
+}
+
+// unknownURL answers a path (or method) no route serves, in OpenAI's shape.
+func unknownURL(w http.ResponseWriter, r *http.Request) {
+	writeError(w, &apiError{status: http.StatusNotFound, typ: "invalid_request_error", code: "unknown_url",
+		msg: fmt.Sprintf("no route %s %s; this miner serves GET /v1/models, POST /v1/completions, POST /v1/chat/completions, GET /healthz and GET /metrics", r.Method, r.URL.Path)})
 }
 
 // Handler is the whole API.
