@@ -160,7 +160,7 @@ func startTestNet(t *testing.T) *testNet {
 // runValidator starts a validator in-process; stop cancels it and waits.
 func (n *testNet) runValidator(home string) (v *Validator, stop func()) {
 	n.t.Helper()
-	cfg := Config{Home: home, Netuid: n.netuid, ProbeInterval: time.Second, ProbeTimeout: 10 * time.Second, PromptsPerProbe: 2,
+	cfg := Config{Home: home, Netuid: n.netuid, AllowPrivateEndpoints: true, ProbeInterval: time.Second, ProbeTimeout: 10 * time.Second, PromptsPerProbe: 2,
 		Seed: 1, Listen: "127.0.0.1:0", PollInterval: time.Second, SpotCheck: 0.5}
 	v, err := New(cfg, n.c, n.ids["val"], zaptest.NewLogger(n.t))
 	if err != nil {
@@ -362,7 +362,8 @@ func TestValidatorOnChain(t *testing.T) {
 		var logs bytes.Buffer
 		cmd := exec.Command(validatorBinary(t), "run", "--home", home, "--keyring-backend", "test",
 			"--keyring-dir", n.lc.KeyringDir(), "--hotkey", "val", "--netuid", fmt.Sprint(n.netuid), "--grpc", n.lc.GRPC,
-			"--rpc", n.lc.RPC, "--chain-id", n.lc.ChainID, "--listen", listen, "--probe-interval", "1s", "--log-format", "json")
+			"--rpc", n.lc.RPC, "--chain-id", n.lc.ChainID, "--listen", listen, "--probe-interval", "1s", "--log-format", "json",
+			"--allow-private-endpoints")
 		cmd.Stderr = &logs
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)

@@ -23,6 +23,7 @@ import (
 	"github.com/meritnet/merit/client/chain"
 	"github.com/meritnet/merit/client/identity"
 	"github.com/meritnet/merit/client/transport"
+	"github.com/meritnet/merit/internal/logthrottle"
 	"github.com/meritnet/merit/validator/dashboard"
 )
 
@@ -53,6 +54,10 @@ type Config struct {
 
 	// PollInterval is the metagraph poll when the block stream is down.
 	PollInterval time.Duration
+
+	// AllowPrivateEndpoints lets the validator call miners on loopback,
+	// link-local and private addresses (local networks and tests only).
+	AllowPrivateEndpoints bool
 }
 
 func (c *Config) defaults() {
@@ -116,6 +121,10 @@ type Validator struct {
 	seenMu   sync.Mutex
 	seen     map[string]string
 	listener net.Listener
+	// guard refuses miner endpoints that point inward; guardLog throttles
+	// the refusals' log lines per miner.
+	guard    *endpointGuard
+	guardLog *logthrottle.Throttle
 	ready    chan struct{}
 	readyOne sync.Once
 }
@@ -145,7 +154,12 @@ func New(cfg Config, c chain.Chain, id *identity.Identity, log *zap.Logger) (*Va
 	// Limits come from each request's context (probe timeout, gateway
 	// timeout), not from the transport: a miner sends its headers with the
 	// first token, and a long non-streamed gateway answer sends them last.
+	dialer := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
+	if !cfg.AllowPrivateEndpoints {
+		dialer.Control = dialControl
+	}
 	client, err := transport.NewClient(id, &http.Client{Transport: &http.Transport{
+		DialContext:         dialer.DialContext,
 		MaxIdleConnsPerHost: 4, IdleConnTimeout: 90 * time.Second,
 		TLSHandshakeTimeout: 10 * time.Second,
 	}})
@@ -166,6 +180,9 @@ func New(cfg Config, c chain.Chain, id *identity.Identity, log *zap.Logger) (*Va
 		history: dashboard.NewHistory(240),
 		ready:   make(chan struct{}),
 		seen:    map[string]string{},
+		guard:   newEndpointGuard(cfg.AllowPrivateEndpoints, nil),
+		// A refused endpoint stays refused; once in ten minutes keeps it visible.
+		guardLog: logthrottle.New(10 * time.Minute),
 	}
 	v.sync = NewSyncer(c, cfg.Netuid, id.Address(), cfg.PollInterval, log.Named("sync"), v.onSnapshot)
 	if st, err := LoadState(cfg.Home); err != nil {
@@ -381,7 +398,7 @@ func (v *Validator) probeRound(ctx context.Context) {
 		ex  Exchange
 	}
 	var jobs [][]job
-	for _, m := range mg.Miners() {
+	for _, m := range v.callable(ctx, mg.Miners()) {
 		if m.ModelID != "" && m.ModelID != ref.ModelID {
 			o := Outcome{UID: m.UID, Hotkey: m.Hotkey, Result: ResultWrongModel, Reason: ResultWrongModel,
 				Detail: fmt.Sprintf("announces %s; the subnet's task is %s", m.ModelID, ref.ModelID)}
@@ -552,7 +569,7 @@ func (v *Validator) gatewayMiners() []Miner {
 		scores[s.UID] = s
 	}
 	var scored, unscored []Miner
-	for _, m := range mg.Miners() {
+	for _, m := range v.callable(context.Background(), mg.Miners()) {
 		if m.ModelID != "" && m.ModelID != ref.ModelID {
 			continue
 		}
@@ -569,6 +586,29 @@ func (v *Validator) gatewayMiners() []Miner {
 		return scored
 	}
 	return unscored
+}
+
+// callable drops miners whose endpoint the guard refuses, logging each
+// refusal when it starts and then at most every ten minutes. A skipped
+// miner gets no outcome, so its score decays like a silent miner's.
+func (v *Validator) callable(ctx context.Context, miners []Miner) []Miner {
+	out := miners[:0:0]
+	for _, m := range miners {
+		err := v.guard.check(ctx, m.Address)
+		key := m.Hotkey + "@" + m.Address
+		if err == nil {
+			if v.guardLog.Clear(key) {
+				v.log.Info("miner endpoint accepted again", zap.Uint16("uid", m.UID), zap.String("address", m.Address))
+			}
+			out = append(out, m)
+			continue
+		}
+		if ctx.Err() == nil && v.guardLog.Allow(key, time.Now()) {
+			v.log.Warn("miner endpoint refused; not calling it", zap.Uint16("uid", m.UID), zap.String("hotkey", m.Hotkey),
+				zap.String("address", m.Address), zap.Error(err))
+		}
+	}
+	return out
 }
 
 // saveState writes the scores for restarts and `status`.

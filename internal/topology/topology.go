@@ -226,7 +226,8 @@ func (top *Topology) minerArgs(m *Proc) []string {
 
 func (top *Topology) validatorArgs(v *Proc) []string {
 	args := append([]string{"run"}, top.common(v)...)
-	return append(args, "--listen", v.Listen, "--probe-interval", top.Cfg.ProbeInterval.String())
+	// Every miner of the topology listens on loopback.
+	return append(args, "--listen", v.Listen, "--probe-interval", top.Cfg.ProbeInterval.String(), "--allow-private-endpoints")
 }
 
 // StartProc (re)starts a daemon with its arguments, appending to its log.

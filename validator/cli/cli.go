@@ -69,6 +69,8 @@ func runCommand(dial daemon.Dialer) *cli.Command {
 			Usage: "prompts each miner answers per round"},
 		&cli.IntFlag{Name: "max-tokens", EnvVars: daemon.EnvOf("max-tokens"), Category: categoryProbe, DefaultText: "the subnet task's max_tokens",
 			Usage: "token `BUDGET` of a probe; the task's max_tokens also caps it"},
+		&cli.BoolFlag{Name: "allow-private-endpoints", EnvVars: daemon.EnvOf("allow-private-endpoints"), Category: categoryProbe,
+			Usage: "call miners whose endpoint is (or resolves to) a loopback, link-local or private address; for local networks and tests"},
 		&cli.Float64Flag{Name: "ema-alpha", EnvVars: daemon.EnvOf("ema-alpha"), Value: 0.3, Category: categoryProbe,
 			Usage: "weight of the newest round in the smoothed score, in (0, 1]"},
 		&cli.Uint64Flag{Name: "seed", EnvVars: daemon.EnvOf("seed"), Category: categoryProbe, DefaultText: "a secret random seed",
@@ -126,7 +128,7 @@ func runRun(c *cli.Context, dial daemon.Dialer) error {
 			Options: inference.VerifyOptions{LogprobTolerance: c.Float64("logprob-tolerance"), TieTolerance: c.Float64("tie-tolerance")},
 		},
 		Listen: c.String("listen"), GatewayKeys: c.String("gateway-keys"), SpotCheck: c.Float64("spot-check"),
-		PollInterval: c.Duration("poll-interval"),
+		PollInterval: c.Duration("poll-interval"), AllowPrivateEndpoints: c.Bool("allow-private-endpoints"),
 	}
 	for _, p := range []*string{&cfg.Home, &cfg.Reference.Checkpoint, &cfg.Reference.Tokenizer, &cfg.GatewayKeys} {
 		if *p, err = daemon.ExpandHome(*p); err != nil {
