@@ -27,6 +27,7 @@ const (
 	flagQueueSize       = "queue-size"
 	flagRateLimit       = "rate-limit"
 	flagMetagraphPoll   = "metagraph-poll"
+	flagMaxConnsPerIP   = "max-conns-per-ip"
 )
 
 func serveCommand(dial daemon.Dialer) *cli.Command {
@@ -55,6 +56,10 @@ func serveCommand(dial daemon.Dialer) *cli.Command {
 		&cli.DurationFlag{
 			Name: flagRequestTimeout, EnvVars: daemon.EnvOf(flagRequestTimeout), Value: DefaultRequestTimeout, Category: categoryAccess,
 			Usage: "longest `DURATION` a request may take, queue wait and streaming included (504 beyond); also bounds shutdown",
+		},
+		&cli.IntFlag{
+			Name: flagMaxConnsPerIP, EnvVars: daemon.EnvOf(flagMaxConnsPerIP), Value: DefaultMaxConnsPerIP, Category: categoryAccess,
+			Usage: "connections one client address may hold open (`N`; one more is answered 429 and closed); 0 for no cap (behind a proxy)",
 		},
 		&cli.IntFlag{
 			Name: flagConcurrency, EnvVars: daemon.EnvOf(flagConcurrency), Value: DefaultConcurrency, Category: categoryAccess,
@@ -96,12 +101,14 @@ type serveLimits struct {
 	concurrency int
 	queue       int
 	rate        float64
+	connsPerIP  int
 }
 
 func serveLimitsOf(c *cli.Context) (serveLimits, error) {
 	l := serveLimits{
 		maxBody: c.Int64(flagMaxBodyBytes), timeout: c.Duration(flagRequestTimeout),
 		concurrency: c.Int(flagConcurrency), queue: c.Int(flagQueueSize), rate: c.Float64(flagRateLimit),
+		connsPerIP: c.Int(flagMaxConnsPerIP),
 	}
 	switch {
 	case l.maxBody <= 0:
@@ -114,6 +121,8 @@ func serveLimitsOf(c *cli.Context) (serveLimits, error) {
 		return l, fmt.Errorf("--%s must not be negative", flagQueueSize)
 	case l.rate < 0:
 		return l, fmt.Errorf("--%s must not be negative", flagRateLimit)
+	case l.connsPerIP < 0:
+		return l, fmt.Errorf("--%s must not be negative (0: no cap)", flagMaxConnsPerIP)
 	case c.Duration(flagFaultDelay) < 0:
 		return l, fmt.Errorf("--%s must not be negative", flagFaultDelay)
 	}
@@ -226,7 +235,7 @@ func runServe(c *cli.Context, dial daemon.Dialer) error {
 		Engine: engine, Signer: id, Authorize: access.Authorize,
 		MaxTokens:    func() int { return int(watcher.Current().Subnet.Task.MaxTokens) },
 		MaxBodyBytes: limits.maxBody, RequestTimeout: limits.timeout,
-		Concurrency: limits.concurrency, QueueSize: queueFlag(limits.queue),
+		Concurrency: limits.concurrency, QueueSize: queueFlag(limits.queue), MaxConnsPerIP: connsFlag(limits.connsPerIP),
 		Health: chainHealth(watcher, publisher, netuid),
 		Logger: log.Named("api"), Metrics: metrics,
 	})
@@ -254,6 +263,15 @@ func runServe(c *cli.Context, dial daemon.Dialer) error {
 // queueFlag maps --queue-size 0 (no waiting at all) to the server's
 // "negative means none", since 0 there means the default.
 func queueFlag(n int) int {
+	if n == 0 {
+		return -1
+	}
+	return n
+}
+
+// connsFlag maps --max-conns-per-ip 0 (no cap) to the server's "negative
+// means none".
+func connsFlag(n int) int {
 	if n == 0 {
 		return -1
 	}

@@ -47,6 +47,12 @@ type ServerConfig struct {
 	// RequestTimeout bounds a request from arrival to the end of its
 	// answer, queue wait included. Default 60 s.
 	RequestTimeout time.Duration
+	// BodyTimeout bounds reading a request's body (default 10 s): a client
+	// that sends its body slowly loses the connection.
+	BodyTimeout time.Duration
+	// MaxConnsPerIP caps the connections one client address holds open
+	// (default 64; negative means no cap). Applies to Serve only.
+	MaxConnsPerIP int
 	// Concurrency is how many generations run at once (default 2);
 	// QueueSize how many more may wait (default 16; negative means none).
 	Concurrency int
@@ -100,6 +106,12 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 	if cfg.QueueSize == 0 {
 		cfg.QueueSize = DefaultQueueSize
 	}
+	if cfg.BodyTimeout == 0 {
+		cfg.BodyTimeout = DefaultBodyTimeout
+	}
+	if cfg.MaxConnsPerIP == 0 {
+		cfg.MaxConnsPerIP = DefaultMaxConnsPerIP
+	}
 	if cfg.QueueSize < 0 {
 		cfg.QueueSize = 0
 	}
@@ -110,6 +122,8 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 		return nil, fmt.Errorf("miner: request timeout %s is negative", cfg.RequestTimeout)
 	case cfg.Concurrency < 0:
 		return nil, fmt.Errorf("miner: concurrency %d is negative", cfg.Concurrency)
+	case cfg.BodyTimeout < 0:
+		return nil, fmt.Errorf("miner: body timeout %s is negative", cfg.BodyTimeout)
 	case cfg.MaxPromptBytes < 0:
 		return nil, fmt.Errorf("miner: max prompt bytes %d is negative", cfg.MaxPromptBytes)
 	}
@@ -168,7 +182,7 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 	root.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.Registry, promhttp.HandlerOpts{Registry: s.metrics.Registry}))
 	// Outside /v1/ no authentication is asked: what exists there is open.
 	root.HandleFunc("/", unknownURL)
-	s.handler = s.instrument(root)
+	s.handler = bodyDeadline(cfg.BodyTimeout, s.instrument(root))
 	return s, nil
 }
 
@@ -190,18 +204,20 @@ func (s *Server) Metrics() *Metrics { return s.metrics }
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	hs := &http.Server{
 		Handler:           s.handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		// Requests are small; the timeout caps slow-loris bodies.
-		ReadTimeout: s.cfg.RequestTimeout,
-		// Streams last up to the request timeout; the margin lets the
-		// handler write its timeout error and trailer.
+		ReadHeaderTimeout: DefaultReadHeaderTimeout,
+		// No ReadTimeout: bodies get their own deadline (bodyDeadline), and
+		// a server-wide one would cancel requests that outlive it.
+		// Every request, streams included, ends within the request
+		// timeout; the margin lets the handler write its timeout error and
+		// the stream's trailer.
 		WriteTimeout: s.cfg.RequestTimeout + 10*time.Second,
-		IdleTimeout:  2 * time.Minute,
+		IdleTimeout:  DefaultIdleTimeout,
 		ErrorLog:     zap.NewStdLog(s.log.Named("http")),
 		// In-flight requests keep their own context: a shutdown signal
 		// must not cut answers short.
 		BaseContext: func(net.Listener) context.Context { return context.Background() },
 	}
+	ln = limitPerIP(ln, s.cfg.MaxConnsPerIP)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	select {
