@@ -77,6 +77,7 @@ func TestServeRefusals(t *testing.T) {
 		{[]string{"serve"}, "--hotkey is required"},
 		{[]string{"serve", "--hotkey", "miner", "--netuid", "9"}, "subnet 9 does not exist"},
 		{[]string{"serve", "--hotkey", "miner", "--concurrency", "0"}, "--concurrency must be at least 1"},
+		{[]string{"serve", "--hotkey", "miner", "--max-conns-per-ip", "-1"}, "--max-conns-per-ip must not be negative"},
 		{[]string{"serve", "--hotkey", "miner", "--external-address", "nohost"}, "--external-address"},
 		{[]string{"serve", "--hotkey", "miner", "--engine", "openai"}, "needs --upstream"},
 		{[]string{"serve", "--hotkey", "miner", "--allow", "bogus"}, "--allow"},
@@ -152,6 +153,23 @@ func TestServeLifecycle(t *testing.T) {
 	}
 	if !strings.Contains(stderr, `"msg":"stopped"`) || !strings.Contains(stderr, `"msg":"endpoint published"`) {
 		t.Errorf("log lacks lifecycle messages:\n%s", stderr)
+	}
+	// The builtin engine batches: it admits --max-batch generations, and
+	// the log and /healthz say so (not --concurrency's default).
+	if !strings.Contains(stderr, fmt.Sprintf(`"concurrency":%d`, DefaultMaxBatch)) || h["concurrency"] != float64(DefaultMaxBatch) {
+		t.Errorf("concurrency reported: healthz %v, log:\n%s", h["concurrency"], stderr)
+	}
+}
+
+// serve --help tells what sizes generation for each engine.
+func TestServeHelpConcurrency(t *testing.T) {
+	out, _, err := runWith(context.Background(), fakeDialer(newFakeChain(1)), "serve", "--help")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out, "about the number of cores for the builtin engine") ||
+		!strings.Contains(out, "--max-batch 1") || !strings.Contains(out, "--max-conns-per-ip") {
+		t.Errorf("serve --help:\n%s", out)
 	}
 }
 

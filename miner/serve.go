@@ -63,7 +63,8 @@ func serveCommand(dial daemon.Dialer) *cli.Command {
 		},
 		&cli.IntFlag{
 			Name: flagConcurrency, EnvVars: daemon.EnvOf(flagConcurrency), Value: DefaultConcurrency, Category: categoryAccess,
-			Usage: "generations that run at once (`N`); about the number of cores for the builtin engine",
+			Usage: "generations that run at once (`N`) with --engine openai, or with the builtin engine at --max-batch 1 " +
+				"(then about the number of cores); the batching builtin engine runs --max-batch at once instead",
 		},
 		&cli.IntFlag{
 			Name: flagQueueSize, EnvVars: daemon.EnvOf(flagQueueSize), Value: DefaultQueueSize, Category: categoryAccess,
@@ -250,7 +251,7 @@ func runServe(c *cli.Context, dial daemon.Dialer) error {
 	go publisher.Run(bg)
 	log.Info("serving", zap.String("listen", ln.Addr().String()), zap.String("endpoint", advertise),
 		zap.String("hotkey", id.Address()), zap.Uint32("netuid", netuid), zap.Uint32("uid", snap.Self.Neuron.Uid),
-		zap.Int("concurrency", limits.concurrency), zap.Int("queue_size", limits.queue), zap.Float64("rate_limit", limits.rate))
+		zap.Int("concurrency", srv.cfg.Concurrency), zap.Int("queue_size", limits.queue), zap.Float64("rate_limit", limits.rate))
 	err = srv.Serve(c.Context, ln)
 	stopBg()
 	if err != nil && !errors.Is(err, context.Canceled) {

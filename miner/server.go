@@ -53,8 +53,9 @@ type ServerConfig struct {
 	// MaxConnsPerIP caps the connections one client address holds open
 	// (default 64; negative means no cap). Applies to Serve only.
 	MaxConnsPerIP int
-	// Concurrency is how many generations run at once (default 2);
-	// QueueSize how many more may wait (default 16; negative means none).
+	// Concurrency is how many generations run at once (default 2), except
+	// for a batching engine, which admits its batch (MaxBatch); QueueSize
+	// how many more may wait (default 16; negative means none).
 	Concurrency int
 	QueueSize   int
 	// Health adds fields to the /healthz answer (chain status etc.).
