@@ -43,6 +43,9 @@ type GatewayConfig struct {
 	Reference func() *Reference
 	// MaxTokens is the subnet's token limit per request.
 	MaxTokens func() int
+	// WriteTimeout bounds each write to the user (default 30s); the
+	// server's own write timeout is lifted while miners work.
+	WriteTimeout time.Duration
 	// Record feeds spot-check results into the scores.
 	Record  func(Outcome)
 	Metrics *Metrics
@@ -75,6 +78,9 @@ func NewGateway(cfg GatewayConfig) *Gateway {
 	}
 	if cfg.Log == nil {
 		cfg.Log = zap.NewNop()
+	}
+	if cfg.WriteTimeout <= 0 {
+		cfg.WriteTimeout = 30 * time.Second
 	}
 	return &Gateway{cfg: cfg, cooldown: map[string]time.Time{}, checks: make(chan struct{}, 2)}
 }
@@ -154,6 +160,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.fail(w, http.StatusBadRequest, "invalid_request", param, err.Error())
 		return
 	}
+	// The server's write timeout would cut a long answer; the upstream
+	// contexts bound the wait instead, and every write re-arms a short one.
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(time.Duration(g.cfg.Attempts)*g.cfg.Timeout + g.cfg.WriteTimeout))
 	miners := g.available()
 	if len(miners) == 0 {
 		g.count("no_miner")
@@ -196,6 +205,7 @@ func (g *Gateway) try(ctx context.Context, w http.ResponseWriter, m Miner, req *
 			return false, fmt.Sprintf("status %d: %s", resp.StatusCode, api.DecodeError(resp.Body).Message)
 		}
 		minerHeaders(w, m)
+		g.armWrite(w)
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(resp.StatusCode)
 		_, _ = w.Write(resp.Body)
@@ -225,6 +235,7 @@ func (g *Gateway) try(ctx context.Context, w http.ResponseWriter, m Miner, req *
 		if err != nil {
 			return false, err.Error()
 		}
+		g.armWrite(w)
 		w.Header().Set("Content-Type", sr.Header.Get("Content-Type"))
 		w.WriteHeader(sr.StatusCode)
 		_, _ = w.Write(raw)
@@ -233,6 +244,7 @@ func (g *Gateway) try(ctx context.Context, w http.ResponseWriter, m Miner, req *
 	}
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-cache")
+	g.armWrite(w)
 	w.WriteHeader(http.StatusOK)
 	flusher, _ := w.(http.Flusher)
 	var ans answer
@@ -250,6 +262,7 @@ func (g *Gateway) try(ctx context.Context, w http.ResponseWriter, m Miner, req *
 			g.cfg.Log.Warn("gateway: stream from miner broke", zap.Uint16("uid", m.UID), zap.Error(err))
 			return true, ""
 		}
+		g.armWrite(w)
 		if ev.Name == "error" {
 			fmt.Fprintf(w, "event: error\ndata: %s\n\n", ev.Data)
 		} else {
@@ -266,6 +279,13 @@ func (g *Gateway) try(ctx context.Context, w http.ResponseWriter, m Miner, req *
 	g.cfg.Log.Debug("gateway: streamed", zap.String("user", user), zap.Uint16("uid", m.UID))
 	g.spotCheck(m, req, &ans)
 	return true, ""
+}
+
+// armWrite gives the next write to the user WriteTimeout: a stream lives
+// as long as it makes progress, a client that stops reading is dropped.
+// (A ResponseWriter without deadlines, as in tests, is left alone.)
+func (g *Gateway) armWrite(w http.ResponseWriter) {
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(g.cfg.WriteTimeout))
 }
 
 // retryable statuses are the miner's problem, not the user's: another miner

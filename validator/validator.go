@@ -55,6 +55,10 @@ type Config struct {
 	// PollInterval is the metagraph poll when the block stream is down.
 	PollInterval time.Duration
 
+	// HTTP bounds what callers of Listen can hold (timeouts, connections
+	// per client).
+	HTTP HTTPLimits
+
 	// AllowPrivateEndpoints lets the validator call miners on loopback,
 	// link-local and private addresses (local networks and tests only).
 	AllowPrivateEndpoints bool
@@ -79,6 +83,7 @@ func (c *Config) defaults() {
 	if c.PollInterval <= 0 {
 		c.PollInterval = 2 * time.Second
 	}
+	c.HTTP.defaults()
 }
 
 // Validate rejects settings that cannot work.
@@ -206,7 +211,7 @@ func New(cfg Config, c chain.Chain, id *identity.Identity, log *zap.Logger) (*Va
 	}
 	v.gateway = NewGateway(GatewayConfig{
 		Keys: keys, Client: client, SpotCheck: cfg.SpotCheck, Miners: v.gatewayMiners,
-		Reference: v.ref.Load, MaxTokens: v.taskMaxTokens, Record: v.scorer.Record,
+		Reference: v.ref.Load, MaxTokens: v.taskMaxTokens, Record: v.scorer.Record, WriteTimeout: cfg.HTTP.WriteTimeout,
 		Metrics: v.metrics, Log: log.Named("gateway"),
 	})
 	if cfg.Listen != "" {
@@ -268,11 +273,11 @@ func (v *Validator) Run(ctx context.Context) error {
 	}()
 
 	if v.listener != nil {
-		srv = &http.Server{Handler: v.Handler(), ReadHeaderTimeout: 10 * time.Second}
+		srv = newHTTPServer(v.Handler(), v.cfg.HTTP)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := srv.Serve(v.listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			if err := srv.Serve(limitPerIP(v.listener, v.cfg.HTTP.MaxConnsPerIP)); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				v.log.Error("http server stopped", zap.Error(err))
 			}
 		}()
