@@ -61,6 +61,7 @@ type CommitStore struct {
 	mu      sync.Mutex
 	path    string
 	commits []PendingCommit
+	onWrite func() // tests: counts write attempts
 }
 
 // OpenCommitStore loads dir/pending_commits.json (missing is empty).
@@ -164,6 +165,9 @@ func (c PendingCommit) clone() PendingCommit {
 }
 
 func (s *CommitStore) write(commits []PendingCommit) error {
+	if s.onWrite != nil {
+		s.onWrite()
+	}
 	if commits == nil {
 		commits = []PendingCommit{}
 	}

@@ -46,6 +46,9 @@ type Submitter struct {
 	mu       sync.Mutex // serializes Step
 	backoffs map[string]*backoff.Backoff
 	notes    *logthrottle.Throttle
+	// revealed holds commits revealed on chain whose removal from the file
+	// failed: they are not revealed again while the file cannot be written.
+	revealed map[string]bool
 }
 
 // SubmitChain is what a Submitter needs from the chain: its pending
@@ -60,7 +63,7 @@ func (s *Submitter) Step(ctx context.Context, mg *Metagraph) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.backoffs == nil {
-		s.backoffs, s.notes = map[string]*backoff.Backoff{}, logthrottle.New(time.Minute)
+		s.backoffs, s.notes, s.revealed = map[string]*backoff.Backoff{}, logthrottle.New(time.Minute), map[string]bool{}
 	}
 	if s.Metrics != nil {
 		s.Metrics.PendingCommits.Set(float64(len(s.mine(mg))))
@@ -75,9 +78,17 @@ func (s *Submitter) Step(ctx context.Context, mg *Metagraph) {
 		return
 	}
 	if mg.Hyperparams().CommitRevealEnabled {
-		s.reconcile(ctx, mg)
+		// After a failed write of the commits file (a full disk) the steps
+		// that write it wait for the backoff instead of failing on every
+		// block; reveals go on, their salts are already on disk.
+		writable := s.storeReady()
+		if writable {
+			s.reconcile(ctx, mg)
+		}
 		s.reveal(ctx, mg)
-		s.commit(ctx, mg)
+		if writable {
+			s.commit(ctx, mg)
+		}
 		return
 	}
 	s.set(ctx, mg)
@@ -109,13 +120,19 @@ func (s *Submitter) reconcile(ctx context.Context, mg *Metagraph) {
 	if needChain {
 		var err error
 		if onChain, err = commitsOf(ctx, s.Chain, mg.Netuid, s.ID.Address()); err != nil {
-			s.Log.Warn("commits query failed; will retry", zap.Error(err))
+			if s.notes.Allow("commits-query", time.Now()) {
+				s.Log.Warn("commits query failed; will retry", zap.Error(err))
+			}
 			s.chainErr("commits")
 			return
 		}
 	}
 	rp := mg.Hyperparams().RevealPeriod
 	for _, c := range mine {
+		if s.revealed[c.Hash] {
+			s.remove(c.Hash) // revealed while the file could not be written
+			continue
+		}
 		switch c.Status {
 		case CommitBroadcasting:
 			if info, ok := findCommit(onChain, c.Hash); ok {
@@ -165,16 +182,39 @@ func (s *Submitter) markIncluded(hash string, info scoringtypes.CommitInfo) {
 		c.CommitEpoch = info.Commit.CommitEpoch
 		c.RevealFrom, c.RevealUntil = info.RevealFrom, info.RevealUntil
 	})
-	if err != nil {
-		s.Log.Error("cannot persist commit inclusion", zap.String("hash", hash), zap.Error(err))
+	s.stored("record the commit's inclusion", err)
+}
+
+func (s *Submitter) remove(hash string) bool {
+	err := s.Store.Remove(hash)
+	s.stored("remove a commit", err)
+	if err == nil {
+		delete(s.revealed, hash)
+	}
+	return err == nil
+}
+
+// stored notes the result of a write of the commits file: a failure
+// starts (or lengthens) the backoff of every step that writes it and is
+// logged when it starts and then at most once a minute; a success ends it.
+func (s *Submitter) stored(what string, err error) {
+	bo := s.retries("store")
+	if err == nil {
+		if bo.Fails() > 0 {
+			bo.Reset()
+			s.notes.Clear("store")
+			s.Log.Info("pending commits file writable again", zap.String("file", s.Store.Path()))
+		}
+		return
+	}
+	d := bo.Fail(time.Now())
+	if s.notes.Allow("store", time.Now()) {
+		s.Log.Error("cannot write the pending commits file; retrying with backoff", zap.String("what", what),
+			zap.String("file", s.Store.Path()), zap.Duration("retry_in", d), zap.Error(err))
 	}
 }
 
-func (s *Submitter) remove(hash string) {
-	if err := s.Store.Remove(hash); err != nil {
-		s.Log.Error("cannot update pending commits file", zap.Error(err))
-	}
-}
+func (s *Submitter) storeReady() bool { return s.retries("store").Ready(time.Now()) }
 
 // reveal opens every included commit whose reveal epoch has come. The
 // chain accepts a reveal while its epoch counter equals the commit's epoch
@@ -183,7 +223,7 @@ func (s *Submitter) remove(hash string) {
 func (s *Submitter) reveal(ctx context.Context, mg *Metagraph) {
 	rp := mg.Hyperparams().RevealPeriod
 	for _, c := range s.mine(mg) {
-		if c.Status != CommitIncluded || mg.Epoch != c.CommitEpoch+rp {
+		if c.Status != CommitIncluded || mg.Epoch != c.CommitEpoch+rp || s.revealed[c.Hash] {
 			continue
 		}
 		bo := s.retries("reveal:" + c.Hash)
@@ -204,7 +244,9 @@ func (s *Submitter) reveal(ctx context.Context, mg *Metagraph) {
 			s.Log.Info("weights revealed", zap.String("hash", c.Hash), zap.Int64("height", res.Height),
 				zap.Int64("commit_block", c.CommitBlock), zap.Int("uids", len(c.Uids)))
 			s.count("reveal", "ok")
-			s.remove(c.Hash)
+			if !s.remove(c.Hash) {
+				s.revealed[c.Hash] = true // reconcile drops it once writable
+			}
 			bo.Reset()
 			s.submitted(Submission{Kind: "reveal", Height: res.Height, TxHash: res.Hash, Uids: c.Uids, Weights: c.Weights})
 			continue
@@ -305,10 +347,11 @@ func (s *Submitter) commit(ctx context.Context, mg *Metagraph) {
 		// On disk before it is on the wire: a crash after the broadcast must
 		// not lose the salt, or the commit could never be revealed.
 		if err := s.Store.Add(pc); err != nil {
-			s.Log.Error("cannot persist the commit; not broadcasting it", zap.Error(err))
+			s.stored("persist a new commit (not broadcasting it)", err)
 			bo.Fail(time.Now())
 			return
 		}
+		s.stored("", nil)
 	}
 	hash, _ := hex.DecodeString(pc.Hash)
 	res, err := s.broadcast(ctx, &scoringtypes.MsgCommitWeights{Hotkey: s.ID.Address(), Netuid: mg.Netuid, CommitHash: hash})

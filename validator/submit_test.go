@@ -7,10 +7,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	sdk "github.com/cosmos/cosmos-sdk/types"
 	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/meritnet/merit/client/chain"
 	"github.com/meritnet/merit/client/chain/chaintest"
@@ -260,5 +263,66 @@ func TestTxErrKind(t *testing.T) {
 		if got := txErrKind(err); got != want {
 			t.Errorf("%v: got %s want %s", err, got, want)
 		}
+	}
+}
+
+// TestFullDiskBacksOff: the pending-commits file becomes unwritable right
+// after a commit was persisted and broadcast (a full disk). Snapshots keep
+// arriving at 10 Hz; the submitter must retry its writes with backoff (not
+// on every block), log the condition rarely, and never broadcast a commit
+// it could not persist.
+func TestFullDiskBacksOff(t *testing.T) {
+	id := newIdentity(t, "val")
+	f := newFakeChain(1000, true, id, 2)
+	home := filepath.Join(t.TempDir(), "home")
+	if err := os.MkdirAll(home, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	s, store := newSubmitter(t, f, id, home, map[uint16]float64{1: 1})
+	core, logs := observer.New(zap.WarnLevel)
+	s.Log = zap.New(core)
+	var writes atomic.Int32
+	// The commit lands but its result is lost, and the disk fills at that
+	// moment: marking it included cannot be written.
+	f.SetHook(func(m sdk.Msg, _ int64) error {
+		if _, ok := m.(*scoringtypes.MsgCommitWeights); ok {
+			// A file where the directory was: every write fails.
+			if err := os.RemoveAll(home); err != nil {
+				t.Error(err)
+			}
+			if err := os.WriteFile(home, nil, 0o600); err != nil {
+				t.Error(err)
+			}
+			return chain.ErrInclusionTimeout
+		}
+		return nil
+	}, true)
+	store.onWrite = func() { writes.Add(1) }
+	const steps, every = 30, 100 * time.Millisecond
+	for range steps {
+		step(t, f, s)
+		time.Sleep(every)
+	}
+	// 3 s at 1 s, 2 s, 4 s … backoff: a handful of attempts, not 30.
+	if n := writes.Load(); n > 5 {
+		t.Fatalf("%d write attempts in %d snapshots over %s: no backoff", n, steps, steps*every)
+	}
+	if n := logs.Len(); n > 3 {
+		t.Fatalf("%d warnings in %s: %v", n, steps*every, logs.All())
+	}
+	if got := countMsgs[*scoringtypes.MsgCommitWeights](f.Sent()); got != 1 {
+		t.Fatalf("%d commits broadcast; the persisted one only", got)
+	}
+	// The disk is back: the next attempt records the inclusion.
+	if err := os.Remove(home); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(home, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	s.backoffs["store"].Reset() // skip the wait
+	step(t, f, s)
+	if pcs := store.List(); len(pcs) != 1 || pcs[0].Status != CommitIncluded {
+		t.Fatalf("after the disk recovered: %+v", pcs)
 	}
 }
