@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -68,7 +69,13 @@ type perIPListener struct {
 	max int
 	mu  sync.Mutex
 	n   map[string]int
+	// refusing counts 429 answers being written: a flood of connections
+	// beyond maxRefusing is closed without one, so refusals cost no more
+	// goroutines than that.
+	refusing atomic.Int32
 }
+
+const maxRefusing = 64
 
 func limitPerIP(ln net.Listener, max int) net.Listener {
 	if max <= 0 {
@@ -95,7 +102,15 @@ func (l *perIPListener) Accept() (net.Conn, error) {
 		if !over {
 			return &countedConn{Conn: c, release: func() { l.release(ip) }}, nil
 		}
-		go refuseConn(c)
+		if l.refusing.Add(1) > maxRefusing {
+			l.refusing.Add(-1)
+			_ = c.Close()
+			continue
+		}
+		go func() {
+			defer l.refusing.Add(-1)
+			refuseConn(c)
+		}()
 	}
 }
 

@@ -180,9 +180,11 @@ func TestClientGoneFreesSlot(t *testing.T) {
 		left := time.Now()
 		waitRunning(t, f.m, 0)
 		// 64 tokens at 40 ms would hold it 2.5 s; generous for CI load.
-		if took := time.Since(left); took > time.Second {
+		took := time.Since(left)
+		if took > time.Second {
 			t.Errorf("stream=%v: slot freed %s after the client left", stream, took)
 		}
+		t.Logf("stream=%v: slot freed %s after the client left", stream, took)
 		<-done
 	}
 }
