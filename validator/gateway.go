@@ -68,6 +68,10 @@ type Gateway struct {
 // cooldownFor keeps a miner that just failed a user out of rotation.
 const cooldownFor = 30 * time.Second
 
+// rateLimitCooldown keeps a miner that answered 429 aside briefly: it is
+// busy, not broken. It is also the Retry-After users get.
+const rateLimitCooldown = time.Second
+
 // NewGateway returns the gateway handler.
 func NewGateway(cfg GatewayConfig) *Gateway {
 	if cfg.Attempts <= 0 {
@@ -169,21 +173,41 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.fail(w, http.StatusServiceUnavailable, "no_miner", nil, "no miner is available right now")
 		return
 	}
+	// A miner that says 429 is busy, not broken: it answers at once and
+	// costs no attempt, so every miner with capacity gets its chance; when
+	// all of them are saturated the user is told to come back (429).
 	var lastErr string
-	for _, m := range miners[:min(len(miners), g.cfg.Attempts)] {
-		done, errText := g.try(r.Context(), w, m, req, user)
+	failed, limited := 0, 0
+	for _, m := range miners {
+		if failed >= g.cfg.Attempts {
+			break
+		}
+		done, errText, rateLimited := g.try(r.Context(), w, m, req, user)
 		if done {
 			if g.cfg.Metrics != nil {
 				g.cfg.Metrics.GatewayLatency.WithLabelValues(req.path).Observe(time.Since(start).Seconds())
 			}
 			return
 		}
-		lastErr = errText
 		if r.Context().Err() != nil {
 			return
 		}
-		g.cool(m.Hotkey)
+		if rateLimited {
+			limited++
+			g.coolFor(m.Hotkey, rateLimitCooldown)
+			g.cfg.Log.Debug("gateway: miner rate limited; trying the next", zap.Uint16("uid", m.UID), zap.String("result", "rate_limited"))
+			continue
+		}
+		failed++
+		lastErr = errText
+		g.coolFor(m.Hotkey, cooldownFor)
 		g.cfg.Log.Info("gateway: miner failed; trying the next", zap.Uint16("uid", m.UID), zap.String("error", errText))
+	}
+	if limited > 0 {
+		g.count("rate_limited")
+		w.Header().Set("Retry-After", strconv.Itoa(int(rateLimitCooldown/time.Second)))
+		g.fail(w, http.StatusTooManyRequests, "rate_limit_exceeded", nil, "every miner is busy; retry after a second")
+		return
 	}
 	g.count("upstream_error")
 	g.fail(w, http.StatusBadGateway, "upstream_error", nil, "no miner answered: "+lastErr)
@@ -191,18 +215,20 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // try sends the request to one miner. It reports done when a response
 // (success or the user's own error) was written; otherwise nothing was
-// written and the next miner may be tried.
-func (g *Gateway) try(ctx context.Context, w http.ResponseWriter, m Miner, req *gatewayRequest, user string) (bool, string) {
+// written and the next miner may be tried, and rateLimited says whether
+// the miner refused with 429 (busy, or this validator over its limit).
+func (g *Gateway) try(ctx context.Context, w http.ResponseWriter, m Miner, req *gatewayRequest, user string) (done bool, errText string, rateLimited bool) {
 	ctx, cancel := context.WithTimeout(ctx, g.cfg.Timeout)
 	defer cancel()
 	url := "http://" + m.Address + req.path
 	if !req.stream {
 		resp, err := g.cfg.Client.Do(ctx, http.MethodPost, url, m.Hotkey, req.body)
 		if err != nil {
-			return false, err.Error()
+			return false, err.Error(), isRateLimited(err)
 		}
 		if retryable(resp.StatusCode) {
-			return false, fmt.Sprintf("status %d: %s", resp.StatusCode, api.DecodeError(resp.Body).Message)
+			return false, fmt.Sprintf("status %d: %s", resp.StatusCode, api.DecodeError(resp.Body).Message),
+				resp.StatusCode == http.StatusTooManyRequests
 		}
 		minerHeaders(w, m)
 		g.armWrite(w)
@@ -218,29 +244,30 @@ func (g *Gateway) try(ctx context.Context, w http.ResponseWriter, m Miner, req *
 		} else {
 			g.count("bad_request")
 		}
-		return true, ""
+		return true, "", false
 	}
 	sr, err := g.cfg.Client.Stream(ctx, http.MethodPost, url, m.Hotkey, req.body)
 	if err != nil {
-		return false, err.Error()
+		return false, err.Error(), isRateLimited(err)
 	}
 	defer sr.Body.Close()
 	if retryable(sr.StatusCode) {
 		raw, _ := io.ReadAll(io.LimitReader(sr.Body, 64<<10))
-		return false, fmt.Sprintf("status %d: %s", sr.StatusCode, api.DecodeError(raw).Message)
+		return false, fmt.Sprintf("status %d: %s", sr.StatusCode, api.DecodeError(raw).Message),
+			sr.StatusCode == http.StatusTooManyRequests
 	}
 	minerHeaders(w, m)
 	if sr.StatusCode/100 != 2 || !strings.HasPrefix(sr.Header.Get("Content-Type"), "text/event-stream") {
 		raw, err := io.ReadAll(io.LimitReader(sr.Body, transport.DefaultMaxResponseBytes))
 		if err != nil {
-			return false, err.Error()
+			return false, err.Error(), false
 		}
 		g.armWrite(w)
 		w.Header().Set("Content-Type", sr.Header.Get("Content-Type"))
 		w.WriteHeader(sr.StatusCode)
 		_, _ = w.Write(raw)
 		g.count(map[bool]string{true: "ok", false: "bad_request"}[sr.StatusCode/100 == 2])
-		return true, ""
+		return true, "", false
 	}
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-cache")
@@ -260,7 +287,7 @@ func (g *Gateway) try(ctx context.Context, w http.ResponseWriter, m Miner, req *
 			g.cool(m.Hotkey)
 			g.count("upstream_error")
 			g.cfg.Log.Warn("gateway: stream from miner broke", zap.Uint16("uid", m.UID), zap.Error(err))
-			return true, ""
+			return true, "", false
 		}
 		g.armWrite(w)
 		if ev.Name == "error" {
@@ -278,7 +305,7 @@ func (g *Gateway) try(ctx context.Context, w http.ResponseWriter, m Miner, req *
 	g.count("ok")
 	g.cfg.Log.Debug("gateway: streamed", zap.String("user", user), zap.Uint16("uid", m.UID))
 	g.spotCheck(m, req, &ans)
-	return true, ""
+	return true, "", false
 }
 
 // armWrite gives the next write to the user WriteTimeout: a stream lives
@@ -455,10 +482,12 @@ func (g *Gateway) available() []Miner {
 	return out
 }
 
-func (g *Gateway) cool(hotkey string) {
+func (g *Gateway) cool(hotkey string) { g.coolFor(hotkey, cooldownFor) }
+
+func (g *Gateway) coolFor(hotkey string, d time.Duration) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	g.cooldown[hotkey] = time.Now().Add(cooldownFor)
+	g.cooldown[hotkey] = time.Now().Add(d)
 }
 
 // spotCheck verifies a fraction of answers in the background; a failure

@@ -103,8 +103,11 @@ func (a *Asker) Ask(parent context.Context, m Miner, req Request) Exchange {
 	defer sr.Body.Close()
 	if sr.StatusCode/100 != 2 {
 		raw, _ := io.ReadAll(io.LimitReader(sr.Body, 64<<10))
-		return Exchange{Result: ResultRejected, Reason: fmt.Sprintf("http_%d", sr.StatusCode),
-			Detail: api.DecodeError(raw).Message}
+		reason := fmt.Sprintf("http_%d", sr.StatusCode)
+		if sr.StatusCode == http.StatusTooManyRequests {
+			reason = ReasonRateLimited
+		}
+		return Exchange{Result: ResultRejected, Reason: reason, Detail: api.DecodeError(raw).Message}
 	}
 	var ans answer
 	var ttft, end time.Duration
@@ -170,6 +173,11 @@ func classify(parent context.Context, err error) Exchange {
 	var re *transport.ResponseError
 	switch {
 	case errors.As(err, &re):
+		if re.StatusCode == http.StatusTooManyRequests {
+			// Unsigned or not, a 429 is the miner's limiter speaking, not
+			// a forged answer.
+			return Exchange{Result: ResultRejected, Reason: ReasonRateLimited, Detail: err.Error()}
+		}
 		if re.Reason == transport.ReasonMissingSignature && re.StatusCode >= 400 {
 			// An unsigned rejection of our request (say, forbidden because
 			// this validator has no permit yet): the miner is up.
@@ -188,6 +196,15 @@ func classify(parent context.Context, err error) Exchange {
 		return Exchange{Result: ResultInvalid, Reason: "too_large", Detail: err.Error()}
 	}
 	return Exchange{Result: ResultUnreachable, Reason: "unreachable", Detail: err.Error()}
+}
+
+// ReasonRateLimited is the reason of a 429 from a miner.
+const ReasonRateLimited = "rate_limited"
+
+// isRateLimited reports whether err is a miner's 429.
+func isRateLimited(err error) bool {
+	var re *transport.ResponseError
+	return errors.As(err, &re) && re.StatusCode == http.StatusTooManyRequests
 }
 
 func isTimeout(err error) bool {
