@@ -15,10 +15,11 @@ import (
 // settings), so reading one gets a short deadline of its own; the rest of a
 // request is bounded by the request timeout, streams included.
 const (
-	DefaultReadHeaderTimeout = 5 * time.Second
-	DefaultBodyTimeout       = 10 * time.Second
-	DefaultIdleTimeout       = 60 * time.Second
-	DefaultMaxConnsPerIP     = 64
+	DefaultReadHeaderTimeout  = 5 * time.Second
+	DefaultBodyTimeout        = 10 * time.Second
+	DefaultIdleTimeout        = 60 * time.Second
+	DefaultStreamWriteTimeout = 10 * time.Second
+	DefaultMaxConnsPerIP      = 64
 )
 
 // bodyDeadline gives reading a request's body its own deadline. The
@@ -59,6 +60,44 @@ func (b *deadlineBody) Read(p []byte) (int, error) {
 	}
 	return n, err
 }
+
+// eventWriter re-arms the connection's write deadline before each write
+// of a stream: one event may take at most d to leave, however long the
+// stream lasts, so a client that stops reading loses the stream (and its
+// generation slot) within d instead of holding it until the request
+// timeout. A fixed server-wide WriteTimeout could not tell the two apart.
+type eventWriter struct {
+	w   http.ResponseWriter
+	rc  *http.ResponseController
+	d   time.Duration
+	err error // the first failed write: the client is gone or stalled
+}
+
+func newEventWriter(w http.ResponseWriter, d time.Duration) *eventWriter {
+	return &eventWriter{w: w, rc: http.NewResponseController(w), d: d}
+}
+
+func (e *eventWriter) Header() http.Header { return e.w.Header() }
+
+func (e *eventWriter) WriteHeader(code int) { e.w.WriteHeader(code) }
+
+func (e *eventWriter) Write(p []byte) (int, error) {
+	_ = e.rc.SetWriteDeadline(time.Now().Add(e.d)) // unsupported only outside net/http
+	n, err := e.w.Write(p)
+	if err != nil && e.err == nil {
+		e.err = err
+	}
+	return n, err
+}
+
+func (e *eventWriter) Flush() {
+	if err := e.rc.Flush(); err != nil && e.err == nil {
+		e.err = err
+	}
+}
+
+// Unwrap lets http.ResponseController reach the connection.
+func (e *eventWriter) Unwrap() http.ResponseWriter { return e.w }
 
 // perIPListener caps the connections one client address holds open at
 // once. A connection over the cap gets a 429 in OpenAI's shape and is

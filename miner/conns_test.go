@@ -20,16 +20,21 @@ import (
 // connection cap included) on a loopback port.
 func servingMiner(t *testing.T, rate float64, tweak func(*ServerConfig)) (*accessFixture, string) {
 	t.Helper()
+	return servingMinerOn(t, listenLoopback(t), rate, tweak)
+}
+
+func servingMinerOn(t *testing.T, ln net.Listener, rate float64, tweak func(*ServerConfig)) (*accessFixture, string) {
+	t.Helper()
 	f := newAccessFixture(t, rate, tweak) // the httptest copy is not used
 	cfg := f.m.cfg
 	srv, err := NewServer(ServerConfig{
 		Engine: cfg.Engine, Signer: cfg.Signer, Authorize: cfg.Authorize, MaxTokens: cfg.MaxTokens,
 		RequestTimeout: cfg.RequestTimeout, BodyTimeout: cfg.BodyTimeout, MaxConnsPerIP: cfg.MaxConnsPerIP,
+		Concurrency: cfg.Concurrency, QueueSize: cfg.QueueSize, StreamWriteTimeout: cfg.StreamWriteTimeout,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln := listenLoopback(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ctx, ln) }()
@@ -172,4 +177,53 @@ func TestConnectionsPerIPCapped(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// A stream whose client stops reading loses its connection, and frees its
+// generation slot, once one event cannot be written within the stream
+// write timeout; it is not held for the whole request timeout.
+func TestStalledStreamReaderFreesSlot(t *testing.T) {
+	// Small socket buffers on both sides, so that a reader that stops
+	// stalls the writer within a few events.
+	f, addr := servingMinerOn(t, smallSendBuffers{listenLoopback(t)}, 0, func(cfg *ServerConfig) {
+		cfg.MaxTokens = nil // up to the context: about 1 MB of events
+		cfg.Concurrency, cfg.QueueSize = 1, -1
+		cfg.RequestTimeout = 30 * time.Second
+		cfg.StreamWriteTimeout = 300 * time.Millisecond
+	})
+	temp, top := 0.0, 20
+	body := mustJSON(t, api.CompletionRequest{Prompt: api.Prompt{Text: "Once upon a time"}, Temperature: &temp, Logprobs: &top, Stream: true})
+	wire := signedWire(t, f.validator, f.m, "/v1/completions", body)
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.(*net.TCPConn).SetReadBuffer(4096)
+	if _, err := c.Write(wire); err != nil { // and never read
+		t.Fatal(err)
+	}
+	waitRunning(t, f.m, 1)
+	start := time.Now()
+	for {
+		if _, r := f.m.queue.depth(); r == 0 {
+			break
+		}
+		if time.Since(start) > 10*time.Second { // generous; before the fix, 40 s
+			t.Fatalf("slot still held %s after the reader stalled", time.Since(start))
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Logf("slot freed %s after the stream started", time.Since(start))
+}
+
+// smallSendBuffers shrinks the send buffer of accepted connections.
+type smallSendBuffers struct{ net.Listener }
+
+func (l smallSendBuffers) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if tc, ok := c.(*net.TCPConn); ok {
+		_ = tc.SetWriteBuffer(4096)
+	}
+	return c, err
 }

@@ -50,6 +50,10 @@ type ServerConfig struct {
 	// BodyTimeout bounds reading a request's body (default 10 s): a client
 	// that sends its body slowly loses the connection.
 	BodyTimeout time.Duration
+	// StreamWriteTimeout bounds writing one event of a stream (default
+	// 10 s): a client that stops reading loses the stream and frees its
+	// generation slot.
+	StreamWriteTimeout time.Duration
 	// MaxConnsPerIP caps the connections one client address holds open
 	// (default 64; negative means no cap). Applies to Serve only.
 	MaxConnsPerIP int
@@ -110,6 +114,9 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 	if cfg.BodyTimeout == 0 {
 		cfg.BodyTimeout = DefaultBodyTimeout
 	}
+	if cfg.StreamWriteTimeout == 0 {
+		cfg.StreamWriteTimeout = DefaultStreamWriteTimeout
+	}
 	if cfg.MaxConnsPerIP == 0 {
 		cfg.MaxConnsPerIP = DefaultMaxConnsPerIP
 	}
@@ -123,6 +130,8 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 		return nil, fmt.Errorf("miner: request timeout %s is negative", cfg.RequestTimeout)
 	case cfg.Concurrency < 0:
 		return nil, fmt.Errorf("miner: concurrency %d is negative", cfg.Concurrency)
+	case cfg.StreamWriteTimeout < 0:
+		return nil, fmt.Errorf("miner: stream write timeout %s is negative", cfg.StreamWriteTimeout)
 	case cfg.BodyTimeout < 0:
 		return nil, fmt.Errorf("miner: body timeout %s is negative", cfg.BodyTimeout)
 	case cfg.MaxPromptBytes < 0:

@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 
+	"go.uber.org/zap"
+
 	"github.com/meritnet/merit/inference"
 	"github.com/meritnet/merit/inference/api"
 )
@@ -15,8 +17,9 @@ import (
 // Headers go out with the first token, not before: an error found before
 // any token (a bad prompt, a timeout in the queue) still gets a proper
 // status code instead of a 200 stream carrying an error.
-func (g *generation) stream(ctx context.Context, w http.ResponseWriter) {
+func (g *generation) stream(ctx context.Context, rw http.ResponseWriter) {
 	s := g.s
+	w := newEventWriter(rw, s.cfg.StreamWriteTimeout)
 	started, promptSent := false, false
 	offset := 0
 	begin := func(promptIDs []int) error {
@@ -66,6 +69,10 @@ func (g *generation) stream(ctx context.Context, w http.ResponseWriter) {
 	if err != nil {
 		if !started {
 			s.fail(ctx, w, err)
+			return
+		}
+		if w.err != nil { // nobody left to tell
+			s.log.Debug("stream not delivered: the client left or stopped reading", zap.String("id", g.id), zap.Error(w.err))
 			return
 		}
 		// The status is gone; report in-band as OpenAI does, and the stream
