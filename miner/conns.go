@@ -108,6 +108,8 @@ type perIPListener struct {
 	max int
 	mu  sync.Mutex
 	n   map[string]int
+	// onRefuse counts a refused connection (metrics).
+	onRefuse func()
 	// refusing counts 429 answers being written: a flood of connections
 	// beyond maxRefusing is closed without one, so refusals cost no more
 	// goroutines than that.
@@ -116,11 +118,11 @@ type perIPListener struct {
 
 const maxRefusing = 64
 
-func limitPerIP(ln net.Listener, max int) net.Listener {
+func limitPerIP(ln net.Listener, max int, onRefuse func()) net.Listener {
 	if max <= 0 {
 		return ln
 	}
-	return &perIPListener{Listener: ln, max: max, n: make(map[string]int)}
+	return &perIPListener{Listener: ln, max: max, n: make(map[string]int), onRefuse: onRefuse}
 }
 
 const tooManyConns = "HTTP/1.1 429 Too Many Requests\r\nContent-Type: application/json\r\nRetry-After: 1\r\nConnection: close\r\nContent-Length: %d\r\n\r\n%s"
@@ -141,6 +143,7 @@ func (l *perIPListener) Accept() (net.Conn, error) {
 		if !over {
 			return &countedConn{Conn: c, release: func() { l.release(ip) }}, nil
 		}
+		l.onRefuse()
 		if l.refusing.Add(1) > maxRefusing {
 			l.refusing.Add(-1)
 			_ = c.Close()
@@ -165,7 +168,8 @@ func (l *perIPListener) release(ip string) {
 // the client sent, so the client reads the answer instead of a reset.
 func refuseConn(c net.Conn) {
 	defer c.Close()
-	body := `{"error":{"message":"too many connections from this address; reuse connections or retry later","type":"rate_limit_error","param":null,"code":"too_many_connections"}}` + "\n"
+	body := `{"error":{"message":"too many connections from this address; reuse connections or retry later","type":"rate_limit_error","param":null,"code":"` +
+		string(ReasonTooManyConns) + `"}}` + "\n"
 	_ = c.SetDeadline(time.Now().Add(time.Second))
 	if _, err := io.WriteString(c, fmtResponse(body)); err != nil {
 		return

@@ -131,7 +131,7 @@ func TestSlowBodyConnectionsClosed(t *testing.T) {
 // A client address holds at most MaxConnsPerIP connections; one more is
 // answered 429 in OpenAI's shape, and a freed place is usable again.
 func TestConnectionsPerIPCapped(t *testing.T) {
-	_, addr := servingMiner(t, 0, func(cfg *ServerConfig) { cfg.MaxConnsPerIP = 3 })
+	f, addr := servingMiner(t, 0, func(cfg *ServerConfig) { cfg.MaxConnsPerIP = 3 })
 	var held []net.Conn
 	for range 3 {
 		c, err := net.Dial("tcp", addr)
@@ -164,6 +164,9 @@ func TestConnectionsPerIPCapped(t *testing.T) {
 	}
 	if resp.StatusCode != 429 || !strings.Contains(string(body), `"code":"too_many_connections"`) || resp.Header.Get("Retry-After") == "" {
 		t.Fatalf("fourth connection: %d %s", resp.StatusCode, body)
+	}
+	if got := metricValue(t, f.m.Metrics(), "merit_miner_rejections_total", map[string]string{"reason": "too_many_connections"}); got != 1 {
+		t.Errorf("too_many_connections counted %v", got)
 	}
 	held[0].Close()
 	deadline := time.Now().Add(5 * time.Second)

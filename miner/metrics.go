@@ -14,12 +14,14 @@ const (
 	ReasonRateLimited transport.Reason = "rate_limited" // 429: the caller's token bucket is empty
 	ReasonQueueFull   transport.Reason = "queue_full"   // 503: every generation slot and queue place is taken
 	ReasonTimeout     transport.Reason = "timeout"      // 504: the request outlived --request-timeout
+	// 429 and close: the client address holds --max-conns-per-ip connections.
+	ReasonTooManyConns transport.Reason = "too_many_connections"
 )
 
 // RejectReasons lists every rejection label value of
 // merit_miner_rejections_total.
 func RejectReasons() []transport.Reason {
-	return append(transport.RejectReasons(), ReasonRateLimited, ReasonQueueFull, ReasonTimeout)
+	return append(transport.RejectReasons(), ReasonRateLimited, ReasonQueueFull, ReasonTimeout, ReasonTooManyConns)
 }
 
 // Metrics are the miner's Prometheus metrics, in their own registry so that

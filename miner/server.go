@@ -227,7 +227,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		// must not cut answers short.
 		BaseContext: func(net.Listener) context.Context { return context.Background() },
 	}
-	ln = limitPerIP(ln, s.cfg.MaxConnsPerIP)
+	ln = limitPerIP(ln, s.cfg.MaxConnsPerIP, func() { s.metrics.reject(ReasonTooManyConns) })
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	select {
