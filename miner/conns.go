@@ -2,12 +2,9 @@ package miner
 
 import (
 	"errors"
-	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -98,120 +95,3 @@ func (e *eventWriter) Flush() {
 
 // Unwrap lets http.ResponseController reach the connection.
 func (e *eventWriter) Unwrap() http.ResponseWriter { return e.w }
-
-// perIPListener caps the connections one client address holds open at
-// once. A connection over the cap gets a 429 in OpenAI's shape and is
-// closed, so a caller's slow or idle connections cannot take every socket
-// and goroutine the miner has.
-type perIPListener struct {
-	net.Listener
-	max int
-	mu  sync.Mutex
-	n   map[string]int
-	// onRefuse counts a refused connection (metrics).
-	onRefuse func()
-	// refusing counts 429 answers being written: a flood of connections
-	// beyond maxRefusing is closed without one, so refusals cost no more
-	// goroutines than that.
-	refusing atomic.Int32
-}
-
-const maxRefusing = 64
-
-func limitPerIP(ln net.Listener, max int, onRefuse func()) net.Listener {
-	if max <= 0 {
-		return ln
-	}
-	return &perIPListener{Listener: ln, max: max, n: make(map[string]int), onRefuse: onRefuse}
-}
-
-const tooManyConns = "HTTP/1.1 429 Too Many Requests\r\nContent-Type: application/json\r\nRetry-After: 1\r\nConnection: close\r\nContent-Length: %d\r\n\r\n%s"
-
-func (l *perIPListener) Accept() (net.Conn, error) {
-	for {
-		c, err := l.Listener.Accept()
-		if err != nil {
-			return nil, err
-		}
-		ip := hostOf(c.RemoteAddr())
-		l.mu.Lock()
-		over := l.n[ip] >= l.max
-		if !over {
-			l.n[ip]++
-		}
-		l.mu.Unlock()
-		if !over {
-			return &countedConn{Conn: c, release: func() { l.release(ip) }}, nil
-		}
-		l.onRefuse()
-		if l.refusing.Add(1) > maxRefusing {
-			l.refusing.Add(-1)
-			_ = c.Close()
-			continue
-		}
-		go func() {
-			defer l.refusing.Add(-1)
-			refuseConn(c)
-		}()
-	}
-}
-
-func (l *perIPListener) release(ip string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.n[ip]--; l.n[ip] <= 0 {
-		delete(l.n, ip)
-	}
-}
-
-// refuseConn answers 429 and closes. It half-closes first and drains what
-// the client sent, so the client reads the answer instead of a reset.
-func refuseConn(c net.Conn) {
-	defer c.Close()
-	body := `{"error":{"message":"too many connections from this address; reuse connections or retry later","type":"rate_limit_error","param":null,"code":"` +
-		string(ReasonTooManyConns) + `"}}` + "\n"
-	_ = c.SetDeadline(time.Now().Add(time.Second))
-	if _, err := io.WriteString(c, fmtResponse(body)); err != nil {
-		return
-	}
-	if tc, ok := c.(interface{ CloseWrite() error }); ok {
-		_ = tc.CloseWrite()
-	}
-	_, _ = io.Copy(io.Discard, io.LimitReader(c, 64<<10))
-}
-
-func fmtResponse(body string) string {
-	return fmt.Sprintf(tooManyConns, len(body), body)
-}
-
-func hostOf(a net.Addr) string {
-	if tcp, ok := a.(*net.TCPAddr); ok {
-		return tcp.IP.String()
-	}
-	host, _, err := net.SplitHostPort(a.String())
-	if err != nil {
-		return a.String()
-	}
-	return host
-}
-
-// countedConn gives its place back once, when closed.
-type countedConn struct {
-	net.Conn
-	once    sync.Once
-	release func()
-}
-
-func (c *countedConn) Close() error {
-	c.once.Do(c.release)
-	return c.Conn.Close()
-}
-
-// CloseWrite keeps net/http's graceful close (a half-close, then a wait
-// for the client to read the answer).
-func (c *countedConn) CloseWrite() error {
-	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
-		return cw.CloseWrite()
-	}
-	return nil
-}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/meritnet/merit/client/transport"
 	"github.com/meritnet/merit/inference"
+	"github.com/meritnet/merit/internal/connlimit"
 )
 
 // Defaults of ServerConfig.
@@ -227,7 +228,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		// must not cut answers short.
 		BaseContext: func(net.Listener) context.Context { return context.Background() },
 	}
-	ln = limitPerIP(ln, s.cfg.MaxConnsPerIP, func() { s.metrics.reject(ReasonTooManyConns) })
+	ln = connlimit.PerIP(ln, s.cfg.MaxConnsPerIP, func() { s.metrics.reject(ReasonTooManyConns) })
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	select {

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/meritnet/merit/internal/connlimit"
 )
 
 // TestSlowBodiesDoNotHoldTheServer: 100 connections with a valid key that
@@ -29,7 +31,7 @@ func TestSlowBodiesDoNotHoldTheServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv := newHTTPServer(mux, lim)
-	go func() { _ = srv.Serve(limitPerIP(l, lim.MaxConnsPerIP)) }()
+	go func() { _ = srv.Serve(connlimit.PerIP(l, lim.MaxConnsPerIP, nil)) }()
 	t.Cleanup(func() { _ = srv.Close() })
 
 	const conns, window = 100, 20 * time.Second

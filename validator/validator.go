@@ -23,6 +23,7 @@ import (
 	"github.com/meritnet/merit/client/chain"
 	"github.com/meritnet/merit/client/identity"
 	"github.com/meritnet/merit/client/transport"
+	"github.com/meritnet/merit/internal/connlimit"
 	"github.com/meritnet/merit/internal/logthrottle"
 	"github.com/meritnet/merit/validator/dashboard"
 )
@@ -277,7 +278,7 @@ func (v *Validator) Run(ctx context.Context) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := srv.Serve(limitPerIP(v.listener, v.cfg.HTTP.MaxConnsPerIP)); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			if err := srv.Serve(connlimit.PerIP(v.listener, v.cfg.HTTP.MaxConnsPerIP, nil)); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				v.log.Error("http server stopped", zap.Error(err))
 			}
 		}()
