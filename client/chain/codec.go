@@ -20,6 +20,7 @@ import (
 
 	"github.com/meritnet/merit/client/identity"
 	emissiontypes "github.com/meritnet/merit/x/emission/types"
+	paymenttypes "github.com/meritnet/merit/x/payment/types"
 	scoringtypes "github.com/meritnet/merit/x/scoring/types"
 	subnettypes "github.com/meritnet/merit/x/subnet/types"
 )
@@ -62,6 +63,7 @@ func newEncoding() (*encoding, error) {
 	subnettypes.RegisterInterfaces(registry)
 	scoringtypes.RegisterInterfaces(registry)
 	emissiontypes.RegisterInterfaces(registry)
+	paymenttypes.RegisterInterfaces(registry)
 
 	cdc := codec.NewProtoCodec(registry)
 	txConfig, err := authtx.NewTxConfigWithOptions(cdc, authtx.ConfigOptions{EnabledSignModes: authtx.DefaultSignModes})

@@ -26,6 +26,7 @@ import (
 	banktypes "github.com/cosmos/cosmos-sdk/x/bank/types"
 
 	emissiontypes "github.com/meritnet/merit/x/emission/types"
+	paymenttypes "github.com/meritnet/merit/x/payment/types"
 	scoringtypes "github.com/meritnet/merit/x/scoring/types"
 	subnettypes "github.com/meritnet/merit/x/subnet/types"
 )
@@ -62,6 +63,7 @@ type Client struct {
 	subnetQ   subnettypes.QueryClient
 	scoringQ  scoringtypes.QueryClient
 	emissionQ emissiontypes.QueryClient
+	paymentQ  paymenttypes.QueryClient
 	bankQ     banktypes.QueryClient
 	authQ     authtypes.QueryClient
 	txSvc     txtypes.ServiceClient
@@ -242,6 +244,7 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 		subnetQ:    subnettypes.NewQueryClient(conn),
 		scoringQ:   scoringtypes.NewQueryClient(conn),
 		emissionQ:  emissiontypes.NewQueryClient(conn),
+		paymentQ:   paymenttypes.NewQueryClient(conn),
 		bankQ:      banktypes.NewQueryClient(conn),
 		authQ:      authtypes.NewQueryClient(conn),
 		txSvc:      txtypes.NewServiceClient(conn),

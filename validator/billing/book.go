@@ -1,0 +1,90 @@
+package billing
+
+import (
+	"encoding/hex"
+	"math"
+	"slices"
+
+	sdkmath "cosmossdk.io/math"
+
+	paymenttypes "github.com/meritnet/merit/x/payment/types"
+)
+
+// Account is what admission needs of one x/payment access account, as of
+// its Book's height. Amounts are umerit, saturated at MaxUint64.
+type Account struct {
+	ID      uint64
+	Balance uint64
+	// SpendLimit is the most the account may be charged per subnet epoch
+	// (0: no limit); EpochSpent what was charged in the current epoch.
+	SpendLimit uint64
+	EpochSpent uint64
+	// Closing accounts are not served any more (their usage still settles
+	// during the grace period).
+	Closing bool
+	CloseAt int64
+	// Allowed says whether this gateway may charge the account.
+	Allowed bool
+}
+
+// Book is the subnet's access accounts, indexed by key hash, at one height.
+type Book struct {
+	Height int64
+	Netuid uint32
+	// Price is the subnet's price, umerit per million tokens.
+	Price uint64
+	Epoch uint64
+
+	byKey map[[32]byte]*Account
+	byID  map[uint64]*Account
+}
+
+// NewBook keeps the accounts of netuid that gateway may see; epoch is the
+// subnet's current epoch (an account's spend counts only in its epoch).
+func NewBook(accounts []paymenttypes.Account, netuid uint32, gateway string, price, epoch uint64, height int64) *Book {
+	b := &Book{Height: height, Netuid: netuid, Price: price, Epoch: epoch,
+		byKey: map[[32]byte]*Account{}, byID: map[uint64]*Account{}}
+	for _, a := range accounts {
+		if a.Netuid != netuid {
+			continue
+		}
+		acc := &Account{ID: a.Id, Balance: saturate(a.Balance), SpendLimit: saturate(a.SpendLimitPerEpoch),
+			Closing: a.Closing, CloseAt: a.CloseAt,
+			Allowed: len(a.AllowedGateways) == 0 || slices.Contains(a.AllowedGateways, gateway)}
+		if a.Epoch == epoch {
+			acc.EpochSpent = saturate(a.EpochSpent)
+		}
+		b.byID[a.Id] = acc
+		var h [32]byte
+		// A closing account's hash is released on chain; it must not match.
+		if n, err := hex.Decode(h[:], []byte(a.KeyHash)); err == nil && n == 32 && !a.Closing {
+			b.byKey[h] = acc
+		}
+	}
+	return b
+}
+
+// ByKey is the open account whose key hashes to h.
+func (b *Book) ByKey(h [32]byte) (*Account, bool) {
+	a, ok := b.byKey[h]
+	return a, ok
+}
+
+// ByID is the account id (open or closing).
+func (b *Book) ByID(id uint64) (*Account, bool) {
+	a, ok := b.byID[id]
+	return a, ok
+}
+
+// Len is the number of the subnet's accounts.
+func (b *Book) Len() int { return len(b.byID) }
+
+func saturate(v sdkmath.Int) uint64 {
+	switch {
+	case v.IsNil() || !v.IsPositive():
+		return 0
+	case !v.IsUint64():
+		return math.MaxUint64
+	}
+	return v.Uint64()
+}
