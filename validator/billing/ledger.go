@@ -25,9 +25,9 @@ type Usage struct {
 	// Served counters, cumulative since the gateway first served the
 	// account; ServedCost is their price in umerit as metered (the chain's
 	// charge may differ when the price changed or a cap applied).
-	Tokens     uint64 `json:"served_tokens"`
-	Requests   uint64 `json:"served_requests"`
-	ServedCost uint64 `json:"served_umerit"`
+	Tokens     uint64  `json:"served_tokens"`
+	Requests   uint64  `json:"served_requests"`
+	ServedCost uint64  `json:"served_umerit"`
 	Settled    Settled `json:"settled"`
 	// Dropped says why the chain will no longer take this account's usage
 	// (closed past its grace period, unknown, gateway not allowed); what is
