@@ -121,8 +121,14 @@ func (a *Access) Authorize(ctx context.Context, caller string) error {
 	b.seen = now
 	a.sweep(now)
 	r := b.lim.ReserveN(now, 1)
-	if d := r.DelayFrom(now); d > 0 {
+	d := r.DelayFrom(now)
+	if d > 0 {
 		r.CancelAt(now)
+	}
+	tokens := b.lim.TokensAt(now)
+	noteLimits(ctx, RateLimits{Rate: limit, Burst: burst, Remaining: int(math.Floor(max(0, tokens))),
+		Reset: time.Duration((float64(burst) - tokens) / limit * float64(time.Second))})
+	if d > 0 {
 		secs := int(math.Ceil(d.Seconds()))
 		return &transport.RejectError{
 			Reason: ReasonRateLimited, Status: 429, RetryAfter: secs,
@@ -148,3 +154,18 @@ func (a *Access) sweep(now time.Time) {
 }
 
 var _ transport.Authorizer = (*Access)(nil).Authorize
+
+// HealthFields describe the rate limit in /healthz: the base rate a caller
+// gets and its burst; permit holders with more than the average stake get
+// proportionally more (each answer's headers carry the caller's own).
+func (a *Access) HealthFields() map[string]any {
+	if a.base == 0 {
+		return map[string]any{"rate_limit": map[string]any{"enabled": false}}
+	}
+	return map[string]any{"rate_limit": map[string]any{
+		"enabled":                  true,
+		"base_requests_per_second": a.base,
+		"base_burst":               max(1, int(math.Ceil(a.base))),
+		"scales_with_stake":        true,
+	}}
+}

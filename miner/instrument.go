@@ -3,6 +3,7 @@ package miner
 import (
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -17,13 +18,19 @@ func endpointLabel(path string) string {
 }
 
 // instrument is the outermost layer: it counts every answer (refusals by
-// the transport included) by endpoint and code, times it, and adds a
+// the transport included) by endpoint and code, times it, adds a
 // Retry-After of one second to 429 and 503 answers that did not set their
-// own (the rate limiter's refusals carry the real wait).
+// own (the rate limiter's refusals carry the real wait), and announces the
+// limits on every /v1 answer (ratelimits.go).
 func (s *Server) instrument(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
+		if strings.HasPrefix(r.URL.Path, "/v1/") {
+			ctx, note := withLimitsNote(r.Context())
+			r = r.WithContext(ctx)
+			sw.limits = func(h http.Header) { s.setLimitHeaders(h, note) }
+		}
 		next.ServeHTTP(sw, r)
 		if sw.status == 0 {
 			sw.status = http.StatusOK
@@ -39,11 +46,16 @@ func (s *Server) instrument(next http.Handler) http.Handler {
 type statusWriter struct {
 	http.ResponseWriter
 	status int
+	// limits writes the rate-limit headers (nil outside /v1).
+	limits func(http.Header)
 }
 
 func (w *statusWriter) WriteHeader(code int) {
 	if w.status == 0 && code >= 200 {
 		w.status = code
+		if w.limits != nil {
+			w.limits(w.Header())
+		}
 		if code == http.StatusTooManyRequests || code == http.StatusServiceUnavailable {
 			h := w.Header()
 			if h.Get("Retry-After") == "" {
@@ -62,6 +74,9 @@ func (w *statusWriter) Write(p []byte) (int, error) {
 }
 
 func (w *statusWriter) Flush() {
+	if w.status == 0 {
+		w.WriteHeader(http.StatusOK)
+	}
 	if f, ok := w.ResponseWriter.(http.Flusher); ok {
 		f.Flush()
 	}

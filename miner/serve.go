@@ -237,7 +237,7 @@ func runServe(c *cli.Context, dial daemon.Dialer) error {
 		MaxTokens:    func() int { return int(watcher.Current().Subnet.Task.MaxTokens) },
 		MaxBodyBytes: limits.maxBody, RequestTimeout: limits.timeout,
 		Concurrency: limits.concurrency, QueueSize: queueFlag(limits.queue), MaxConnsPerIP: connsFlag(limits.connsPerIP),
-		Health: chainHealth(watcher, publisher, netuid),
+		Health: withFields(chainHealth(watcher, publisher, netuid), access.HealthFields),
 		Logger: log.Named("api"), Metrics: metrics,
 	})
 	if err != nil {
@@ -277,6 +277,19 @@ func connsFlag(n int) int {
 		return -1
 	}
 	return n
+}
+
+// withFields merges the maps of fns, later ones winning.
+func withFields(fns ...func() map[string]any) func() map[string]any {
+	return func() map[string]any {
+		out := map[string]any{}
+		for _, fn := range fns {
+			for k, v := range fn() {
+				out[k] = v
+			}
+		}
+		return out
+	}
 }
 
 // chainHealth adds the chain side to /healthz. w must hold a snapshot.
