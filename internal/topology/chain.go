@@ -21,9 +21,16 @@ func (top *Topology) Tx(args ...string) {
 
 // TryTx is Tx returning the error.
 func (top *Topology) TryTx(args ...string) error {
+	_, err := top.txOutput(args...)
+	return err
+}
+
+// txOutput is TryTx also returning what the CLI printed when it sent the
+// tx (stderr included: where open-account prints a new API key).
+func (top *Topology) txOutput(args ...string) (string, error) {
 	out, err := top.Chain.Exec(append(append([]string{"tx"}, args...), "--output", "json", "--gas", "auto", "--gas-adjustment", "1.5")...)
 	if err != nil {
-		return fmt.Errorf("tx %s: %v: %s", strings.Join(args, " "), err, out)
+		return out, fmt.Errorf("tx %s: %v: %s", strings.Join(args, " "), err, out)
 	}
 	var res struct {
 		TxHash string `json:"txhash"`
@@ -31,24 +38,24 @@ func (top *Topology) TryTx(args ...string) error {
 		RawLog string `json:"raw_log"`
 	}
 	if err := json.Unmarshal([]byte(lastJSON(out)), &res); err != nil {
-		return fmt.Errorf("tx %s: unreadable response %q", strings.Join(args, " "), out)
+		return out, fmt.Errorf("tx %s: unreadable response %q", strings.Join(args, " "), out)
 	}
 	if res.Code != 0 {
-		return fmt.Errorf("tx %s: check failed, code %d: %s", strings.Join(args, " "), res.Code, res.RawLog)
+		return out, fmt.Errorf("tx %s: check failed, code %d: %s", strings.Join(args, " "), res.Code, res.RawLog)
 	}
 	// wait-tx subscribes before it looks the hash up, so it returns as soon
 	// as the tx is in a block, whether it is already or not.
 	q, err := top.Chain.Exec("q", "wait-tx", res.TxHash, "--timeout", "1m", "--output", "json")
 	if err != nil {
-		return fmt.Errorf("tx %s (%s) not included: %v: %s", strings.Join(args, " "), res.TxHash, err, q)
+		return out, fmt.Errorf("tx %s (%s) not included: %v: %s", strings.Join(args, " "), res.TxHash, err, q)
 	}
 	if err := json.Unmarshal([]byte(lastJSON(q)), &res); err != nil {
-		return fmt.Errorf("tx %s: unreadable result %q", strings.Join(args, " "), q)
+		return out, fmt.Errorf("tx %s: unreadable result %q", strings.Join(args, " "), q)
 	}
 	if res.Code != 0 {
-		return fmt.Errorf("tx %s: failed in block, code %d: %s", strings.Join(args, " "), res.Code, res.RawLog)
+		return out, fmt.Errorf("tx %s: failed in block, code %d: %s", strings.Join(args, " "), res.Code, res.RawLog)
 	}
-	return nil
+	return out, nil
 }
 
 // lastJSON drops anything the CLI printed before its JSON (e.g. gas estimates).

@@ -1,7 +1,9 @@
 // Package topology starts the demo network as real processes on loopback: a
-// single-node meritd, a subnet whose task is merit-tiny, four miners (honest,
-// honest but slow, serving a different model, returning random tokens), two
-// validators with different stake, and a delegator. `make demo` prints it
+// single-node meritd, a subnet whose task is merit-tiny with a price per
+// token, four miners (honest, honest but slow, serving a different model,
+// returning random tokens), two validators with different stake, a
+// delegator, and a funded "user" key that can open a paid account (OpenAccount)
+// and send traffic through a validator's gateway (NewUser). `make demo` prints it
 // live; tests/e2e asserts on it.
 package topology
 
@@ -35,7 +37,22 @@ type Config struct {
 	ImmunityPeriod uint64
 	// SlowDelay is the per-token delay of the slow miner (default 40ms).
 	SlowDelay time.Duration
+	// PricePerMillionTokens is the subnet's price for paid inference,
+	// umerit per million prompt + completion tokens (default DemoPrice; -1: free).
+	PricePerMillionTokens int64
 }
+
+// DemoPrice is 10,000 MERIT per million tokens: 0.01 MERIT a token. The
+// demo's subnet gets about 18 MERIT of emission an epoch (1 MERIT a block
+// less the 10% chain-security share, 20 blocks), and its one user, paced at
+// a request every 0.7 s of some 30 prompt tokens (chat template included)
+// and up to 24 answer tokens, buys about 500 tokens in an epoch's 7
+// seconds: 5 MERIT charged, of which 80% (less the gateway fee and the
+// burn) reaches the payout. Revenue is then a clear 15–20% of what miners
+// and validators get, beside emission: not a rounding error, not the
+// whole. On a real subnet the price follows the market; here it only has
+// to make the flow visible.
+const DemoPrice = 10_000_000_000
 
 // Role of a process in the demo.
 type Role string
@@ -97,6 +114,9 @@ func (c *Config) defaults() {
 	if c.SlowDelay == 0 {
 		c.SlowDelay = 40 * time.Millisecond
 	}
+	if c.PricePerMillionTokens == 0 {
+		c.PricePerMillionTokens = DemoPrice
+	}
 }
 
 var minerRoles = []Role{HonestMiner, SlowMiner, WrongModel, RandomMiner}
@@ -119,7 +139,7 @@ func Start(t localnet.TB, cfg Config, progress func(string)) *Topology {
 	if meritd == "" {
 		meritd = filepath.Join(cfg.BinDir, "meritd")
 	}
-	accounts := []string{"owner", "delegator", "valowner0", "valowner1", "minerowner0", "minerowner1", "minerowner2", "minerowner3", "newcomer"}
+	accounts := []string{"owner", "delegator", "valowner0", "valowner1", "minerowner0", "minerowner1", "minerowner2", "minerowner3", "newcomer", "user"}
 	for i := range minerRoles {
 		accounts = append(accounts, fmt.Sprintf("miner%d", i))
 	}
@@ -150,6 +170,7 @@ func Start(t localnet.TB, cfg Config, progress func(string)) *Topology {
 		h["reveal_period"] = "1"
 		h["activity_cutoff"] = "100000"
 		h["burn_increase_bps"] = 10000
+		h["price_per_million_tokens"] = strconv.FormatInt(max(cfg.PricePerMillionTokens, 0), 10)
 	})
 
 	progress("registering 4 miners and 2 validators")
