@@ -21,6 +21,7 @@ import (
 	"github.com/meritnet/merit/client/transport"
 	"github.com/meritnet/merit/inference"
 	"github.com/meritnet/merit/inference/api"
+	"github.com/meritnet/merit/validator/billing"
 )
 
 // maxGatewayBody bounds a user's request body.
@@ -28,8 +29,11 @@ const maxGatewayBody = 1 << 20
 
 // GatewayConfig wires the gateway to the validator's state.
 type GatewayConfig struct {
-	// Keys authenticate users; nil disables the gateway (503).
-	Keys   *APIKeys
+	// Keys are the operator's own keys: served free, unmetered.
+	Keys *APIKeys
+	// Meter admits and meters keys of the chain's paid accounts; with
+	// neither Keys nor Meter the gateway is disabled (503).
+	Meter  *billing.Meter
 	Client *transport.Client
 	// Timeout bounds one upstream attempt.
 	Timeout time.Duration
@@ -43,6 +47,9 @@ type GatewayConfig struct {
 	Reference func() *Reference
 	// MaxTokens is the subnet's token limit per request.
 	MaxTokens func() int
+	// Metered is told what each paid request cost (metrics, logs); Failed
+	// when its usage could not be written.
+	Metered func(billing.Receipt, error)
 	// WriteTimeout bounds each write to the user (default 30s); the
 	// server's own write timeout is lifted while miners work.
 	WriteTimeout time.Duration
@@ -99,6 +106,12 @@ type gatewayRequest struct {
 	stream bool
 	engine inference.GenerateRequest
 	topK   int
+	// maxTokens is the completion limit sent to the miner (0: the model's
+	// context); bound what the request can be billed at most.
+	maxTokens int
+	bound     uint64
+	// promptTokens is the exact prompt size when the reference is local.
+	promptTokens uint64
 }
 
 // ServeHTTP implements /v1/completions, /v1/chat/completions and /v1/models.
@@ -111,25 +124,12 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.fail(w, http.StatusNotFound, "unknown_url", nil, "unknown path "+r.URL.Path)
 		return
 	}
-	if g.cfg.Keys == nil {
-		g.fail(w, http.StatusServiceUnavailable, "gateway_disabled", nil, "the gateway is disabled: start the validator with --gateway-keys FILE")
+	if g.cfg.Keys == nil && g.cfg.Meter == nil {
+		g.fail(w, http.StatusServiceUnavailable, "gateway_disabled", nil, "the gateway is disabled")
 		return
 	}
-	if err := g.cfg.Keys.maybeReload(); err != nil {
-		g.cfg.Log.Error("gateway keys file unreadable; keeping the previous keys", zap.Error(err))
-	}
-	// Only the Bearer scheme (RFC 6750; the scheme name is case-insensitive):
-	// a bare key in the header is a client bug worth a clear 401.
-	auth := r.Header.Get("Authorization")
-	token, hasBearer := "", len(auth) > 7 && strings.EqualFold(auth[:7], "Bearer ")
-	if hasBearer {
-		token = strings.TrimSpace(auth[7:])
-	}
-	user, ok := g.cfg.Keys.Check(token)
-	if !hasBearer || !ok {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="merit-gateway"`)
-		g.count("unauthorized")
-		g.fail(w, http.StatusUnauthorized, "invalid_api_key", nil, "missing or unknown API key")
+	user, token, paid, ok := g.authenticate(w, r)
+	if !ok {
 		return
 	}
 	if r.URL.Path == "/v1/models" {
@@ -164,6 +164,16 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.fail(w, http.StatusBadRequest, "invalid_request", param, err.Error())
 		return
 	}
+	var ticket *billing.Ticket
+	if paid {
+		if ticket, ok = g.admit(w, token, req, ref); !ok {
+			return
+		}
+		// Whatever happens below, a request that was not metered must not
+		// keep its hold.
+		defer ticket.Cancel()
+		user = "account-" + strconv.FormatUint(ticket.Account, 10)
+	}
 	// The server's write timeout would cut a long answer; the upstream
 	// contexts bound the wait instead, and every write re-arms a short one.
 	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(time.Duration(g.cfg.Attempts)*g.cfg.Timeout + g.cfg.WriteTimeout))
@@ -182,7 +192,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if failed >= g.cfg.Attempts {
 			break
 		}
-		done, errText, rateLimited := g.try(r.Context(), w, m, req, user)
+		done, errText, rateLimited := g.try(r.Context(), w, m, req, user, ticket)
 		if done {
 			if g.cfg.Metrics != nil {
 				g.cfg.Metrics.GatewayLatency.WithLabelValues(req.path).Observe(time.Since(start).Seconds())
@@ -217,7 +227,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // (success or the user's own error) was written; otherwise nothing was
 // written and the next miner may be tried, and rateLimited says whether
 // the miner refused with 429 (busy, or this validator over its limit).
-func (g *Gateway) try(ctx context.Context, w http.ResponseWriter, m Miner, req *gatewayRequest, user string) (done bool, errText string, rateLimited bool) {
+func (g *Gateway) try(ctx context.Context, w http.ResponseWriter, m Miner, req *gatewayRequest, user string, ticket *billing.Ticket) (done bool, errText string, rateLimited bool) {
 	ctx, cancel := context.WithTimeout(ctx, g.cfg.Timeout)
 	defer cancel()
 	url := "http://" + m.Address + req.path
@@ -231,14 +241,20 @@ func (g *Gateway) try(ctx context.Context, w http.ResponseWriter, m Miner, req *
 				resp.StatusCode == http.StatusTooManyRequests
 		}
 		minerHeaders(w, m)
+		var ans answer
+		ansErr := errMalformed
+		if resp.StatusCode/100 == 2 {
+			_, ansErr = ans.add(resp.Body)
+			// Metered and written down before the user has the answer.
+			g.meter(w.Header(), ticket, req, &ans)
+		}
 		g.armWrite(w)
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(resp.StatusCode)
 		_, _ = w.Write(resp.Body)
 		if resp.StatusCode/100 == 2 {
 			g.count("ok")
-			var ans answer
-			if _, err := ans.add(resp.Body); err == nil {
+			if ansErr == nil {
 				g.spotCheck(m, req, &ans)
 			}
 		} else {
@@ -262,6 +278,11 @@ func (g *Gateway) try(ctx context.Context, w http.ResponseWriter, m Miner, req *
 		if err != nil {
 			return false, err.Error(), false
 		}
+		if sr.StatusCode/100 == 2 {
+			var ans answer
+			_, _ = ans.add(raw)
+			g.meter(w.Header(), ticket, req, &ans)
+		}
 		g.armWrite(w)
 		w.Header().Set("Content-Type", sr.Header.Get("Content-Type"))
 		w.WriteHeader(sr.StatusCode)
@@ -271,10 +292,27 @@ func (g *Gateway) try(ctx context.Context, w http.ResponseWriter, m Miner, req *
 	}
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-cache")
+	if ticket != nil {
+		// The cost is known only at the end of a stream: it follows the
+		// body as trailers.
+		w.Header().Set("Trailer", strings.Join([]string{HeaderTokens, HeaderCost, HeaderBalance}, ", "))
+		paidHeaders(w.Header(), ticket.Account, ticket.Price)
+		w.Header().Set(HeaderBalance, strconv.FormatUint(ticket.Available, 10))
+	}
 	g.armWrite(w)
 	w.WriteHeader(http.StatusOK)
 	flusher, _ := w.(http.Flusher)
 	var ans answer
+	// A stream that ends early is billed for what it carried; the
+	// deferred meter is a no-op once the stream metered itself.
+	metered := false
+	meterOnce := func() {
+		if !metered {
+			metered = true
+			g.meter(w.Header(), ticket, req, &ans)
+		}
+	}
+	defer meterOnce()
 	events := api.NewEventReader(sr.Body, maxEventBytes)
 	for {
 		ev, err := events.Next()
@@ -289,6 +327,9 @@ func (g *Gateway) try(ctx context.Context, w http.ResponseWriter, m Miner, req *
 			g.cfg.Log.Warn("gateway: stream from miner broke", zap.Uint16("uid", m.UID), zap.Error(err))
 			return true, "", false
 		}
+		if ev.Done() {
+			meterOnce() // written down before the user sees the end
+		}
 		g.armWrite(w)
 		if ev.Name == "error" {
 			fmt.Fprintf(w, "event: error\ndata: %s\n\n", ev.Data)
@@ -302,6 +343,7 @@ func (g *Gateway) try(ctx context.Context, w http.ResponseWriter, m Miner, req *
 			flusher.Flush()
 		}
 	}
+	meterOnce()
 	g.count("ok")
 	g.cfg.Log.Debug("gateway: streamed", zap.String("user", user), zap.Uint16("uid", m.UID))
 	g.spotCheck(m, req, &ans)
@@ -430,6 +472,7 @@ func (g *Gateway) normalize(path string, raw []byte, modelID string) (*gatewayRe
 	}
 	if maxTokens != nil {
 		out.engine.MaxTokens = *maxTokens
+		out.maxTokens = *maxTokens
 	}
 	if topP != nil {
 		out.engine.TopP = *topP

@@ -48,8 +48,10 @@ type Config struct {
 
 	// Listen is host:port of the dashboard, metrics and gateway ("" = off).
 	Listen string
-	// GatewayKeys is the API keys file ("" disables the gateway).
+	// GatewayKeys is the operator's API keys file (free keys; optional).
 	GatewayKeys string
+	// Paid is how the gateway takes payment from x/payment accounts.
+	Paid PaidConfig
 	// SpotCheck is the fraction of gateway answers verified.
 	SpotCheck float64
 
@@ -119,6 +121,7 @@ type Validator struct {
 	metrics *Metrics
 	history *dashboard.History
 	gateway *Gateway
+	settler *settler // nil when the gateway is off
 	ref     atomic.Pointer[Reference]
 
 	lastSub atomic.Pointer[Submission]
@@ -210,11 +213,18 @@ func New(cfg Config, c chain.Chain, id *identity.Identity, log *zap.Logger) (*Va
 			return nil, err
 		}
 	}
-	v.gateway = NewGateway(GatewayConfig{
+	gw := GatewayConfig{
 		Keys: keys, Client: client, SpotCheck: cfg.SpotCheck, Miners: v.gatewayMiners,
 		Reference: v.ref.Load, MaxTokens: v.taskMaxTokens, Record: v.scorer.Record, WriteTimeout: cfg.HTTP.WriteTimeout,
 		Metrics: v.metrics, Log: log.Named("gateway"),
-	})
+	}
+	if cfg.Listen != "" {
+		if v.settler, err = newSettler(v, cfg.Paid); err != nil {
+			return nil, err
+		}
+		gw.Meter, gw.Metered = v.settler.meter, v.settler.metered
+	}
+	v.gateway = NewGateway(gw)
 	if cfg.Listen != "" {
 		l, err := net.Listen("tcp", cfg.Listen)
 		if err != nil {
@@ -268,6 +278,11 @@ func (v *Validator) Run(ctx context.Context) error {
 		}
 		wg.Wait()
 		v.gateway.Wait()
+		if v.settler != nil {
+			if err := v.settler.meter.Ledger().Close(); err != nil {
+				v.log.Error("usage ledger not closed cleanly", zap.Error(err))
+			}
+		}
 		if started {
 			v.saveState()
 		}
@@ -304,6 +319,11 @@ func (v *Validator) Run(ctx context.Context) error {
 	}
 
 	started = true
+	if v.settler != nil {
+		wg.Add(2)
+		go func() { defer wg.Done(); v.settler.book.Run(ctx) }()
+		go func() { defer wg.Done(); v.settler.run(ctx) }()
+	}
 	wg.Add(3)
 	go func() { defer wg.Done(); v.probeLoop(ctx) }()
 	go func() { defer wg.Done(); v.weightsLoop(ctx) }()

@@ -132,6 +132,7 @@ type Chain interface {
 	ScoringReader
 	EmissionReader
 	BankReader
+	PaymentReader
 	Broadcaster
 	BlockStreamer
 	Close() error

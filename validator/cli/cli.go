@@ -42,7 +42,7 @@ func NewAppWithDialer(dial daemon.Dialer) *cli.App {
 		Description: "merit-validator probes the miners of its subnet with generated prompts, verifies every answer " +
 			"against the subnet's reference model, scores correctness and speed, and commits and reveals weights " +
 			"on the chain's schedule. It serves a dashboard, Prometheus metrics and an OpenAI-compatible gateway.",
-		Commands: []*cli.Command{runCommand(dial), statusCommand(dial), weightsCommand(dial)},
+		Commands: []*cli.Command{runCommand(dial), statusCommand(dial), weightsCommand(dial), usageCommand()},
 	}
 }
 
@@ -90,7 +90,13 @@ func runCommand(dial daemon.Dialer) *cli.Command {
 		&cli.StringFlag{Name: "listen", EnvVars: daemon.EnvOf("listen"), Value: defaultListen, Category: categoryServe,
 			Usage: "`HOST:PORT` of the dashboard (/), metrics (/metrics), health (/healthz) and gateway (/v1/...); empty disables"},
 		&cli.StringFlag{Name: "gateway-keys", EnvVars: daemon.EnvOf("gateway-keys"), TakesFile: true, Category: categoryServe,
-			Usage: "API keys `FILE` for the gateway (lines \"NAME KEY\" or \"KEY\"); without it the gateway answers 503"},
+			Usage: "operator's own API keys `FILE` (lines \"NAME KEY\" or \"KEY\"), served free; paid keys come from the chain's x/payment accounts"},
+		&cli.StringFlag{Name: "gateway-url", EnvVars: daemon.EnvOf("gateway-url"), Category: categoryServe, DefaultText: "http://LISTEN/v1 when --listen names a host",
+			Usage: "base `URL` users reach the gateway at, announced on chain (meritd q payment gateways); empty with a wildcard --listen"},
+		&cli.Uint64Flag{Name: "settle-every", EnvVars: daemon.EnvOf("settle-every"), Value: 10, Category: categoryServe,
+			Usage: "`BLOCKS` between settlements of paid usage (MsgSettleUsage)"},
+		&cli.Uint64Flag{Name: "settle-threshold", EnvVars: daemon.EnvOf("settle-threshold"), Value: 1_000_000, Category: categoryServe,
+			Usage: "settle sooner once this many `UMERIT` of usage are unsettled"},
 		&cli.Float64Flag{Name: "spot-check", EnvVars: daemon.EnvOf("spot-check"), Value: 0.1, Category: categoryServe,
 			Usage: "fraction of gateway answers verified against the reference model"},
 		&cli.DurationFlag{Name: "poll-interval", EnvVars: daemon.EnvOf("poll-interval"), Value: 2 * time.Second, Category: daemon.CategoryChain,
@@ -129,6 +135,10 @@ func runRun(c *cli.Context, dial daemon.Dialer) error {
 		},
 		Listen: c.String("listen"), GatewayKeys: c.String("gateway-keys"), SpotCheck: c.Float64("spot-check"),
 		PollInterval: c.Duration("poll-interval"), AllowPrivateEndpoints: c.Bool("allow-private-endpoints"),
+		Paid: validator.PaidConfig{URL: c.String("gateway-url"), SettleEvery: c.Uint64("settle-every"), SettleThreshold: c.Uint64("settle-threshold")},
+	}
+	if !c.IsSet("gateway-url") {
+		cfg.Paid.URL = validator.DefaultGatewayURL(cfg.Listen)
 	}
 	for _, p := range []*string{&cfg.Home, &cfg.Reference.Checkpoint, &cfg.Reference.Tokenizer, &cfg.GatewayKeys} {
 		if *p, err = daemon.ExpandHome(*p); err != nil {
@@ -144,6 +154,11 @@ func runRun(c *cli.Context, dial daemon.Dialer) error {
 		return errors.New("--ema-alpha must be in (0, 1]")
 	case c.Duration("probe-interval") <= 0 || c.Duration("probe-timeout") <= 0:
 		return errors.New("--probe-interval and --probe-timeout must be positive")
+	case c.Uint64("settle-every") < 1 || c.Uint64("settle-threshold") < 1:
+		return errors.New("--settle-every and --settle-threshold must be at least 1")
+	}
+	if err := validator.CheckGatewayURL(cfg.Paid.URL); err != nil {
+		return err
 	}
 	if err := cfg.Validate(); err != nil {
 		return err

@@ -51,6 +51,9 @@ type State struct {
 	Weights map[uint32]scoringtypes.WeightsRow
 	// Down makes every query fail with ErrDown.
 	Down bool
+
+	// Payment is x/payment's state.
+	Payment PaymentState
 }
 
 // Neuron is hotkey's row, nil when it is not registered.
@@ -403,6 +406,7 @@ func (f *Chain) snapshot() State {
 	for k, v := range f.st.Weights {
 		s.Weights[k] = v
 	}
+	s.Payment = f.st.Payment.clone()
 	return s
 }
 
@@ -424,6 +428,9 @@ func (f *Chain) weightsRateLimited(n *subnettypes.Neuron, h int64) error {
 
 // apply runs one message at height h and returns its response, if any.
 func (f *Chain) apply(m sdk.Msg, h int64) (proto.Message, error) {
+	if res, ok, err := f.applyPayment(m, h); ok {
+		return res, err
+	}
 	switch msg := m.(type) {
 	case *subnettypes.MsgRegisterNeuron:
 		if f.st.Neuron(msg.Hotkey) != nil {

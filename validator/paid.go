@@ -1,0 +1,321 @@
+package validator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+
+	"github.com/meritnet/merit/client/chain"
+	"github.com/meritnet/merit/internal/logthrottle"
+	"github.com/meritnet/merit/validator/billing"
+	paymenttypes "github.com/meritnet/merit/x/payment/types"
+)
+
+// PaidConfig is how the gateway takes payment (docs/payment.md).
+type PaidConfig struct {
+	// URL is the gateway's base URL, announced on chain so users find it
+	// with `meritd q payment gateways`; "" announces nothing.
+	URL string
+	// SettleEvery is the blocks between settlements (default 10);
+	// SettleThreshold (umerit) settles sooner once that much is unsettled
+	// (default 1 MERIT).
+	SettleEvery     uint64
+	SettleThreshold uint64
+}
+
+func (c *PaidConfig) defaults() {
+	if c.SettleEvery == 0 {
+		c.SettleEvery = 10
+	}
+	if c.SettleThreshold == 0 {
+		c.SettleThreshold = 1_000_000
+	}
+}
+
+// DefaultGatewayURL is the URL to announce for a listen address: its
+// /v1 base when the host is concrete, "" for a wildcard (which no user
+// can dial).
+func DefaultGatewayURL(listen string) string {
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil || port == "" || port == "0" {
+		return ""
+	}
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		return ""
+	}
+	return "http://" + net.JoinHostPort(host, port) + "/v1"
+}
+
+// billingMetrics are the paid gateway's series.
+type billingMetrics struct {
+	Tokens      prometheus.Counter
+	Metered     prometheus.Counter     // umerit
+	Settled     prometheus.Counter     // umerit charged by the chain
+	Shortfall   prometheus.Counter     // umerit the chain could not charge
+	Settlements *prometheus.CounterVec // result
+	Unsettled   prometheus.Gauge       // umerit
+}
+
+func newBillingMetrics(r *prometheus.Registry) *billingMetrics {
+	m := &billingMetrics{
+		Tokens: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "merit_validator", Subsystem: "billing",
+			Name: "tokens_total", Help: "Tokens served to paid accounts (prompt + completion)."}),
+		Metered: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "merit_validator", Subsystem: "billing",
+			Name: "metered_umerit_total", Help: "umerit metered for paid requests at the subnet price."}),
+		Settled: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "merit_validator", Subsystem: "billing",
+			Name: "settled_umerit_total", Help: "umerit the chain charged in this gateway's settlements."}),
+		Shortfall: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "merit_validator", Subsystem: "billing",
+			Name: "shortfall_umerit_total", Help: "umerit served that the chain could not charge (balance or limit exhausted)."}),
+		Settlements: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "merit_validator", Subsystem: "billing",
+			Name: "settlements_total", Help: "Settlement transactions by result (ok, failed)."}, []string{"result"}),
+		Unsettled: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "merit_validator", Subsystem: "billing",
+			Name: "unsettled_umerit", Help: "umerit served and not yet settled."}),
+	}
+	r.MustRegister(m.Tokens, m.Metered, m.Settled, m.Shortfall, m.Settlements, m.Unsettled)
+	m.Settlements.WithLabelValues("ok")
+	m.Settlements.WithLabelValues("failed")
+	return m
+}
+
+// settler reads the subnet's accounts into the meter, settles what the
+// gateway served, and announces the gateway's URL.
+type settler struct {
+	cfg     PaidConfig
+	chain   chain.Chain
+	v       *Validator
+	meter   *billing.Meter
+	book    *chain.Follower[billing.Book]
+	metrics *billingMetrics
+	log     *zap.Logger
+	warn    *logthrottle.Throttle
+
+	lastSettle int64
+	announced  string
+	nextCheck  int64 // height of the next announcement check
+	maxItems   int
+}
+
+// newSettler opens the ledger in the validator's home.
+func newSettler(v *Validator, cfg PaidConfig) (*settler, error) {
+	cfg.defaults()
+	l, err := billing.OpenLedger(v.cfg.Home)
+	if err != nil {
+		return nil, err
+	}
+	s := &settler{cfg: cfg, chain: v.chain, v: v, meter: billing.NewMeter(l), metrics: newBillingMetrics(v.metrics.Registry),
+		log: v.log.Named("billing"), warn: logthrottle.New(time.Minute), maxItems: 100}
+	s.book = chain.NewFollower(v.chain, s.readBook, chain.FollowOptions[billing.Book]{
+		Poll: v.cfg.PollInterval,
+		OnUpdate: func(b *billing.Book) {
+			s.meter.SetBook(b)
+		},
+		OnError: func(err error) {
+			if s.warn.Allow("accounts", time.Now()) {
+				s.log.Warn("cannot read the subnet's payment accounts; keeping the last ones", zap.Error(err))
+			}
+		},
+	})
+	return s, nil
+}
+
+// readBook reads every access account with the subnet's price and epoch.
+func (s *settler) readBook(ctx context.Context) (*billing.Book, int64, error) {
+	mg := s.v.sync.Current()
+	if mg == nil {
+		return nil, 0, errors.New("no metagraph yet")
+	}
+	accounts, height, err := s.chain.PaymentAccounts(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	return billing.NewBook(accounts, s.v.cfg.Netuid, s.v.id.Address(), mg.Hyperparams().PricePerMillionTokens, mg.Epoch, height), height, nil
+}
+
+// metered is the gateway's report of each paid request.
+func (s *settler) metered(r billing.Receipt, err error) {
+	s.metrics.Tokens.Add(float64(r.Tokens))
+	s.metrics.Metered.Add(float64(r.Cost))
+}
+
+// run settles until ctx ends (the validator runs s.book beside it), then settles once
+// more so a clean shutdown leaves nothing unreported.
+func (s *settler) run(ctx context.Context) {
+	s.resyncAll(ctx)
+	if p, err := s.chain.PaymentParams(ctx); err == nil && p.MaxSettleItems > 0 {
+		s.maxItems = int(min(p.MaxSettleItems, 1000))
+	}
+	for {
+		ch := s.v.sync.Updated()
+		if mg := s.v.sync.Current(); mg != nil {
+			s.step(ctx, mg)
+		}
+		select {
+		case <-ctx.Done():
+			sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			if mg := s.v.sync.Current(); mg != nil && mg.HasPermit() {
+				s.settle(sctx, mg)
+			}
+			cancel()
+			return
+		case <-ch:
+		}
+	}
+}
+
+// step runs on every new metagraph: announce when due, settle when due.
+func (s *settler) step(ctx context.Context, mg *Metagraph) {
+	if mg.Height >= s.nextCheck {
+		s.announce(ctx, mg)
+	}
+	unsettled := s.meter.UnsettledCost()
+	s.metrics.Unsettled.Set(float64(unsettled))
+	if mg.Height-s.lastSettle < int64(s.cfg.SettleEvery) && unsettled < s.cfg.SettleThreshold {
+		return
+	}
+	if !mg.HasPermit() {
+		if unsettled > 0 && s.warn.Allow("permit", time.Now()) {
+			s.log.Warn("usage waits for settlement: settling needs a validator permit on the subnet", zap.Uint64("unsettled_umerit", unsettled))
+		}
+		return
+	}
+	s.lastSettle = mg.Height
+	s.settle(ctx, mg)
+}
+
+// settle reports every account's counters, in transactions of at most
+// maxItems items, until nothing is pending or a transaction fails.
+func (s *settler) settle(ctx context.Context, mg *Metagraph) {
+	for range 16 { // bounded: the rest waits for the next interval
+		items, err := s.meter.Pending(s.maxItems)
+		if err != nil {
+			s.metrics.Settlements.WithLabelValues("failed").Inc()
+			s.log.Error("cannot make the usage ledger durable; not settling", zap.Error(err))
+			return
+		}
+		if len(items) == 0 {
+			return
+		}
+		msg := &paymenttypes.MsgSettleUsage{Gateway: s.v.id.Address(), Netuid: s.v.cfg.Netuid, Items: items}
+		res, err := s.chain.Broadcast(ctx, s.v.id, msg)
+		if err != nil {
+			s.metrics.Settlements.WithLabelValues("failed").Inc()
+			if ctx.Err() == nil {
+				s.log.Warn("settlement failed; the same counters go out next time and are charged once", zap.Int("items", len(items)), zap.Error(err))
+			}
+			// The transaction may have been included all the same: read
+			// what the chain holds rather than guess.
+			s.resync(ctx, items)
+			return
+		}
+		var resp paymenttypes.MsgSettleUsageResponse
+		if err := chain.DecodeResponse(res.Data, &resp); err != nil {
+			s.log.Warn("settlement included but its result is unreadable; reading the records", zap.Error(err))
+			s.resync(ctx, items)
+			return
+		}
+		s.metrics.Settlements.WithLabelValues("ok").Inc()
+		outs, err := s.meter.Applied(items, resp.Results, res.Height, mg.Hyperparams().PricePerMillionTokens)
+		if err != nil {
+			s.log.Error("settlement applied on chain but not written to the ledger", zap.Error(err))
+		}
+		var stale []paymenttypes.UsageItem
+		for i, o := range outs {
+			s.metrics.Settled.Add(float64(o.Charged))
+			s.metrics.Shortfall.Add(float64(o.Shortfall))
+			switch {
+			case o.Resync:
+				stale = append(stale, items[i])
+			case o.Dropped:
+				s.log.Warn("the chain refuses this account's usage; it will not be reported again", zap.Uint64("account", o.Account), zap.String("reason", o.Refused))
+			}
+		}
+		s.resync(ctx, stale)
+		s.log.Info("usage settled", zap.Int("accounts", len(items)), zap.String("charged_umerit", resp.Charged.String()), zap.Int64("height", res.Height))
+	}
+}
+
+// resync reads the chain's records of items' accounts into the ledger.
+func (s *settler) resync(ctx context.Context, items []paymenttypes.UsageItem) {
+	for _, it := range items {
+		qctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		rec, err := s.chain.PaymentSettlement(qctx, s.v.id.Address(), it.AccountId)
+		cancel()
+		switch {
+		case errors.Is(err, chain.ErrNotFound):
+		case err != nil:
+			s.log.Debug("cannot read a settlement record", zap.Uint64("account", it.AccountId), zap.Error(err))
+		default:
+			if err := s.meter.SetSettled(rec); err != nil {
+				s.log.Error("cannot write a settlement record to the ledger", zap.Error(err))
+			}
+		}
+	}
+}
+
+// resyncAll reads the chain's record of every account in the ledger once
+// at start: a settlement whose result a crash lost is then known, and a
+// home restored from an old copy catches up with what the chain charged.
+func (s *settler) resyncAll(ctx context.Context) {
+	var items []paymenttypes.UsageItem
+	for _, u := range s.meter.Ledger().All() {
+		if u.Dropped == "" {
+			items = append(items, paymenttypes.UsageItem{AccountId: u.Account})
+		}
+	}
+	s.resync(ctx, items)
+}
+
+// announce makes sure the chain lists this gateway at cfg.URL: at start,
+// then every announceCheck blocks (a lost registration or another URL set
+// from elsewhere is put right).
+func (s *settler) announce(ctx context.Context, mg *Metagraph) {
+	const announceCheck = 100
+	if s.cfg.URL == "" || mg.Self == nil {
+		s.nextCheck = mg.Height + announceCheck
+		return
+	}
+	if s.announced == s.cfg.URL && mg.HasPermit() {
+		res, err := s.chain.PaymentGateways(ctx, s.v.cfg.Netuid)
+		if err == nil {
+			for _, g := range res.Gateways {
+				if g.Hotkey == s.v.id.Address() && g.Url == s.cfg.URL {
+					s.nextCheck = mg.Height + announceCheck
+					return
+				}
+			}
+		}
+	}
+	if s.announced == s.cfg.URL && !mg.HasPermit() {
+		s.nextCheck = mg.Height + announceCheck
+		return
+	}
+	_, err := s.chain.Broadcast(ctx, s.v.id, &paymenttypes.MsgServeGateway{Hotkey: s.v.id.Address(), Netuid: s.v.cfg.Netuid, Url: s.cfg.URL})
+	if err != nil {
+		// Usually the serving rate limit; try again in a few blocks.
+		s.nextCheck = mg.Height + int64(mg.Hyperparams().ServingRateLimit) + 1
+		if ctx.Err() == nil && s.warn.Allow("announce", time.Now()) {
+			s.log.Warn("cannot announce the gateway on chain; retrying", zap.String("url", s.cfg.URL), zap.Error(err))
+		}
+		return
+	}
+	s.announced = s.cfg.URL
+	s.nextCheck = mg.Height + announceCheck
+	s.log.Info("gateway announced on chain", zap.String("url", s.cfg.URL))
+}
+
+// CheckGatewayURL refuses at start a URL the chain would refuse to list
+// ("" is fine: nothing is announced).
+func CheckGatewayURL(raw string) error {
+	if raw == "" {
+		return nil
+	}
+	if err := paymenttypes.ValidateGatewayURL(raw, paymenttypes.DefaultParams().MaxUrlLength); err != nil {
+		return fmt.Errorf("--gateway-url %q: %w", raw, err)
+	}
+	return nil
+}
