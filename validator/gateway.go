@@ -50,6 +50,10 @@ type GatewayConfig struct {
 	// Metered is told what each paid request cost (metrics, logs); Failed
 	// when its usage could not be written.
 	Metered func(billing.Receipt, error)
+	// Overhead, if set, is told the gateway's own time of each answered
+	// request: everything but the wait for (and relay of) the miner's
+	// answer — authentication, parsing, admission, metering, writing.
+	Overhead func(time.Duration)
 	// WriteTimeout bounds each write to the user (default 30s); the
 	// server's own write timeout is lifted while miners work.
 	WriteTimeout time.Duration
@@ -187,15 +191,19 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// costs no attempt, so every miner with capacity gets its chance; when
 	// all of them are saturated the user is told to come back (429).
 	var lastErr string
+	var upstream time.Duration
 	failed, limited := 0, 0
 	for _, m := range miners {
 		if failed >= g.cfg.Attempts {
 			break
 		}
-		done, errText, rateLimited := g.try(r.Context(), w, m, req, user, ticket)
+		done, errText, rateLimited := g.try(r.Context(), w, m, req, user, ticket, &upstream)
 		if done {
 			if g.cfg.Metrics != nil {
 				g.cfg.Metrics.GatewayLatency.WithLabelValues(req.path).Observe(time.Since(start).Seconds())
+			}
+			if g.cfg.Overhead != nil {
+				g.cfg.Overhead(time.Since(start) - upstream)
 			}
 			return
 		}
@@ -227,12 +235,14 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // (success or the user's own error) was written; otherwise nothing was
 // written and the next miner may be tried, and rateLimited says whether
 // the miner refused with 429 (busy, or this validator over its limit).
-func (g *Gateway) try(ctx context.Context, w http.ResponseWriter, m Miner, req *gatewayRequest, user string, ticket *billing.Ticket) (done bool, errText string, rateLimited bool) {
+func (g *Gateway) try(ctx context.Context, w http.ResponseWriter, m Miner, req *gatewayRequest, user string, ticket *billing.Ticket, upstream *time.Duration) (done bool, errText string, rateLimited bool) {
 	ctx, cancel := context.WithTimeout(ctx, g.cfg.Timeout)
 	defer cancel()
 	url := "http://" + m.Address + req.path
+	t0 := time.Now()
 	if !req.stream {
 		resp, err := g.cfg.Client.Do(ctx, http.MethodPost, url, m.Hotkey, req.body)
+		*upstream += time.Since(t0)
 		if err != nil {
 			return false, err.Error(), isRateLimited(err)
 		}
@@ -263,6 +273,8 @@ func (g *Gateway) try(ctx context.Context, w http.ResponseWriter, m Miner, req *
 		return true, "", false
 	}
 	sr, err := g.cfg.Client.Stream(ctx, http.MethodPost, url, m.Hotkey, req.body)
+	// A stream's relay is paced by the miner: all of it counts as upstream.
+	defer func() { *upstream += time.Since(t0) }()
 	if err != nil {
 		return false, err.Error(), isRateLimited(err)
 	}

@@ -67,7 +67,7 @@ func newTestGateway(t *testing.T, miners []Miner, spot float64) (*Gateway, *http
 	return g, srv, rec
 }
 
-func gwPost(t *testing.T, url, key, body string) (*http.Response, []byte) {
+func gwPost(t testing.TB, url, key, body string) (*http.Response, []byte) {
 	t.Helper()
 	req, _ := http.NewRequest("POST", url, strings.NewReader(body))
 	if key != "" {

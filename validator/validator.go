@@ -222,7 +222,7 @@ func New(cfg Config, c chain.Chain, id *identity.Identity, log *zap.Logger) (*Va
 		if v.settler, err = newSettler(v, cfg.Paid); err != nil {
 			return nil, err
 		}
-		gw.Meter, gw.Metered = v.settler.meter, v.settler.metered
+		v.settler.wire(&gw)
 	}
 	v.gateway = NewGateway(gw)
 	if cfg.Listen != "" {
