@@ -178,7 +178,7 @@ func (s *settler) step(ctx context.Context, mg *Metagraph) {
 	}
 	unsettled := s.meter.UnsettledCost()
 	s.metrics.Unsettled.Set(float64(unsettled))
-	if mg.Height-s.lastSettle < int64(s.cfg.SettleEvery) && unsettled < s.cfg.SettleThreshold {
+	if mg.Height-s.lastSettle < int64(s.cfg.SettleEvery) && unsettled < s.cfg.SettleThreshold && !s.meter.ClosingDue() {
 		return
 	}
 	if !mg.HasPermit() {

@@ -307,3 +307,23 @@ func BenchmarkAdmitFinish(b *testing.B) {
 		}
 	})
 }
+
+func TestClosingDue(t *testing.T) {
+	m := newMeter(t, t.TempDir())
+	const key = "key-aaaaaaaaaaaaaaaa"
+	m.SetBook(NewBook([]paymenttypes.Account{account(1, key, 1000)}, 1, gw, 1_000_000, 0, 10))
+	tk, _ := m.Admit(key, 10)
+	_, _ = tk.Finish(10)
+	if m.ClosingDue() {
+		t.Fatal("an open account is not due")
+	}
+	m.SetBook(NewBook([]paymenttypes.Account{account(1, key, 1000, func(a *paymenttypes.Account) { a.Closing, a.CloseAt = true, 30 })}, 1, gw, 1_000_000, 0, 11))
+	if !m.ClosingDue() {
+		t.Fatal("a closing account with unsettled usage is due")
+	}
+	items, _ := m.Pending(10)
+	_, _ = m.Applied(items, []paymenttypes.ItemResult{{AccountId: 1, Charged: sdkmath.NewInt(10), Shortfall: sdkmath.ZeroInt()}}, 12, 1_000_000)
+	if m.ClosingDue() {
+		t.Fatal("settled: nothing due")
+	}
+}

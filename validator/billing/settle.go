@@ -144,3 +144,18 @@ func (m *Meter) SetSettled(rec paymenttypes.Settlement) error {
 	m.prev[rec.AccountId] = u.Settled
 	return m.ledger.settle(rec.AccountId, s)
 }
+
+// ClosingDue says an account in its closing grace period has unsettled
+// usage: it must settle before the period ends, whatever the interval.
+func (m *Meter) ClosingDue() bool {
+	b := m.book.Load()
+	if b == nil {
+		return false
+	}
+	for _, u := range m.ledger.All() {
+		if a, ok := b.ByID(u.Account); ok && a.Closing && u.Dropped == "" && u.Tokens > u.Settled.Tokens {
+			return true
+		}
+	}
+	return false
+}
