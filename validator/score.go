@@ -18,12 +18,15 @@ const (
 	ResultRejected           = "rejected"    // the miner answered with a non-2xx status
 	ResultInvalid            = "invalid"     // unsigned, tampered or malformed answer
 	ResultError              = "error"       // the validator could not check the answer (its own fault)
+	// ResultSkipped counts probes refused (429) while this validator's own
+	// traffic used the miner's budget: no outcome, not held against it.
+	ResultSkipped = "skipped"
 )
 
 // ProbeResults lists the results for pre-registering metric labels.
 func ProbeResults() []string {
 	return []string{ResultOK, ResultFailedVerification, ResultWrongModel, ResultTimeout, ResultRefused,
-		ResultUnreachable, ResultRejected, ResultInvalid, ResultError}
+		ResultUnreachable, ResultRejected, ResultInvalid, ResultError, ResultSkipped}
 }
 
 // Outcome is what one request to a miner showed.
@@ -224,11 +227,22 @@ func (s *Scorer) Record(o Outcome) {
 // reachable) get 0 and decay, and UIDs whose hotkey changed (pruned and
 // re-registered) start from zero. It returns the round scores.
 func (s *Scorer) CloseRound(registered map[uint16]string, now time.Time) map[uint16]float64 {
+	return s.CloseRoundExcept(registered, nil, now)
+}
+
+// CloseRoundExcept is CloseRound for miners on their own schedules: the
+// UIDs in busy (probes still running, or refused only because of the
+// validator's own traffic) sit the round out: their score, round count and
+// pending outcomes stay as they are for the next round.
+func (s *Scorer) CloseRoundExcept(registered map[uint16]string, busy map[uint16]bool, now time.Time) map[uint16]float64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.round++
 	stats := make(map[uint16]RoundStats, len(s.pending))
 	for uid, outs := range s.pending {
+		if busy[uid] {
+			continue
+		}
 		if hk, ok := registered[uid]; !ok || (len(outs) > 0 && outs[0].Hotkey != hk) {
 			continue // answered for a UID that has since changed hands
 		}
@@ -237,6 +251,12 @@ func (s *Scorer) CloseRound(registered map[uint16]string, now time.Time) map[uin
 	round := RoundScores(stats)
 	for uid, hk := range registered {
 		m := s.miners[uid]
+		if busy[uid] {
+			if m != nil && m.Hotkey != hk {
+				delete(s.miners, uid) // changed hands: the new hotkey starts from zero when scored
+			}
+			continue
+		}
 		if m == nil || m.Hotkey != hk {
 			m = &MinerScore{UID: uid, Hotkey: hk}
 			s.miners[uid] = m
@@ -265,7 +285,13 @@ func (s *Scorer) CloseRound(registered map[uint16]string, now time.Time) map[uin
 			delete(s.miners, uid) // deregistered
 		}
 	}
-	s.pending = map[uint16][]Outcome{}
+	kept := map[uint16][]Outcome{}
+	for uid := range busy {
+		if outs, ok := s.pending[uid]; ok {
+			kept[uid] = outs
+		}
+	}
+	s.pending = kept
 	return round
 }
 
