@@ -21,9 +21,11 @@ GOLANGCI_LINT := $(BUILDDIR)/tools/golangci-lint-$(GOLANGCI_LINT_VERSION)/golang
 
 all: build
 
-# The whole network on the built-in model, printed live; Ctrl-C stops it.
+# The whole network on the built-in model with a paying user, printed live;
+# EPOCHS=0 runs until Ctrl-C, which stops it.
+EPOCHS ?= 6
 demo: build
-	go run ./scripts/demo -bin $(BUILDDIR) -logs $(BUILDDIR)/demo-logs
+	go run ./scripts/demo -bin $(BUILDDIR) -logs $(BUILDDIR)/demo-logs -epochs $(EPOCHS)
 
 build:
 	@mkdir -p $(BUILDDIR)
