@@ -1,0 +1,174 @@
+package validator
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/zap/zaptest"
+
+	"github.com/meritnet/merit/client/chain/chaintest"
+	"github.com/meritnet/merit/client/identity"
+	"github.com/meritnet/merit/inference"
+	"github.com/meritnet/merit/miner"
+	subnettypes "github.com/meritnet/merit/x/subnet/types"
+)
+
+// loopNet is a validator running against an in-memory chain whose miners
+// are merit-miner's real server on loopback (real signatures both ways,
+// the real per-caller rate limit).
+type loopNet struct {
+	t   *testing.T
+	f   *chaintest.Chain
+	val *identity.Identity
+	uid map[string]uint16
+}
+
+func newLoopNet(t *testing.T) *loopNet {
+	val := newIdentity(t, "val")
+	return &loopNet{t: t, f: newFakeChain(1000, false, val, 0), val: val, uid: map[string]uint16{}}
+}
+
+// register adds a neuron serving at addr.
+func (n *loopNet) register(name, hotkey, addr string) {
+	n.uid[name] = uint16(n.f.AddNeuron(hotkey, 0, false))
+	n.f.Update(func(s *chaintest.State) {
+		s.Neuron(hotkey).Neuron.Endpoint = subnettypes.Endpoint{Address: addr, ProtocolVersion: 1, ModelId: inference.TinyID()}
+	})
+}
+
+// addMiner serves e with merit-miner's server; rate is its --rate-limit
+// (0: none), checked against the chain's permits as `serve` does.
+func (n *loopNet) addMiner(name string, e inference.Engine, rate float64) {
+	n.t.Helper()
+	id := newIdentity(n.t, name)
+	mg, err := n.f.Metagraph(context.Background(), 1)
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	acc, err := miner.NewAccess(miner.AccessConfig{Metagraph: miner.StaticMetagraph{S: miner.NewSnapshot(mg, id.Address(), time.Now())},
+		RateLimit: rate, Netuid: 1})
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	srv, err := miner.NewServer(miner.ServerConfig{Engine: e, Signer: id, Authorize: acc.Authorize, MaxTokens: func() int { return 16 }})
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv.Handler())
+	n.t.Cleanup(hs.Close)
+	n.register(name, id.Address(), strings.TrimPrefix(hs.URL, "http://"))
+}
+
+// addHanging registers a miner that accepts connections, reads what it is
+// sent and never answers.
+func (n *loopNet) addHanging(name string) {
+	n.t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var conns []net.Conn
+	n.t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+			go func() { _, _ = io.Copy(io.Discard, c) }()
+		}
+	}()
+	n.register(name, newIdentity(n.t, name).Address(), ln.Addr().String())
+}
+
+// run starts the validator; it stops at the end of the test.
+func (n *loopNet) run(cfg Config) *Validator {
+	n.t.Helper()
+	cfg.Home, cfg.Netuid, cfg.AllowPrivateEndpoints, cfg.Seed = n.t.TempDir(), 1, true, 1
+	if cfg.PollInterval == 0 {
+		cfg.PollInterval = 200 * time.Millisecond
+	}
+	v, err := New(cfg, n.f, n.val, zaptest.NewLogger(n.t))
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- v.Run(ctx) }()
+	n.t.Cleanup(func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			n.t.Error("validator did not stop")
+		}
+	})
+	select {
+	case <-v.Ready():
+	case err := <-done:
+		n.t.Fatalf("validator stopped: %v", err)
+	case <-time.After(60 * time.Second):
+		n.t.Fatal("validator not ready")
+	}
+	return v
+}
+
+// roundsIn counts the rounds the validator scored uid in during d.
+func roundsIn(v *Validator, uid uint16, d time.Duration) uint64 {
+	before := scoreOf(v, uid).Rounds
+	time.Sleep(d)
+	return scoreOf(v, uid).Rounds - before
+}
+
+// TestHangingMinerDelaysOnlyItself: a miner that accepts connections and
+// never answers costs the honest miners beside it nothing: they keep being
+// scored about once per probe interval, while the hanging one times out.
+// (Before each miner had its own schedule, every round waited for the
+// hanging miner's probe timeout.)
+func TestHangingMinerDelaysOnlyItself(t *testing.T) {
+	tiny, _ := tinyReference(t)
+	n := newLoopNet(t)
+	n.addMiner("honest1", tiny, 0)
+	n.addHanging("hanging")
+	n.addMiner("honest2", tiny, 0)
+	const interval, timeout, window = 500 * time.Millisecond, 3 * time.Second, 6 * time.Second
+	v := n.run(Config{ProbeInterval: interval, ProbeTimeout: timeout, PromptsPerProbe: 2})
+	eventually(t, 30*time.Second, "a first scored round", func() bool { return scoreOf(v, n.uid["honest1"]).Rounds >= 1 })
+
+	start := time.Now()
+	h1 := roundsIn(v, n.uid["honest1"], window)
+	elapsed := time.Since(start)
+	h2 := scoreOf(v, n.uid["honest2"]).Rounds
+	perMin := float64(h1) / elapsed.Minutes()
+	t.Logf("honest miner scored in %d rounds in %s (%.0f rounds/min; ideal %.0f, bound by the hang %.0f)",
+		h1, elapsed.Round(time.Millisecond), perMin, time.Minute.Seconds()/interval.Seconds(), time.Minute.Seconds()/timeout.Seconds())
+	// Half the ideal rate leaves room for a busy machine; waiting for the
+	// hanging miner would allow at most window/timeout = 2 rounds.
+	if want := uint64(window / interval / 2); h1 < want {
+		t.Fatalf("honest miner scored in %d rounds in %s, want at least %d: the hanging miner holds the others up", h1, window, want)
+	}
+	eventually(t, 30*time.Second, "the hanging miner timing out", func() bool {
+		s := scoreOf(v, n.uid["hanging"])
+		return s.LastResult == ResultTimeout && s.Score == 0
+	})
+	if s1, s2 := scoreOf(v, n.uid["honest1"]), scoreOf(v, n.uid["honest2"]); s1.Score <= 0.5 || s2.Score <= 0.5 || h2 == 0 {
+		t.Fatalf("honest miners: %+v %+v", s1, s2)
+	}
+}
