@@ -79,12 +79,46 @@ type Exchange struct {
 	Result string
 	Reason string
 	Detail string
+	// OwnTraffic marks a 429 that this validator's own traffic to the
+	// miner caused: it is not held against the miner.
+	OwnTraffic bool
 }
 
 // Asker sends signed requests to miners and reads their answers.
 type Asker struct {
 	Client  *transport.Client
 	Timeout time.Duration
+	// Pacer, when set, paces probes (AskPaced); Client's transport should
+	// be Pacer.Transport so that everything else is paced too.
+	Pacer *Pacer
+}
+
+// ownTrafficRetries is how many times a probe refused because of the
+// validator's own traffic is sent again (after the miner's Retry-After)
+// before it is given up without an outcome.
+const ownTrafficRetries = 2
+
+// AskPaced is Ask for probes under the pacer: it waits for the miner's
+// budget, and a 429 that the validator's own traffic caused is retried
+// after the miner's Retry-After, then marked OwnTraffic.
+func (a *Asker) AskPaced(ctx context.Context, m Miner, req Request) Exchange {
+	if a.Pacer == nil {
+		return a.Ask(ctx, m, req)
+	}
+	for attempt := 0; ; attempt++ {
+		a.Pacer.probeSend(ctx, m.Hotkey)
+		// Whether the budget was the validator's to spend is a question
+		// about the moment the probe leaves.
+		own := a.Pacer.ownTraffic(m.Hotkey)
+		ex := a.Ask(probeContext(ctx), m, req)
+		if ex.Result != ResultRejected || ex.Reason != ReasonRateLimited || !own {
+			return ex
+		}
+		if attempt == ownTrafficRetries {
+			ex.OwnTraffic = true
+			return ex
+		}
+	}
 }
 
 // Ask sends req to miner m, streaming, and reads the whole answer: the

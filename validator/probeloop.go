@@ -9,6 +9,10 @@ import (
 	"go.uber.org/zap"
 )
 
+// Pacer is the validator's per-miner pacer (see Pacer): the gateway asks
+// it before calling a miner.
+func (v *Validator) Pacer() *Pacer { return v.asker.Pacer }
+
 // probeJob is one miner's probes of one round.
 type probeJob struct {
 	m    Miner
@@ -85,7 +89,8 @@ func (v *Validator) probeTick(ctx context.Context, s *schedule, opened bool) boo
 	ref := v.ref.Load()
 	done, running := s.take()
 	// Miners without an outcome this round that must not score zero for
-	// it: still being probed.
+	// it: still being probed, or refused only by this validator's own
+	// traffic.
 	skip := make(map[uint16]bool, len(running))
 	for uid := range running {
 		skip[uid] = true
@@ -95,6 +100,12 @@ func (v *Validator) probeTick(ctx context.Context, s *schedule, opened bool) boo
 		for k := range j.exs {
 			if j.exs[k].Result == "" {
 				return opened // shutting down mid-round: the round is not scored
+			}
+			if j.exs[k].OwnTraffic {
+				v.metrics.Probes.WithLabelValues(ResultSkipped).Inc()
+				v.log.Debug("probe refused while this validator's own traffic used the miner's budget; not counted",
+					zap.Uint16("uid", j.m.UID), zap.String("hotkey", j.m.Hotkey))
+				continue
 			}
 			o := v.grade(ctx, ref, j.m, j.reqs[k], j.exs[k])
 			if ctx.Err() != nil {
@@ -174,7 +185,7 @@ func (v *Validator) probeTick(ctx context.Context, s *schedule, opened bool) boo
 }
 
 // runProbeJob sends a miner its prompts one after another (a miner is
-// never timed while it answers the validator's other probe).
+// never timed while it answers the validator's other probe), paced.
 func (v *Validator) runProbeJob(ctx context.Context, j *probeJob, sem chan struct{}) {
 	select {
 	case sem <- struct{}{}:
@@ -183,7 +194,7 @@ func (v *Validator) runProbeJob(ctx context.Context, j *probeJob, sem chan struc
 	}
 	defer func() { <-sem }()
 	for k := range j.reqs {
-		j.exs[k] = v.asker.Ask(ctx, j.m, j.reqs[k])
+		j.exs[k] = v.asker.AskPaced(ctx, j.m, j.reqs[k])
 	}
 }
 

@@ -4,9 +4,13 @@ import (
 	"context"
 	"io"
 	"net"
+	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -170,5 +174,97 @@ func TestHangingMinerDelaysOnlyItself(t *testing.T) {
 	})
 	if s1, s2 := scoreOf(v, n.uid["honest1"]), scoreOf(v, n.uid["honest2"]); s1.Score <= 0.5 || s2.Score <= 0.5 || h2 == 0 {
 		t.Fatalf("honest miners: %+v %+v", s1, s2)
+	}
+}
+
+// TestGatewayLoadKeepsHonestScore: an honest miner's score under the
+// validator's own gateway load stays within 5% of what the same validator
+// gave it idle. The miners enforce their real per-caller rate limit (5
+// requests/s for an average stake), which the gateway's users would spend
+// entirely if the validator did not keep its probes' share.
+func TestGatewayLoadKeepsHonestScore(t *testing.T) {
+	if testing.Short() {
+		t.Skip("about 30 s of rounds")
+	}
+	tiny, _ := tinyReference(t)
+	n := newLoopNet(t)
+	n.addMiner("honest", tiny, 5)
+	n.addMiner("slow", miner.WithFaults(tiny, miner.Faults{Delay: 30 * time.Millisecond}), 5)
+	keys := filepath.Join(t.TempDir(), "keys")
+	writeFile(t, keys, "load "+testKey+"\n")
+	v := n.run(Config{ProbeInterval: time.Second, ProbeTimeout: 10 * time.Second, PromptsPerProbe: 2,
+		Listen: "127.0.0.1:0", GatewayKeys: keys})
+	honest := n.uid["honest"]
+	eventually(t, 30*time.Second, "a first scored round", func() bool { return scoreOf(v, honest).Rounds >= 1 })
+
+	// meanRound averages the honest miner's round scores over k rounds.
+	meanRound := func(k int) (float64, []string) {
+		var sum float64
+		var results []string
+		last := scoreOf(v, honest).Rounds
+		for got := 0; got < k; {
+			time.Sleep(20 * time.Millisecond)
+			s := scoreOf(v, honest)
+			if s.Rounds == last {
+				continue
+			}
+			last = s.Rounds
+			sum += s.LastRound
+			results = append(results, s.LastResult+"/"+s.LastReason)
+			got++
+		}
+		return sum / float64(k), results
+	}
+	const rounds = 12
+	idle, _ := meanRound(rounds)
+
+	// Ten users at once, each pausing 200 ms after a 429.
+	ctx, stop := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	var codes sync.Map
+	for range 10 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				req, _ := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+v.Addr()+"/v1/completions",
+					strings.NewReader(`{"prompt":"Once upon a time","max_tokens":16,"temperature":0}`))
+				req.Header.Set("Authorization", "Bearer "+testKey)
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					continue
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				c, _ := codes.LoadOrStore(resp.StatusCode, new(atomic.Int64))
+				c.(*atomic.Int64).Add(1)
+				if resp.StatusCode == http.StatusTooManyRequests {
+					select {
+					case <-ctx.Done():
+					case <-time.After(200 * time.Millisecond):
+					}
+				}
+			}
+		}()
+	}
+	loaded, results := meanRound(rounds)
+	stop()
+	wg.Wait()
+	counts := map[int]int64{}
+	codes.Range(func(k, c any) bool { counts[k.(int)] = c.(*atomic.Int64).Load(); return true })
+	t.Logf("honest miner's mean round score: idle %.3f, under gateway load %.3f (%.1f%%); gateway answers %v; rounds under load %v",
+		idle, loaded, 100*(loaded-idle)/idle, counts, results)
+	if counts[http.StatusOK] == 0 {
+		t.Fatalf("the gateway served nobody: %v", counts)
+	}
+	if loaded < 0.95*idle {
+		t.Fatalf("under gateway load the honest miner scores %.3f, idle %.3f: more than 5%% lost", loaded, idle)
+	}
+}
+
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
 	}
 }

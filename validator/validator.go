@@ -167,11 +167,14 @@ func New(cfg Config, c chain.Chain, id *identity.Identity, log *zap.Logger) (*Va
 	if !cfg.AllowPrivateEndpoints {
 		dialer.Control = dialControl
 	}
-	client, err := transport.NewClient(id, &http.Client{Transport: &http.Transport{
+	// Every request signed with the hotkey spends its rate limit at the
+	// miner, so all of them go through one pacer (pace.go).
+	pacer := NewPacer(cfg.PromptsPerProbe)
+	client, err := transport.NewClient(id, &http.Client{Transport: pacer.Transport(&http.Transport{
 		DialContext:         dialer.DialContext,
 		MaxIdleConnsPerHost: 4, IdleConnTimeout: 90 * time.Second,
 		TLSHandshakeTimeout: 10 * time.Second,
-	}})
+	})})
 	if err != nil {
 		return nil, err
 	}
@@ -183,7 +186,7 @@ func New(cfg Config, c chain.Chain, id *identity.Identity, log *zap.Logger) (*Va
 		cfg: cfg, chain: c, id: id, log: log,
 		scorer:  NewScorer(cfg.EMAAlpha),
 		prompts: NewPromptGenerator(seed),
-		asker:   &Asker{Client: client, Timeout: cfg.ProbeTimeout},
+		asker:   &Asker{Client: client, Timeout: cfg.ProbeTimeout, Pacer: pacer},
 		commits: store,
 		metrics: NewMetrics(),
 		history: dashboard.NewHistory(240),
