@@ -279,9 +279,12 @@ func (s *state) attentionOne(l, pos int) {
 		attnScores8(&qT[b], &kx[b], &sc[b], hs, P4, Hp)
 	}
 	scale := sqrt32(float32(hs))
-	if useAVX512 && Hp%16 == 0 {
+	switch {
+	case useAVX512 && Hp%16 == 0:
 		softmaxColsZ(&sc[0], P, Hp, scale, Hp/16)
-	} else {
+	case useAVX512:
+		softmaxColsYZ(&sc[0], P, Hp, scale, Hp/8)
+	default:
 		softmaxCols(&sc[0], P, Hp, scale, Hp/8)
 	}
 	for b := 0; b < Hp; b += 8 {

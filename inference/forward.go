@@ -185,9 +185,7 @@ func softmax(x []float32) {
 	for _, e := range x {
 		sum += e
 	}
-	for i := range x {
-		x[i] /= sum
-	}
+	divAll(x, x, sum)
 }
 
 // rope rotates consecutive pairs of vec by the angles of one position; the

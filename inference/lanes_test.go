@@ -99,10 +99,20 @@ func TestSoftmaxColsAgree(t *testing.T) {
 				want[lane] = att
 			}
 			k.use(t)
+			yz := append([]float32(nil), sc...) // eight-lane columns, AVX-512 exponentials
 			if k.avx512 {
 				softmaxColsZ(&sc[0], P, tc.L, scale, tc.L/16)
+				softmaxColsYZ(&yz[0], P, tc.L, scale, tc.L/8)
 			} else {
 				softmaxCols(&sc[0], P, tc.L, scale, tc.L/8)
+				copy(yz, sc)
+			}
+			for lane := range tc.T {
+				for p := range P {
+					if got, w := yz[p*tc.L+lane], sc[p*tc.L+lane]; math.Float32bits(got) != math.Float32bits(w) {
+						t.Fatalf("softmaxColsYZ %+v lane %d key %d: %v, want %v", tc, lane, p, got, w)
+					}
+				}
 			}
 			for lane := range tc.T {
 				for p := range P {

@@ -82,9 +82,7 @@ type interval struct {
 // want (when want >= 0) so the verifier can judge near-boundary disagreements.
 func (s *sampler) draw(logits []float32, coin float32, want int) (int, interval) {
 	p := s.probs[:len(logits)]
-	for i, v := range logits {
-		p[i] = v / s.temperature
-	}
+	divAll(p, logits, s.temperature)
 	softmax(p)
 	iv := interval{r: coin}
 	if s.topp <= 0 || s.topp >= 1 {

@@ -84,6 +84,12 @@ func expDiff64x16(dst *float64, src *float32, mx float32, n int)
 //go:noescape
 func softmaxColsZ(sc *float32, rows, ld int, scale float32, blocks int)
 
+// softmaxColsYZ is softmaxCols (eight-lane columns) with the exponentials
+// of a column's row in one AVX-512 register of eight float64 lanes.
+//
+//go:noescape
+func softmaxColsYZ(sc *float32, rows, ld int, scale float32, blocks int)
+
 // siluMul8 and siluMul16 are silu's loop with AVX2 and AVX-512.
 //
 //go:noescape
@@ -128,3 +134,11 @@ func attnValues8(w, vx, out *float32, P, hs, ld int)
 //
 //go:noescape
 func vecmat4x64z(x0, x1, x2, x3, w, o0, o1, o2, o3 *float32, n, ldw int)
+
+// divAll8 and divAll16 divide n floats by d (AVX2, AVX-512).
+//
+//go:noescape
+func divAll8(dst, src *float32, d float32, n int)
+
+//go:noescape
+func divAll16(dst, src *float32, d float32, n int)

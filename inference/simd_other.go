@@ -36,6 +36,10 @@ func softmaxColsZ(sc *float32, rows, ld int, scale float32, blocks int) {
 	panic("softmaxColsZ without SIMD")
 }
 
+func softmaxColsYZ(sc *float32, rows, ld int, scale float32, blocks int) {
+	panic("softmaxColsYZ without SIMD")
+}
+
 func siluMul8(hb, hb2 *float32, n int) { panic("siluMul8 without SIMD") }
 
 func siluMul16(hb, hb2 *float32, n int) { panic("siluMul16 without SIMD") }
@@ -54,3 +58,6 @@ func attnValues8(w, vx, out *float32, P, hs, ld int)  { panic("attnValues8 witho
 func vecmat4x64z(x0, x1, x2, x3, w, o0, o1, o2, o3 *float32, n, ldw int) {
 	panic("vecmat4x64z without SIMD")
 }
+
+func divAll8(dst, src *float32, d float32, n int)  { panic("divAll8 without SIMD") }
+func divAll16(dst, src *float32, d float32, n int) { panic("divAll16 without SIMD") }

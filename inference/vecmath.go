@@ -15,9 +15,9 @@ func expAll(dst, src []float32) {
 		i = n &^ 7
 		exp32x16(&dst[0], &src[0], i)
 	}
-	if useSIMD && n-i >= 4 {
-		exp32x4(&dst[i], &src[i], 4)
-		i += 4
+	if m := (n - i) &^ 3; useSIMD && m > 0 {
+		exp32x4(&dst[i], &src[i], m)
+		i += m
 	}
 	for ; i < n; i++ {
 		dst[i] = exp32(src[i])
@@ -34,11 +34,30 @@ func expDiffAll(dst []float64, src []float32, mx float32) {
 		i = n &^ 7
 		expDiff64x16(&dst[0], &src[0], mx, i)
 	}
-	if useSIMD && n-i >= 4 {
-		expDiff64x4(&dst[i], &src[i], mx, 4)
-		i += 4
+	if m := (n - i) &^ 3; useSIMD && m > 0 {
+		expDiff64x4(&dst[i], &src[i], mx, m)
+		i += m
 	}
 	for ; i < n; i++ {
 		dst[i] = expFast(float64(src[i]) - float64(mx))
+	}
+}
+
+// divAll sets dst[i] = src[i] / d. dst may alias src. Vector division is
+// IEEE division, correctly rounded like the scalar one.
+func divAll(dst, src []float32, d float32) {
+	n := len(src)
+	dst = dst[:n]
+	i := 0
+	switch {
+	case useAVX512 && n >= 16:
+		i = n &^ 15
+		divAll16(&dst[0], &src[0], d, i)
+	case useSIMD && n >= 8:
+		i = n &^ 7
+		divAll8(&dst[0], &src[0], d, i)
+	}
+	for ; i < n; i++ {
+		dst[i] = src[i] / d
 	}
 }

@@ -6,7 +6,7 @@ import (
 )
 
 // TestVectorExpMatchesScalar: the AVX2 and AVX-512 exponentials (and the
-// SiLU gate built on them) equal exp32 and expFast bit for bit, including
+// SiLU gate built on them) and the vector division equal exp32 and expFast bit for bit, including
 // the cut-offs, infinities, zeros and subnormals.
 func TestVectorExpMatchesScalar(t *testing.T) {
 	sets := kernelSets()
@@ -81,6 +81,15 @@ func checkVectorExp(t *testing.T) {
 		want := float32(float32(v*(1/(1+exp32(-v)))) * gate[i])
 		if math.Float32bits(hb[i]) != math.Float32bits(want) && want == want {
 			t.Fatalf("silu(%v) * %v = %v, want %v", v, gate[i], hb[i], want)
+		}
+	}
+	quo := make([]float32, len(in))
+	for _, d := range []float32{0.8, 3, 1e-40, -7.25, float32(math.Inf(1)), 0} {
+		divAll(quo, in, d)
+		for i, v := range in {
+			if want := v / d; math.Float32bits(quo[i]) != math.Float32bits(want) && want == want {
+				t.Fatalf("%v / %v = %v, want %v", v, d, quo[i], want)
+			}
 		}
 	}
 	expAll(in, in) // in place
