@@ -415,7 +415,8 @@ func (d *demo) summary(u topology.UserStats, took time.Duration) {
 	if len(u.ByCode) > 0 {
 		fmt.Printf("  refusals by code: %v (last error: %s)\n", u.ByCode, u.LastError)
 	}
-	fmt.Printf("  paid on chain over %d epochs: %s MERIT (the rest of the headers' sum was served after the last epoch's settlement)\n", d.epochs, mer(d.userPaid))
+	fmt.Printf("  paid on chain over %d epochs: %s MERIT (the headers' sum also counts what was served after the last epoch; the chain also what others sent with the key)\n",
+		d.epochs, mer(d.userPaid))
 	fmt.Printf("  account %d: deposited %s MERIT, balance %s; the user's wallet %s → %s MERIT\n", d.acct.ID, mer(d.deposit+d.deposited), mer(v.balance),
 		mer(d.wallet), mer(v.balances["user"]))
 	f := v.flows
