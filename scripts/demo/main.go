@@ -31,7 +31,10 @@ import (
 	"github.com/meritnet/merit/internal/topology"
 )
 
-func main() {
+func main() { os.Exit(run()) }
+
+// run is the demo; its result is the exit status (130 after Ctrl-C).
+func run() int {
 	epochs := flag.Int("epochs", 6, "epochs to run after the daemons start; 0 runs until Ctrl-C")
 	logs := flag.String("logs", "build/demo-logs", "folder for every process's log")
 	bin := flag.String("bin", "build", "folder with meritd, merit-miner and merit-validator")
@@ -41,7 +44,7 @@ func main() {
 	flag.Parse()
 	if *epochs < 0 || *deposit < 1 || *every <= 0 {
 		fmt.Fprintln(os.Stderr, "demo: -epochs must be ≥ 0, -deposit ≥ 1 MERIT and -user-interval positive")
-		os.Exit(2)
+		return 2
 	}
 
 	logDir, _ := filepath.Abs(*logs)
@@ -49,7 +52,7 @@ func main() {
 	_ = os.RemoveAll(logDir)
 	if err := os.MkdirAll(logDir, 0o755); err != nil {
 		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
+		return 1
 	}
 	r := &localnet.Runner{Dir: filepath.Join(logDir, "work")}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -132,11 +135,11 @@ func main() {
 	case <-interrupted:
 		fmt.Println("\ninterrupted: the network stops with the demo; the summary covers the epochs shown")
 		d.summary(final, time.Since(start))
-		r.Close()
-		os.Exit(130)
+		return 130
 	default:
 	}
 	d.summary(final, time.Since(start))
+	return 0
 }
 
 // waitEpoch waits for an epoch after after; false when ctx ends first.
