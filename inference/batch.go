@@ -190,7 +190,7 @@ func (e *LocalEngine) SequenceBytes(positions int) int64 {
 		floats += kv
 	}
 	if useDecodeKernels() && c.HeadSize()%8 == 0 {
-		floats += 2 * int64(c.Layers) * p * int64(c.HeadSize()*headLanes(c))
+		floats += 2 * (kv + headsTail)
 	}
 	floats += int64(chunkLen)*(4*int64(c.Dim)+2*int64(c.HiddenDim)+int64(c.VocabSize)) +
 		int64(e.threads)*p + p*int64(headLanes(c))

@@ -201,14 +201,15 @@ func (s *state) colBuf(dw *decodeWeights) []float32 {
 // three loops over the keys (scores, softmax, weighted values) are the same
 // loops for every head, so the heads go side by side in vector lanes: the
 // cache keeps each position's keys and values once more, channel by
-// channel with a lane per query head (kx, vx: a grouped-query kv head is
-// repeated for each of its query heads), and
+// channel with the kv heads side by side (kx, vx: kld = KVHeads floats per
+// channel of a position), and
 //
-//   - attnScores8 gives each lane its head's score, the sequential sum over
-//     the head's channels of q*k;
+//   - attnScoresG gives each lane its head's score, the sequential sum over
+//     the head's channels of q*k, reading its kv head through a permutation
+//     (a grouped-query kv head serves several lanes, stored once);
 //   - softmaxCols runs down the positions, a column per head: attend's
 //     scale, maximum, exponentials, sum and division in position order;
-//   - attnValues8 gives each lane of channel i its head's sum over the
+//   - attnValuesG gives each lane of channel i its head's sum over the
 //     positions, in order, of weight*value.
 //
 // Each lane computes exactly what attend computes for its head, so the
@@ -218,24 +219,39 @@ func (s *state) colBuf(dw *decodeWeights) []float32 {
 // channels at a time).
 func (s *state) canAttendCols() bool { return s.headsOK }
 
-// headLanes is the lanes of kx and vx: the heads rounded up to 8.
+// headLanes is the lanes of the score columns: the heads rounded up to 8.
 func headLanes(c Config) int { return (c.Heads + 7) &^ 7 }
+
+// headsTail is the floats kx and vx hold beyond their last row: the
+// kernels load eight kv heads from a block's first one.
+const headsTail = 8
+
+// headsIdx is the permutation of attnScoresG and attnValuesG for the eight
+// query heads from b: lane j reads kv head (b+j)/kvMul, at offset
+// idx[j] from the block's first kv head b/kvMul. Padding lanes (no head)
+// repeat the last head.
+func headsIdx(c Config, b int) (g0 int, idx [8]int32) {
+	kvMul := c.Heads / c.KVHeads
+	g0 = b / kvMul
+	for j := range idx {
+		idx[j] = int32(min(b+j, c.Heads-1)/kvMul - g0)
+	}
+	return g0, idx
+}
 
 // storeHeads copies position p's keys and values of layer l from the
 // position-major cache into kx and vx.
 func (s *state) storeHeads(l, p int) {
 	c := s.m.Config
-	kvDim, hs, Hp := c.KVDim(), c.HeadSize(), headLanes(c)
-	kvMul := c.Heads / c.KVHeads
+	kvDim, hs, G := c.KVDim(), c.HeadSize(), c.KVHeads
 	row := s.kc[(l*s.cap+p)*kvDim : (l*s.cap+p+1)*kvDim]
 	vrow := s.vc[(l*s.cap+p)*kvDim : (l*s.cap+p+1)*kvDim]
-	base := (l*s.cap + p) * hs * Hp
-	kx, vx := s.kx[base:base+hs*Hp], s.vx[base:base+hs*Hp]
-	for h := range c.Heads {
-		g := (h / kvMul) * hs
+	base := (l*s.cap + p) * kvDim
+	kx, vx := s.kx[base:base+kvDim], s.vx[base:base+kvDim]
+	for g := range G {
 		for i := range hs {
-			kx[i*Hp+h] = row[g+i]
-			vx[i*Hp+h] = vrow[g+i]
+			kx[i*G+g] = row[g*hs+i]
+			vx[i*G+g] = vrow[g*hs+i]
 		}
 	}
 }
@@ -246,7 +262,7 @@ func (s *state) storeHeads(l, p int) {
 func (s *state) syncHeads(upto int) {
 	if s.kx == nil {
 		c := s.m.Config
-		hx := c.Layers * s.cap * c.HeadSize() * headLanes(c)
+		hx := c.Layers*s.cap*c.KVDim() + headsTail
 		s.kx, s.vx = make([]float32, hx), make([]float32, hx)
 		s.attCols = make([]float32, s.cap*headLanes(c))
 		s.attQ = make([]float32, c.HeadSize()*headLanes(c))
@@ -273,10 +289,12 @@ func (s *state) attentionOne(l, pos int) {
 			qT[i*Hp+h] = v
 		}
 	}
-	base := l * s.cap * hs * Hp
-	kx, vx := s.kx[base:base+P4*hs*Hp], s.vx[base:base+P*hs*Hp]
+	G := c.KVHeads
+	base := l * s.cap * hs * G
+	kx, vx := s.kx[base:base+P4*hs*G+headsTail], s.vx[base:base+P*hs*G+headsTail]
 	for b := 0; b < Hp; b += 8 {
-		attnScores8(&qT[b], &kx[b], &sc[b], hs, P4, Hp)
+		g0, idx := headsIdx(c, b)
+		attnScoresG(&qT[b], &kx[g0], &sc[b], &idx[0], hs, P4, Hp, G)
 	}
 	scale := sqrt32(float32(hs))
 	switch {
@@ -288,8 +306,9 @@ func (s *state) attentionOne(l, pos int) {
 		softmaxCols(&sc[0], P, Hp, scale, Hp/8)
 	}
 	for b := 0; b < Hp; b += 8 {
+		g0, idx := headsIdx(c, b)
 		for i0 := 0; i0 < hs; i0 += 8 {
-			attnValues8(&sc[b], &vx[i0*Hp+b], &oT[i0*Hp+b], P, hs, Hp)
+			attnValuesG(&sc[b], &vx[i0*G+g0], &oT[i0*Hp+b], &idx[0], P, hs, Hp, G)
 		}
 	}
 	for h := range H {

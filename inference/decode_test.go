@@ -57,3 +57,44 @@ func TestVecmatAgrees(t *testing.T) {
 		}
 	}
 }
+
+// TestAttentionOneHeadShapes: decoding attention with a lane per head, whose
+// kernels read each kv head once through a permutation, equals attend for
+// every head, with and without grouped-query attention, with padding lanes
+// and with more than eight heads.
+func TestAttentionOneHeadShapes(t *testing.T) {
+	if !useSIMD {
+		t.Skip("no vector kernel on this machine")
+	}
+	val := kernelValues(29)
+	for _, k := range kernelSets()[1:] {
+		k.use(t)
+		for _, sh := range []struct{ heads, kv, hs int }{{8, 8, 8}, {8, 4, 16}, {8, 2, 8}, {4, 1, 8}, {12, 4, 8}, {16, 16, 8}, {24, 8, 16}, {6, 3, 16}} {
+			c := Config{Dim: sh.heads * sh.hs, HiddenDim: 8, Layers: 2, Heads: sh.heads, KVHeads: sh.kv, VocabSize: 8, SeqLen: 64}
+			m := &Model{Config: c}
+			for _, P := range []int{1, 5, 37} {
+				s := newState(m, P, 1)
+				if !s.canAttendCols() {
+					t.Fatalf("%+v: attentionOne cannot run", sh)
+				}
+				for i := range s.kc {
+					s.kc[i], s.vc[i] = val()/4, val()/4
+				}
+				s.syncHeads(P)
+				for l := range c.Layers {
+					for i := range s.q[:c.Dim] {
+						s.q[i] = val() / 4
+					}
+					s.attentionOne(l, P-1)
+					got := append([]float32(nil), s.xb[:c.Dim]...)
+					s.attention(l, P-1, 1)
+					for i, w := range s.xb[:c.Dim] {
+						if math.Float32bits(got[i]) != math.Float32bits(w) {
+							t.Fatalf("%s %+v P=%d layer %d: output %d = %v, attend %v", k.name, sh, P, l, i, got[i], w)
+						}
+					}
+				}
+			}
+		}
+	}
+}

@@ -26,10 +26,11 @@ type state struct {
 	att     []float32 // one row of cap scores per attention task
 	logits  []float32 // chunkLen x VocabSize
 	col     []float32 // forwardOne's product outputs, allocated on first use
-	// attentionOne's caches with a lane per head (Layers x cap x HeadSize x
-	// headLanes), the positions they hold, and its buffers; allocated by
-	// the first single-position pass, so a teacher-forced Score never pays
-	// for them. headsOK says whether attentionOne can run at all.
+	// attentionOne's caches channel by channel with the kv heads side by
+	// side (Layers x cap x HeadSize x KVHeads, plus headsTail), the
+	// positions they hold, and its buffers; allocated by the first
+	// single-position pass, so a teacher-forced Score never pays for them.
+	// headsOK says whether attentionOne can run at all.
 	kx, vx              []float32
 	xLen                int
 	attCols, attQ, attO []float32

@@ -121,14 +121,14 @@ func tile8x8(xT, w, outT *float32, n, ldx, ldw, ldo int)
 //go:noescape
 func tile4x8(xT, w, outT *float32, n, ldx, ldw, ldo int)
 
-// attnScores8 and attnValues8 are decoding attention's kernels with a lane
+// attnScoresG and attnValuesG are decoding attention's kernels with a lane
 // per head (see attn_amd64.s).
 //
 //go:noescape
-func attnScores8(q, kx, out *float32, hs, P4, ld int)
+func attnScoresG(q, kx, out *float32, idx *int32, hs, P4, ld, kld int)
 
 //go:noescape
-func attnValues8(w, vx, out *float32, P, hs, ld int)
+func attnValuesG(w, vx, out *float32, idx *int32, P, hs, ld, kld int)
 
 // vecmat4x64z is vecmat64z for four positions (see vecmat_amd64.s).
 //

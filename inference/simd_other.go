@@ -52,8 +52,13 @@ func vecmat64z(x, w, out *float32, n, ldw int) { panic("vecmat64z without SIMD")
 func tile8x8(xT, w, outT *float32, n, ldx, ldw, ldo int) { panic("tile8x8 without SIMD") }
 func tile4x8(xT, w, outT *float32, n, ldx, ldw, ldo int) { panic("tile4x8 without SIMD") }
 
-func attnScores8(q, kx, out *float32, hs, P4, ld int) { panic("attnScores8 without SIMD") }
-func attnValues8(w, vx, out *float32, P, hs, ld int)  { panic("attnValues8 without SIMD") }
+func attnScoresG(q, kx, out *float32, idx *int32, hs, P4, ld, kld int) {
+	panic("attnScoresG without SIMD")
+}
+
+func attnValuesG(w, vx, out *float32, idx *int32, P, hs, ld, kld int) {
+	panic("attnValuesG without SIMD")
+}
 
 func vecmat4x64z(x0, x1, x2, x3, w, o0, o1, o2, o3 *float32, n, ldw int) {
 	panic("vecmat4x64z without SIMD")
