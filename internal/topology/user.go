@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -67,9 +68,9 @@ type Result struct {
 	Stream bool
 	// Status is the HTTP status, 0 when no response came (connection error, timeout).
 	Status int
-	// Code is the OpenAI error code of a refused request (e.g. insufficient_quota).
-	Code string
-	Err  error
+	// Code and Message of a refused request's OpenAI error (e.g. insufficient_quota).
+	Code, Message string
+	Err           error
 	// Usage from the answer itself (the final chunk of a stream).
 	PromptTokens, CompletionTokens int64
 	Billing                        Billing
@@ -144,28 +145,35 @@ func (s UserStats) Sub(prev UserStats) UserStats {
 
 // StatusLine renders the counts per status, e.g. "200×41 402×2".
 func (s UserStats) StatusLine() string {
-	keys := make([]int, 0, len(s.ByStatus))
-	for k, v := range s.ByStatus {
+	return countLine(s.ByStatus, func(k int) string {
+		if k == 0 {
+			return "no-response"
+		}
+		return strconv.Itoa(k)
+	})
+}
+
+// CodeLine renders the refusals per error code, e.g. "insufficient_quota×2".
+func (s UserStats) CodeLine() string {
+	return countLine(s.ByCode, func(k string) string { return k })
+}
+
+func countLine[K int | string](m map[K]int64, name func(K) string) string {
+	keys := make([]K, 0, len(m))
+	for k, v := range m {
 		if v != 0 {
 			keys = append(keys, k)
 		}
 	}
-	sort.Ints(keys)
-	out := ""
-	for _, k := range keys {
-		if out != "" {
-			out += " "
-		}
-		name := strconv.Itoa(k)
-		if k == 0 {
-			name = "no-response"
-		}
-		out += fmt.Sprintf("%s×%d", name, s.ByStatus[k])
+	sort.Slice(keys, func(a, b int) bool { return keys[a] < keys[b] })
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s×%d", name(k), m[k])
 	}
-	if out == "" {
+	if len(parts) == 0 {
 		return "none"
 	}
-	return out
+	return strings.Join(parts, " ")
 }
 
 // User sends chat requests through an OpenAI-compatible API with the
@@ -250,7 +258,10 @@ func (u *User) record(r Result) {
 		if r.Code != "" {
 			s.ByCode[r.Code]++
 		}
-		if r.Err != nil {
+		switch {
+		case r.Message != "":
+			s.LastError = fmt.Sprintf("%d %s: %s", r.Status, r.Code, r.Message)
+		case r.Err != nil:
 			s.LastError = r.Err.Error()
 		}
 		return
@@ -318,7 +329,7 @@ func (u *User) Request(ctx context.Context, prompt string, stream bool) Result {
 	}
 	var apiErr *openai.Error
 	if errors.As(res.Err, &apiErr) {
-		res.Status, res.Code = apiErr.StatusCode, apiErr.Code
+		res.Status, res.Code, res.Message = apiErr.StatusCode, apiErr.Code, apiErr.Message
 	} else if resp != nil {
 		res.Status = resp.StatusCode
 	}

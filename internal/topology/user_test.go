@@ -94,7 +94,7 @@ func TestUserRequestReadsBillingOfPlainAndStreamedAnswers(t *testing.T) {
 		t.Fatalf("stream billing: %+v", b)
 	}
 	refused := u.Request(ctx, "Once upon a time", true)
-	if refused.OK() || refused.Status != http.StatusPaymentRequired || refused.Code != "insufficient_quota" {
+	if refused.OK() || refused.Status != http.StatusPaymentRequired || refused.Code != "insufficient_quota" || !strings.Contains(refused.Message, "balance 5 umerit") {
 		t.Fatalf("402: %+v", refused)
 	}
 	bad := NewUser(UserConfig{BaseURL: srv.URL + "/v1", APIKey: "sk-merit-wrong", MaxTokens: 7}).Request(ctx, "x", false)
@@ -139,6 +139,9 @@ func TestUserRunCountsByStatusAndSums(t *testing.T) {
 	}
 	if got := s.StatusLine(); !strings.Contains(got, fmt.Sprintf("200×%d", ok)) || !strings.Contains(got, fmt.Sprintf("402×%d", refused)) {
 		t.Fatalf("status line %q", got)
+	}
+	if got := s.CodeLine(); got != fmt.Sprintf("insufficient_quota×%d", refused) || !strings.HasPrefix(s.LastError, "402 insufficient_quota: balance 5 umerit") {
+		t.Fatalf("code line %q, last error %q", got, s.LastError)
 	}
 	d := s.Sub(UserStats{ByStatus: map[int]int64{200: 1}, OK: 1, Requests: 1})
 	if d.OK != ok-1 || d.ByStatus[200] != ok-1 || s.ByStatus[200] != ok {

@@ -273,6 +273,9 @@ func (d *demo) epoch(ctx context.Context, st topology.EpochState) {
 		fmt.Printf(" (%d answers without a cost header)", us.Unbilled)
 	}
 	fmt.Println()
+	if us.Failed > 0 {
+		fmt.Printf("  last failure: %s\n", stats.LastError)
+	}
 	fmt.Printf("  on chain: paid %s MERIT since the last epoch (%s settles every 5 blocks), balance %s MERIT\n",
 		mer(paid), top.Validators[0].Name, mer(v.balance))
 	charged, fees, burnt, toSubnet := v.flows.Charged-d.prev.Charged, v.flows.GatewayFees-d.prev.GatewayFees, v.flows.Burned-d.prev.Burned, v.flows.ToSubnet-d.prev.ToSubnet
@@ -415,8 +418,8 @@ func (d *demo) summary(u topology.UserStats, took time.Duration) {
 
 	fmt.Printf("user: %d requests [%s], %d streamed, %d prompt + %d completion tokens in the answers, %d billed; %s MERIT by the X-Merit headers\n",
 		u.Requests, u.StatusLine(), u.Streamed, u.PromptTokens, u.CompletionTokens, u.BilledTokens, mer(u.Cost))
-	if len(u.ByCode) > 0 {
-		fmt.Printf("  refusals by code: %v (last error: %s)\n", u.ByCode, u.LastError)
+	if u.Failed > 0 {
+		fmt.Printf("  failures by error code: %s; the last: %s\n", u.CodeLine(), u.LastError)
 	}
 	fmt.Printf("  paid on chain over %d epochs: %s MERIT (the headers' sum also counts what was served after the last epoch; the chain also what others sent with the key)\n",
 		d.epochs, mer(d.userPaid))
