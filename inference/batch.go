@@ -93,6 +93,9 @@ type Batcher struct {
 	winTokens uint64
 	ready     []*batchSeq // step's lists, kept to spare allocations
 	dec       []*batchSeq
+	segs      []prefillSeg
+	ended     []*batchSeq
+	pre       batchScratch // packed prefill's buffers
 
 	running  atomic.Int64
 	kvBytes  atomic.Int64
@@ -394,6 +397,7 @@ func (b *Batcher) step(active []*batchSeq, bs []batchScratch) []batchScratch {
 	// chunk first): one per step at least, more while they fit in
 	// PrefillTokens.
 	budget, prefilled := b.opts.PrefillTokens, false
+	segs, ended := b.segs[:0], b.ended[:0]
 prefill:
 	for _, s := range active {
 		n := len(s.g.prompt)
@@ -407,19 +411,22 @@ prefill:
 				break prefill
 			}
 			prefilled = true
-			want := end - s.fed // no logits before the prompt's last position
-			if end == n {
-				want--
-			}
-			l := s.st.forward(s.g.prompt[s.fed:end], s.fed, want)
+			segs = append(segs, prefillSeg{st: s.st, tokens: s.g.prompt[s.fed:end], pos0: s.fed, logits: end == n})
 			budget -= end - s.fed
 			b.prefills.Add(uint64(end - s.fed))
 			s.fed = end
 			if end == n {
-				s.logits = l[:m.VocabSize] // the state's buffer, until its next pass
+				ended = append(ended, s)
 			}
 		}
 	}
+	b.runPrefill(segs)
+	for _, s := range ended {
+		s.logits = s.st.logits[:m.VocabSize] // the state's buffer, until its next pass
+	}
+	clear(segs)
+	clear(ended)
+	b.segs, b.ended = segs[:0], ended[:0]
 	// Sequences whose prompt just ended sample their first token now.
 	ready, dec := b.ready[:0], b.dec[:0]
 	defer func() { b.ready, b.dec = ready[:0], dec[:0] }()
@@ -473,6 +480,34 @@ prefill:
 	}
 	b.tokens.Add(uint64(len(ready) + len(dec)))
 	return bs
+}
+
+// runPrefill runs the step's prompt chunks: packed into passes of up to
+// chunkLen positions where the lane layout runs, else each chunk alone as
+// Generate runs it.
+func (b *Batcher) runPrefill(segs []prefillSeg) {
+	if len(segs) == 0 {
+		return
+	}
+	if !segs[0].st.canUseLanes(lanesMinPositions) {
+		for _, sg := range segs {
+			want := len(sg.tokens) // no logits before the prompt's last position
+			if sg.logits {
+				want-- // forward leaves them in logits[:VocabSize]
+			}
+			sg.st.forward(sg.tokens, sg.pos0, want)
+		}
+		return
+	}
+	for len(segs) > 0 {
+		n, T := 0, 0
+		for n < len(segs) && T+len(segs[n].tokens) <= chunkLen {
+			T += len(segs[n].tokens)
+			n++
+		}
+		prefillPacked(b.e.model, &b.pre, segs[:n], b.opts.Threads)
+		segs = segs[n:]
+	}
 }
 
 // groupLanes: a group starts for every eight decoding sequences, up to
