@@ -64,6 +64,9 @@ func billedServer(t *testing.T, key string) (*httptest.Server, *atomic.Int64) {
 			fmt.Fprintf(w, "data: %s\n\n", c)
 			w.(http.Flusher).Flush()
 		}
+		// A gateway meters after the last event: the trailers come later,
+		// so a client that stops reading at [DONE] never sees them.
+		time.Sleep(50 * time.Millisecond)
 		w.Header().Set("X-Merit-Tokens", "12")
 		w.Header().Set("X-Merit-Cost", fmt.Sprint(cost))
 		w.Header().Set("X-Merit-Balance", fmt.Sprint(balance))
