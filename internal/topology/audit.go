@@ -174,8 +174,8 @@ type NeuronPayout struct {
 	Miner, Validator int64
 }
 
-// EpochHistory reads every neuron's payout record of one epoch.
-func (top *Topology) EpochHistory(epoch uint64) ([]NeuronPayout, error) {
+// EpochHistory reads every neuron's payout record of the epoch that ran at a block.
+func (top *Topology) EpochHistory(block int64) ([]NeuronPayout, error) {
 	mg, _, err := top.Metagraph()
 	if err != nil {
 		return nil, err
@@ -184,7 +184,7 @@ func (top *Topology) EpochHistory(epoch uint64) ([]NeuronPayout, error) {
 	for _, n := range mg {
 		var res struct {
 			Records []struct {
-				Epoch     string `json:"epoch"`
+				Block     string `json:"block"`
 				Hotkey    string `json:"hotkey"`
 				Miner     string `json:"miner"`
 				Validator string `json:"validator"`
@@ -194,7 +194,7 @@ func (top *Topology) EpochHistory(epoch uint64) ([]NeuronPayout, error) {
 			return nil, err
 		}
 		for _, r := range res.Records {
-			if atoi(r.Epoch) == int64(epoch) && r.Hotkey == n.Hotkey {
+			if atoi(r.Block) == block && r.Hotkey == n.Hotkey {
 				out = append(out, NeuronPayout{Hotkey: r.Hotkey, Miner: atoi(r.Miner), Validator: atoi(r.Validator)})
 			}
 		}
