@@ -160,9 +160,7 @@ func forwardRows(m *Model, sts []*state, toks, pos []int, threads int) {
 	}
 	for l := range m.layers {
 		lw, dl := &m.layers[l], &dw.layers[l]
-		for b := range B {
-			rmsnorm(xbs[b], xs[b], lw.rmsAtt)
-		}
+		rmsnormRows(xbs, xs, lw.rmsAtt)
 		vecmatMulti(cols, xbs, dl.qkv)
 		parallelFor(B, workers, func(b int) {
 			s, p, col := sts[b], pos[b], cols[b]
@@ -183,9 +181,7 @@ func forwardRows(m *Model, sts []*state, toks, pos []int, threads int) {
 		})
 		vecmatMulti(cols, xbs, dl.o)
 		residual()
-		for b := range B {
-			rmsnorm(xbs[b], xs[b], lw.rmsFFN)
-		}
+		rmsnormRows(xbs, xs, lw.rmsFFN)
 		vecmatMulti(cols, xbs, dl.w13)
 		for b, hb := range hbs {
 			copy(hb, cols[b][:hid])
@@ -194,9 +190,7 @@ func forwardRows(m *Model, sts []*state, toks, pos []int, threads int) {
 		vecmatMulti(cols, hbs, dl.w2)
 		residual()
 	}
-	for _, x := range xs {
-		rmsnorm(x, x, m.rmsFinal)
-	}
+	rmsnormRows(xs, xs, m.rmsFinal)
 	vecmatMulti(cols, xs, dw.cls)
 	for b, s := range sts {
 		copy(s.logits[:V], cols[b][:V])
@@ -226,5 +220,36 @@ func vecmatMulti(outs, xs [][]float32, a matT) {
 		for ; b < N; b++ {
 			vecmat64z(&xs[b][0], &p[0], &outs[b][c], a.n, pw)
 		}
+	}
+}
+
+// rmsnormRows is rmsnorm for several rows (os[b] may alias xs[b]): four
+// rows' sums of squares run in one loop, so that four independent sequential
+// sums are in flight where one row's would wait on each addition. Each sum
+// is still its row's, in index order.
+func rmsnormRows(os, xs [][]float32, weight []float32) {
+	n := len(weight)
+	b := 0
+	for ; b+4 <= len(xs); b += 4 {
+		x0, x1, x2, x3 := xs[b][:n], xs[b+1][:n], xs[b+2][:n], xs[b+3][:n]
+		var s0, s1, s2, s3 float32
+		for j := range n {
+			s0 += float32(x0[j] * x0[j])
+			s1 += float32(x1[j] * x1[j])
+			s2 += float32(x2[j] * x2[j])
+			s3 += float32(x3[j] * x3[j])
+		}
+		for i, ss := range [4]float32{s0, s1, s2, s3} {
+			ss /= float32(n)
+			ss += 1e-5
+			ss = 1 / sqrt32(ss)
+			o, x := os[b+i][:n], xs[b+i][:n]
+			for j, v := range x {
+				o[j] = float32(weight[j] * float32(ss*v))
+			}
+		}
+	}
+	for ; b < len(xs); b++ {
+		rmsnorm(os[b], xs[b], weight)
 	}
 }
