@@ -172,12 +172,7 @@ func rmsnorm(o, x, weight []float32) {
 
 // softmax normalises x in place, as run.c's softmax.
 func softmax(x []float32) {
-	mx := x[0]
-	for _, v := range x[1:] {
-		if v > mx {
-			mx = v
-		}
-	}
+	_, mx := maxIndex(x)
 	for i, v := range x {
 		x[i] = v - mx
 	}

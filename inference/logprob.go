@@ -11,12 +11,7 @@ type dist struct {
 }
 
 func newDist(logits []float32) dist {
-	mx := logits[0]
-	for _, v := range logits[1:] {
-		if v > mx {
-			mx = v
-		}
-	}
+	_, mx := maxIndex(logits)
 	var sum float64
 	var terms [256]float64
 	for i := 0; i < len(logits); i += len(terms) {
@@ -35,15 +30,23 @@ func (d dist) logprob(id int) float64 {
 }
 
 // topK returns the k best ids, by logit descending then id ascending.
+// Once k ids are held, only a value for which v <= the k-th held logit is
+// false can enter; firstNotLE jumps to the next such value, which is the
+// next one the scan over every id would insert.
 func topK(logits []float32, k int) []int {
 	if k <= 0 {
 		return nil
 	}
 	k = min(k, len(logits))
 	best := make([]int, 0, k)
-	for id, v := range logits {
-		if len(best) == k && v <= logits[best[k-1]] {
-			continue // ties keep the lower id already held
+	for id := 0; id < len(logits); id++ {
+		v := logits[id]
+		if len(best) == k {
+			id += firstNotLE(logits[id:], logits[best[k-1]])
+			if id == len(logits) {
+				break
+			}
+			v = logits[id] // ties keep the lower id already held
 		}
 		// Insert after every held id whose logit is >= v.
 		i := len(best)
@@ -63,12 +66,7 @@ func topK(logits []float32, k int) []int {
 
 // argmax is run.c's sample_argmax: the first index of the maximum.
 func argmax(logits []float32) int {
-	best, mx := 0, logits[0]
-	for i, v := range logits[1:] {
-		if v > mx {
-			best, mx = i+1, v
-		}
-	}
+	best, _ := maxIndex(logits)
 	return best
 }
 

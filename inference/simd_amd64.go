@@ -142,3 +142,18 @@ func divAll8(dst, src *float32, d float32, n int)
 
 //go:noescape
 func divAll16(dst, src *float32, d float32, n int)
+
+// firstAbove8/16 and firstNotLE8/16 find the first float above t, or not
+// at most t, eight or sixteen comparisons at a time (see vexp_amd64.s).
+//
+//go:noescape
+func firstAbove8(x *float32, n int, t float32) int
+
+//go:noescape
+func firstAbove16(x *float32, n int, t float32) int
+
+//go:noescape
+func firstNotLE8(x *float32, n int, t float32) int
+
+//go:noescape
+func firstNotLE16(x *float32, n int, t float32) int

@@ -66,3 +66,8 @@ func vecmat4x64z(x0, x1, x2, x3, w, o0, o1, o2, o3 *float32, n, ldw int) {
 
 func divAll8(dst, src *float32, d float32, n int)  { panic("divAll8 without SIMD") }
 func divAll16(dst, src *float32, d float32, n int) { panic("divAll16 without SIMD") }
+
+func firstAbove8(x *float32, n int, t float32) int  { panic("firstAbove8 without SIMD") }
+func firstAbove16(x *float32, n int, t float32) int { panic("firstAbove16 without SIMD") }
+func firstNotLE8(x *float32, n int, t float32) int  { panic("firstNotLE8 without SIMD") }
+func firstNotLE16(x *float32, n int, t float32) int { panic("firstNotLE16 without SIMD") }

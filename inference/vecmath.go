@@ -61,3 +61,71 @@ func divAll(dst, src []float32, d float32) {
 		dst[i] = src[i] / d
 	}
 }
+
+// firstAbove returns the index of the first x[i] > t, or len(x): the
+// comparison of the scalar scans `if v > max` (a NaN is never above).
+func firstAbove(x []float32, t float32) int {
+	n, i := len(x), 0
+	switch {
+	case useAVX512 && n >= 16:
+		m := n &^ 15
+		if j := firstAbove16(&x[0], m, t); j < m {
+			return j
+		}
+		i = m
+	case useSIMD && n >= 8:
+		m := n &^ 7
+		if j := firstAbove8(&x[0], m, t); j < m {
+			return j
+		}
+		i = m
+	}
+	for ; i < n; i++ {
+		if x[i] > t {
+			return i
+		}
+	}
+	return n
+}
+
+// firstNotLE returns the index of the first x[i] for which x[i] <= t is
+// false, or len(x): topK's test for a value that enters the list.
+func firstNotLE(x []float32, t float32) int {
+	n, i := len(x), 0
+	switch {
+	case useAVX512 && n >= 16:
+		m := n &^ 15
+		if j := firstNotLE16(&x[0], m, t); j < m {
+			return j
+		}
+		i = m
+	case useSIMD && n >= 8:
+		m := n &^ 7
+		if j := firstNotLE8(&x[0], m, t); j < m {
+			return j
+		}
+		i = m
+	}
+	for ; i < n; i++ {
+		if !(x[i] <= t) {
+			return i
+		}
+	}
+	return n
+}
+
+// maxIndex is the scalar scan `best, max := 0, x[0]; for each later v: if
+// v > max { best, max = i, v }`, jumping between the values that raise the
+// maximum.
+func maxIndex(x []float32) (int, float32) {
+	best, mx := 0, x[0]
+	for i := 1; i < len(x); {
+		j := i + firstAbove(x[i:], mx)
+		if j == len(x) {
+			break
+		}
+		best, mx = j, x[j]
+		i = j + 1
+	}
+	return best, mx
+}

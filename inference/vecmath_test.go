@@ -99,3 +99,91 @@ func checkVectorExp(t *testing.T) {
 		}
 	}
 }
+
+// refTopK and refArgmax are the plain scans topK and argmax must equal.
+func refTopK(logits []float32, k int) []int {
+	k = min(k, len(logits))
+	best := make([]int, 0, k)
+	for id, v := range logits {
+		if len(best) == k && v <= logits[best[k-1]] {
+			continue
+		}
+		i := len(best)
+		if i == k {
+			i--
+		} else {
+			best = append(best, 0)
+		}
+		for i > 0 && logits[best[i-1]] < v {
+			best[i] = best[i-1]
+			i--
+		}
+		best[i] = id
+	}
+	return best
+}
+
+func refArgmax(logits []float32) (int, float32) {
+	best, mx := 0, logits[0]
+	for i, v := range logits[1:] {
+		if v > mx {
+			best, mx = i+1, v
+		}
+	}
+	return best, mx
+}
+
+// TestVectorScansAgree: topK, argmax and the maxima of softmax and the
+// log-sum-exp, which jump between candidates with vector comparisons, equal
+// the plain scans, with ties, signed zeros, infinities and NaNs, for every
+// kernel set and lengths around the vector widths.
+func TestVectorScansAgree(t *testing.T) {
+	rng := splitmix64(31)
+	nan := float32(math.NaN())
+	special := []float32{0, float32(math.Copysign(0, -1)), float32(math.Inf(1)), float32(math.Inf(-1)), nan, 1, 1, -1}
+	var cases [][]float32
+	for _, n := range []int{1, 2, 7, 8, 15, 16, 17, 33, 512, 1023, 1024} {
+		for kind := range 5 {
+			x := make([]float32, n)
+			for i := range x {
+				switch {
+				case kind == 0:
+					x[i] = (rng.uniform() - 0.5) * 20
+				case kind == 1: // ascending: every value raises the maximum
+					x[i] = float32(i)
+				case kind == 2: // many ties
+					x[i] = float32(rng.next() % 3)
+				default: // specials sprinkled in
+					x[i] = (rng.uniform() - 0.5) * 20
+					if rng.next()%5 == 0 {
+						x[i] = special[rng.next()%uint64(len(special))]
+					}
+				}
+			}
+			if kind == 4 {
+				x[0] = nan
+			}
+			cases = append(cases, x)
+		}
+	}
+	for _, ks := range kernelSets() {
+		ks.use(t)
+		for ci, x := range cases {
+			wb, wm := refArgmax(x)
+			if gb, gm := maxIndex(x); gb != wb || math.Float32bits(gm) != math.Float32bits(wm) {
+				t.Fatalf("%s case %d: maxIndex = %d %v, scan %d %v", ks.name, ci, gb, gm, wb, wm)
+			}
+			for _, k := range []int{1, 2, 5, 20} {
+				got, want := topK(x, k), refTopK(x, k)
+				if len(got) != len(want) {
+					t.Fatalf("%s case %d k=%d: %v, scan %v", ks.name, ci, k, got, want)
+				}
+				for i := range got {
+					if got[i] != want[i] {
+						t.Fatalf("%s case %d k=%d: %v, scan %v", ks.name, ci, k, got, want)
+					}
+				}
+			}
+		}
+	}
+}

@@ -433,3 +433,74 @@ div16loop:
 div16done:
 	VZEROUPPER
 	RET
+
+// FIRSTCMP is the loop of the firstAbove/firstNotLE kernels: AX indexes the
+// lanes floats at SI compared with the broadcast t in bt under predicate
+// pred, CX is n; AX ends at the first lane that compares true, or n.
+// Uses x0, m and BX; movmsk turns m into a bit mask in BX.
+#define FIRSTCMP(pred, x0, bt, m, movmsk, lanes, loop, found, none) \
+	XORQ AX, AX; \
+loop: \
+	CMPQ AX, CX; \
+	JGE  none; \
+	VMOVUPS (SI)(AX*4), x0; \
+	VCMPPS $pred, bt, x0, m; \
+	movmsk m, BX; \
+	TESTL BX, BX; \
+	JNE  found; \
+	ADDQ $lanes, AX; \
+	JMP  loop; \
+found: \
+	BSFL BX, BX; \
+	ADDQ BX, AX; \
+none:
+
+// func firstAbove16(x *float32, n int, t float32) int
+//
+// The index of the first x[i] > t (ordered: a NaN is never above), or n;
+// n a multiple of 16.
+TEXT ·firstAbove16(SB), NOSPLIT, $0-32
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	VBROADCASTSS t+16(FP), Z1
+	FIRSTCMP(0x1e, Z0, Z1, K1, KMOVW, 16, fa16loop, fa16found, fa16none)
+	MOVQ AX, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func firstAbove8(x *float32, n int, t float32) int
+//
+// firstAbove16 with AVX2; n a multiple of 8.
+TEXT ·firstAbove8(SB), NOSPLIT, $0-32
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	VBROADCASTSS t+16(FP), Y1
+	FIRSTCMP(0x1e, Y0, Y1, Y2, VMOVMSKPS, 8, fa8loop, fa8found, fa8none)
+	MOVQ AX, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func firstNotLE16(x *float32, n int, t float32) int
+//
+// The index of the first x[i] for which x[i] <= t is false (above t, or a
+// NaN on either side), or n; n a multiple of 16.
+TEXT ·firstNotLE16(SB), NOSPLIT, $0-32
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	VBROADCASTSS t+16(FP), Z1
+	FIRSTCMP(0x16, Z0, Z1, K1, KMOVW, 16, fn16loop, fn16found, fn16none)
+	MOVQ AX, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func firstNotLE8(x *float32, n int, t float32) int
+//
+// firstNotLE16 with AVX2; n a multiple of 8.
+TEXT ·firstNotLE8(SB), NOSPLIT, $0-32
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	VBROADCASTSS t+16(FP), Y1
+	FIRSTCMP(0x16, Y0, Y1, Y2, VMOVMSKPS, 8, fn8loop, fn8found, fn8none)
+	MOVQ AX, ret+24(FP)
+	VZEROUPPER
+	RET
