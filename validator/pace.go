@@ -76,8 +76,14 @@ type minerPace struct {
 	slots   int // the miner's concurrency; 0 unknown
 	// inflight counts user requests on their way.
 	inflight int
-	// other is when a request other than a probe last left for the miner.
-	other time.Time
+	// sends are this validator's recent requests to the miner, oldest
+	// first, to tell whether they can have emptied its bucket.
+	sends []send
+	// announced is the largest bucket the miner announced lately (rate
+	// without the margin): a miner cannot excuse its refusals by
+	// announcing less on them.
+	announcedRate, announcedBurst float64
+	announcedAt                   time.Time
 	// wake is closed (and replaced) whenever a 429's pause or the bucket
 	// may have changed, to wake waiting probes.
 	wake chan struct{}
@@ -145,7 +151,7 @@ func (p *Pacer) Acquire(ctx context.Context, hotkey string) (_ context.Context, 
 		m.tokens--
 	}
 	m.inflight++
-	m.other = now
+	m.logSend(now, false)
 	var once sync.Once
 	return context.WithValue(ctx, pacedKey{}, true), func() {
 		once.Do(func() {
@@ -172,8 +178,9 @@ func (p *Pacer) RetryAfter(hotkey string) time.Duration {
 }
 
 // probeSend accounts one probe request, first waiting (at most
-// maxProbeWait) for a 429's Retry-After to pass and for a token.
-func (p *Pacer) probeSend(ctx context.Context, hotkey string) {
+// maxProbeWait) for a 429's Retry-After to pass and for a token; it
+// returns when the probe leaves.
+func (p *Pacer) probeSend(ctx context.Context, hotkey string) (sentAt time.Time) {
 	p.mu.Lock()
 	m := p.get(hotkey, p.now())
 	p.mu.Unlock()
@@ -183,10 +190,13 @@ func (p *Pacer) probeSend(ctx context.Context, hotkey string) {
 	})
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	m = p.get(hotkey, p.now())
+	now := p.now()
+	m = p.get(hotkey, now)
 	if !m.unlimited {
 		m.tokens = math.Max(0, m.tokens-1)
 	}
+	m.logSend(now, true)
+	return now
 }
 
 // wait polls ready (under mu) until it holds, ctx ends or maxProbeWait
@@ -212,19 +222,67 @@ func (p *Pacer) wait(ctx context.Context, m *minerPace, ready func() bool) {
 	}
 }
 
-// ownTraffic reports whether a 429 from the miner now may be this
-// validator's own doing: user requests are on their way, or one left
-// within the time the miner's bucket takes to refill.
-func (p *Pacer) ownTraffic(hotkey string) bool {
+// send is one request that left for a miner.
+type send struct {
+	at    time.Time
+	probe bool
+	// refused sends took no token from the miner's bucket.
+	refused bool
+}
+
+// Bounds of the send log: what can matter to a bucket that refills in
+// seconds.
+const (
+	maxSends   = 256
+	sendMaxAge = time.Minute
+)
+
+// logSend records a request leaving now. Called with mu held.
+func (m *minerPace) logSend(now time.Time, probe bool) {
+	i := 0
+	for i < len(m.sends) && (now.Sub(m.sends[i].at) > sendMaxAge || len(m.sends)-i >= maxSends) {
+		i++
+	}
+	m.sends = append(m.sends[i:], send{at: now, probe: probe})
+}
+
+// ownTrafficSlack is how many requests short of emptying the miner's
+// bucket the validator's traffic may be and still be blamed for a 429:
+// requests arrive a little later than they leave, and not evenly.
+const ownTrafficSlack = 0.5
+
+// ownTraffic reports whether this validator's own requests can explain a
+// 429 to the probe sent at sentAt: user traffic was among them, and they
+// were enough to empty the bucket the miner announced (the largest it
+// announced lately): for some window T before sentAt, at least
+// burst + rate·T - ownTrafficSlack of them, not counting refused ones,
+// left in it. Otherwise the refusal is the miner's, and counts. The probe
+// is marked refused either way: it took no token.
+func (p *Pacer) ownTraffic(hotkey string, sentAt time.Time) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	now := p.now()
-	m := p.get(hotkey, now)
-	window := time.Second
-	if !m.unlimited && m.rate > 0 {
-		window = max(window, time.Duration(m.burst/m.rate*float64(time.Second)))
+	m := p.get(hotkey, p.now())
+	rate, burst := m.announcedRate, m.announcedBurst
+	if rate <= 0 || burst <= 0 {
+		rate, burst = defaultMinerRate, defaultMinerBurst
 	}
-	return m.inflight > 0 || (!m.other.IsZero() && now.Sub(m.other) < window+time.Second)
+	k, user, own := 0, false, false
+	for i := len(m.sends) - 1; i >= 0; i-- {
+		sd := &m.sends[i]
+		if sd.probe && sd.at.Equal(sentAt) {
+			sd.refused = true
+		}
+		if sd.refused || !sd.at.Before(sentAt) {
+			continue
+		}
+		k++
+		user = user || !sd.probe
+		if user && float64(k) >= burst+rate*sentAt.Sub(sd.at).Seconds()-ownTrafficSlack {
+			own = true
+			break
+		}
+	}
+	return own
 }
 
 // observe learns from a miner's answer: its announced bucket and
@@ -247,6 +305,12 @@ func (p *Pacer) observe(hotkey string, status int, h http.Header) {
 		if errRate == nil && rate > 0 && !math.IsInf(rate, 0) {
 			m.rate = rate * paceMargin
 		}
+		if now.Sub(m.announcedAt) > paceIdle {
+			m.announcedRate, m.announcedBurst = 0, 0
+		}
+		m.announcedRate = math.Max(m.announcedRate, m.rate/paceMargin)
+		m.announcedBurst = math.Max(m.announcedBurst, m.burst)
+		m.announcedAt = now
 		if errR == nil {
 			// The miner counted every request that reached it before this
 			// one; ours on their way are already counted here: the lower

@@ -88,15 +88,11 @@ func TestPacerKeepsTheProbesShare(t *testing.T) {
 	}
 }
 
-// TestPacer429: a 429 pauses everything for its Retry-After; it is the
-// validator's own doing when user requests left recently, not otherwise.
+// TestPacer429: a 429 pauses everything for its Retry-After.
 func TestPacer429(t *testing.T) {
 	clk := &fakeClock{t: time.Unix(1000, 0)}
 	p := NewPacer(2)
 	p.now = clk.now
-	if p.ownTraffic("m") {
-		t.Fatal("own traffic before any was sent")
-	}
 	h := announce("5", "0", "5")
 	h.Set("Retry-After", "2")
 	p.observe("m", 429, h)
@@ -104,17 +100,8 @@ func TestPacer429(t *testing.T) {
 		t.Fatalf("user traffic during Retry-After (ok=%v, retry after %s)", ok, p.RetryAfter("m"))
 	}
 	clk.add(3 * time.Second)
-	_, release, ok := p.Acquire(context.Background(), "m")
-	if !ok {
+	if _, _, ok := p.Acquire(context.Background(), "m"); !ok {
 		t.Fatal("user traffic refused after Retry-After and a refill")
-	}
-	release()
-	if !p.ownTraffic("m") {
-		t.Fatal("a 429 right after the validator's user request is not its own doing?")
-	}
-	clk.add(10 * time.Second)
-	if p.ownTraffic("m") {
-		t.Fatal("own traffic long after the last user request")
 	}
 	// A miner that admits without a bucket is not paced (a 429 still is).
 	p.observe("free", 200, http.Header{})
@@ -122,6 +109,62 @@ func TestPacer429(t *testing.T) {
 		if _, _, ok := p.Acquire(context.Background(), "free"); !ok {
 			t.Fatalf("unlimited miner refused at request %d", i)
 		}
+	}
+}
+
+// TestOwnTrafficNeedsEnoughOfIt: a probe's 429 is the validator's own doing
+// only when its requests, user traffic among them, can have emptied the
+// bucket the miner announced; a miner that announces less on its refusals
+// than before is held to the larger bucket.
+func TestOwnTrafficNeedsEnoughOfIt(t *testing.T) {
+	clk := &fakeClock{t: time.Unix(1000, 0)}
+	sends := func(p *Pacer, probe bool, n int, every time.Duration) {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		m := p.get("m", clk.now())
+		for range n {
+			m.logSend(clk.now(), probe)
+			clk.add(every)
+		}
+	}
+	for _, tc := range []struct {
+		name   string
+		setup  func(p *Pacer)
+		excuse bool
+	}{
+		{"nothing sent", func(*Pacer) {}, false},
+		{"probes only, however many", func(p *Pacer) { sends(p, true, 10, 10*time.Millisecond) }, false},
+		// Bucket of 5 at 5/s: four user requests and a probe in 50 ms
+		// leave it 0.25 requests, within the slack.
+		{"user traffic that empties the bucket", func(p *Pacer) {
+			sends(p, false, 4, 10*time.Millisecond)
+			sends(p, true, 1, 10*time.Millisecond)
+		}, true},
+		{"one request short of emptying it", func(p *Pacer) {
+			sends(p, false, 3, 10*time.Millisecond)
+			sends(p, true, 1, 10*time.Millisecond)
+		}, false},
+		{"user traffic within the budget", func(p *Pacer) { sends(p, false, 2, 300*time.Millisecond) }, false},
+		{"user traffic that emptied it long ago", func(p *Pacer) {
+			sends(p, false, 5, 0)
+			clk.add(2 * time.Second)
+		}, false},
+		// User requests at the announced rate for nine seconds never
+		// empty a bucket that started full.
+		{"user traffic at the rate", func(p *Pacer) { sends(p, false, 45, time.Second/5) }, false},
+		{"user traffic at twice the rate", func(p *Pacer) { sends(p, false, 100, time.Second/10) }, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := NewPacer(2)
+			p.now = clk.now
+			p.observe("m", 200, announce("5", "5", "5"))
+			tc.setup(p)
+			h := announce("1", "0", "0.1") // the refusal claims a smaller bucket
+			p.observe("m", 429, h)
+			if got := p.ownTraffic("m", clk.now()); got != tc.excuse {
+				t.Fatalf("own traffic %v, want %v", got, tc.excuse)
+			}
+		})
 	}
 }
 
@@ -160,13 +203,13 @@ func TestPacedTransportRefusesForTheMiner(t *testing.T) {
 }
 
 // refusing answers the first n requests as a miner's rate limiter does
-// (unsigned 429 rate_limited, Retry-After 1, its bucket of 5 at 1/s
+// (unsigned 429 rate_limited, Retry-After 1, its bucket of 2 at 1/s
 // empty) and passes the rest to next.
 func refusing(n int32, next http.Handler) (http.Handler, *atomic.Int32) {
 	var seen atomic.Int32
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if seen.Add(1) <= n {
-			for k, v := range announce("5", "0", "1") {
+			for k, v := range announce("2", "0", "1") {
 				w.Header()[k] = v
 			}
 			w.Header().Set(transport.HeaderError, ReasonRateLimited)
@@ -180,10 +223,10 @@ func refusing(n int32, next http.Handler) (http.Handler, *atomic.Int32) {
 }
 
 // TestProbeRefusedByOwnTrafficNotCounted: a probe refused with 429 right
-// after the validator's own user traffic used the miner's budget is sent
-// again after the Retry-After, and when refusals go on it is marked as the
-// validator's own doing (no outcome); without such traffic the same 429 is
-// the miner's and counts.
+// after the validator's own user traffic emptied the miner's bucket is
+// sent again after the Retry-After instead of counting; when refusals go
+// on after the bucket had time to refill, and without such traffic at
+// all, the 429 is the miner's and counts.
 func TestProbeRefusedByOwnTrafficNotCounted(t *testing.T) {
 	eng, ref := tinyReference(t)
 	id := newIdentity(t, "miner")
@@ -200,7 +243,9 @@ func TestProbeRefusedByOwnTrafficNotCounted(t *testing.T) {
 		sent     int32
 	}{
 		{"own traffic, then capacity", 1, true, ResultOK, false, 2},
-		{"own traffic, refusals go on", 100, true, ResultRejected, true, 1 + ownTrafficRetries},
+		// A second later the validator's traffic no longer explains an
+		// empty bucket: the refusal is the miner's.
+		{"own traffic, refusals go on", 100, true, ResultRejected, false, 2},
 		{"no own traffic", 1, false, ResultRejected, false, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -215,11 +260,13 @@ func TestProbeRefusedByOwnTrafficNotCounted(t *testing.T) {
 			}
 			a := &Asker{Client: c, Timeout: 10 * time.Second, Pacer: p}
 			if tc.own {
-				_, release, ok := p.Acquire(context.Background(), m.Hotkey) // the gateway's request
-				if !ok {
-					t.Fatal("user request refused")
+				for range 2 { // the gateway's requests empty the bucket of 2
+					_, release, ok := p.Acquire(context.Background(), m.Hotkey)
+					if !ok {
+						t.Fatal("user request refused")
+					}
+					release()
 				}
-				release()
 			}
 			req, err := NewProbeRequest(NewPromptGenerator(1).Prompt(1, m.UID, 0), ref.ModelID, 4)
 			if err != nil {

@@ -106,12 +106,9 @@ func (a *Asker) AskPaced(ctx context.Context, m Miner, req Request) Exchange {
 		return a.Ask(ctx, m, req)
 	}
 	for attempt := 0; ; attempt++ {
-		a.Pacer.probeSend(ctx, m.Hotkey)
-		// Whether the budget was the validator's to spend is a question
-		// about the moment the probe leaves.
-		own := a.Pacer.ownTraffic(m.Hotkey)
+		sent := a.Pacer.probeSend(ctx, m.Hotkey)
 		ex := a.Ask(probeContext(ctx), m, req)
-		if ex.Result != ResultRejected || ex.Reason != ReasonRateLimited || !own {
+		if ex.Result != ResultRejected || ex.Reason != ReasonRateLimited || !a.Pacer.ownTraffic(m.Hotkey, sent) {
 			return ex
 		}
 		if attempt == ownTrafficRetries {

@@ -13,6 +13,11 @@ import (
 // it before calling a miner.
 func (v *Validator) Pacer() *Pacer { return v.asker.Pacer }
 
+// maxExcusedRounds is how many rounds in a row a miner may sit out because
+// its probes were refused while the validator's own traffic had emptied
+// its bucket; then such refusals count again.
+const maxExcusedRounds = 3
+
 // probeJob is one miner's probes of one round.
 type probeJob struct {
 	m    Miner
@@ -32,11 +37,14 @@ type schedule struct {
 	// others.
 	suspect         map[string]bool
 	healthy, hungry chan struct{}
-	wg              sync.WaitGroup
+	// excused counts each miner's rounds in a row whose probes were all
+	// excused as refused because of the validator's own traffic.
+	excused map[string]int
+	wg      sync.WaitGroup
 }
 
 func newSchedule(concurrency int) *schedule {
-	return &schedule{running: map[uint16]bool{}, suspect: map[string]bool{},
+	return &schedule{running: map[uint16]bool{}, suspect: map[string]bool{}, excused: map[string]int{},
 		healthy: make(chan struct{}, concurrency), hungry: make(chan struct{}, concurrency)}
 }
 
@@ -51,6 +59,26 @@ func (s *schedule) take() (done []*probeJob, running map[uint16]bool) {
 		running[uid] = true
 	}
 	return done, running
+}
+
+// forgetGone drops what is remembered of hotkeys no longer serving.
+func (s *schedule) forgetGone(miners []Miner) {
+	here := make(map[string]bool, len(miners))
+	for _, m := range miners {
+		here[m.Hotkey] = true
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for hk := range s.suspect {
+		if !here[hk] {
+			delete(s.suspect, hk)
+		}
+	}
+	for hk := range s.excused {
+		if !here[hk] {
+			delete(s.excused, hk)
+		}
+	}
 }
 
 // probeLoop starts a round every probe interval. At each tick it grades
@@ -96,12 +124,15 @@ func (v *Validator) probeTick(ctx context.Context, s *schedule, opened bool) boo
 		skip[uid] = true
 	}
 	for _, j := range done {
+		// The pacer keeps the probes' share, so excuses should be rare:
+		// past a few rounds in a row they are not believed any more.
+		excuse := s.excused[j.m.Hotkey] < maxExcusedRounds
 		graded := 0
 		for k := range j.exs {
 			if j.exs[k].Result == "" {
 				return opened // shutting down mid-round: the round is not scored
 			}
-			if j.exs[k].OwnTraffic {
+			if j.exs[k].OwnTraffic && excuse {
 				v.metrics.Probes.WithLabelValues(ResultSkipped).Inc()
 				v.log.Debug("probe refused while this validator's own traffic used the miner's budget; not counted",
 					zap.Uint16("uid", j.m.UID), zap.String("hotkey", j.m.Hotkey))
@@ -114,11 +145,18 @@ func (v *Validator) probeTick(ctx context.Context, s *schedule, opened bool) boo
 			v.record(o)
 			graded++
 		}
-		if graded == 0 {
+		switch {
+		case graded == 0 && len(j.exs) > 0:
 			skip[j.m.UID] = true
+			s.excused[j.m.Hotkey]++
+		case graded == 0:
+			skip[j.m.UID] = true
+		default:
+			delete(s.excused, j.m.Hotkey)
 		}
 	}
 	budget := v.probeTokens(mg)
+	s.forgetGone(mg.Miners())
 	var due []Miner
 	for _, m := range v.callable(ctx, mg.Miners()) {
 		if m.ModelID != "" && m.ModelID != ref.ModelID {

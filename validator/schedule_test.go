@@ -189,7 +189,7 @@ func TestGatewayLoadKeepsHonestScore(t *testing.T) {
 	tiny, _ := tinyReference(t)
 	n := newLoopNet(t)
 	n.addMiner("honest", tiny, 5)
-	n.addMiner("slow", miner.WithFaults(tiny, miner.Faults{Delay: 30 * time.Millisecond}), 5)
+	n.addMiner("slow", miner.WithFaults(tiny, miner.Faults{Delay: 60 * time.Millisecond}), 5)
 	keys := filepath.Join(t.TempDir(), "keys")
 	writeFile(t, keys, "load "+testKey+"\n")
 	v := n.run(Config{ProbeInterval: time.Second, ProbeTimeout: 10 * time.Second, PromptsPerProbe: 2,
