@@ -318,10 +318,11 @@ func (g *Gateway) try(ctx context.Context, w http.ResponseWriter, m Miner, req *
 	// A stream that ends early is billed for what it carried; the
 	// deferred meter is a no-op once the stream metered itself.
 	metered := false
+	var receipt *billing.Receipt
 	meterOnce := func() {
 		if !metered {
 			metered = true
-			g.meter(w.Header(), ticket, req, &ans)
+			receipt = g.meter(w.Header(), ticket, req, &ans)
 		}
 	}
 	defer meterOnce()
@@ -339,17 +340,28 @@ func (g *Gateway) try(ctx context.Context, w http.ResponseWriter, m Miner, req *
 			g.cfg.Log.Warn("gateway: stream from miner broke", zap.Uint16("uid", m.UID), zap.Error(err))
 			return true, "", false
 		}
-		if ev.Done() {
-			meterOnce() // written down before the user sees the end
-		}
 		g.armWrite(w)
-		if ev.Name == "error" {
+		switch {
+		case ev.Name == "error":
 			fmt.Fprintf(w, "event: error\ndata: %s\n\n", ev.Data)
-		} else {
-			fmt.Fprintf(w, "data: %s\n\n", ev.Data)
-			if !ev.Done() {
-				_, _ = ans.add(ev.Data)
+		case ev.Done():
+			meterOnce() // written down before the user sees the end
+			if receipt != nil {
+				// For readers of the raw stream (curl); clients skip comments.
+				fmt.Fprintf(w, ": merit account=%d tokens=%d cost=%d balance=%d\n\n", receipt.Account, receipt.Tokens, receipt.Cost, receipt.Balance)
 			}
+			fmt.Fprintf(w, "data: %s\n\n", ev.Data)
+		default:
+			_, _ = ans.add(ev.Data)
+			data := ev.Data
+			if ticket != nil && isUsageChunk(data) {
+				// The usage chunk the user asked for (stream_options.
+				// include_usage) is the last before [DONE]: it carries
+				// the cost, which stock clients cannot read from trailers.
+				meterOnce()
+				data = withMeritUsage(data, receipt)
+			}
+			fmt.Fprintf(w, "data: %s\n\n", data)
 		}
 		if flusher != nil {
 			flusher.Flush()

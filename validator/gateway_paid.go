@@ -1,6 +1,8 @@
 package validator
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -125,9 +127,9 @@ func (g *Gateway) billBound(req *gatewayRequest, ref *Reference) uint64 {
 // meter bills a served request: the prompt tokens the answer reports
 // (never more than admitted) and the completion tokens it carried. It sets
 // the cost headers (trailers once the body started).
-func (g *Gateway) meter(h http.Header, t *billing.Ticket, req *gatewayRequest, ans *answer) {
+func (g *Gateway) meter(h http.Header, t *billing.Ticket, req *gatewayRequest, ans *answer) *billing.Receipt {
 	if t == nil {
-		return
+		return nil
 	}
 	completion := uint64(len(ans.ids))
 	if completion == 0 {
@@ -149,6 +151,49 @@ func (g *Gateway) meter(h http.Header, t *billing.Ticket, req *gatewayRequest, a
 	h.Set(HeaderTokens, strconv.FormatUint(r.Tokens, 10))
 	h.Set(HeaderCost, strconv.FormatUint(r.Cost, 10))
 	h.Set(HeaderBalance, strconv.FormatUint(r.Balance, 10))
+	return &r
+}
+
+// MeritUsage is the "merit" object the gateway adds to a stream's usage
+// chunk: what the request cost the account.
+type MeritUsage struct {
+	Account uint64 `json:"account"`
+	Tokens  uint64 `json:"tokens"`
+	// Cost and Balance are umerit; Price umerit per million tokens.
+	Cost    uint64 `json:"cost"`
+	Balance uint64 `json:"balance"`
+	Price   uint64 `json:"price"`
+}
+
+// isUsageChunk says a stream chunk carries usage (OpenAI sends it last,
+// with no choices, when stream_options.include_usage is set).
+func isUsageChunk(data []byte) bool {
+	if !bytes.Contains(data, []byte(`"usage"`)) {
+		return false
+	}
+	var c struct {
+		Usage json.RawMessage `json:"usage"`
+	}
+	return json.Unmarshal(data, &c) == nil && len(c.Usage) > 0 && string(c.Usage) != "null"
+}
+
+// withMeritUsage adds the receipt to a chunk as "merit"; the chunk is
+// returned unchanged when it cannot be rewritten.
+func withMeritUsage(data []byte, r *billing.Receipt) []byte {
+	if r == nil {
+		return data
+	}
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(data, &obj); err != nil {
+		return data
+	}
+	m, _ := json.Marshal(MeritUsage{Account: r.Account, Tokens: r.Tokens, Cost: r.Cost, Balance: r.Balance, Price: r.Price})
+	obj["merit"] = m
+	out, err := json.Marshal(obj)
+	if err != nil {
+		return data
+	}
+	return out
 }
 
 func paidHeaders(h http.Header, account, price uint64) {

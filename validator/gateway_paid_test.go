@@ -112,7 +112,7 @@ func TestPaidGatewayMetersAndReportsCost(t *testing.T) {
 	// A stream: cost and tokens arrive as trailers, and add up with the
 	// first request's to the chain's rounding of the total.
 	req, _ := http.NewRequest("POST", srv.URL+"/v1/completions",
-		strings.NewReader(`{"prompt":"Once upon a time","max_tokens":9,"temperature":0,"stream":true}`))
+		strings.NewReader(`{"prompt":"Once upon a time","max_tokens":9,"temperature":0,"stream":true,"stream_options":{"include_usage":true}}`))
 	req.Header.Set("Authorization", "Bearer "+paidKey)
 	sresp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -124,15 +124,25 @@ func TestPaidGatewayMetersAndReportsCost(t *testing.T) {
 	}
 	sc := bufio.NewScanner(sresp.Body)
 	chunks := 0
+	var merit *MeritUsage
 	for sc.Scan() {
-		if strings.HasPrefix(sc.Text(), "data: {") {
+		if data, ok := strings.CutPrefix(sc.Text(), "data: {"); ok {
 			chunks++
+			var c struct {
+				Merit *MeritUsage `json:"merit"`
+			}
+			if err := json.Unmarshal([]byte("{"+data), &c); err == nil && c.Merit != nil {
+				merit = c.Merit
+			}
 		}
 	}
 	stokens := headerUint(t, sresp.Trailer, HeaderTokens)
 	scost := headerUint(t, sresp.Trailer, HeaderCost)
 	if chunks == 0 || stokens <= 9 {
 		t.Fatalf("stream: %d chunks, %d tokens billed", chunks, stokens)
+	}
+	if merit == nil || merit.Cost != scost || merit.Tokens != stokens || merit.Account != 1 {
+		t.Fatalf("the usage chunk must carry the cost for clients that cannot read trailers: %+v", merit)
 	}
 	total, _ := billing.Cost(tokens+stokens, paidPrice, 0)
 	if cost+scost != total {
