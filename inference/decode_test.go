@@ -98,3 +98,39 @@ func TestAttentionOneHeadShapes(t *testing.T) {
 		}
 	}
 }
+
+// TestVecmatMultiAgrees: the batched decoding products (four positions per
+// panel, then one at a time) give every position and row the canonical
+// sequential sum, for any number of positions.
+func TestVecmatMultiAgrees(t *testing.T) {
+	if !useAVX512 {
+		t.Skip("the batched row kernels need AVX-512")
+	}
+	val := kernelValues(37)
+	for _, sh := range []struct{ n, d int }{{3, 64}, {64, 200}, {67, 128}, {16, 8}} {
+		w := make([]float32, sh.d*sh.n)
+		for i := range w {
+			w[i] = val()
+		}
+		a := transposed(sh.n, w)
+		for _, N := range []int{1, 3, 4, 7, 8, 9, 13, 16} {
+			xs, outs := make([][]float32, N), make([][]float32, N)
+			for b := range N {
+				xs[b], outs[b] = make([]float32, sh.n), make([]float32, a.ld)
+				for i := range xs[b] {
+					xs[b][i] = val()
+				}
+			}
+			vecmatMulti(outs, xs, a)
+			want := make([]float32, sh.d)
+			for b := range N {
+				matvec(want, xs[b], w, sh.n, 0, sh.d)
+				for i, v := range want {
+					if math.Float32bits(outs[b][i]) != math.Float32bits(v) {
+						t.Fatalf("%+v N=%d position %d row %d = %v, want %v", sh, N, b, i, outs[b][i], v)
+					}
+				}
+			}
+		}
+	}
+}
