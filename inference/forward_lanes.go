@@ -200,6 +200,10 @@ func tileRow(xT, w, outT []float32, n, ldx, ldw, ldo, L int) {
 		for ; p+32 <= L; p += 32 {
 			tile4x32(&xT[p], &w[0], &outT[p], n, ldx, ldw, ldo)
 		}
+		if p < L {
+			tile4x16z(&xT[p], &w[0], &outT[p], n, ldx, ldw, ldo)
+			p += 16
+		}
 	}
 	for ; p < L; p += 16 {
 		tile4x16(&xT[p], &w[0], &outT[p], n, ldx, ldw, ldo)

@@ -157,3 +157,8 @@ func firstNotLE8(x *float32, n int, t float32) int
 
 //go:noescape
 func firstNotLE16(x *float32, n int, t float32) int
+
+// tile4x16z is tile4x16 with AVX-512 (one register of 16 lanes per row).
+//
+//go:noescape
+func tile4x16z(xT, w, outT *float32, n, ldx, ldw, ldo int)

@@ -224,3 +224,56 @@ t48done:
 	VMOVUPS Y3, (DX)
 	VZEROUPPER
 	RET
+
+// TILE16ROW accumulates row r of tile4x16z: broadcast the weight at addr,
+// multiply by the inputs in Z8, add into acc.
+#define TILE16ROW(addr, b, acc) \
+	VBROADCASTSS addr, b; \
+	VMULPS Z8, b, b; \
+	VADDPS b, acc, acc
+
+// func tile4x16z(xT, w, outT *float32, n, ldx, ldw, ldo int)
+//
+// tile4x16 with AVX-512: the sixteen positions in one register per row, for
+// a lane-layout pass of 16 lanes (a chunk of 9 to 16 positions, or the
+// last 16 of 48) at the vector rate of tile4x32.
+TEXT ·tile4x16z(SB), NOSPLIT, $0-56
+	MOVQ xT+0(FP), SI
+	MOVQ w+8(FP), DI
+	MOVQ outT+16(FP), DX
+	MOVQ n+24(FP), CX
+	MOVQ ldx+32(FP), R8
+	MOVQ ldw+40(FP), R9
+	MOVQ ldo+48(FP), R12
+	SHLQ $2, R8
+	SHLQ $2, R9
+	SHLQ $2, R12
+	LEAQ (R9)(R9*2), R10
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	TESTQ CX, CX
+	JE t416done
+
+t416loop:
+	VMOVUPS (SI), Z8
+	TILE16ROW((DI), Z9, Z0)
+	TILE16ROW((DI)(R9*1), Z10, Z1)
+	TILE16ROW((DI)(R9*2), Z11, Z2)
+	TILE16ROW((DI)(R10*1), Z12, Z3)
+	ADDQ R8, SI
+	ADDQ $4, DI
+	DECQ CX
+	JNE t416loop
+
+t416done:
+	VMOVUPS Z0, (DX)
+	ADDQ R12, DX
+	VMOVUPS Z1, (DX)
+	ADDQ R12, DX
+	VMOVUPS Z2, (DX)
+	ADDQ R12, DX
+	VMOVUPS Z3, (DX)
+	VZEROUPPER
+	RET

@@ -71,3 +71,5 @@ func firstAbove8(x *float32, n int, t float32) int  { panic("firstAbove8 without
 func firstAbove16(x *float32, n int, t float32) int { panic("firstAbove16 without SIMD") }
 func firstNotLE8(x *float32, n int, t float32) int  { panic("firstNotLE8 without SIMD") }
 func firstNotLE16(x *float32, n int, t float32) int { panic("firstNotLE16 without SIMD") }
+
+func tile4x16z(xT, w, outT *float32, n, ldx, ldw, ldo int) { panic("tile4x16z without SIMD") }
