@@ -260,7 +260,8 @@ func BenchmarkExpAll(b *testing.B) {
 // single-stream path, and the 99th percentile of the time to first token
 // of the 16 streams over all iterations. GOMAXPROCS cores are used (two on
 // the project machine). The CPU time per token of the single stream and of
-// the 16 streams says what a token costs independently of the load.
+// the 16 streams says what a token costs independently of the load, and
+// batch16-cores how much of the machine the 16 streams got.
 func BenchmarkBatch(b *testing.B) {
 	for _, name := range []string{"merit-tiny", "stories260K"} {
 		for _, k := range kernelSets()[1:] {
@@ -281,7 +282,7 @@ func benchBatch(b *testing.B, name string) {
 	defer bt.Close()
 	var single, one, many []float64
 	var ttfts []time.Duration
-	var cpuSingle, cpuMany time.Duration
+	var cpuSingle, cpuMany, wallMany time.Duration
 	var tokSingle, tokMany float64
 	for i := 0; b.Loop(); i++ {
 		if i == 0 { // warm up: the first request builds the decoding layout
@@ -302,6 +303,7 @@ func benchBatch(b *testing.B, name string) {
 		c0, w0 = cpuTime(), time.Now()
 		tps, t := benchStreams(b, bt.Generate, 16)
 		cpuMany += cpuTime() - c0
+		wallMany += time.Since(w0)
 		tokMany += tps * time.Since(w0).Seconds()
 		many = append(many, tps)
 		ttfts = append(ttfts, t...)
@@ -320,6 +322,11 @@ func benchBatch(b *testing.B, name string) {
 	// CPU time per token: what a token costs whatever the load.
 	b.ReportMetric(cpuSingle.Seconds()*1e6/tokSingle, "single-cpu-us/tok")
 	b.ReportMetric(cpuMany.Seconds()*1e6/tokMany, "batch16-cpu-us/tok")
+	// What the 16 streams got of the machine (2 on two idle cores), and the
+	// ratio of CPU per token: two dedicated cores would give the 16 streams
+	// about 2 x x16cpu the single stream's tokens/s.
+	b.ReportMetric(cpuMany.Seconds()/wallMany.Seconds(), "batch16-cores")
+	b.ReportMetric((cpuSingle.Seconds()/tokSingle)/(cpuMany.Seconds()/tokMany), "x16cpu")
 }
 
 // benchStreams runs streams requests at once and returns the aggregate
