@@ -61,11 +61,11 @@ func (s *schedule) take() (done []*probeJob, running map[uint16]bool) {
 	return done, running
 }
 
-// forgetGone drops what is remembered of hotkeys no longer serving.
-func (s *schedule) forgetGone(miners []Miner) {
-	here := make(map[string]bool, len(miners))
-	for _, m := range miners {
-		here[m.Hotkey] = true
+// forgetGone drops what is remembered of hotkeys no longer registered.
+func (s *schedule) forgetGone(registered map[uint16]string) {
+	here := make(map[string]bool, len(registered))
+	for _, hk := range registered {
+		here[hk] = true
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -156,7 +156,7 @@ func (v *Validator) probeTick(ctx context.Context, s *schedule, opened bool) boo
 		}
 	}
 	budget := v.probeTokens(mg)
-	s.forgetGone(mg.Miners())
+	s.forgetGone(mg.Registered())
 	var due []Miner
 	for _, m := range v.callable(ctx, mg.Miners()) {
 		if m.ModelID != "" && m.ModelID != ref.ModelID {

@@ -268,3 +268,38 @@ func writeFile(t *testing.T, path, content string) {
 		t.Fatal(err)
 	}
 }
+
+// TestExcusesRunOut: a miner whose probes are all refused because of the
+// validator's own traffic sits rounds out, but only maxExcusedRounds in a
+// row: then such a refusal counts as the miner's.
+func TestExcusesRunOut(t *testing.T) {
+	tinyReference(t) // loaded once for the package's tests
+	n := newLoopNet(t)
+	hotkey := newIdentity(t, "m").Address()
+	uid := uint16(n.f.AddNeuron(hotkey, 0, false)) // no endpoint: nothing is probed for real
+	v, err := New(Config{Home: t.TempDir(), Netuid: 1, AllowPrivateEndpoints: true}, n.f, n.val, zaptest.NewLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.sync.Refresh(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	s := newSchedule(1)
+	m := Miner{UID: uid, Hotkey: hotkey, Address: "127.0.0.1:1"}
+	refused := Exchange{Result: ResultRejected, Reason: ReasonRateLimited, OwnTraffic: true}
+	opened := v.probeTick(context.Background(), s, false)
+	for round := 1; round <= maxExcusedRounds+1; round++ {
+		s.done = append(s.done, &probeJob{m: m, reqs: make([]Request, 2), exs: []Exchange{refused, refused}})
+		opened = v.probeTick(context.Background(), s, opened)
+		sc := scoreOf(v, uid)
+		if round <= maxExcusedRounds {
+			if sc.Rounds != 0 {
+				t.Fatalf("round %d: an excused miner was scored: %+v", round, sc)
+			}
+			continue
+		}
+		if sc.Rounds != 1 || sc.LastResult != ResultRejected || sc.LastReason != ReasonRateLimited {
+			t.Fatalf("round %d: excuses did not run out: %+v", round, sc)
+		}
+	}
+}
