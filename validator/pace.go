@@ -25,8 +25,10 @@ const (
 
 // Pacing defaults.
 const (
-	// defaultMinerRate and defaultMinerBurst are assumed of a miner not
-	// heard from yet: merit-miner's default --rate-limit.
+	// defaultMinerRate and defaultMinerBurst stand for a miner's bucket
+	// where it announced none (merit-miner's default --rate-limit) when
+	// judging whether a 429 was the validator's own doing. A miner not
+	// heard from yet is not paced: its first answer says how.
 	defaultMinerRate  = 5
 	defaultMinerBurst = 5
 	// paceMargin is the share of a miner's announced rate the validator
@@ -101,7 +103,7 @@ func (p *Pacer) get(hotkey string, now time.Time) *minerPace {
 	m := p.miners[hotkey]
 	if m == nil {
 		m = &minerPace{rate: defaultMinerRate * paceMargin, burst: defaultMinerBurst, tokens: defaultMinerBurst, at: now,
-			wake: make(chan struct{})}
+			unlimited: true, wake: make(chan struct{})}
 		p.miners[hotkey] = m
 	}
 	if dt := now.Sub(m.at); dt > 0 {
