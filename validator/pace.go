@@ -135,11 +135,12 @@ func (p *Pacer) userReserve(m *minerPace) float64 {
 // Acquire reserves one request to the miner with this hotkey for traffic
 // other than probes (the gateway), without waiting. ok is false when the
 // validator's budget at that miner is spent (for this purpose: what is left
-// belongs to the probes), a 429's Retry-After has not passed, the miner's
-// generation slots are all taken by this validator's requests: treat the
-// miner as rate limited and try another. When
-// ok, send the request with ctx (it tells the transport the request is
-// already paced) and call release once the answer has been read.
+// belongs to the probes), when a 429's Retry-After has not passed, or when
+// this validator's requests take all of the miner's generation slots:
+// treat the miner as rate limited and try another (RetryAfter says when to
+// come back). When ok, send the request with the returned context (it
+// tells the transport the request is paced already) and call release once
+// the answer has been read; release is safe to call more than once.
 func (p *Pacer) Acquire(ctx context.Context, hotkey string) (_ context.Context, release func(), ok bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
