@@ -183,6 +183,8 @@ func TestPacedTransportRefusesForTheMiner(t *testing.T) {
 	}))
 	defer srv.Close()
 	p := NewPacer(0)
+	clk := &fakeClock{t: time.Unix(1000, 0)} // no refill, however slow the machine
+	p.now = clk.now
 	c, err := transport.NewClient(newIdentity(t, "val"), &http.Client{Transport: p.Transport(nil)})
 	if err != nil {
 		t.Fatal(err)
@@ -278,5 +280,43 @@ func TestProbeRefusedByOwnTrafficNotCounted(t *testing.T) {
 					seen.Load(), tc.want, tc.ownMark, tc.sent)
 			}
 		})
+	}
+}
+
+// TestAcquiredRequestPassesTheTransport: a request sent with Acquire's
+// context is not paced a second time by the transport.
+func TestAcquiredRequestPassesTheTransport(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		for k, v := range announce("4", "3", "4") {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(http.StatusOK)
+	}))
+	defer srv.Close()
+	p := NewPacer(2)
+	clk := &fakeClock{t: time.Unix(1000, 0)} // no refill, however slow the machine
+	p.now = clk.now
+	c, err := transport.NewClient(newIdentity(t, "val"), &http.Client{Transport: p.Transport(nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hk := newIdentity(t, "m").Address()
+	for i := range 2 {
+		ctx, release, ok := p.Acquire(context.Background(), hk)
+		if !ok {
+			t.Fatalf("request %d refused", i)
+		}
+		_, _ = c.Do(ctx, http.MethodPost, srv.URL+"/v1/completions", hk, []byte(`{}`)) // unsigned: an error, but it went
+		release()
+	}
+	p.mu.Lock()
+	sent := len(p.miners[hk].sends)
+	p.mu.Unlock()
+	if sent != 2 {
+		t.Fatalf("%d sends logged for 2 requests", sent)
+	}
+	// Bucket of 4 with 2 kept for probes: the third user request waits.
+	if _, _, ok := p.Acquire(context.Background(), hk); ok {
+		t.Fatal("user traffic beyond its share")
 	}
 }
