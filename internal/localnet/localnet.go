@@ -339,6 +339,13 @@ func (c *Chain) editConfig(o Options) {
 		"api.address":  fmt.Sprintf("%q", strings.Replace(c.API, "http://", "tcp://", 1)),
 		"grpc.address": fmt.Sprintf("%q", c.GRPC),
 	})
+	// So that `meritd … --home HOME` reaches this node with its keyring
+	// and no other flag (the demo tells users to do just that).
+	setTOML(c.t, filepath.Join(cfg, "client.toml"), map[string]string{
+		"chain-id":        fmt.Sprintf("%q", c.ChainID),
+		"keyring-backend": `"test"`,
+		"node":            fmt.Sprintf("%q", strings.Replace(c.RPC, "http://", "tcp://", 1)),
+	})
 }
 
 func (c *Chain) start() {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -189,4 +190,36 @@ func (top *Topology) rest(out any, path string, height int64) error {
 func atoi(s string) int64 {
 	v, _ := strconv.ParseInt(s, 10, 64)
 	return v
+}
+
+// AccountsHeld is the sum of every access account's balance at a height
+// (0: the latest) and how many accounts there are: what x/payment must
+// hold, whoever opened them (a person trying the demo opens their own).
+func (top *Topology) AccountsHeld(height int64) (sum int64, n int, err error) {
+	next := ""
+	for range 1000 {
+		var res struct {
+			Accounts []struct {
+				Balance string `json:"balance"`
+			} `json:"accounts"`
+			Pagination struct {
+				NextKey string `json:"next_key"`
+			} `json:"pagination"`
+		}
+		path := "/merit/payment/v1/accounts?pagination.limit=500"
+		if next != "" {
+			path += "&pagination.key=" + url.QueryEscape(next)
+		}
+		if err := top.rest(&res, path, height); err != nil {
+			return 0, 0, err
+		}
+		for _, a := range res.Accounts {
+			sum += atoi(a.Balance)
+			n++
+		}
+		if next = res.Pagination.NextKey; next == "" {
+			return sum, n, nil
+		}
+	}
+	return 0, 0, fmt.Errorf("more than 500,000 payment accounts")
 }

@@ -98,6 +98,11 @@ func run() int {
 	}
 	fmt.Printf("gateway of %s (OpenAI-compatible): %s   price %s MERIT per million tokens\n", gw.Name, url, mer(top.Cfg.PricePerMillionTokens))
 	fmt.Printf("the user's API key (account %d, shared by anything you send with it): %s\n", acct.ID, acct.APIKey)
+	if env, err := writeEnv(logDir, top, url, acct.APIKey); err != nil {
+		fmt.Println("env file:", err)
+	} else {
+		fmt.Printf("in another terminal, `source %s` points meritd (MERIT_*) and OpenAI clients (OPENAI_*) at this network\n", env)
+	}
 	fmt.Println("try your own client while it runs:")
 	fmt.Printf("  curl -sD- %s/chat/completions -H 'Authorization: Bearer %s' -H 'Content-Type: application/json' \\\n"+
 		"    -d '{\"model\":\"merit-tiny\",\"messages\":[{\"role\":\"user\",\"content\":\"Once upon a time\"}],\"max_tokens\":16}'\n", url, acct.APIKey)
@@ -190,8 +195,12 @@ type view struct {
 	flows                  topology.SubnetFlows
 	supply, issued, burned int64
 	held, balance          int64
-	balances               map[string]int64
-	stake                  int64
+	// accountsHeld sums every access account (a person trying the demo may
+	// open more than the user's).
+	accountsHeld int64
+	accounts     int
+	balances     map[string]int64
+	stake        int64
 }
 
 func (d *demo) epoch(ctx context.Context, st topology.EpochState) {
@@ -216,6 +225,9 @@ func (d *demo) epoch(ctx context.Context, st topology.EpochState) {
 		errs = append(errs, err.Error())
 	}
 	if v.held, err = top.PaymentHeld(h); err != nil {
+		errs = append(errs, err.Error())
+	}
+	if v.accountsHeld, v.accounts, err = top.AccountsHeld(h); err != nil {
 		errs = append(errs, err.Error())
 	}
 	if ctx.Err() != nil {
@@ -285,9 +297,9 @@ func (d *demo) epoch(ctx context.Context, st topology.EpochState) {
 		share = 100 * float64(dRev) / float64(dPaid)
 	}
 	fmt.Printf("subnet payout this epoch %s MERIT = emission %s + revenue %s (%.1f%%)\n", mer(dPaid), mer(dPaid-dRev), mer(dRev), share)
-	fmt.Printf("supply: genesis %s + issued %s − burned %s = %s; bank %s %s; x/payment holds %s = the account's balance %s\n\n",
+	fmt.Printf("supply: genesis %s + issued %s − burned %s = %s; bank %s %s; x/payment holds %s = %s %s\n\n",
 		mer(top.GenesisSupply), mer(v.issued), mer(v.burned), mer(top.GenesisSupply+v.issued-v.burned), mer(v.supply),
-		check(top.GenesisSupply+v.issued-v.burned == v.supply), mer(v.held), check(v.held == v.balance))
+		check(top.GenesisSupply+v.issued-v.burned == v.supply), mer(v.held), heldBy(v.accounts), check(v.held == v.accountsHeld))
 
 	d.epochs++
 	d.userPaid += paid
@@ -431,4 +443,28 @@ func (d *demo) summary(u topology.UserStats, took time.Duration) {
 	fmt.Printf("supply: genesis %s + issued %s − burned %s = %s; bank reports %s %s\n",
 		mer(top.GenesisSupply), mer(v.issued), mer(v.burned), mer(top.GenesisSupply+v.issued-v.burned), mer(v.supply),
 		check(top.GenesisSupply+v.issued-v.burned == v.supply))
+}
+
+// writeEnv writes a shell file that points meritd and the stock OpenAI
+// clients at the running demo (docs/payment.md walks a user through it):
+// the chain's home has a client.toml naming the node and the test keyring,
+// so `meritd … --home "$MERIT_HOME"` needs no other flag; the OpenAI SDKs
+// read OPENAI_BASE_URL and OPENAI_API_KEY.
+func writeEnv(logDir string, top *topology.Topology, gatewayURL, apiKey string) (string, error) {
+	path := filepath.Join(logDir, "env.sh")
+	body := fmt.Sprintf(`# The running Merit demo (written by make demo). Source it:  source %s
+export MERIT_HOME=%q
+export MERIT_GATEWAY=%q
+export OPENAI_BASE_URL=%q
+export OPENAI_API_KEY=%q
+`, path, top.Chain.Home, gatewayURL, gatewayURL, apiKey)
+	return path, os.WriteFile(path, []byte(body), 0o600)
+}
+
+// heldBy names whose balances x/payment holds.
+func heldBy(accounts int) string {
+	if accounts == 1 {
+		return "the account's balance"
+	}
+	return fmt.Sprintf("the %d accounts' balances", accounts)
 }
