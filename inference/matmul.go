@@ -59,7 +59,7 @@ func splitRows(d, threads, align int, f func(i0, i1 int)) {
 	}
 	chunk := (d/threads + align - 1) / align * align
 	var wg sync.WaitGroup
-	for i0 := 0; i0 < d; i0 += chunk {
+	for i0 := chunk; i0 < d; i0 += chunk {
 		i1 := min(i0+chunk, d)
 		wg.Add(1)
 		go func() {
@@ -67,7 +67,8 @@ func splitRows(d, threads, align int, f func(i0, i1 int)) {
 			f(i0, i1)
 		}()
 	}
-	wg.Wait()
+	defer wg.Wait()     // also when f panics: the others finish first
+	f(0, min(chunk, d)) // the first range on the caller's goroutine: one hand-off fewer
 }
 
 // simdMinPositions: below this many positions most vector lanes would be
@@ -218,7 +219,7 @@ func parallelFor(n, threads int, f func(k int)) {
 		return
 	}
 	var wg sync.WaitGroup
-	for g := range threads {
+	for g := 1; g < threads; g++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -227,5 +228,8 @@ func parallelFor(n, threads int, f func(k int)) {
 			}
 		}()
 	}
-	wg.Wait()
+	defer wg.Wait()                   // also when f panics: the others finish first
+	for k := 0; k < n; k += threads { // share 0 on the caller's goroutine
+		f(k)
+	}
 }
