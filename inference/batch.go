@@ -440,7 +440,7 @@ prefill:
 		}
 	}
 	for _, s := range ready {
-		b.sample(s)
+		b.sample(s, nil)
 	}
 	// Decode: the sequences past their prompt, in up to threads groups that
 	// run side by side, each its own lane-layout pass and its own sampling,
@@ -450,7 +450,7 @@ prefill:
 	case len(dec) == 1: // a lone stream: Generate's own loop
 		s := dec[0]
 		s.logits = s.st.forward([]int{s.next}, s.g.pos(), 0)
-		b.sample(s)
+		b.sample(s, nil)
 	case len(dec) > 1:
 		if len(bs) < groups {
 			bs = append(bs, make([]batchScratch, groups-len(bs))...)
@@ -475,7 +475,12 @@ prefill:
 			if len(grp) >= minGroup {
 				sw = th
 			}
-			parallelFor(len(grp), sw, func(i int) { b.sample(grp[i]) })
+			rows, ds := make([][]float32, len(grp)), make([]dist, len(grp))
+			for i, s := range grp {
+				rows[i] = s.logits
+			}
+			newDists(ds, rows)
+			parallelFor(len(grp), sw, func(i int) { b.sample(grp[i], &ds[i]) })
 		})
 	}
 	b.tokens.Add(uint64(len(ready) + len(dec)))
@@ -517,9 +522,10 @@ const groupLanes = 8
 // minGroup is the fewest sequences worth sharing attention between goroutines.
 const minGroup = 4
 
-// sample chooses s's next token from its logits and finishes it when done.
-func (b *Batcher) sample(s *batchSeq) {
-	next, done, err := s.g.step(s.logits)
+// sample chooses s's next token from its logits (d: their dist, or nil)
+// and finishes it when done.
+func (b *Batcher) sample(s *batchSeq, d *dist) {
+	next, done, err := s.g.step(s.logits, d)
 	s.logits = nil
 	s.next = next
 	if err == nil && !done {

@@ -134,6 +134,21 @@ func (s *state) forward(tokens []int, pos0, want int) []float32 {
 // goes first: its padding lanes then attend over the fewest keys.
 func (s *state) run(ctx context.Context, tokens []int, pos0, want int, visit func(pos int, logits []float32) error) error {
 	V := s.m.VocabSize
+	return s.runChunks(ctx, tokens, pos0, want, func(pos int, logits []float32) error {
+		for i := 0; i < len(logits); i += V {
+			if err := visit(pos+i/V, logits[i:i+V]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// runChunks is run with one call of visit per chunk that has wanted
+// positions: the first one's index and their logits, rows of VocabSize, which
+// alias the state's buffer until the next chunk.
+func (s *state) runChunks(ctx context.Context, tokens []int, pos0, want int, visit func(pos int, logits []float32) error) error {
+	V := s.m.VocabSize
 	end := len(tokens) % chunkLen
 	if end == 0 {
 		end = chunkLen
@@ -144,8 +159,8 @@ func (s *state) run(ctx context.Context, tokens []int, pos0, want int, visit fun
 		}
 		w := max(want-(pos0+start), 0)
 		logits := s.forward(tokens[start:end], pos0+start, w)
-		for i := 0; w+i < end-start; i++ {
-			if err := visit(pos0+start+w+i, logits[i*V:(i+1)*V]); err != nil {
+		if w < end-start {
+			if err := visit(pos0+start+w, logits[:(end-start-w)*V]); err != nil {
 				return err
 			}
 		}

@@ -160,7 +160,7 @@ func (e *LocalEngine) Generate(ctx context.Context, req GenerateRequest, emit fu
 		return nil, err
 	}
 	for {
-		next, done, err := g.step(logits)
+		next, done, err := g.step(logits, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -221,14 +221,18 @@ func (g *generation) positions() int { return len(g.prompt) + g.maxTok }
 func (g *generation) pos() int { return len(g.prompt) + g.n - 1 }
 
 // step chooses the next token from the logits of the last position fed,
-// emits what became final, and returns the token to feed next, or done.
-func (g *generation) step(logits []float32) (next int, done bool, err error) {
+// emits what became final, and returns the token to feed next, or done. d
+// is newDist(logits) when the caller has it already, else nil.
+func (g *generation) step(logits []float32, d *dist) (next int, done bool, err error) {
 	next = g.smp.pick(logits)
 	if IsEndToken(next) {
 		g.res.FinishReason = FinishStop
 		return 0, true, nil
 	}
-	d := newDist(logits)
+	if d == nil {
+		dd := newDist(logits)
+		d = &dd
+	}
 	tok := Token{ID: next, Piece: g.e.tok.Piece(g.prev, next), Logprob: d.logprob(next)}
 	tok.Top = d.tops(topK(logits, g.req.TopLogprobs), g.e.tok, g.prev)
 	ready, stopped := g.filter.push(tok)
@@ -284,8 +288,19 @@ func (e *LocalEngine) Score(ctx context.Context, req ScoreRequest) ([]PositionSc
 		return out, nil
 	}
 	st := newState(e.model, n-1, e.threads)
-	err := st.run(ctx, req.Tokens[:n-1], 0, req.From-1, func(pos int, logits []float32) error {
-		out = append(out, scorePosition(logits, req.Tokens, pos+1, req.TopK, req.Logits, e.tok))
+	V := e.model.VocabSize
+	var rows [][]float32
+	var ds []dist
+	err := st.runChunks(ctx, req.Tokens[:n-1], 0, req.From-1, func(pos int, logits []float32) error {
+		rows = rows[:0]
+		for i := 0; i < len(logits); i += V {
+			rows = append(rows, logits[i:i+V])
+		}
+		ds = append(ds[:0], make([]dist, len(rows))...)
+		newDists(ds, rows)
+		for i, row := range rows {
+			out = append(out, scorePosition(row, ds[i], req.Tokens, pos+i+1, req.TopK, req.Logits, e.tok))
+		}
 		return nil
 	})
 	if err != nil {
@@ -294,8 +309,7 @@ func (e *LocalEngine) Score(ctx context.Context, req ScoreRequest) ([]PositionSc
 	return out, nil
 }
 
-func scorePosition(logits []float32, tokens []int, pos, k int, keep bool, tok *Tokenizer) PositionScore {
-	d := newDist(logits)
+func scorePosition(logits []float32, d dist, tokens []int, pos, k int, keep bool, tok *Tokenizer) PositionScore {
 	best := topK(logits, max(k, 2))
 	prev := tokens[pos-1]
 	ps := PositionScore{

@@ -24,6 +24,46 @@ func newDist(logits []float32) dist {
 	return dist{logits: logits, max: mx, logSum: detLog(sum)}
 }
 
+// newDists sets ds[i] = newDist(rows[i]). Four rows of one length go
+// through one loop, so that four independent sequential sums are in flight
+// where one row's would wait on each addition; each sum is still its row's,
+// in index order.
+func newDists(ds []dist, rows [][]float32) {
+	b := 0
+	for ; b+4 <= len(rows); b += 4 {
+		n := len(rows[b])
+		if len(rows[b+1]) != n || len(rows[b+2]) != n || len(rows[b+3]) != n {
+			break
+		}
+		var mx [4]float32
+		for r := range 4 {
+			_, mx[r] = maxIndex(rows[b+r])
+		}
+		var t [4][256]float64
+		var s0, s1, s2, s3 float64
+		for i := 0; i < n; i += len(t[0]) {
+			m := min(len(t[0]), n-i)
+			for r := range 4 {
+				expDiffAll(t[r][:m], rows[b+r][i:i+m], mx[r])
+			}
+			t0 := t[0][:m]
+			t1, t2, t3 := t[1][:len(t0)], t[2][:len(t0)], t[3][:len(t0)]
+			for j, e := range t0 {
+				s0 += e
+				s1 += t1[j]
+				s2 += t2[j]
+				s3 += t3[j]
+			}
+		}
+		for r, sum := range [4]float64{s0, s1, s2, s3} {
+			ds[b+r] = dist{logits: rows[b+r], max: mx[r], logSum: detLog(sum)}
+		}
+	}
+	for ; b < len(rows); b++ {
+		ds[b] = newDist(rows[b])
+	}
+}
+
 // logprob is log softmax(logits)[id].
 func (d dist) logprob(id int) float64 {
 	return (float64(d.logits[id]) - float64(d.max)) - d.logSum

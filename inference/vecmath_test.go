@@ -187,3 +187,30 @@ func TestVectorScansAgree(t *testing.T) {
 		}
 	}
 }
+
+// TestNewDistsAgree: the log-sum-exp of four rows summed side by side is
+// each row's newDist bit for bit, for rows of any length (and rows of
+// different lengths, which go one at a time).
+func TestNewDistsAgree(t *testing.T) {
+	val := kernelValues(41)
+	for _, ks := range kernelSets() {
+		ks.use(t)
+		for _, lens := range [][]int{{512, 512, 512, 512, 512, 512}, {1024, 1024, 1024, 1024}, {300, 300, 300, 300, 300}, {7, 7, 9, 7, 7}, {1}} {
+			rows := make([][]float32, len(lens))
+			for i, n := range lens {
+				rows[i] = make([]float32, n)
+				for j := range rows[i] {
+					rows[i][j] = val() / 16 // spread enough that many terms count
+				}
+			}
+			ds := make([]dist, len(rows))
+			newDists(ds, rows)
+			for i, row := range rows {
+				want := newDist(row)
+				if math.Float64bits(ds[i].logSum) != math.Float64bits(want.logSum) || math.Float32bits(ds[i].max) != math.Float32bits(want.max) {
+					t.Fatalf("%s lens %v row %d: max %v logSum %v, newDist %v %v", ks.name, lens, i, ds[i].max, ds[i].logSum, want.max, want.logSum)
+				}
+			}
+		}
+	}
+}
