@@ -45,7 +45,7 @@ func (g *Gateway) authenticate(w http.ResponseWriter, r *http.Request) (user, to
 			return name, token, false, true
 		}
 	}
-	var err error = billing.ErrUnknownKey
+	err := billing.ErrUnknownKey
 	if hasBearer && token != "" && g.cfg.Meter != nil {
 		// A zero-token admission checks the key without holding anything.
 		var t *billing.Ticket

@@ -125,7 +125,7 @@ func apply(usage map[uint64]*Usage, line string) error {
 		return errors.New("no checksum")
 	}
 	sum, err := strconv.ParseUint(line[i+1:], 16, 32)
-	if err != nil || uint32(sum) != crc32.ChecksumIEEE([]byte(line[:i])) {
+	if err != nil || sum != uint64(crc32.ChecksumIEEE([]byte(line[:i]))) {
 		return errors.New("bad checksum")
 	}
 	f := strings.Fields(line[:i])
