@@ -1,7 +1,6 @@
 package validator
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -63,11 +62,7 @@ func startLoadNet(t testing.TB, miners, users int) *loadNet {
 		n.overhead = append(n.overhead, d)
 		n.mu.Unlock()
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- v.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
-	<-v.Ready()
+	t.Cleanup(runValidator(t, v))
 	eventually(t, 10*time.Second, "the gateway reads the accounts", func() bool {
 		resp, _ := gwPost(t, "http://"+v.Addr()+"/v1/models", n.keys[0], "")
 		return resp.StatusCode == http.StatusOK

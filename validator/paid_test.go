@@ -11,6 +11,25 @@ import (
 	subnettypes "github.com/meritnet/merit/x/subnet/types"
 )
 
+// runValidator runs v until the returned stop is called, which waits for
+// Run to return; it fails t when v stops or is not ready within a minute.
+func runValidator(t testing.TB, v *Validator) (stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- v.Run(ctx) }()
+	select {
+	case <-v.Ready():
+	case err := <-done:
+		cancel()
+		t.Fatalf("validator stopped: %v", err)
+	case <-time.After(60 * time.Second):
+		cancel()
+		t.Fatal("validator not ready")
+	}
+	return func() { cancel(); <-done }
+}
+
 func TestSettlementChargesOnceAcrossRestarts(t *testing.T) {
 	id := newIdentity(t, "val")
 	f := newFakeChain(1000, false, id, 0)
@@ -30,15 +49,7 @@ func TestSettlementChargesOnceAcrossRestarts(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() { done <- v.Run(ctx) }()
-		select {
-		case <-v.Ready():
-		case err := <-done:
-			t.Fatalf("validator stopped: %v", err)
-		}
-		return v, func() { cancel(); <-done }
+		return v, runValidator(t, v)
 	}
 	serve := func(v *Validator, n int) (cost uint64) {
 		eventually(t, 10*time.Second, "the gateway reads the accounts", func() bool {

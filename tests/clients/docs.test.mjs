@@ -8,21 +8,10 @@ import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 
-import { mnemonicOf, ROOT } from "./env.mjs";
+import { codeBlocks, mnemonicOf, ROOT } from "./env.mjs";
 
 const doc = readFileSync(path.join(ROOT, "docs/clients.md"), "utf8");
-const snippets = [];
-{
-  const lines = doc.split("\n");
-  for (let i = 0; i < lines.length; i++) {
-    const m = lines[i].match(/^```(js|go|sh)$/);
-    if (!m) continue;
-    const skip = i > 0 && lines[i - 1].trim() === "<!-- test-clients: skip -->";
-    const end = lines.indexOf("```", i + 1);
-    snippets.push({ lang: m[1], line: i + 1, code: lines.slice(i + 1, end).join("\n") + "\n", skip });
-    i = end;
-  }
-}
+const snippets = codeBlocks(doc, ["js", "go", "sh"]);
 
 // What each language's snippet must print, beyond exiting 0.
 const expect = {

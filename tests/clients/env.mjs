@@ -14,3 +14,20 @@ export function mnemonicOf(name) {
   const text = readFileSync(path.join(HOME, `${name}.key.json`), "utf8");
   return JSON.parse(text.slice(text.indexOf("{"))).mnemonic;
 }
+
+// codeBlocks lists the fenced blocks of a Markdown text in the given
+// languages, in order, each with its line, code, and whether the line
+// before it says `<!-- test-clients: skip -->`.
+export function codeBlocks(markdown, langs) {
+  const lines = markdown.split("\n");
+  const out = [];
+  for (let i = 0; i < lines.length; i++) {
+    const m = lines[i].match(/^```(\w+)$/);
+    if (!m || !langs.includes(m[1])) continue;
+    const skip = i > 0 && lines[i - 1].trim() === "<!-- test-clients: skip -->";
+    const end = lines.indexOf("```", i + 1);
+    out.push({ lang: m[1], line: i + 1, code: lines.slice(i + 1, end).join("\n") + "\n", skip });
+    i = end;
+  }
+  return out;
+}

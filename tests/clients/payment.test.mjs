@@ -12,25 +12,14 @@ import { execFileSync } from "node:child_process";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 
-import { ROOT } from "./env.mjs";
+import { codeBlocks, ROOT } from "./env.mjs";
 
 const doc = readFileSync(path.join(ROOT, "docs/payment.md"), "utf8");
 const start = doc.indexOf("## Pay for answers");
 const end = doc.indexOf("\n## ", start + 1);
 const section = doc.slice(start, end);
 
-const blocks = [];
-{
-  const lines = section.split("\n");
-  for (let i = 0; i < lines.length; i++) {
-    const m = lines[i].match(/^```(sh|js|python)$/);
-    if (!m) continue;
-    const skip = i > 0 && lines[i - 1].trim() === "<!-- test-clients: skip -->";
-    const close = lines.indexOf("```", i + 1);
-    blocks.push({ lang: m[1], code: lines.slice(i + 1, close).join("\n") + "\n", skip });
-    i = close;
-  }
-}
+const blocks = codeBlocks(section, ["sh", "js", "python"]);
 
 function hasPythonOpenAI() {
   try {
