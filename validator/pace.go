@@ -21,6 +21,7 @@ const (
 	headerRemainingRequests = "X-Ratelimit-Remaining-Requests"
 	headerRateRequests      = "X-Merit-Ratelimit-Requests-Per-Second"
 	headerConcurrency       = "X-Merit-Concurrency"
+	headerQueueSize         = "X-Merit-Queue-Size"
 )
 
 // Pacing defaults.
@@ -75,7 +76,12 @@ type minerPace struct {
 	at        time.Time // tokens as of
 	// blocked is when a 429's Retry-After ends.
 	blocked time.Time
-	slots   int // the miner's concurrency; 0 unknown
+	// heard is set by the miner's first answer; until then one user
+	// request at a time finds out its limits.
+	heard bool
+	// capacity is the miner's generation slots plus queue places, 0 when
+	// it does not say.
+	capacity int
 	// inflight counts user requests on their way.
 	inflight int
 	// sends are this validator's recent requests to the miner, oldest
@@ -136,7 +142,8 @@ func (p *Pacer) userReserve(m *minerPace) float64 {
 // other than probes (the gateway), without waiting. ok is false when the
 // validator's budget at that miner is spent (for this purpose: what is left
 // belongs to the probes), when a 429's Retry-After has not passed, or when
-// this validator's requests take all of the miner's generation slots:
+// this validator's requests would overflow the miner's slots and queue (or,
+// before the miner's first answer, one is already on its way):
 // treat the miner as rate limited and try another (RetryAfter says when to
 // come back). When ok, send the request with the returned context (it
 // tells the transport the request is paced already) and call release once
@@ -146,7 +153,7 @@ func (p *Pacer) Acquire(ctx context.Context, hotkey string) (_ context.Context, 
 	defer p.mu.Unlock()
 	now := p.now()
 	m := p.get(hotkey, now)
-	if now.Before(m.blocked) || (m.slots > 0 && m.inflight >= m.slots) ||
+	if now.Before(m.blocked) || (!m.heard && m.inflight > 0) || (m.capacity > 0 && m.inflight >= m.capacity) ||
 		(!m.unlimited && m.tokens < 1+p.userReserve(m)) {
 		return ctx, func() {}, false
 	}
@@ -295,8 +302,10 @@ func (p *Pacer) observe(hotkey string, status int, h http.Header) {
 	defer p.mu.Unlock()
 	now := p.now()
 	m := p.get(hotkey, now)
+	m.heard = true
 	if n, err := strconv.Atoi(h.Get(headerConcurrency)); err == nil && n > 0 {
-		m.slots = n
+		q, _ := strconv.Atoi(h.Get(headerQueueSize))
+		m.capacity = n + max(0, q)
 	}
 	burst, errB := strconv.Atoi(h.Get(headerLimitRequests))
 	remaining, errR := strconv.Atoi(h.Get(headerRemainingRequests))

@@ -320,3 +320,31 @@ func TestAcquiredRequestPassesTheTransport(t *testing.T) {
 		t.Fatal("user traffic beyond its share")
 	}
 }
+
+// TestPacerCapacity: before a miner's first answer one user request at a
+// time finds out its limits; then this validator's requests in flight stay
+// within the miner's slots and queue.
+func TestPacerCapacity(t *testing.T) {
+	p := NewPacer(2)
+	_, release, ok := p.Acquire(context.Background(), "m")
+	if !ok {
+		t.Fatal("first request refused")
+	}
+	if _, _, ok := p.Acquire(context.Background(), "m"); ok {
+		t.Fatal("a second request before the miner's first answer")
+	}
+	h := http.Header{}
+	h.Set(miner.HeaderConcurrency, "2")
+	h.Set(miner.HeaderQueueSize, "3")
+	p.observe("m", 200, h) // no bucket: not rate limited
+	release()
+	granted := 0
+	for range 10 {
+		if _, _, ok := p.Acquire(context.Background(), "m"); ok {
+			granted++
+		}
+	}
+	if granted != 5 {
+		t.Fatalf("%d in flight to a miner with 2 slots and 3 queue places", granted)
+	}
+}
