@@ -35,8 +35,8 @@ type schedule struct {
 	// suspect miners timed out last time: they probe under their own
 	// concurrency bound, so hanging miners cannot take the slots of the
 	// others.
-	suspect         map[string]bool
-	healthy, hungry chan struct{}
+	suspect             map[string]bool
+	slots, suspectSlots chan struct{}
 	// excused counts each miner's rounds in a row whose probes were all
 	// excused as refused because of the validator's own traffic.
 	excused map[string]int
@@ -45,7 +45,7 @@ type schedule struct {
 
 func newSchedule(concurrency int) *schedule {
 	return &schedule{running: map[uint16]bool{}, suspect: map[string]bool{}, excused: map[string]int{},
-		healthy: make(chan struct{}, concurrency), hungry: make(chan struct{}, concurrency)}
+		slots: make(chan struct{}, concurrency), suspectSlots: make(chan struct{}, concurrency)}
 }
 
 // take returns the jobs finished since the last call and the miners whose
@@ -195,9 +195,9 @@ func (v *Validator) probeTick(ctx context.Context, s *schedule, opened bool) boo
 		j.exs = make([]Exchange, len(j.reqs))
 		s.mu.Lock()
 		s.running[m.UID] = true
-		sem := s.healthy
+		sem := s.slots
 		if s.suspect[m.Hotkey] {
-			sem = s.hungry
+			sem = s.suspectSlots
 		}
 		s.mu.Unlock()
 		s.wg.Add(1)
