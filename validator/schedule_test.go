@@ -179,6 +179,32 @@ func TestHangingMinerDelaysOnlyItself(t *testing.T) {
 	}
 }
 
+// TestHangingMinersKeepToTheirOwnSlots: once they have timed out, hanging
+// miners are probed from slots of their own, so even more of them than
+// --probe-concurrency do not hold up an honest miner.
+func TestHangingMinersKeepToTheirOwnSlots(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits for two probe time-outs")
+	}
+	tiny, _ := tinyReference(t)
+	n := newLoopNet(t)
+	n.addHanging("hanging1")
+	n.addHanging("hanging2")
+	n.addMiner("honest", tiny, 0)
+	const interval, timeout, window = 500 * time.Millisecond, 2 * time.Second, 6 * time.Second
+	v := n.run(Config{ProbeInterval: interval, ProbeTimeout: timeout, PromptsPerProbe: 1, MaxTokens: 4, ProbeConcurrency: 1})
+	eventually(t, 30*time.Second, "both hanging miners timing out", func() bool {
+		return scoreOf(v, n.uid["hanging1"]).LastResult == ResultTimeout && scoreOf(v, n.uid["hanging2"]).LastResult == ResultTimeout
+	})
+	h := roundsIn(v, n.uid["honest"], window)
+	t.Logf("honest miner scored in %d rounds in %s beside two hanging miners with one probe slot", h, window)
+	// Sharing the one slot with them, it would get about one round in
+	// each time-out.
+	if want := uint64(window / interval / 3); h < want {
+		t.Fatalf("honest miner scored in %d rounds in %s, want at least %d", h, window, want)
+	}
+}
+
 // TestGatewayLoadKeepsHonestScore: an honest miner's score under the
 // validator's own gateway load stays within 5% of what the same validator
 // gave it idle. The miners enforce their real per-caller rate limit (5
