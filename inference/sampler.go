@@ -96,6 +96,9 @@ func (s *sampler) draw(logits []float32, coin float32, want int) (int, interval)
 			}
 			if next < 0 && coin < cdf {
 				next = i
+				if want < 0 {
+					break // no interval to report: the rest of the sum changes nothing
+				}
 			}
 		}
 		if next < 0 {
@@ -136,6 +139,9 @@ func (s *sampler) draw(logits []float32, coin float32, want int) (int, interval)
 		}
 		if next < 0 && r < cdf {
 			next = id
+			if want < 0 {
+				break
+			}
 		}
 	}
 	if next < 0 {
