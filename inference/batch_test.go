@@ -57,11 +57,20 @@ func sameResult(t *testing.T, what string, got, want *Result) {
 // TestBatcherMatchesGenerate: requests served together by the Batcher
 // (joining and leaving a batch smaller than their number, prompts prefilled
 // in chunks between decoding steps) get exactly the answers and streams
-// they get alone, with every kernel set.
+// they get alone, with every kernel set; and, with the fastest kernels, in
+// a batch of twelve, whose decoding steps run as two groups side by side
+// once more than eight sequences decode.
 func TestBatcherMatchesGenerate(t *testing.T) {
+	sets := kernelSets()
 	for name, e := range engines(t) {
-		for _, k := range kernelSets() {
-			t.Run(name+"/"+k.name, func(t *testing.T) {
+		for i, k := range append(sets, sets[len(sets)-1]) {
+			maxBatch := 5
+			sub := name + "/" + k.name
+			if i == len(sets) {
+				maxBatch = 12
+				sub += "/batch12"
+			}
+			t.Run(sub, func(t *testing.T) {
 				k.use(t)
 				reqs := batchRequests(e)
 				alone := make([]*Result, len(reqs))
@@ -72,7 +81,7 @@ func TestBatcherMatchesGenerate(t *testing.T) {
 					}
 					alone[i] = res
 				}
-				b := NewBatcher(e, BatchOptions{MaxBatch: 5, PrefillTokens: 20, Threads: 2})
+				b := NewBatcher(e, BatchOptions{MaxBatch: maxBatch, PrefillTokens: 20, Threads: 2})
 				defer b.Close()
 				var wg sync.WaitGroup
 				got := make([]*Result, len(reqs))
