@@ -50,6 +50,11 @@ type GatewayConfig struct {
 	// Metered is told what each paid request cost (metrics, logs); Failed
 	// when its usage could not be written.
 	Metered func(billing.Receipt, error)
+	// Pace, if set, reserves a request to a miner within this validator's
+	// budget there (the Pacer's Acquire): not ok means the miner is to be
+	// treated as busy without calling it. RetryAfter says when it frees.
+	Pace       func(ctx context.Context, hotkey string) (context.Context, func(), bool)
+	RetryAfter func(hotkey string) time.Duration
 	// Overhead, if set, is told the gateway's own time of each answered
 	// request: everything but the wait for (and relay of) the miner's
 	// answer — authentication, parsing, admission, metering, writing.
@@ -193,11 +198,32 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var lastErr string
 	var upstream time.Duration
 	failed, limited := 0, 0
+	retryAfter := time.Duration(0) // the soonest a busy miner frees up
+	busy := func(d time.Duration) {
+		limited++
+		if retryAfter == 0 || d < retryAfter {
+			retryAfter = d
+		}
+	}
 	for _, m := range miners {
 		if failed >= g.cfg.Attempts {
 			break
 		}
-		done, errText, rateLimited := g.try(r.Context(), w, m, req, user, ticket, &upstream)
+		ctx, release := r.Context(), func() {}
+		if g.cfg.Pace != nil {
+			var ok bool
+			if ctx, release, ok = g.cfg.Pace(ctx, m.Hotkey); !ok {
+				// Over this validator's budget at m: busy, and not called.
+				d := rateLimitCooldown
+				if g.cfg.RetryAfter != nil {
+					d = g.cfg.RetryAfter(m.Hotkey)
+				}
+				busy(d)
+				continue
+			}
+		}
+		done, errText, rateLimited := g.try(ctx, w, m, req, user, ticket, &upstream)
+		release()
 		if done {
 			if g.cfg.Metrics != nil {
 				g.cfg.Metrics.GatewayLatency.WithLabelValues(req.path).Observe(time.Since(start).Seconds())
@@ -211,7 +237,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if rateLimited {
-			limited++
+			busy(rateLimitCooldown)
 			g.coolFor(m.Hotkey, rateLimitCooldown)
 			g.cfg.Log.Debug("gateway: miner rate limited; trying the next", zap.Uint16("uid", m.UID), zap.String("result", "rate_limited"))
 			continue
@@ -223,8 +249,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if limited > 0 {
 		g.count("rate_limited")
-		w.Header().Set("Retry-After", strconv.Itoa(int(rateLimitCooldown/time.Second)))
-		g.fail(w, http.StatusTooManyRequests, "rate_limit_exceeded", nil, "every miner is busy; retry after a second")
+		secs := max(1, int((retryAfter+time.Second-1)/time.Second))
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		g.fail(w, http.StatusTooManyRequests, "rate_limit_exceeded", nil, fmt.Sprintf("every miner is busy; retry after %d s", secs))
 		return
 	}
 	g.count("upstream_error")
@@ -247,8 +274,8 @@ func (g *Gateway) try(ctx context.Context, w http.ResponseWriter, m Miner, req *
 			return false, err.Error(), isRateLimited(err)
 		}
 		if retryable(resp.StatusCode) {
-			return false, fmt.Sprintf("status %d: %s", resp.StatusCode, api.DecodeError(resp.Body).Message),
-				resp.StatusCode == http.StatusTooManyRequests
+			e := api.DecodeError(resp.Body)
+			return false, fmt.Sprintf("status %d: %s", resp.StatusCode, e.Message), minerBusy(resp.StatusCode, e)
 		}
 		minerHeaders(w, m)
 		var ans answer
@@ -281,8 +308,8 @@ func (g *Gateway) try(ctx context.Context, w http.ResponseWriter, m Miner, req *
 	defer sr.Body.Close()
 	if retryable(sr.StatusCode) {
 		raw, _ := io.ReadAll(io.LimitReader(sr.Body, 64<<10))
-		return false, fmt.Sprintf("status %d: %s", sr.StatusCode, api.DecodeError(raw).Message),
-			sr.StatusCode == http.StatusTooManyRequests
+		e := api.DecodeError(raw)
+		return false, fmt.Sprintf("status %d: %s", sr.StatusCode, e.Message), minerBusy(sr.StatusCode, e)
 	}
 	minerHeaders(w, m)
 	if sr.StatusCode/100 != 2 || !strings.HasPrefix(sr.Header.Get("Content-Type"), "text/event-stream") {
@@ -386,6 +413,12 @@ func (g *Gateway) armWrite(w http.ResponseWriter) {
 func retryable(status int) bool {
 	return status >= 500 || status == http.StatusUnauthorized || status == http.StatusForbidden ||
 		status == http.StatusTooManyRequests || status == http.StatusNotFound
+}
+
+// minerBusy says a refusal means "full, come back", not "broken": a 429,
+// or a 503 whose error type is server_busy (merit-miner's full queue).
+func minerBusy(status int, e api.ErrorBody) bool {
+	return status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable && e.Type == "server_busy"
 }
 
 func minerHeaders(w http.ResponseWriter, m Miner) {

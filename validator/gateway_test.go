@@ -320,3 +320,19 @@ func TestGatewayRateLimitedMiners(t *testing.T) {
 		}
 	}
 }
+
+// TestMinerBusy: a full miner (429, or merit-miner's 503 server_busy for a
+// full queue) is busy — the user may get a 429 — not broken (a 502).
+func TestMinerBusy(t *testing.T) {
+	for _, c := range []struct {
+		status int
+		typ    string
+		busy   bool
+	}{
+		{429, "rate_limit_error", true}, {503, "server_busy", true}, {503, "server_error", false}, {500, "server_error", false}, {404, "", false},
+	} {
+		if got := minerBusy(c.status, api.ErrorBody{Type: c.typ}); got != c.busy {
+			t.Errorf("%d %s: busy %v", c.status, c.typ, got)
+		}
+	}
+}

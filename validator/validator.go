@@ -219,7 +219,7 @@ func New(cfg Config, c chain.Chain, id *identity.Identity, log *zap.Logger) (*Va
 	gw := GatewayConfig{
 		Keys: keys, Client: client, SpotCheck: cfg.SpotCheck, Miners: v.gatewayMiners,
 		Reference: v.ref.Load, MaxTokens: v.taskMaxTokens, Record: v.scorer.Record, WriteTimeout: cfg.HTTP.WriteTimeout,
-		Metrics: v.metrics, Log: log.Named("gateway"),
+		Metrics: v.metrics, Log: log.Named("gateway"), Pace: pacer.Acquire, RetryAfter: pacer.RetryAfter,
 	}
 	if cfg.Listen != "" {
 		if v.settler, err = newSettler(v, cfg.Paid); err != nil {
