@@ -283,11 +283,14 @@ func (s *settler) announce(ctx context.Context, mg *Metagraph) {
 		s.nextCheck = mg.Height + announceCheck
 		return
 	}
-	if s.announced == s.cfg.URL && mg.HasPermit() {
+	// Also at start: a restarted gateway the chain already lists sends
+	// nothing (a quick restart would be refused by the serving rate limit).
+	if mg.HasPermit() {
 		res, err := s.chain.PaymentGateways(ctx, s.v.cfg.Netuid)
 		if err == nil {
 			for _, g := range res.Gateways {
 				if g.Hotkey == s.v.id.Address() && g.Url == s.cfg.URL {
+					s.announced = s.cfg.URL
 					s.nextCheck = mg.Height + announceCheck
 					return
 				}
