@@ -223,10 +223,11 @@ var _ = Describe("paid inference", Ordered, func() {
 		u := newUser(v0, acct)
 		var t tally
 		var refused topology.Result
+		var refusedPrompt string
 		for i := 0; i < 30 && refused.Status == 0; i++ {
 			res := ask(u, prompts[i%len(prompts)], i%2 == 1)
 			if res.Status == http.StatusPaymentRequired {
-				refused = res
+				refused, refusedPrompt = res, prompts[i%len(prompts)]
 				break
 			}
 			Expect(res.Status).To(Equal(http.StatusOK), "%v", res.Err)
@@ -248,14 +249,15 @@ var _ = Describe("paid inference", Ordered, func() {
 		Expect(strconv.ParseInt(need[1], 10, 64)).To(BeNumerically(">", deposit-t.cost))
 
 		// Settled, the chain charged what was served, with no shortfall; and
-		// the gateway, now reading that balance, still refuses.
+		// the gateway, now reading that balance, still refuses the request
+		// (a shorter prompt might still fit).
 		rec := settledTo(v0.Hotkey, acct, t)
 		Expect(rec.Charged).To(Equal(t.cost))
 		Expect(rec.Shortfall).To(BeZero())
 		Expect(balance(acct)).To(Equal(deposit - t.cost))
-		for i := 0; i < 2; i++ {
-			res := ask(u, prompts[i], i == 1)
-			Expect(res.Status).To(Equal(http.StatusPaymentRequired))
+		for _, stream := range []bool{false, true} {
+			res := ask(u, refusedPrompt, stream)
+			Expect(res.Status).To(Equal(http.StatusPaymentRequired), "stream %v", stream)
 			Expect(res.Code).To(Equal("insufficient_quota"))
 		}
 
