@@ -1,6 +1,7 @@
 package e2e_test
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -478,6 +480,20 @@ var _ = Describe("paid inference", Ordered, func() {
 		Expect(flows.ToSubnet).To(Equal(sum.toSubnet))
 		Expect(flows.Revenue).To(Equal(sum.toSubnet), "x/emission's revenue")
 
+		// validator0 never restarted: its metrics count all it served, which
+		// is all settled by now.
+		v0Charges, err := top.EventsOf(eventUsage, sinceHeight, height())
+		Expect(err).NotTo(HaveOccurred())
+		var v0Tokens int64
+		for _, e := range v0Charges {
+			if e.Attrs["gateway"] == top.Addr[v0.Hotkey] {
+				v0Tokens += e.Int("tokens")
+			}
+		}
+		m := scrapeMetrics(v0)
+		Expect(m["merit_validator_billing_tokens_total"]).To(Equal(float64(v0Tokens)))
+		Expect(m[`merit_validator_gateway_requests_total{result="payment_required"}`]).To(BeNumerically(">", 0))
+
 		// At each settlement block: each fee reached the settling gateway's
 		// owner, the burn left the supply, the rest joined the subnet's
 		// pending payout.
@@ -717,4 +733,28 @@ func proposePaymentParams(top *topology.Topology, edit map[string]any) {
 	Expect(top.Query(&props, "gov", "proposals")).To(Succeed())
 	Expect(props.Proposals).NotTo(BeEmpty())
 	Expect(top.TryTx("gov", "vote", props.Proposals[len(props.Proposals)-1].ID, "yes", "--from", "validator")).To(Succeed())
+}
+
+// scrapeMetrics reads a daemon's Prometheus metrics: series (with labels) to value.
+func scrapeMetrics(p *topology.Proc) map[string]float64 {
+	GinkgoHelper()
+	resp, err := http.Get("http://" + p.Listen + "/metrics")
+	Expect(err).NotTo(HaveOccurred())
+	defer resp.Body.Close()
+	Expect(resp.StatusCode).To(Equal(http.StatusOK))
+	out := map[string]float64{}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		i := strings.LastIndexByte(line, ' ')
+		if v, err := strconv.ParseFloat(line[i+1:], 64); err == nil && i > 0 {
+			out[line[:i]] = v
+		}
+	}
+	Expect(sc.Err()).NotTo(HaveOccurred())
+	return out
 }
