@@ -278,12 +278,10 @@ func (g *Gateway) try(ctx context.Context, w http.ResponseWriter, m Miner, req *
 			return false, fmt.Sprintf("status %d: %s", resp.StatusCode, e.Message), minerBusy(resp.StatusCode, e)
 		}
 		minerHeaders(w, m)
-		var ans answer
-		ansErr := errMalformed
 		if resp.StatusCode/100 == 2 {
-			_, ansErr = ans.add(resp.Body)
 			// Metered and written down before the user has the answer.
-			g.meter(w.Header(), ticket, req, &ans)
+			prompt, completion := countTokens(resp.Body)
+			g.meter(w.Header(), ticket, req, prompt, completion)
 		}
 		g.armWrite(w)
 		w.Header().Set("Content-Type", "application/json")
@@ -291,8 +289,13 @@ func (g *Gateway) try(ctx context.Context, w http.ResponseWriter, m Miner, req *
 		_, _ = w.Write(resp.Body)
 		if resp.StatusCode/100 == 2 {
 			g.count("ok")
-			if ansErr == nil {
-				g.spotCheck(m, req, &ans)
+			// Reading the whole answer (logprobs and all) is the costly
+			// part: only for the answers drawn for a check.
+			var ans answer
+			if g.wantSpotCheck() {
+				if _, err := ans.add(resp.Body); err == nil {
+					g.spotCheck(m, req, &ans)
+				}
 			}
 		} else {
 			g.count("bad_request")
@@ -318,9 +321,8 @@ func (g *Gateway) try(ctx context.Context, w http.ResponseWriter, m Miner, req *
 			return false, err.Error(), false
 		}
 		if sr.StatusCode/100 == 2 {
-			var ans answer
-			_, _ = ans.add(raw)
-			g.meter(w.Header(), ticket, req, &ans)
+			prompt, completion := countTokens(raw)
+			g.meter(w.Header(), ticket, req, prompt, completion)
 		}
 		g.armWrite(w)
 		w.Header().Set("Content-Type", sr.Header.Get("Content-Type"))
@@ -349,7 +351,8 @@ func (g *Gateway) try(ctx context.Context, w http.ResponseWriter, m Miner, req *
 	meterOnce := func() {
 		if !metered {
 			metered = true
-			receipt = g.meter(w.Header(), ticket, req, &ans)
+			prompt, completion := ans.tokens()
+			receipt = g.meter(w.Header(), ticket, req, prompt, completion)
 		}
 	}
 	defer meterOnce()
@@ -397,7 +400,9 @@ func (g *Gateway) try(ctx context.Context, w http.ResponseWriter, m Miner, req *
 	meterOnce()
 	g.count("ok")
 	g.cfg.Log.Debug("gateway: streamed", zap.String("user", user), zap.Uint16("uid", m.UID))
-	g.spotCheck(m, req, &ans)
+	if g.wantSpotCheck() {
+		g.spotCheck(m, req, &ans)
+	}
 	return true, "", false
 }
 
@@ -590,12 +595,14 @@ func (g *Gateway) coolFor(hotkey string, d time.Duration) {
 	g.cooldown[hotkey] = time.Now().Add(d)
 }
 
+// wantSpotCheck draws whether to verify this answer (--spot-check).
+func (g *Gateway) wantSpotCheck() bool {
+	return g.cfg.SpotCheck > 0 && mrand.Float64() < g.cfg.SpotCheck
+}
+
 // spotCheck verifies a fraction of answers in the background; a failure
 // disqualifies the miner for the current round like a failed probe.
 func (g *Gateway) spotCheck(m Miner, req *gatewayRequest, ans *answer) {
-	if g.cfg.SpotCheck <= 0 || mrand.Float64() >= g.cfg.SpotCheck {
-		return
-	}
 	ref := g.cfg.Reference()
 	if ref == nil || (ref.local == nil && req.engine.Temperature > 0) {
 		g.spot("skipped") // remote references cannot replay sampling

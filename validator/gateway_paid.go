@@ -124,20 +124,16 @@ func (g *Gateway) billBound(req *gatewayRequest, ref *Reference) uint64 {
 	return prompt + completion
 }
 
-// meter bills a served request: the prompt tokens the answer reports
-// (never more than admitted) and the completion tokens it carried. It sets
-// the cost headers (trailers once the body started).
-func (g *Gateway) meter(h http.Header, t *billing.Ticket, req *gatewayRequest, ans *answer) *billing.Receipt {
+// meter bills a served request: its prompt tokens (counted by the
+// gateway with a local reference, else as the answer reports them) and
+// the completion tokens the answer carried, never more than admitted. It
+// sets the cost headers (trailers once the body started).
+func (g *Gateway) meter(h http.Header, t *billing.Ticket, req *gatewayRequest, prompt, completion uint64) *billing.Receipt {
 	if t == nil {
 		return nil
 	}
-	completion := uint64(len(ans.ids))
-	if completion == 0 {
-		completion = uint64(len(ans.entries))
-	}
-	prompt := req.promptTokens
-	if prompt == 0 {
-		prompt = uint64(len(ans.prompt))
+	if req.promptTokens > 0 {
+		prompt = req.promptTokens
 	}
 	tokens := min(prompt+completion, req.bound)
 	r, err := t.Finish(tokens)
@@ -194,6 +190,87 @@ func withMeritUsage(data []byte, r *billing.Receipt) []byte {
 		return data
 	}
 	return out
+}
+
+// tokens are the prompt and completion tokens an assembled answer carries.
+func (a *answer) tokens() (prompt, completion uint64) {
+	completion = uint64(len(a.ids))
+	if completion == 0 {
+		completion = uint64(len(a.entries))
+	}
+	return uint64(len(a.prompt)), completion
+}
+
+// countTokens reads only the token ids of a whole (not streamed) answer:
+// metering must not pay for decoding the logprobs. A compact answer (as
+// merit-miner writes it) has its two id arrays counted where they stand —
+// an unescaped `"token_ids":[` cannot occur inside a JSON string — and
+// anything else is decoded; an answer without ids counts what its usage
+// says. Either way the bill is capped by what was admitted.
+func countTokens(body []byte) (prompt, completion uint64) {
+	p, okP := countIDs(body, `"prompt_token_ids":[`)
+	c, okC := countIDs(body, `"token_ids":[`)
+	if okP && okC {
+		return p, c
+	}
+	return decodeTokens(body)
+}
+
+// countIDs counts the integers of the first array that follows key, if it
+// holds only digits and commas.
+func countIDs(body []byte, key string) (uint64, bool) {
+	i := bytes.Index(body, []byte(key))
+	if i < 0 {
+		return 0, false
+	}
+	rest := body[i+len(key):]
+	end := bytes.IndexByte(rest, ']')
+	if end < 0 {
+		return 0, false
+	}
+	arr := rest[:end]
+	if len(arr) == 0 {
+		return 0, true
+	}
+	n := uint64(1)
+	for _, ch := range arr {
+		switch {
+		case ch == ',':
+			n++
+		case ch < '0' || ch > '9':
+			return 0, false
+		}
+	}
+	return n, true
+}
+
+func decodeTokens(body []byte) (prompt, completion uint64) {
+	var r struct {
+		Choices []struct {
+			Index     int   `json:"index"`
+			TokenIDs  []int `json:"token_ids"`
+			PromptIDs []int `json:"prompt_token_ids"`
+		} `json:"choices"`
+		Usage *struct {
+			PromptTokens     int `json:"prompt_tokens"`
+			CompletionTokens int `json:"completion_tokens"`
+		} `json:"usage"`
+	}
+	if json.Unmarshal(body, &r) != nil {
+		return 0, 0
+	}
+	for _, c := range r.Choices {
+		if c.Index == 0 {
+			prompt, completion = uint64(len(c.PromptIDs)), uint64(len(c.TokenIDs))
+		}
+	}
+	if completion == 0 && r.Usage != nil && r.Usage.CompletionTokens > 0 {
+		completion = uint64(r.Usage.CompletionTokens)
+	}
+	if prompt == 0 && r.Usage != nil && r.Usage.PromptTokens > 0 {
+		prompt = uint64(r.Usage.PromptTokens)
+	}
+	return prompt, completion
 }
 
 func paidHeaders(h http.Header, account, price uint64) {

@@ -193,3 +193,23 @@ func TestPaidGatewayRefusals(t *testing.T) {
 		t.Fatal("a refused account must not be metered")
 	}
 }
+
+// TestCountTokens: the fast count of a compact answer agrees with decoding
+// it, and odd answers fall back to decoding.
+func TestCountTokens(t *testing.T) {
+	for _, c := range []struct {
+		body        string
+		prompt, out uint64
+	}{
+		{`{"choices":[{"index":0,"text":"x","prompt_token_ids":[1,2,3],"token_ids":[7,8]}]}`, 3, 2},
+		{`{"choices":[{"index":0,"token_ids":[7,8,9,10],"prompt_token_ids":[1]}]}`, 1, 4},
+		{`{"choices":[{"index":0, "prompt_token_ids": [1, 2], "token_ids": [5]}]}`, 2, 1},                                        // spaced: decoded
+		{`{"choices":[{"index":0,"text":"\"token_ids\":[1,2,3,4,5]"}],"usage":{"prompt_tokens":4,"completion_tokens":6}}`, 4, 6}, // in a string: usage
+		{`{"choices":[{"index":0,"prompt_token_ids":[],"token_ids":[]}]}`, 0, 0},
+		{`not json`, 0, 0},
+	} {
+		if p, o := countTokens([]byte(c.body)); p != c.prompt || o != c.out {
+			t.Errorf("%s: %d + %d, want %d + %d", c.body, p, o, c.prompt, c.out)
+		}
+	}
+}

@@ -106,6 +106,10 @@ func (c Config) Validate() error {
 	return nil
 }
 
+// maxConnsPerMiner bounds the connections to one miner (probes and
+// gateway together).
+const maxConnsPerMiner = 48
+
 // Validator is a running validator.
 type Validator struct {
 	cfg     Config
@@ -173,6 +177,10 @@ func New(cfg Config, c chain.Chain, id *identity.Identity, log *zap.Logger) (*Va
 	client, err := transport.NewClient(id, &http.Client{Transport: pacer.Transport(&http.Transport{
 		DialContext:         dialer.DialContext,
 		MaxIdleConnsPerHost: 4, IdleConnTimeout: 90 * time.Second,
+		// Below a miner's cap per client address (merit-miner's default
+		// 64): past it a request waits for a connection instead of being
+		// refused at the door.
+		MaxConnsPerHost: maxConnsPerMiner,
 		TLSHandshakeTimeout: 10 * time.Second,
 	})})
 	if err != nil {
