@@ -180,7 +180,7 @@ func New(cfg Config, c chain.Chain, id *identity.Identity, log *zap.Logger) (*Va
 		// Below a miner's cap per client address (merit-miner's default
 		// 64): past it a request waits for a connection instead of being
 		// refused at the door.
-		MaxConnsPerHost: maxConnsPerMiner,
+		MaxConnsPerHost:     maxConnsPerMiner,
 		TLSHandshakeTimeout: 10 * time.Second,
 	})})
 	if err != nil {
