@@ -169,50 +169,13 @@ func NewVerifier(e Engine, opts VerifyOptions) *Verifier {
 // not run (bad prompt, cancelled context, engine failure); a dishonest or
 // broken claim gives a Verdict with OK false.
 func (v *Verifier) Verify(ctx context.Context, c Claim) (*Verdict, error) {
-	info := v.engine.Info()
-	if len(c.PromptTokens) == 0 {
-		return nil, fmt.Errorf("%w: claim has no prompt tokens", ErrInvalidRequest)
-	}
-	for _, t := range c.PromptTokens {
-		if t < 0 || t >= info.VocabSize {
-			return nil, fmt.Errorf("%w: prompt token %d outside the vocabulary", ErrInvalidRequest, t)
-		}
-	}
 	vd := &Verdict{OK: true, Index: -1}
-	n := len(c.Tokens)
-	for i, t := range c.Tokens {
-		if t < 0 || t >= info.VocabSize {
-			vd.fail(ReasonInvalidToken, i, "token %d is outside the vocabulary (0..%d)", t, info.VocabSize-1)
-			return vd, nil
-		}
+	if err := v.checkShape(c, vd); err != nil {
+		return nil, err
 	}
-	switch {
-	case c.MaxTokens > 0 && n > c.MaxTokens:
-		vd.fail(ReasonTooLong, -1, "%d tokens, max_tokens is %d", n, c.MaxTokens)
-		return vd, nil
-	case len(c.PromptTokens)+n > info.ContextLength:
-		vd.fail(ReasonTooLong, -1, "%d prompt + %d completion tokens exceed the context of %d", len(c.PromptTokens), n, info.ContextLength)
+	if !vd.OK {
 		return vd, nil
 	}
-	if c.Logprobs == nil && !v.opts.AllowMissingLogprobs && n > 0 {
-		vd.fail(ReasonMissingLogprobs, -1, "no logprobs")
-		return vd, nil
-	}
-	if (c.Logprobs != nil && len(c.Logprobs) != n) || (c.TopLogprobs != nil && len(c.TopLogprobs) != n) {
-		vd.fail(ReasonMissingLogprobs, -1, "%d tokens but %d logprobs and %d top-logprob lists", n, len(c.Logprobs), len(c.TopLogprobs))
-		return vd, nil
-	}
-	for i, t := range c.Tokens {
-		if v.opts.EndToken(t) {
-			vd.fail(ReasonBadStopReason, i, "end token %d inside the completion", t)
-			return vd, nil
-		}
-	}
-	if c.FinishReason != FinishStop && c.FinishReason != FinishLength {
-		vd.fail(ReasonBadStopReason, -1, "unknown finish reason %q", c.FinishReason)
-		return vd, nil
-	}
-
 	// Where, if anywhere, a stop string completes.
 	prev := c.PromptTokens[len(c.PromptTokens)-1]
 	decoded, err := v.engine.Detokenize(ctx, c.Tokens, prev)
@@ -221,19 +184,85 @@ func (v *Verifier) Verify(ctx context.Context, c Claim) (*Verdict, error) {
 	}
 	stopAt, cut := -1, -1
 	if len(c.Stop) > 0 {
-		stopAt, cut, err = v.findStop(ctx, c, prev, decoded)
-		if err != nil {
+		if stopAt, cut, err = v.findStop(ctx, c, prev, decoded); err != nil {
 			return nil, err
 		}
 	}
-	// A "stop" without a stop string claims the model picks an end token
-	// next: score one more position to check it.
-	checkEnd := c.FinishReason == FinishStop && stopAt < 0
+	scores, err := v.score(ctx, c, stopAt, vd)
+	if err != nil {
+		return nil, err
+	}
+	if !vd.OK {
+		return vd, nil
+	}
+	var smp *sampler
+	if c.Temperature > 0 {
+		smp = newSampler(v.engine.Info().VocabSize, c.Temperature, c.TopP, c.Seed)
+	}
+	v.checkTokens(c, scores, smp, vd)
+	v.checkEnding(c, scores, smp, decoded, stopAt, cut, vd)
+	return vd, nil
+}
+
+// checkShape refuses a claim that cannot be scored (an error) or that is
+// wrong on its face (a failed verdict): tokens outside the vocabulary,
+// too long, logprobs missing or miscounted, an end token inside, an
+// unknown finish reason.
+func (v *Verifier) checkShape(c Claim, vd *Verdict) error {
+	info := v.engine.Info()
+	if len(c.PromptTokens) == 0 {
+		return fmt.Errorf("%w: claim has no prompt tokens", ErrInvalidRequest)
+	}
+	for _, t := range c.PromptTokens {
+		if t < 0 || t >= info.VocabSize {
+			return fmt.Errorf("%w: prompt token %d outside the vocabulary", ErrInvalidRequest, t)
+		}
+	}
+	n := len(c.Tokens)
+	for i, t := range c.Tokens {
+		if t < 0 || t >= info.VocabSize {
+			vd.fail(ReasonInvalidToken, i, "token %d is outside the vocabulary (0..%d)", t, info.VocabSize-1)
+			return nil
+		}
+	}
+	switch {
+	case c.MaxTokens > 0 && n > c.MaxTokens:
+		vd.fail(ReasonTooLong, -1, "%d tokens, max_tokens is %d", n, c.MaxTokens)
+		return nil
+	case len(c.PromptTokens)+n > info.ContextLength:
+		vd.fail(ReasonTooLong, -1, "%d prompt + %d completion tokens exceed the context of %d", len(c.PromptTokens), n, info.ContextLength)
+		return nil
+	}
+	if c.Logprobs == nil && !v.opts.AllowMissingLogprobs && n > 0 {
+		vd.fail(ReasonMissingLogprobs, -1, "no logprobs")
+		return nil
+	}
+	if (c.Logprobs != nil && len(c.Logprobs) != n) || (c.TopLogprobs != nil && len(c.TopLogprobs) != n) {
+		vd.fail(ReasonMissingLogprobs, -1, "%d tokens but %d logprobs and %d top-logprob lists", n, len(c.Logprobs), len(c.TopLogprobs))
+		return nil
+	}
+	for i, t := range c.Tokens {
+		if v.opts.EndToken(t) {
+			vd.fail(ReasonBadStopReason, i, "end token %d inside the completion", t)
+			return nil
+		}
+	}
+	if c.FinishReason != FinishStop && c.FinishReason != FinishLength {
+		vd.fail(ReasonBadStopReason, -1, "unknown finish reason %q", c.FinishReason)
+	}
+	return nil
+}
+
+// score runs the reference over the prompt and completion: one score per
+// completion token, and one more when the claim says the model stopped
+// by itself (no stop string), to check that it picks an end token next.
+func (v *Verifier) score(ctx context.Context, c Claim, stopAt int, vd *Verdict) ([]PositionScore, error) {
+	info := v.engine.Info()
 	seq := append(append([]int(nil), c.PromptTokens...), c.Tokens...)
-	if checkEnd {
+	if c.FinishReason == FinishStop && stopAt < 0 {
 		if len(seq) >= info.ContextLength {
 			vd.fail(ReasonBadStopReason, -1, "claims stop with a full context")
-			return vd, nil
+			return nil, nil
 		}
 		seq = append(seq, firstEndToken(v.opts.EndToken, info.VocabSize))
 	}
@@ -241,21 +270,23 @@ func (v *Verifier) Verify(ctx context.Context, c Claim) (*Verdict, error) {
 	for _, tops := range c.TopLogprobs {
 		k = max(k, min(len(tops), MaxTopLogprobs))
 	}
-	sampled := c.Temperature > 0
 	// Logits let the verifier price any claimed alternative, not only the
 	// reference's own top list; engines that cannot return them leave them nil.
-	scores, err := v.engine.Score(ctx, ScoreRequest{Tokens: seq, From: len(c.PromptTokens), TopK: k, Logits: sampled || c.TopLogprobs != nil})
+	scores, err := v.engine.Score(ctx, ScoreRequest{Tokens: seq, From: len(c.PromptTokens), TopK: k, Logits: c.Temperature > 0 || c.TopLogprobs != nil})
 	if err != nil {
 		return nil, err
 	}
 	if len(scores) != len(seq)-len(c.PromptTokens) {
 		return nil, fmt.Errorf("reference engine returned %d scores for %d positions", len(scores), len(seq)-len(c.PromptTokens))
 	}
-	var smp *sampler
-	if sampled {
-		smp = newSampler(info.VocabSize, c.Temperature, c.TopP, c.Seed)
-	}
-	vd.Tokens = make([]TokenVerdict, n)
+	return scores, nil
+}
+
+// checkTokens compares each completion token with the reference: the
+// greedy choice (within the tie tolerance) or the seeded sampler's draw,
+// the claimed logprob and the claimed alternatives.
+func (v *Verifier) checkTokens(c Claim, scores []PositionScore, smp *sampler, vd *Verdict) {
+	vd.Tokens = make([]TokenVerdict, len(c.Tokens))
 	for i, id := range c.Tokens {
 		ref := scores[i]
 		tv := TokenVerdict{Index: i, ID: id, OK: true, RefArgmax: ref.Argmax, RefLogprob: ref.Logprob, Gap: ref.Gap, Claimed: math.NaN()}
@@ -265,7 +296,7 @@ func (v *Verifier) Verify(ctx context.Context, c Claim) (*Verdict, error) {
 			}
 			vd.fail(r, i, format, a...)
 		}
-		if sampled {
+		if smp != nil {
 			if next, near := v.replay(smp, ref.Logits, id); next != id && !near {
 				bad(ReasonNotSampled, "token %d: %d is not what the seeded sampler draws", i, id)
 			}
@@ -285,7 +316,14 @@ func (v *Verifier) Verify(ctx context.Context, c Claim) (*Verdict, error) {
 		}
 		vd.Tokens[i] = tv
 	}
+}
 
+// checkEnding checks how the completion ended and that its text is the
+// tokens' decoding: cut at a stop string that completes at the last token,
+// at max_tokens or the context for "length", or before an end token the
+// reference picks for "stop".
+func (v *Verifier) checkEnding(c Claim, scores []PositionScore, smp *sampler, decoded string, stopAt, cut int, vd *Verdict) {
+	n := len(c.Tokens)
 	text := CanonicalText(c.Text)
 	switch {
 	case stopAt >= 0:
@@ -300,7 +338,7 @@ func (v *Verifier) Verify(ctx context.Context, c Claim) (*Verdict, error) {
 	case text != CanonicalText(decoded):
 		vd.fail(ReasonDecodeMismatch, -1, "text %q is not the tokens' decoding %q", clip(c.Text), clip(decoded))
 	case c.FinishReason == FinishLength:
-		if full := len(c.PromptTokens)+n == info.ContextLength; !full && (c.MaxTokens <= 0 || n < c.MaxTokens) {
+		if full := len(c.PromptTokens)+n == v.engine.Info().ContextLength; !full && (c.MaxTokens <= 0 || n < c.MaxTokens) {
 			vd.fail(ReasonTruncated, -1, "finish reason length after %d of %d tokens", n, c.MaxTokens)
 		}
 	default: // stop by end token
@@ -309,7 +347,6 @@ func (v *Verifier) Verify(ctx context.Context, c Claim) (*Verdict, error) {
 			vd.fail(ReasonTruncated, -1, "claims the model stopped, but its next token is %d (gap %.4f), not an end token", ref.Argmax, ref.Gap)
 		}
 	}
-	return vd, nil
 }
 
 // findStop returns the index of the token at which a stop string first
