@@ -205,6 +205,8 @@ func (s *settler) settle(ctx context.Context, mg *Metagraph) {
 			return
 		}
 		msg := &paymenttypes.MsgSettleUsage{Gateway: s.v.id.Address(), Netuid: s.v.cfg.Netuid, Items: items}
+		// Books wait until the result is in the ledger (billing.Meter.Sending).
+		done := s.meter.Sending()
 		res, err := s.chain.Broadcast(ctx, s.v.id, msg)
 		if err != nil {
 			s.metrics.Settlements.WithLabelValues("failed").Inc()
@@ -214,12 +216,14 @@ func (s *settler) settle(ctx context.Context, mg *Metagraph) {
 			// The transaction may have been included all the same: read
 			// what the chain holds rather than guess.
 			s.resync(ctx, items)
+			done()
 			return
 		}
 		var resp paymenttypes.MsgSettleUsageResponse
 		if err := chain.DecodeResponse(res.Data, &resp); err != nil {
 			s.log.Warn("settlement included but its result is unreadable; reading the records", zap.Error(err))
 			s.resync(ctx, items)
+			done()
 			return
 		}
 		s.metrics.Settlements.WithLabelValues("ok").Inc()
@@ -239,6 +243,7 @@ func (s *settler) settle(ctx context.Context, mg *Metagraph) {
 			}
 		}
 		s.resync(ctx, stale)
+		done()
 		s.log.Info("usage settled", zap.Int("accounts", len(items)), zap.String("charged_umerit", resp.Charged.String()), zap.Int64("height", res.Height))
 	}
 }

@@ -56,6 +56,12 @@ type Meter struct {
 	// the view to use with a Book older than that settlement, whose balance
 	// does not show its charge yet.
 	prev map[uint64]Settled
+
+	// sending counts settlements whose result is not in the ledger yet;
+	// books arriving meanwhile wait in held (see Sending).
+	sendMu  sync.Mutex
+	sending int
+	held    *Book
 }
 
 // NewMeter meters into l.
@@ -63,8 +69,22 @@ func NewMeter(l *Ledger) *Meter {
 	return &Meter{ledger: l, holds: map[uint64]uint64{}, prev: map[uint64]Settled{}}
 }
 
-// SetBook installs a newer account snapshot (older ones are ignored).
+// SetBook installs a newer account snapshot (older ones are ignored);
+// while a settlement is on its way it is held until the result is in.
 func (m *Meter) SetBook(b *Book) {
+	m.sendMu.Lock()
+	if m.sending > 0 {
+		if m.held == nil || b.Height >= m.held.Height {
+			m.held = b
+		}
+		m.sendMu.Unlock()
+		return
+	}
+	m.sendMu.Unlock()
+	m.install(b)
+}
+
+func (m *Meter) install(b *Book) {
 	for {
 		cur := m.book.Load()
 		if cur != nil && cur.Height > b.Height {
