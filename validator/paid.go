@@ -111,6 +111,10 @@ func newSettler(v *Validator, cfg PaidConfig) (*settler, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := l.Bind(billing.Owner{ChainID: v.chain.ChainID(), Netuid: v.cfg.Netuid, Gateway: v.id.Address()}); err != nil {
+		_ = l.Close()
+		return nil, err
+	}
 	s := &settler{cfg: cfg, chain: v.chain, v: v, meter: billing.NewMeter(l), metrics: newBillingMetrics(v.metrics.Registry),
 		log: v.log.Named("billing"), warn: logthrottle.New(time.Minute), maxItems: 100}
 	s.book = chain.NewFollower(v.chain, s.readBook, chain.FollowOptions[billing.Book]{

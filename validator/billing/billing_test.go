@@ -327,3 +327,52 @@ func TestClosingDue(t *testing.T) {
 		t.Fatal("settled: nothing due")
 	}
 }
+
+// TestLedgerBelongsToOneChain: usage counted for one chain, subnet and
+// gateway is never settled on another (a home reused after a reset).
+func TestLedgerBelongsToOneChain(t *testing.T) {
+	dir := t.TempDir()
+	own := Owner{ChainID: "merit-1", Netuid: 1, Gateway: gw}
+	l, err := OpenLedger(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Bind(own); err != nil {
+		t.Fatal(err)
+	}
+	m := NewMeter(l)
+	m.SetBook(NewBook([]paymenttypes.Account{account(1, "key-aaaaaaaaaaaaaaaa", 1000)}, 1, gw, 1_000_000, 0, 10))
+	tk, _ := m.Admit("key-aaaaaaaaaaaaaaaa", 10)
+	_, _ = tk.Finish(10)
+	_ = l.Close()
+
+	for _, c := range []struct {
+		owner Owner
+		ok    bool
+	}{
+		{own, true},
+		{Owner{ChainID: "merit-2", Netuid: 1, Gateway: gw}, false},
+		{Owner{ChainID: "merit-1", Netuid: 2, Gateway: gw}, false},
+		{Owner{ChainID: "merit-1", Netuid: 1, Gateway: "merit1other"}, false},
+	} {
+		l, err := OpenLedger(dir) // compacts: the owner must survive it
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := l.Bind(c.owner); (err == nil) != c.ok {
+			t.Errorf("%v: %v", c.owner, err)
+		}
+		_ = l.Close()
+	}
+	// A ledger with usage and no owner record is not guessed at.
+	dir2 := t.TempDir()
+	l2, _ := OpenLedger(dir2)
+	m2 := NewMeter(l2)
+	m2.SetBook(NewBook([]paymenttypes.Account{account(1, "key-aaaaaaaaaaaaaaaa", 1000)}, 1, gw, 1_000_000, 0, 10))
+	tk, _ = m2.Admit("key-aaaaaaaaaaaaaaaa", 10)
+	_, _ = tk.Finish(10)
+	if err := l2.Bind(own); err == nil {
+		t.Fatal("a ledger with usage and no owner must not be taken")
+	}
+	_ = l2.Close()
+}

@@ -63,6 +63,7 @@ type Ledger struct {
 	path string
 
 	mu    sync.Mutex
+	owner Owner
 	f     *os.File
 	usage map[uint64]*Usage
 	lines int // appended since the last compaction
@@ -72,17 +73,29 @@ type Ledger struct {
 // line per account.
 const compactAfter = 200_000
 
+// Owner is what a ledger's counters belong to: account ids and counters
+// mean something only on one chain, for one subnet and gateway hotkey.
+type Owner struct {
+	ChainID string
+	Netuid  uint32
+	Gateway string
+}
+
+func (o Owner) String() string {
+	return fmt.Sprintf("chain %s, subnet %d, gateway %s", o.ChainID, o.Netuid, o.Gateway)
+}
+
 // OpenLedger loads (or creates) the ledger in dir and compacts it.
 func OpenLedger(dir string) (*Ledger, error) {
 	l := &Ledger{path: filepath.Join(dir, LedgerFile)}
-	usage, err := ReadLedger(l.path)
+	usage, owner, err := readLedger(l.path)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, err
 	}
 	if usage == nil {
 		usage = map[uint64]*Usage{}
 	}
-	l.usage = usage
+	l.usage, l.owner = usage, owner
 	if err := l.compact(); err != nil {
 		return nil, err
 	}
@@ -92,9 +105,15 @@ func OpenLedger(dir string) (*Ledger, error) {
 // ReadLedger reads a ledger file without opening it for writing (the
 // `usage` command reads the file of a running validator).
 func ReadLedger(path string) (map[uint64]*Usage, error) {
+	usage, _, err := readLedger(path)
+	return usage, err
+}
+
+func readLedger(path string) (map[uint64]*Usage, Owner, error) {
+	var owner Owner
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, err
+		return nil, owner, err
 	}
 	defer f.Close()
 	usage := map[uint64]*Usage{}
@@ -102,24 +121,24 @@ func ReadLedger(path string) (map[uint64]*Usage, error) {
 	for n := 1; ; n++ {
 		line, err := r.ReadString('\n')
 		if errors.Is(err, io.EOF) {
-			return usage, nil // a final line without '\n' was torn by a crash
+			return usage, owner, nil // a final line without '\n' was torn by a crash
 		}
 		if err != nil {
-			return nil, fmt.Errorf("ledger %s: %w", path, err)
+			return nil, owner, fmt.Errorf("ledger %s: %w", path, err)
 		}
-		if err := apply(usage, strings.TrimSuffix(line, "\n")); err != nil {
+		if err := apply(usage, &owner, strings.TrimSuffix(line, "\n")); err != nil {
 			// Only the tail can be torn; damage inside the file is not
 			// something to paper over.
 			if _, peekErr := r.Peek(1); errors.Is(peekErr, io.EOF) {
-				return usage, nil
+				return usage, owner, nil
 			}
-			return nil, fmt.Errorf("ledger %s line %d: %w", path, n, err)
+			return nil, owner, fmt.Errorf("ledger %s line %d: %w", path, n, err)
 		}
 	}
 }
 
-// Record kinds: u = served, s = settled, x = dropped.
-func apply(usage map[uint64]*Usage, line string) error {
+// Record kinds: o = owner, u = served, s = settled, x = dropped.
+func apply(usage map[uint64]*Usage, owner *Owner, line string) error {
 	i := strings.LastIndexByte(line, ' ')
 	if i < 0 {
 		return errors.New("no checksum")
@@ -129,6 +148,14 @@ func apply(usage map[uint64]*Usage, line string) error {
 		return errors.New("bad checksum")
 	}
 	f := strings.Fields(line[:i])
+	if len(f) == 4 && f[0] == "o" {
+		netuid, err := strconv.ParseUint(f[2], 10, 32)
+		if err != nil {
+			return err
+		}
+		*owner = Owner{ChainID: f[1], Netuid: uint32(netuid), Gateway: f[3]}
+		return nil
+	}
 	if len(f) < 3 {
 		return errors.New("short record")
 	}
@@ -176,6 +203,10 @@ func apply(usage map[uint64]*Usage, line string) error {
 	return nil
 }
 
+func ownerLine(o Owner) string {
+	return fmt.Sprintf("o %s %d %s", o.ChainID, o.Netuid, o.Gateway)
+}
+
 func servedLine(u *Usage) string {
 	return fmt.Sprintf("u %d %d %d %d", u.Account, u.Tokens, u.Requests, u.ServedCost)
 }
@@ -199,6 +230,9 @@ func appendLine(b *bytes.Buffer, s string) {
 // synced, so a crash leaves either the old file or the new one.
 func (l *Ledger) compact() error {
 	var b bytes.Buffer
+	if l.owner != (Owner{}) {
+		appendLine(&b, ownerLine(l.owner))
+	}
 	for _, id := range l.ids() {
 		u := l.usage[id]
 		appendLine(&b, servedLine(u))
@@ -276,6 +310,28 @@ func (l *Ledger) write(lines ...string) error {
 	}
 	l.lines += len(lines)
 	return nil
+}
+
+// Bind ties the ledger to its owner. A new ledger takes the owner; one
+// written for another chain, subnet or gateway is refused, because its
+// account ids and counters would be charged to whoever holds those ids
+// here (a home reused after a chain reset, say).
+func (l *Ledger) Bind(o Owner) error {
+	if o.ChainID == "" || o.Gateway == "" || strings.ContainsAny(o.ChainID+o.Gateway, " \t\n") {
+		return fmt.Errorf("ledger: invalid owner %q", o)
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	switch {
+	case l.owner == o:
+		return nil
+	case l.owner != (Owner{}):
+		return fmt.Errorf("%s belongs to %s, not %s: its unsettled usage must not be charged here; move it aside to start a new one", l.path, l.owner, o)
+	case len(l.usage) > 0:
+		return fmt.Errorf("%s has usage but no owner record: move it aside if it is not from %s", l.path, o)
+	}
+	l.owner = o
+	return l.write(ownerLine(o))
 }
 
 // get returns the account's usage, creating it.
