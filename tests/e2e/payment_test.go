@@ -22,6 +22,7 @@ import (
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
 
+	"github.com/meritnet/merit/inference"
 	"github.com/meritnet/merit/internal/topology"
 	paymentcli "github.com/meritnet/merit/x/payment/client/cli"
 )
@@ -717,6 +718,50 @@ var _ = Describe("paid inference", Ordered, func() {
 		gone, err := top.AccountGone(closing.ID, h)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(gone).To(BeTrue())
+	})
+
+	It("weights emission toward the subnet users pay for: its share rises above what its stake gives", func() {
+		// An unpaid subnet beside it, with about as much stake.
+		task := fmt.Sprintf(`{"model_name":"merit-tiny","model_sha256":%q,"engine_format":"llama2c","max_tokens":48}`, inference.TinySHA256)
+		Expect(top.TryTx("subnet", "create-subnet", "idle", task, "--from", "owner")).To(Succeed())
+		Expect(top.TryTx("subnet", "register", "2", top.Addr["user"], "1000000000", "--from", "user")).To(Succeed())
+		Expect(top.TryTx("subnet", "add-stake", "2", top.Addr["user"], "1000000000", "--from", "user")).To(Succeed())
+		// Users keep paying for subnet 1 meanwhile.
+		u := newUser(v0, open(100*million))
+		for i := range 4 {
+			res := ask(u, prompts[i%len(prompts)], false)
+			Expect(res.Status).To(Equal(http.StatusOK))
+		}
+		type shares struct {
+			Subnets []struct {
+				Netuid  int    `json:"netuid"`
+				BurnEMA string `json:"burn_ema"`
+			} `json:"subnets"`
+			ShareBps    []int    `json:"share_bps"`
+			StakePart   []string `json:"stake_part"`
+			RevenuePart []string `json:"revenue_part"`
+		}
+		var q shares
+		num := func(s string) int64 { n, _ := strconv.ParseInt(s, 10, 64); return n }
+		Eventually(func(g Gomega) {
+			q = shares{}
+			g.Expect(top.Query(&q, "emission", "subnets")).To(Succeed())
+			g.Expect(q.Subnets).To(HaveLen(2))
+			g.Expect(q.ShareBps).To(HaveLen(2))
+			g.Expect(num(q.StakePart[1])).To(BeNumerically(">", 0), "the new subnet's stake EMA")
+		}, 60*time.Second, time.Second).Should(Succeed())
+		Expect(q.Subnets[0].Netuid).To(Equal(1))
+		stake1, stake2 := num(q.StakePart[0]), num(q.StakePart[1])
+		rev1, rev2 := num(q.RevenuePart[0]), num(q.RevenuePart[1])
+		stakeOnly := stake1 * 10_000 / (stake1 + stake2)
+		fmt.Fprintf(GinkgoWriter, "subnet 1 (paid): share %d bps, %d bps by stake alone; revenue part %d, stake part %d umerit per block; subnet 2 (unpaid): share %d bps, revenue part %d\n",
+			q.ShareBps[0], stakeOnly, rev1, stake1, q.ShareBps[1], rev2)
+		Expect(rev1).To(BeNumerically(">", 0), "the paying subnet earns a revenue part")
+		Expect(rev2).To(BeZero(), "the unpaid subnet earns none")
+		// Exactly: (stake1+rev1)/(all parts) > stake1/(stake1+stake2); in basis
+		// points the gap can round away when the new subnet's stake EMA is young.
+		Expect((stake1+rev1)*(stake1+stake2)).To(BeNumerically(">", stake1*(stake1+stake2+rev1+rev2)), "the paying subnet's share is above its stake share")
+		Expect(int64(q.ShareBps[0])).To(BeNumerically(">=", stakeOnly))
 	})
 })
 
