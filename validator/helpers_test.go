@@ -58,10 +58,7 @@ func metagraph(t testing.TB, f *chaintest.Chain, self string) *Metagraph {
 }
 
 // chainState reads f's state.
-func chainState(f *chaintest.Chain) (st chaintest.State) {
-	f.Update(func(s *chaintest.State) { st = *s })
-	return st
-}
+func chainState(f *chaintest.Chain) chaintest.State { return f.Snapshot() }
 
 // eventually polls cond until it holds or the timeout passes.
 func eventually(t testing.TB, timeout time.Duration, what string, cond func() bool) {

@@ -394,6 +394,14 @@ func (f *Chain) Broadcast(_ context.Context, _ *identity.Identity, msgs ...sdk.M
 	return &chain.TxResult{Hash: fmt.Sprintf("TX%d", h), Height: h, Data: data}, nil
 }
 
+// Snapshot is a deep copy of the chain's state: safe to read while
+// daemons use the chain (Update's state is shared with them).
+func (f *Chain) Snapshot() State {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.snapshot()
+}
+
 // snapshot deep-copies what apply changes.
 func (f *Chain) snapshot() State {
 	s := f.st
