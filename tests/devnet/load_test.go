@@ -183,8 +183,12 @@ func runLoad(n *network, s *signer, senders []string, next map[string]uint64, ac
 		// Sign ahead so sending measures the node, not the signer.
 		txs := make([][]byte, count)
 		hk := s.address(name)
+		// Senders started above update next (under mu) while this one signs.
+		mu.Lock()
+		first := next[name]
+		mu.Unlock()
 		for i := range txs {
-			seq := next[name] + uint64(i)
+			seq := first + uint64(i)
 			txs[i] = s.sign(name, accNums[name], seq, &scoringtypes.MsgCommitWeights{
 				Hotkey: hk.String(), Netuid: 1, CommitHash: commitHash(hk, seq),
 			})
