@@ -166,27 +166,7 @@ func (n *testNet) runValidator(home string) (v *Validator, stop func()) {
 	if err != nil {
 		n.t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- v.Run(ctx) }()
-	select {
-	case <-v.Ready():
-	case err := <-done:
-		n.t.Fatalf("validator stopped: %v", err)
-	case <-time.After(60 * time.Second):
-		n.t.Fatal("validator not ready")
-	}
-	return v, func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				n.t.Errorf("validator: %v", err)
-			}
-		case <-time.After(30 * time.Second):
-			n.t.Error("validator did not stop")
-		}
-	}
+	return v, runValidator(n.t, v)
 }
 
 func scoreOf(v *Validator, uid uint16) MinerScore {

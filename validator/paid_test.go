@@ -11,8 +11,9 @@ import (
 	subnettypes "github.com/meritnet/merit/x/subnet/types"
 )
 
-// runValidator runs v until the returned stop is called, which waits for
-// Run to return; it fails t when v stops or is not ready within a minute.
+// runValidator runs v until the returned stop is called, which cancels it
+// and waits (at most 30 s) for Run to return without an error; it fails t
+// when v stops or is not ready within a minute.
 func runValidator(t testing.TB, v *Validator) (stop func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -27,7 +28,17 @@ func runValidator(t testing.TB, v *Validator) (stop func()) {
 		cancel()
 		t.Fatal("validator not ready")
 	}
-	return func() { cancel(); <-done }
+	return func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("validator: %v", err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Error("validator did not stop")
+		}
+	}
 }
 
 func TestSettlementChargesOnceAcrossRestarts(t *testing.T) {

@@ -113,24 +113,7 @@ func (n *loopNet) run(cfg Config) *Validator {
 	if err != nil {
 		n.t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- v.Run(ctx) }()
-	n.t.Cleanup(func() {
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(30 * time.Second):
-			n.t.Error("validator did not stop")
-		}
-	})
-	select {
-	case <-v.Ready():
-	case err := <-done:
-		n.t.Fatalf("validator stopped: %v", err)
-	case <-time.After(60 * time.Second):
-		n.t.Fatal("validator not ready")
-	}
+	n.t.Cleanup(runValidator(n.t, v))
 	return v
 }
 
