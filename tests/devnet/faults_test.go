@@ -98,12 +98,17 @@ var _ = Describe("the 4-validator devnet", Ordered, func() {
 
 	It("halts without forking when two of four stop, and resumes", func() {
 		n.stop(n.nodes[2], false)
+		// Three of four still commit until the fourth stops: what they have
+		// reached just before, plus what can finish while it shuts down (a
+		// height in flight, and one more during a slow stop), bounds what the
+		// two left may ever show. Their own height is no bound: on a busy
+		// machine they may still be catching up with it. A chain that kept
+		// going would pass it within the nine seconds watched (~1 s blocks).
+		h := n.maxHeight(n.nodes[0], n.nodes[1], n.nodes[3])
 		n.stop(n.nodes[3], false)
-		// Let any in-flight height finish, then watch for progress.
 		time.Sleep(3 * time.Second)
-		h := n.maxHeight(n.nodes[:2]...)
 		Consistently(func() int64 { return n.maxHeight(n.nodes[:2]...) }, 6*time.Second, 500*time.Millisecond).
-			Should(BeNumerically("<=", h+1), "blocks were committed with only half the voting power")
+			Should(BeNumerically("<=", h+2), "blocks were committed with only half the voting power")
 		n.start(n.nodes[2])
 		n.start(n.nodes[3])
 		target := h + 5
