@@ -1,10 +1,8 @@
 package e2e_test
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strconv"
 	"time"
 
@@ -156,24 +154,9 @@ var _ = Describe("the Merit network", Ordered, func() {
 		}
 		Expect(top.Query(&hp, "subnet", "hyperparams", "1")).To(Succeed())
 		hp.Hyperparams["tempo"] = "12"
-		proposal := map[string]any{
-			"messages": []any{map[string]any{
-				"@type": "/merit.subnet.v1.MsgUpdateSubnetHyperparams", "sender": gov, "netuid": 1, "hyperparams": hp.Hyperparams,
-			}},
-			"deposit": "10000000umerit", "title": "Tempo 12", "summary": "Run subnet 1's epoch every 12 blocks",
-		}
-		bz, _ := json.Marshal(proposal)
-		file := filepath.Join(GinkgoT().TempDir(), "proposal.json")
-		Expect(os.WriteFile(file, bz, 0o644)).To(Succeed())
-		Expect(top.TryTx("gov", "submit-proposal", file, "--from", "validator")).To(Succeed())
-		var props struct {
-			Proposals []struct {
-				ID string `json:"id"`
-			} `json:"proposals"`
-		}
-		Expect(top.Query(&props, "gov", "proposals")).To(Succeed())
-		id := props.Proposals[len(props.Proposals)-1].ID
-		Expect(top.TryTx("gov", "vote", id, "yes", "--from", "validator")).To(Succeed())
+		proposeAndVote(top, map[string]any{
+			"@type": "/merit.subnet.v1.MsgUpdateSubnetHyperparams", "sender": gov, "netuid": 1, "hyperparams": hp.Hyperparams,
+		}, "Tempo 12", "Run subnet 1's epoch every 12 blocks")
 		Eventually(func() uint64 {
 			st, _ := top.Epoch()
 			return st.Tempo

@@ -827,13 +827,16 @@ func proposePaymentParams(top *topology.Topology, edit map[string]any) {
 	for k, v := range edit {
 		cur.Params[k] = v
 	}
-	proposal := map[string]any{
-		"messages": []any{map[string]any{
-			"@type": "/merit.payment.v1.MsgUpdateParams", "authority": acct.Account.Value.Address, "params": cur.Params,
-		}},
-		"deposit": "10000000umerit", "title": "Payment params", "summary": "Shorter close grace period for the e2e suite",
-	}
-	bz, err := json.Marshal(proposal)
+	proposeAndVote(top, map[string]any{
+		"@type": "/merit.payment.v1.MsgUpdateParams", "authority": acct.Account.Value.Address, "params": cur.Params,
+	}, "Payment params", "Shorter close grace period for the e2e suite")
+}
+
+// proposeAndVote submits a governance proposal with one message, signed by
+// the chain's validator key, and votes yes with it (the only validator).
+func proposeAndVote(top *topology.Topology, msg map[string]any, title, summary string) {
+	GinkgoHelper()
+	bz, err := json.Marshal(map[string]any{"messages": []any{msg}, "deposit": "10000000umerit", "title": title, "summary": summary})
 	Expect(err).NotTo(HaveOccurred())
 	file := filepath.Join(GinkgoT().TempDir(), "proposal.json")
 	Expect(os.WriteFile(file, bz, 0o644)).To(Succeed())
