@@ -25,6 +25,7 @@ func StartProcess(bin string, args []string, log string) (*Process, error) {
 	}
 	p := &Process{Log: log, cmd: exec.Command(bin, args...), done: make(chan struct{})}
 	p.cmd.Stdout, p.cmd.Stderr = logf, logf
+	dieWithParent(p.cmd)
 	if err := p.cmd.Start(); err != nil {
 		logf.Close()
 		return nil, err
