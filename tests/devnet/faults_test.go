@@ -18,6 +18,7 @@ var _ = Describe("the 4-validator devnet", Ordered, func() {
 	var n *network
 
 	BeforeAll(func() {
+		portsFree(5)
 		n = newNetwork(localchain.Binary(GinkgoT()))
 		n.startAll()
 		for _, nd := range n.nodes {

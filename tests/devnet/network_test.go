@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -30,6 +31,29 @@ type network struct {
 }
 
 func rpcPort(i int) int { return 27000 + 100*i + 57 }
+
+// nodePorts are the fixed loopback ports networks/devnet gives node i:
+// REST, P2P, RPC and gRPC.
+func nodePorts(i int) []int {
+	base := 27000 + 100*i
+	return []int{base + 17, base + 56, base + 57, base + 90}
+}
+
+// portsFree fails when something already listens where a node of this
+// network will. The committed devnet has fixed ports and keys, so a devnet
+// left running (make devnet, or a killed test run) would otherwise answer
+// for the nodes this suite starts and stops, and every fault spec would
+// measure the wrong chain.
+func portsFree(nodes int) {
+	for i := 0; i < nodes; i++ {
+		for _, port := range nodePorts(i) {
+			l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+			Expect(err).NotTo(HaveOccurred(),
+				"port %d is taken: another devnet may be running (make devnet-stop, or pkill meritd) before this suite", port)
+			_ = l.Close()
+		}
+	}
+}
 
 // newNetwork copies networks/devnet into a fresh directory (fresh data, the
 // committed keys, genesis and configs).
@@ -60,6 +84,8 @@ func copyDir(src, dst string) {
 	}
 }
 
+// start runs the node's meritd. A node that cannot bind its ports exits at
+// once; waitHeight reports that with the log.
 func (n *network) start(nd *node) {
 	proc, err := localchain.StartProcess(n.binary, []string{"start", "--home", nd.home}, filepath.Join(nd.home, "meritd.log"))
 	Expect(err).NotTo(HaveOccurred())
@@ -73,11 +99,16 @@ func (n *network) startAll() {
 }
 
 // stop ends a node gracefully (SIGTERM) or, with kill, like a crash (SIGKILL).
-func (n *network) stop(nd *node, kill bool) { nd.proc.Stop(kill, 15*time.Second) }
+// Once stopped, nothing may answer on the node's RPC port: if something does,
+// it is not this node.
+func (n *network) stop(nd *node, kill bool) {
+	nd.proc.Stop(kill, 15*time.Second)
+	Expect(nd.height()).To(BeNumerically("==", -1), "node%d stopped but its RPC port still answers: another process holds it", nd.index)
+}
 
 func (n *network) stopAll() {
 	for _, nd := range n.nodes {
-		n.stop(nd, false)
+		nd.proc.Stop(false, 15*time.Second)
 	}
 	if os.Getenv("KEEP_DEVNET") == "" {
 		_ = os.RemoveAll(n.root)
@@ -152,7 +183,12 @@ func (nd *node) header(h int64) (string, string, time.Time, error) {
 }
 
 func (n *network) waitHeight(nd *node, h int64, timeout time.Duration) {
-	Eventually(func() int64 { return nd.height() }, timeout, 200*time.Millisecond).
+	Eventually(func() int64 {
+		if nd.proc != nil && !nd.proc.Running() {
+			StopTrying(fmt.Sprintf("node%d exited:\n%s", nd.index, localchain.Tail(nd.proc.Log, 20))).Now()
+		}
+		return nd.height()
+	}, timeout, 200*time.Millisecond).
 		Should(BeNumerically(">=", h), "node%d did not reach height %d; log %s", nd.index, h, filepath.Join(nd.home, "meritd.log"))
 }
 
