@@ -59,6 +59,7 @@ func (e *epoch) clipRankAndBond() {
 	cons := e.consensus
 	rank := e.rank
 	bondSum := e.bondSum
+	var rates *liquidRates // liquid alpha only
 	for i := 0; i < n; i++ {
 		ents := e.ent[e.rowStart[i]:e.rowStart[i+1]]
 		e.trust[i] = clipRow(ents, cons, e.activeStake[i], rank)
@@ -81,7 +82,10 @@ func (e *epoch) clipRankAndBond() {
 				return
 			}
 			if p.LiquidAlpha {
-				k = e.bondRowLiquid(ents, old, keepOld, scratch)
+				if rates == nil {
+					rates = newLiquidRates(p)
+				}
+				k = e.bondRowLiquid(ents, old, keepOld, rates, scratch)
 			} else {
 				k = e.bondRow(ents, old, keepOld, scratch)
 			}
@@ -186,10 +190,9 @@ func bondRowAligned(ents []uint64, old []Entry, cons []Fixed, rate, keep Fixed, 
 }
 
 // bondRowLiquid is bondRow with the liquid alpha rate per bond.
-func (e *epoch) bondRowLiquid(ents []uint64, old []Entry, keepOld []Fixed, out []Entry) int {
+func (e *epoch) bondRowLiquid(ents []uint64, old []Entry, keepOld []Fixed, rates *liquidRates, out []Entry) int {
 	p := &e.in.Params
 	cons := e.consensus
-	slope := p.AlphaSigmoidSteepness.Div(FromUint(100))
 	penalty := p.BondsPenalty
 	k, a, b := 0, 0, 0
 	for a < len(ents) || b < len(old) {
@@ -212,7 +215,7 @@ func (e *epoch) bondRowLiquid(ents []uint64, old []Entry, keepOld []Fixed, out [
 		}
 		c := cons[uid]
 		wb := wv - mulUnit(penalty, wv-min(wv, c))
-		al := liquidAlpha(p, slope, wb, ov, c) // in [alpha_low, alpha_high] ⊂ [0, 1]
+		al := rates.rate(liquidDiff(wb, ov, c)) // in [alpha_low, alpha_high] ⊂ [0, 1]
 		nb := min(mulUnit(al, wb)+mulUnit(One-al, ov), One)
 		out[k] = Entry{UID: uint16(uid), Value: nb}
 		k += int(b2u(nb != 0))

@@ -86,13 +86,23 @@ func sigmoid(neg bool, mag Fixed) Fixed {
 // slope is steepness/100 (Fixed, rounded down) and the sigmoid argument is
 // slope·|diff − 0.5| rounded down, negated when diff < 0.5.
 func liquidAlpha(p *Params, slope, wb, old, consensus Fixed) Fixed {
+	return alphaOfDiff(p, slope, liquidDiff(wb, old, consensus))
+}
+
+// liquidDiff is the diff liquidAlpha's sigmoid reads: clamp(wb − consensus)
+// when wb ≥ old, else clamp(old − wb), clamped to [0, 1].
+func liquidDiff(wb, old, consensus Fixed) Fixed {
 	var diff Fixed
 	if wb >= old {
 		diff = wb.Sub(consensus)
 	} else {
 		diff = old.Sub(wb)
 	}
-	diff = diff.Min(One)
+	return diff.Min(One)
+}
+
+// alphaOfDiff is liquidAlpha for a given diff in [0, 1].
+func alphaOfDiff(p *Params, slope, diff Fixed) Fixed {
 	neg := diff < Half
 	var dev Fixed
 	if neg {
@@ -109,4 +119,33 @@ func liquidAlpha(p *Params, slope, wb, old, consensus Fixed) Fixed {
 		a = p.AlphaLow
 	}
 	return a
+}
+
+// liquidRates gives one epoch's liquid alpha rates by diff, remembering the
+// rate of diff 0 and of the last diff asked for. The rate is a function of
+// the diff alone, so this changes no result, only how often the sigmoid runs:
+// with a bonds penalty of 1 the clipped weight never exceeds consensus, so
+// every bond whose weight is at least its old value has diff 0 (in the
+// steady state of a subnet, most bonds), and equal weights give equal diffs.
+type liquidRates struct {
+	p                *Params
+	slope            Fixed
+	zero             Fixed // the rate at diff 0
+	lastDiff, lastAl Fixed // lastDiff starts above One, where no diff lies
+}
+
+func newLiquidRates(p *Params) *liquidRates {
+	slope := p.AlphaSigmoidSteepness.Div(FromUint(100))
+	return &liquidRates{p: p, slope: slope, zero: alphaOfDiff(p, slope, 0), lastDiff: Max}
+}
+
+// rate returns alphaOfDiff(p, slope, diff) for diff in [0, 1].
+func (r *liquidRates) rate(diff Fixed) Fixed {
+	if diff == 0 {
+		return r.zero
+	}
+	if diff != r.lastDiff {
+		r.lastDiff, r.lastAl = diff, alphaOfDiff(r.p, r.slope, diff)
+	}
+	return r.lastAl
 }

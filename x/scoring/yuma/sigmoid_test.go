@@ -71,3 +71,20 @@ func TestLiquidAlpha(t *testing.T) {
 		}
 	}
 }
+
+// TestLiquidRatesMemo: the remembered rates equal the sigmoid's for every
+// diff, in any order of asking (repeats, zeros, and changes of diff).
+func TestLiquidRatesMemo(t *testing.T) {
+	for _, steep := range []Fixed{0, FromUint(1000), FromUint(7), Max} {
+		p := DefaultParams()
+		p.AlphaSigmoidSteepness = steep
+		slope := steep.Div(FromUint(100))
+		r := newLiquidRates(&p)
+		diffs := []Fixed{0, 0, 1, 1, 0, Half, Half, One, 0, One, One / 3, 1 << 20, 1 << 20, 0}
+		for k, d := range diffs {
+			if got, want := r.rate(d), alphaOfDiff(&p, slope, d); got != want {
+				t.Fatalf("steepness %s, diff %d (#%d): rate %d, want %d", steep, d, k, got, want)
+			}
+		}
+	}
+}
