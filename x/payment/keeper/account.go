@@ -162,9 +162,12 @@ func (k Keeper) UpdateAccount(ctx context.Context, msg *types.MsgUpdateAccount) 
 		a.SpendLimitPerEpoch = msg.SpendLimitPerEpoch
 	}
 	if msg.SetAllowedGateways {
-		if a.AllowedGateways, err = k.gatewayList(msg.AllowedGateways, p.MaxGatewaysPerAccount); err != nil {
+		list, err := k.gatewayList(msg.AllowedGateways, p.MaxGatewaysPerAccount)
+		if err != nil {
 			return err
 		}
+		height := sdk.UnwrapSDKContext(ctx).BlockHeight()
+		a.SetAllowedGateways(list, height, height+int64(p.CloseGraceBlocks), p.MaxGatewaysPerAccount)
 	}
 	if msg.KeyHash != "" && msg.KeyHash != a.KeyHash {
 		if err := types.ValidateKeyHash(msg.KeyHash); err != nil {

@@ -24,6 +24,7 @@ func TestGenesisRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	m.mustSettle(item(a, 700, 2), item(b, 900, 3))
+	m.allow(b, addr("elsewhere")) // m.gw keeps a grace to settle b
 	m.close(a)
 	if err := m.Run(func(ctx sdk.Context) error {
 		_, err := m.PaymentMsg.ServeGateway(ctx, &types.MsgServeGateway{Hotkey: m.gw.String(), Netuid: m.netuid, Url: "https://gw.example/v1"})
@@ -65,6 +66,20 @@ func TestGenesisRoundTrip(t *testing.T) {
 	bad.Accounts = append(append([]types.Account{}, gs.Accounts...), gs.Accounts[0])
 	if err := bad.Validate(); err == nil {
 		t.Fatal("a genesis with a duplicate account validated")
+	}
+	for name, edit := range map[string]func(*types.Account){
+		"revoked list without a deadline": func(a *types.Account) { a.RevokedGateways = []string{m.gw.String()} },
+		"revoked any with a list": func(a *types.Account) {
+			a.RevokedAny, a.RevokedGateways, a.RevokedUntil = true, []string{m.gw.String()}, 9
+		},
+		"negative deadline": func(a *types.Account) { a.RevokedUntil = -1 },
+	} {
+		bad := *gs
+		bad.Accounts = append([]types.Account{}, gs.Accounts...)
+		edit(&bad.Accounts[0])
+		if err := bad.Validate(); err == nil {
+			t.Errorf("a genesis with a %s validated", name)
+		}
 	}
 }
 

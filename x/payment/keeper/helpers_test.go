@@ -108,6 +108,22 @@ func (m *market) mustSettle(items ...types.UsageItem) *types.MsgSettleUsageRespo
 	return resp
 }
 
+// allow replaces an account's allowed-gateways list, as its payer.
+func (m *market) allow(id uint64, gateways ...sdk.AccAddress) {
+	m.t.Helper()
+	list := make([]string, len(gateways))
+	for i, g := range gateways {
+		list[i] = g.String()
+	}
+	if err := m.Run(func(ctx sdk.Context) error {
+		_, err := m.PaymentMsg.UpdateAccount(ctx, &types.MsgUpdateAccount{Payer: m.payer.String(), AccountId: id,
+			SetAllowedGateways: true, AllowedGateways: list, SpendLimitPerEpoch: sdkmath.ZeroInt()})
+		return err
+	}); err != nil {
+		m.t.Fatal(err)
+	}
+}
+
 func item(id, tokens, requests uint64) types.UsageItem {
 	return types.UsageItem{AccountId: id, CumulativeTokens: tokens, CumulativeRequests: requests}
 }

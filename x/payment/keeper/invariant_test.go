@@ -98,10 +98,23 @@ func randomRun(t *testing.T, seed int64, blocks int) {
 				if len(ids) > 0 && r.Intn(3) == 0 {
 					id := ids[r.Intn(len(ids))]
 					a, err := m.Payment.GetAccount(m.Ctx, id)
-					if err == nil {
-						payer, _ := sdk.AccAddressFromBech32(a.Payer)
+					if err == nil && r.Intn(2) == 0 {
 						_ = m.Run(func(ctx sdk.Context) error {
-							_, err := m.PaymentMsg.CloseAccount(ctx, &types.MsgCloseAccount{Payer: payer.String(), AccountId: id})
+							_, err := m.PaymentMsg.CloseAccount(ctx, &types.MsgCloseAccount{Payer: a.Payer, AccountId: id})
+							return err
+						})
+					} else if err == nil {
+						// Drop or restore the settling gateway: its usage
+						// settles within the grace, is refused after it.
+						var list []string
+						for _, gw := range []sdk.AccAddress{m.gw, addr("elsewhere")} {
+							if r.Intn(2) == 0 {
+								list = append(list, gw.String())
+							}
+						}
+						_ = m.Run(func(ctx sdk.Context) error {
+							_, err := m.PaymentMsg.UpdateAccount(ctx, &types.MsgUpdateAccount{Payer: a.Payer, AccountId: id,
+								SetAllowedGateways: true, AllowedGateways: list, SpendLimitPerEpoch: sdkmath.ZeroInt()})
 							return err
 						})
 					}

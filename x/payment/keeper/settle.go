@@ -128,7 +128,9 @@ func (k Keeper) settleItem(ctx context.Context, sc settleCtx, it types.UsageItem
 		return refused(a.Id, "account is for subnet %d", a.Netuid), nil
 	case a.Closing && sc.height > a.CloseAt:
 		return refused(a.Id, "account closed: settlement was possible until block %d", a.CloseAt), nil
-	case len(a.AllowedGateways) > 0 && !contains(a.AllowedGateways, sc.gwStr):
+	case !a.MaySettle(sc.gwStr, sc.height) && a.RevokedUntil > 0:
+		return refused(a.Id, "gateway not in the account's allowed list (removed gateways could settle until block %d)", a.RevokedUntil), nil
+	case !a.MaySettle(sc.gwStr, sc.height):
 		return refused(a.Id, "gateway not in the account's allowed list"), nil
 	}
 	key := collections.Join(a.Id, sc.gateway)
@@ -229,15 +231,6 @@ func (k Keeper) moveRevenue(ctx context.Context, sc settleCtx, tot settleTotals)
 	r.ToSubnet, r.Shortfall = r.ToSubnet.Add(tot.toSubnet), r.Shortfall.Add(tot.shortfall)
 	r.Tokens = satAdd(r.Tokens, tot.tokens)
 	return k.Revenue.Set(ctx, sc.netuid, r)
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // satAdd adds without wrapping: lifetime token sums are statistics, and a

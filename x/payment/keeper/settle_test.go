@@ -162,13 +162,7 @@ func TestSettleRefusals(t *testing.T) {
 		t.Fatalf("charged %s, want only the good item's 7", resp.Charged)
 	}
 	// The allowed list admits the named gateway.
-	if err := m.Run(func(ctx sdk.Context) error {
-		_, err := m.PaymentMsg.UpdateAccount(ctx, &types.MsgUpdateAccount{Payer: m.payer.String(), AccountId: restricted,
-			SetAllowedGateways: true, AllowedGateways: []string{m.gw.String()}, SpendLimitPerEpoch: sdkmath.ZeroInt()})
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
+	m.allow(restricted, m.gw)
 	if r := m.mustSettle(item(restricted, 5, 1)); r.Results[0].Refused != "" || !r.Charged.Equal(sdkmath.NewInt(5)) {
 		t.Fatalf("allowed gateway refused: %+v", r)
 	}
@@ -277,4 +271,33 @@ func TestCappedChargeDropsFraction(t *testing.T) {
 	if st.Settlement.Remainder != 0 || !m.account(id).Balance.IsZero() {
 		t.Fatalf("after a capped charge: remainder %d, balance %s", st.Settlement.Remainder, m.account(id).Balance)
 	}
+}
+
+// TestRemovedGatewaySettlesWithinGrace: a payer who drops a gateway from
+// the allowed list right after being served still pays for what it served,
+// for close_grace_blocks; after that the gateway is refused with the
+// deadline it missed.
+func TestRemovedGatewaySettlesWithinGrace(t *testing.T) {
+	m := newMarket(t, 1_000_000)
+	id := m.mustOpen("k", 5_000_000)
+	m.allow(id, addr("elsewhere"))
+	until := m.account(id).RevokedUntil
+	if want := m.Ctx.BlockHeight() + int64(types.DefaultParams().CloseGraceBlocks); until != want {
+		t.Fatalf("revoked_until %d, want %d", until, want)
+	}
+	m.AdvanceTo(until)
+	if r := m.mustSettle(item(id, 700, 1)); r.Results[0].Refused != "" || !r.Charged.Equal(sdkmath.NewInt(700)) {
+		t.Fatalf("settlement within the grace: %+v", r.Results[0])
+	}
+	m.Advance(1)
+	r := m.mustSettle(item(id, 900, 2))
+	if !strings.Contains(r.Results[0].Refused, "allowed list") || !r.Charged.IsZero() {
+		t.Fatalf("settlement after the grace: %+v", r.Results[0])
+	}
+	// A second change after the grace does not revive the first.
+	m.allow(id, addr("elsewhere"))
+	if r := m.mustSettle(item(id, 900, 2)); r.Results[0].Refused == "" {
+		t.Fatalf("an expired removal came back: %+v", r.Results[0])
+	}
+	m.checkBooks()
 }

@@ -50,8 +50,12 @@ func (gs GenesisState) Validate() error {
 				return fmt.Errorf("account %d: %s must be a non-negative integer", a.Id, f.name)
 			}
 		}
-		if uint64(len(a.AllowedGateways)) > uint64(gs.Params.MaxGatewaysPerAccount) || a.GatewayCount > gs.Params.MaxGatewaysPerAccount {
+		if uint64(len(a.AllowedGateways)) > uint64(gs.Params.MaxGatewaysPerAccount) || a.GatewayCount > gs.Params.MaxGatewaysPerAccount ||
+			uint64(len(a.RevokedGateways)) > uint64(gs.Params.MaxGatewaysPerAccount) {
 			return fmt.Errorf("account %d: more than max_gateways_per_account gateways", a.Id)
+		}
+		if a.RevokedUntil < 0 || (a.RevokedAny && len(a.RevokedGateways) > 0) || ((a.RevokedAny || len(a.RevokedGateways) > 0) && a.RevokedUntil == 0) {
+			return fmt.Errorf("account %d: revoked gateways need revoked_until > 0, and revoked_any an empty list", a.Id)
 		}
 	}
 	type pair struct {

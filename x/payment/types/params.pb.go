@@ -31,7 +31,8 @@ type Params struct {
 	// Smallest deposit that opens an access account, umerit.
 	MinDeposit cosmossdk_io_math.Int `protobuf:"bytes,1,opt,name=min_deposit,json=minDeposit,proto3,customtype=cosmossdk.io/math.Int" json:"min_deposit"`
 	// Blocks after MsgCloseAccount during which gateways may still settle what
-	// they served; the balance is refunded after it.
+	// they served; the balance is refunded after it. Also how long a gateway
+	// removed from an account's allowed list may settle what it served.
 	CloseGraceBlocks uint64 `protobuf:"varint,2,opt,name=close_grace_blocks,json=closeGraceBlocks,proto3" json:"close_grace_blocks,omitempty"`
 	// Share of every charge paid to the settling gateway's owner, basis points.
 	GatewayFeeBps uint32 `protobuf:"varint,3,opt,name=gateway_fee_bps,json=gatewayFeeBps,proto3" json:"gateway_fee_bps,omitempty"`
