@@ -182,7 +182,7 @@ func (s *settler) step(ctx context.Context, mg *Metagraph) {
 	}
 	unsettled := s.meter.UnsettledCost()
 	s.metrics.Unsettled.Set(float64(unsettled))
-	if mg.Height-s.lastSettle < int64(s.cfg.SettleEvery) && unsettled < s.cfg.SettleThreshold && !s.meter.ClosingDue() {
+	if mg.Height-s.lastSettle < int64(s.cfg.SettleEvery) && unsettled < s.cfg.SettleThreshold && !s.meter.DeadlineDue() {
 		return
 	}
 	if !mg.HasPermit() {

@@ -308,23 +308,48 @@ func BenchmarkAdmitFinish(b *testing.B) {
 	})
 }
 
-func TestClosingDue(t *testing.T) {
+// TestDeadlineDue: usage of an account that closes, or that drops this
+// gateway from its allowed list, must settle before the deadline.
+func TestDeadlineDue(t *testing.T) {
 	m := newMeter(t, t.TempDir())
 	const key = "key-aaaaaaaaaaaaaaaa"
 	m.SetBook(NewBook([]paymenttypes.Account{account(1, key, 1000)}, 1, gw, 1_000_000, 0, 10))
 	tk, _ := m.Admit(key, 10)
 	_, _ = tk.Finish(10)
-	if m.ClosingDue() {
+	if m.DeadlineDue() {
 		t.Fatal("an open account is not due")
 	}
 	m.SetBook(NewBook([]paymenttypes.Account{account(1, key, 1000, func(a *paymenttypes.Account) { a.Closing, a.CloseAt = true, 30 })}, 1, gw, 1_000_000, 0, 11))
-	if !m.ClosingDue() {
+	if !m.DeadlineDue() {
 		t.Fatal("a closing account with unsettled usage is due")
 	}
 	items, _ := m.Pending(10)
 	_, _ = m.Applied(items, []paymenttypes.ItemResult{{AccountId: 1, Charged: sdkmath.NewInt(10), Shortfall: sdkmath.ZeroInt()}}, 12, 1_000_000)
-	if m.ClosingDue() {
+	if m.DeadlineDue() {
 		t.Fatal("settled: nothing due")
+	}
+
+	// The payer keeps the account open but allows only another gateway:
+	// this one may not serve it, and settles what it served before the
+	// chain's grace ends.
+	const key2 = "key-bbbbbbbbbbbbbbbb"
+	m.SetBook(NewBook([]paymenttypes.Account{account(2, key2, 1000)}, 1, gw, 1_000_000, 0, 13))
+	tk, _ = m.Admit(key2, 10)
+	_, _ = tk.Finish(10)
+	revoked := account(2, key2, 1000, func(a *paymenttypes.Account) {
+		a.AllowedGateways, a.RevokedGateways, a.RevokedUntil = []string{"elsewhere"}, []string{gw}, 40
+	})
+	m.SetBook(NewBook([]paymenttypes.Account{revoked}, 1, gw, 1_000_000, 0, 14))
+	if _, err := m.Admit(key2, 10); !errors.Is(err, ErrNotAllowed) {
+		t.Fatalf("a removed gateway served: %v", err)
+	}
+	if a, _ := m.book.Load().ByID(2); a.SettleBy != 40 || !m.DeadlineDue() {
+		t.Fatalf("removed gateway: settle by %d, due %v; want 40, true", a.SettleBy, m.DeadlineDue())
+	}
+	// Past the deadline the chain refuses; nothing left to hurry for.
+	m.SetBook(NewBook([]paymenttypes.Account{revoked}, 1, gw, 1_000_000, 0, 41))
+	if m.DeadlineDue() {
+		t.Fatal("due past the deadline")
 	}
 }
 

@@ -3,7 +3,6 @@ package billing
 import (
 	"encoding/hex"
 	"math"
-	"slices"
 
 	sdkmath "cosmossdk.io/math"
 
@@ -23,8 +22,12 @@ type Account struct {
 	// during the grace period).
 	Closing bool
 	CloseAt int64
-	// Allowed says whether this gateway may charge the account.
+	// Allowed says whether this gateway may serve the account.
 	Allowed bool
+	// SettleBy is the last block at which this gateway can settle what it
+	// served (the account closes, or its payer removed this gateway from
+	// the allowed list); 0 when there is no deadline.
+	SettleBy int64
 }
 
 // Book is the subnet's access accounts, indexed by key hash, at one height.
@@ -49,8 +52,13 @@ func NewBook(accounts []paymenttypes.Account, netuid uint32, gateway string, pri
 			continue
 		}
 		acc := &Account{ID: a.Id, Balance: saturate(a.Balance), SpendLimit: saturate(a.SpendLimitPerEpoch),
-			Closing: a.Closing, CloseAt: a.CloseAt,
-			Allowed: len(a.AllowedGateways) == 0 || slices.Contains(a.AllowedGateways, gateway)}
+			Closing: a.Closing, CloseAt: a.CloseAt, Allowed: a.Allows(gateway)}
+		if a.Closing {
+			acc.SettleBy = a.CloseAt
+		}
+		if !acc.Allowed && a.MaySettle(gateway, height) && (acc.SettleBy == 0 || a.RevokedUntil < acc.SettleBy) {
+			acc.SettleBy = a.RevokedUntil
+		}
 		if a.Epoch == epoch {
 			acc.EpochSpent = saturate(a.EpochSpent)
 		}

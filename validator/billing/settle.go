@@ -11,8 +11,9 @@ import (
 
 // Pending makes the ledger durable, then lists the counters to report:
 // every account whose served counters are ahead of what the chain holds,
-// accounts in their closing grace period first (their window ends), then
-// by account id; at most max items. Only counters that reached the disk
+// accounts with a settlement deadline first, soonest first (closing, or
+// this gateway removed from the allowed list), then by account id; at most
+// max items. Only counters that reached the disk
 // are ever reported, so a crash cannot make the chain charge usage this
 // gateway would then forget.
 func (m *Meter) Pending(max int) ([]paymenttypes.UsageItem, error) {
@@ -20,10 +21,10 @@ func (m *Meter) Pending(max int) ([]paymenttypes.UsageItem, error) {
 		return nil, err
 	}
 	b := m.book.Load()
-	closeAt := func(id uint64) int64 {
+	settleBy := func(id uint64) int64 {
 		if b != nil {
-			if a, ok := b.ByID(id); ok && a.Closing {
-				return a.CloseAt
+			if a, ok := b.ByID(id); ok {
+				return a.SettleBy
 			}
 		}
 		return 0
@@ -35,7 +36,7 @@ func (m *Meter) Pending(max int) ([]paymenttypes.UsageItem, error) {
 		}
 	}
 	slices.SortStableFunc(due, func(x, y Usage) int {
-		cx, cy := closeAt(x.Account), closeAt(y.Account)
+		cx, cy := settleBy(x.Account), settleBy(y.Account)
 		switch {
 		case cx != 0 && cy == 0:
 			return -1
@@ -145,15 +146,16 @@ func (m *Meter) SetSettled(rec paymenttypes.Settlement) error {
 	return m.ledger.settle(rec.AccountId, s)
 }
 
-// ClosingDue says an account in its closing grace period has unsettled
-// usage: it must settle before the period ends, whatever the interval.
-func (m *Meter) ClosingDue() bool {
+// DeadlineDue says an account with a settlement deadline (closing, or this
+// gateway removed from its allowed list) has unsettled usage: it must
+// settle before the deadline, whatever the interval.
+func (m *Meter) DeadlineDue() bool {
 	b := m.book.Load()
 	if b == nil {
 		return false
 	}
 	for _, u := range m.ledger.All() {
-		if a, ok := b.ByID(u.Account); ok && a.Closing && u.Dropped == "" && u.Tokens > u.Settled.Tokens {
+		if a, ok := b.ByID(u.Account); ok && a.SettleBy != 0 && u.Dropped == "" && u.Tokens > u.Settled.Tokens {
 			return true
 		}
 	}
