@@ -43,6 +43,7 @@ func (e *epoch) clipRankAndBond() {
 		}
 	}
 	aligned := !anyNew && !p.LiquidAlpha && p.BondsPenalty == One
+	alignedLiquid := !anyNew && p.LiquidAlpha
 	oldRow := func(i int) []Entry {
 		if in.Bonds == nil || keepOld[i] == 0 {
 			return nil
@@ -60,6 +61,9 @@ func (e *epoch) clipRankAndBond() {
 	rank := e.rank
 	bondSum := e.bondSum
 	var rates *liquidRates // liquid alpha only
+	if p.LiquidAlpha {
+		rates = newLiquidRates(p)
+	}
 	for i := 0; i < n; i++ {
 		ents := e.ent[e.rowStart[i]:e.rowStart[i+1]]
 		e.trust[i] = clipRow(ents, cons, e.activeStake[i], rank)
@@ -76,15 +80,15 @@ func (e *epoch) clipRankAndBond() {
 			// UIDs equal to the (checked) weight row's, values ≤ 1.
 			k = bondRowAligned(ents, old, cons, One-p.BondsMovingAverage, p.BondsMovingAverage, scratch)
 		}
+		if alignedLiquid && len(ents) == len(old) {
+			k = bondRowAlignedLiquid(ents, old, cons, p.BondsPenalty, rates, scratch)
+		}
 		if k < 0 {
 			if checkRow(old, n, One) != nil {
 				e.malformed = true
 				return
 			}
 			if p.LiquidAlpha {
-				if rates == nil {
-					rates = newLiquidRates(p)
-				}
 				k = e.bondRowLiquid(ents, old, keepOld, rates, scratch)
 			} else {
 				k = e.bondRow(ents, old, keepOld, scratch)
@@ -183,6 +187,36 @@ func bondRowAligned(ents []uint64, old []Entry, cons []Fixed, rate, keep Fixed, 
 		}
 		wb := min(entWeight(x), cons[uid])
 		nb := min(mulUnit(rate, wb)+mulUnit(keep, o.Value), One)
+		out[k] = Entry{UID: uid, Value: nb}
+		k += int(b2u(nb != 0))
+	}
+	return k
+}
+
+// bondRowAlignedLiquid is bondRowAligned with the liquid alpha rate per bond
+// (bondRowLiquid's arithmetic), for any penalty. Where the clipped weight is
+// at least the old bond and the penalty is 1, the diff is 0 and the rate is
+// known without a call.
+//
+//go:noinline
+func bondRowAlignedLiquid(ents []uint64, old []Entry, cons []Fixed, penalty Fixed, rates *liquidRates, out []Entry) int {
+	old = old[:len(ents)]
+	out = out[:len(ents)]
+	zero := rates.zero
+	k := 0
+	for t, x := range ents {
+		o := old[t]
+		uid := entCol(x)
+		if o.UID != uid || o.Value > One {
+			return -1
+		}
+		w, c := entWeight(x), cons[uid]
+		wb := w - mulUnit(penalty, w-min(w, c))
+		al := zero
+		if diff := liquidDiff(wb, o.Value, c); diff != 0 {
+			al = rates.rate(diff)
+		}
+		nb := min(mulUnit(al, wb)+mulUnit(One-al, o.Value), One)
 		out[k] = Entry{UID: uid, Value: nb}
 		k += int(b2u(nb != 0))
 	}
