@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/meritnet/merit/validator/internal/validatortest"
 	paymenttypes "github.com/meritnet/merit/x/payment/types"
 )
 
@@ -11,7 +12,7 @@ import (
 // it again (a transaction per restart, refused by the serving rate limit
 // when the restart is quick); a changed URL is announced.
 func TestGatewayAnnouncedOnceAcrossRestarts(t *testing.T) {
-	id := newIdentity(t, "val")
+	id := validatortest.NewIdentity(t, "val")
 	f := newFakeChain(1000, false, id, 0)
 	home := t.TempDir()
 	start := func(url string) (stop func()) {

@@ -2,6 +2,7 @@ package validator
 
 import (
 	"github.com/meritnet/merit/validator/dashboard"
+	"github.com/meritnet/merit/validator/miners"
 )
 
 // dashboardData assembles the page from the validator's live state.
@@ -36,7 +37,7 @@ func (v *Validator) dashboardData() dashboard.Data {
 			row.HasScore, row.Score = true, s.Score
 			row.TTFTMillis, row.TPS = s.TTFTMillis, s.TPS
 			row.LastResult, row.LastReason, row.LastDetail = s.LastResult, s.LastReason, s.LastDetail
-			row.Failed = s.LastResult == ResultFailedVerification || s.LastResult == ResultWrongModel
+			row.Failed = s.LastResult == miners.ResultFailedVerification || s.LastResult == miners.ResultWrongModel
 		}
 		d.Rows = append(d.Rows, row)
 	}

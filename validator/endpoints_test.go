@@ -8,6 +8,9 @@ import (
 	"net/netip"
 	"sync/atomic"
 	"testing"
+
+	"github.com/meritnet/merit/validator/internal/validatortest"
+	"github.com/meritnet/merit/validator/miners"
 )
 
 func TestPublicIP(t *testing.T) {
@@ -69,16 +72,16 @@ func TestValidatorRefusesInwardEndpoints(t *testing.T) {
 	var hits atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { hits.Add(1) }))
 	defer srv.Close()
-	id := newIdentity(t, "val")
+	id := validatortest.NewIdentity(t, "val")
 	f := newFakeChain(10, true, id, 0)
 	addr := srv.Listener.Addr().String()
-	m := Miner{UID: 1, Hotkey: newIdentity(t, "m").Address(), Address: addr}
+	m := miners.Miner{UID: 1, Hotkey: validatortest.NewIdentity(t, "m").Address(), Address: addr}
 	for _, allow := range []bool{false, true} {
 		v, err := New(Config{Home: t.TempDir(), Netuid: 1, AllowPrivateEndpoints: allow}, f, id, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := v.callable(context.Background(), []Miner{m}); (len(got) == 1) != allow {
+		if got := v.callable(context.Background(), []miners.Miner{m}); (len(got) == 1) != allow {
 			t.Fatalf("allow=%v: callable %v", allow, got)
 		}
 		before := hits.Load()

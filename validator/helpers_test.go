@@ -6,31 +6,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cosmos/cosmos-sdk/crypto/hd"
-	"github.com/cosmos/cosmos-sdk/crypto/keyring"
-	sdk "github.com/cosmos/cosmos-sdk/types"
-
 	"github.com/meritnet/merit/client/chain/chaintest"
 	"github.com/meritnet/merit/client/identity"
 	subnettypes "github.com/meritnet/merit/x/subnet/types"
 )
 
-// newIdentity makes a fresh secp256k1 hotkey in an in-memory keyring.
-func newIdentity(t testing.TB, name string) *identity.Identity {
-	t.Helper()
-	kr, err := identity.Open(identity.BackendMemory, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := kr.NewMnemonic(name, keyring.English, sdk.FullFundraiserPath, "", hd.Secp256k1); err != nil {
-		t.Fatal(err)
-	}
-	id, err := identity.Load(kr, name, identity.WithCachedKey())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return id
-}
+const (
+	testKey = "sk-test-0123456789abcdef"
+	paidKey = "sk-merit-paid-0123456789abcdef"
+)
 
 // newFakeChain is a chaintest chain at height 1 whose subnet 1 has the
 // given tempo and commit-reveal mode (reveal period 1, weights rate limit

@@ -12,7 +12,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/meritnet/merit/client/transport"
 	"github.com/meritnet/merit/internal/connlimit"
+	"github.com/meritnet/merit/validator/gateway"
+	"github.com/meritnet/merit/validator/internal/validatortest"
+	"github.com/meritnet/merit/validator/miners"
+	"github.com/meritnet/merit/validator/reference"
 )
 
 // TestSlowBodiesDoNotHoldTheServer: 100 connections with a valid key that
@@ -20,9 +25,19 @@ import (
 // the per-IP cap at once) long before their senders give up, and the
 // server still streams answers afterwards.
 func TestSlowBodiesDoNotHoldTheServer(t *testing.T) {
-	eng, _ := tinyReference(t)
-	good := startMiner(t, 2, eng)
-	g, _, _ := newTestGateway(t, []Miner{good}, 0)
+	eng, _ := validatortest.TinyReference(t)
+	good := validatortest.StartMiner(t, 2, eng)
+	keys, err := gateway.LoadAPIKeys(validatortest.KeysFile(t, "alice "+testKey+"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := transport.NewClient(validatortest.NewIdentity(t, "val"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, ref := validatortest.TinyReference(t)
+	g := gateway.New(gateway.Config{Keys: keys, Client: c, Miners: func() []miners.Miner { return []miners.Miner{good} },
+		Reference: func() *reference.Reference { return ref }, MaxTokens: func() int { return 16 }, Record: func(miners.Outcome) {}})
 	mux := http.NewServeMux()
 	mux.Handle("/v1/", g)
 	lim := HTTPLimits{ReadTimeout: time.Second, WriteTimeout: 2 * time.Second, IdleTimeout: 2 * time.Second, MaxConnsPerIP: 64}

@@ -25,6 +25,8 @@ import (
 	"github.com/meritnet/merit/inference"
 	"github.com/meritnet/merit/miner"
 	"github.com/meritnet/merit/testutil/localchain"
+	"github.com/meritnet/merit/validator/internal/validatortest"
+	"github.com/meritnet/merit/validator/miners"
 	subnettypes "github.com/meritnet/merit/x/subnet/types"
 )
 
@@ -129,7 +131,7 @@ func startTestNet(t *testing.T) *testNet {
 		// another model, announced under its own id.
 		"othermodel": seven,
 		// The same model passed off as merit-tiny: only verification can tell.
-		"cheat": disguised{Engine: seven, info: tiny.Info()},
+		"cheat": validatortest.Disguised{Engine: seven, Claimed: tiny.Info()},
 	}
 	for name, e := range engines {
 		srv, err := miner.NewServer(miner.ServerConfig{Engine: e, Signer: n.ids[name], MaxTokens: func() int { return 12 }})
@@ -208,7 +210,7 @@ func TestValidatorOnChain(t *testing.T) {
 			h, s := scoreOf(v, n.uids["honest"]), scoreOf(v, n.uids["slow"])
 			o, c := scoreOf(v, n.uids["othermodel"]), scoreOf(v, n.uids["cheat"])
 			return h.Rounds >= 3 && h.Score > s.Score && s.Score > 0 && o.Score == 0 && c.Score == 0 &&
-				o.LastResult == ResultWrongModel && c.LastResult == ResultFailedVerification
+				o.LastResult == miners.ResultWrongModel && c.LastResult == miners.ResultFailedVerification
 		})
 		t.Logf("scores: %+v", v.Scores())
 	})
@@ -380,7 +382,7 @@ func TestValidatorOnChain(t *testing.T) {
 		n.miners["honest"].Close()
 		eventually(t, 60*time.Second, "the stopped miner's score to halve", func() bool {
 			s := scoreOf(v2, uid)
-			return s.Rounds >= before.Rounds+2 && s.Score < before.Score*0.55 && s.LastResult == ResultRefused
+			return s.Rounds >= before.Rounds+2 && s.Score < before.Score*0.55 && s.LastResult == miners.ResultRefused
 		})
 		if s := scoreOf(v2, n.uids["slow"]); s.Score <= 0 {
 			t.Fatalf("the slow miner lost its score too: %+v", s)

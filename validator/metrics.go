@@ -7,6 +7,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/meritnet/merit/inference"
+	"github.com/meritnet/merit/validator/gateway"
+	"github.com/meritnet/merit/validator/miners"
+	"github.com/meritnet/merit/validator/reference"
 )
 
 // Metrics are the validator's Prometheus series, on their own registry so
@@ -86,10 +91,10 @@ func NewMetrics() *Metrics {
 	}
 	r.MustRegister(m.Probes, m.VerificationFailures, m.WeightSubmissions, m.Score, m.TTFT, m.TokensPerSecond,
 		m.ProbeLatency, m.Rounds, m.Gateway, m.SpotChecks, m.Height, m.PendingCommits, m.ChainErrors, m.GatewayLatency)
-	for _, res := range ProbeResults() {
+	for _, res := range miners.ProbeResults() {
 		m.Probes.WithLabelValues(res)
 	}
-	for _, reason := range VerificationReasons() {
+	for _, reason := range verificationReasons() {
 		m.VerificationFailures.WithLabelValues(reason)
 	}
 	for _, kind := range []string{"set", "commit", "reveal"} {
@@ -112,7 +117,23 @@ func (m *Metrics) SetScores(scores []MinerScore) {
 	}
 }
 
+// gateway is the gateway's share of the series.
+func (m *Metrics) gateway() *gateway.Metrics {
+	return &gateway.Metrics{Requests: m.Gateway, Latency: m.GatewayLatency, SpotChecks: m.SpotChecks,
+		VerificationFailures: m.VerificationFailures}
+}
+
 // Handler serves the registry in the Prometheus text format.
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{Registry: m.Registry})
+}
+
+// verificationReasons lists the failure reasons for metric labels.
+func verificationReasons() []string {
+	return []string{
+		string(inference.ReasonInvalidToken), string(inference.ReasonTooLong), string(inference.ReasonMissingLogprobs),
+		string(inference.ReasonNotArgmax), string(inference.ReasonNotSampled), string(inference.ReasonLogprobMismatch),
+		string(inference.ReasonTopLogprobMismatch), string(inference.ReasonDecodeMismatch),
+		string(inference.ReasonBadStopReason), string(inference.ReasonTruncated), reference.ReasonPromptMismatch, miners.ResultWrongModel,
+	}
 }

@@ -2,6 +2,7 @@ package validator
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -12,6 +13,8 @@ import (
 
 	"github.com/meritnet/merit/client/transport"
 	"github.com/meritnet/merit/miner"
+	"github.com/meritnet/merit/validator/internal/validatortest"
+	"github.com/meritnet/merit/validator/miners"
 )
 
 // fakeClock is a clock tests move by hand.
@@ -185,11 +188,11 @@ func TestPacedTransportRefusesForTheMiner(t *testing.T) {
 	p := NewPacer(0)
 	clk := &fakeClock{t: time.Unix(1000, 0)} // no refill, however slow the machine
 	p.now = clk.now
-	c, err := transport.NewClient(newIdentity(t, "val"), &http.Client{Transport: p.Transport(nil)})
+	c, err := transport.NewClient(validatortest.NewIdentity(t, "val"), &http.Client{Transport: p.Transport(nil)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	hk := newIdentity(t, "m").Address()
+	hk := validatortest.NewIdentity(t, "m").Address()
 	if _, err := c.Do(context.Background(), http.MethodPost, srv.URL+"/v1/completions", hk, []byte(`{}`)); isRateLimited(err) {
 		t.Fatalf("first request: %v", err)
 	}
@@ -230,8 +233,8 @@ func refusing(n int32, next http.Handler) (http.Handler, *atomic.Int32) {
 // on after the bucket had time to refill, and without such traffic at
 // all, the 429 is the miner's and counts.
 func TestProbeRefusedByOwnTrafficNotCounted(t *testing.T) {
-	eng, ref := tinyReference(t)
-	id := newIdentity(t, "miner")
+	eng, ref := validatortest.TinyReference(t)
+	id := validatortest.NewIdentity(t, "miner")
 	srv, err := miner.NewServer(miner.ServerConfig{Engine: eng, Signer: id, MaxTokens: func() int { return 24 }})
 	if err != nil {
 		t.Fatal(err)
@@ -244,19 +247,19 @@ func TestProbeRefusedByOwnTrafficNotCounted(t *testing.T) {
 		ownMark  bool
 		sent     int32
 	}{
-		{"own traffic, then capacity", 1, true, ResultOK, false, 2},
+		{"own traffic, then capacity", 1, true, miners.ResultOK, false, 2},
 		// A second later the validator's traffic no longer explains an
 		// empty bucket: the refusal is the miner's.
-		{"own traffic, refusals go on", 100, true, ResultRejected, false, 2},
-		{"no own traffic", 1, false, ResultRejected, false, 1},
+		{"own traffic, refusals go on", 100, true, miners.ResultRejected, false, 2},
+		{"no own traffic", 1, false, miners.ResultRejected, false, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h, seen := refusing(tc.refusals, srv.Handler())
 			hs := httptest.NewServer(h)
 			defer hs.Close()
-			m := Miner{UID: 1, Hotkey: id.Address(), Address: strings.TrimPrefix(hs.URL, "http://"), ModelID: eng.Info().ID}
+			m := miners.Miner{UID: 1, Hotkey: id.Address(), Address: strings.TrimPrefix(hs.URL, "http://"), ModelID: eng.Info().ID}
 			p := NewPacer(2)
-			c, err := transport.NewClient(newIdentity(t, "val"), &http.Client{Transport: p.Transport(nil)})
+			c, err := transport.NewClient(validatortest.NewIdentity(t, "val"), &http.Client{Transport: p.Transport(nil)})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -296,11 +299,11 @@ func TestAcquiredRequestPassesTheTransport(t *testing.T) {
 	p := NewPacer(2)
 	clk := &fakeClock{t: time.Unix(1000, 0)} // no refill, however slow the machine
 	p.now = clk.now
-	c, err := transport.NewClient(newIdentity(t, "val"), &http.Client{Transport: p.Transport(nil)})
+	c, err := transport.NewClient(validatortest.NewIdentity(t, "val"), &http.Client{Transport: p.Transport(nil)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	hk := newIdentity(t, "m").Address()
+	hk := validatortest.NewIdentity(t, "m").Address()
 	for i := range 2 {
 		ctx, release, ok := p.Acquire(context.Background(), hk)
 		if !ok {
@@ -347,4 +350,10 @@ func TestPacerCapacity(t *testing.T) {
 	if granted != 5 {
 		t.Fatalf("%d in flight to a miner with 2 slots and 3 queue places", granted)
 	}
+}
+
+// isRateLimited reports whether err is a miner's 429.
+func isRateLimited(err error) bool {
+	var re *transport.ResponseError
+	return errors.As(err, &re) && re.StatusCode == http.StatusTooManyRequests
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/meritnet/merit/client/chain"
 	"github.com/meritnet/merit/internal/logthrottle"
 	"github.com/meritnet/merit/validator/billing"
+	"github.com/meritnet/merit/validator/gateway"
 	paymenttypes "github.com/meritnet/merit/x/payment/types"
 )
 
@@ -102,6 +103,8 @@ type settler struct {
 	announced  string
 	nextCheck  int64 // height of the next announcement check
 	maxItems   int
+	// onOverhead, if set before Run, also sees every overhead (tests).
+	onOverhead func(time.Duration)
 }
 
 // newSettler opens the ledger in the validator's home.
@@ -137,7 +140,7 @@ func (s *settler) readBook(ctx context.Context) (*billing.Book, int64, error) {
 	if mg == nil {
 		return nil, 0, errors.New("no metagraph yet")
 	}
-	accounts, height, err := s.chain.PaymentAccounts(ctx)
+	accounts, height, err := s.chain.PaymentAccounts(ctx, s.v.cfg.Netuid)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -337,7 +340,14 @@ func CheckGatewayURL(raw string) error {
 }
 
 // wire connects the gateway to the meter and the billing metrics.
-func (s *settler) wire(g *GatewayConfig) {
-	g.Meter, g.Metered = s.meter, s.metered
-	g.Overhead = func(d time.Duration) { s.metrics.Overhead.Observe(d.Seconds()) }
+func (s *settler) wire(g *gateway.Config) {
+	g.Meter, g.Metered, g.Overhead = s.meter, s.metered, s.overhead
+}
+
+// overhead observes the gateway's own time of one answered request.
+func (s *settler) overhead(d time.Duration) {
+	s.metrics.Overhead.Observe(d.Seconds())
+	if s.onOverhead != nil {
+		s.onOverhead(d)
+	}
 }

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/meritnet/merit/client/chain/chaintest"
+	"github.com/meritnet/merit/validator/gateway"
+	"github.com/meritnet/merit/validator/internal/validatortest"
 	paymenttypes "github.com/meritnet/merit/x/payment/types"
 	subnettypes "github.com/meritnet/merit/x/subnet/types"
 )
@@ -42,16 +44,16 @@ func runValidator(t testing.TB, v *Validator) (stop func()) {
 }
 
 func TestSettlementChargesOnceAcrossRestarts(t *testing.T) {
-	id := newIdentity(t, "val")
+	id := validatortest.NewIdentity(t, "val")
 	f := newFakeChain(1000, false, id, 0)
-	eng, _ := tinyReference(t)
-	m := startMiner(t, 1, eng)
+	eng, _ := validatortest.TinyReference(t)
+	m := validatortest.StartMiner(t, 1, eng)
 	f.AddNeuron(m.Hotkey, 0, false)
 	f.Update(func(s *chaintest.State) {
 		s.Neurons[1].Neuron.Endpoint = subnettypes.Endpoint{Address: m.Address, ModelId: m.ModelID, UpdatedAt: 1}
 		s.Subnet.Hyperparams.PricePerMillionTokens = 1_500_000
 	})
-	acct := f.AddAccount(hashOf(paidKey), 1_000_000)
+	acct := f.AddAccount(validatortest.KeyHash(paidKey), 1_000_000)
 	home := t.TempDir()
 	start := func() (*Validator, func()) {
 		v, err := New(Config{Home: home, Netuid: 1, Listen: "127.0.0.1:0", PollInterval: 50 * time.Millisecond,
@@ -64,15 +66,15 @@ func TestSettlementChargesOnceAcrossRestarts(t *testing.T) {
 	}
 	serve := func(v *Validator, n int) (cost uint64) {
 		eventually(t, 10*time.Second, "the gateway reads the accounts", func() bool {
-			resp, _ := gwPost(t, "http://"+v.Addr()+"/v1/models", paidKey, "")
+			resp, _ := validatortest.Post(t, "http://"+v.Addr()+"/v1/models", paidKey, "")
 			return resp.StatusCode == http.StatusOK
 		})
 		for range n {
-			resp, body := gwPost(t, "http://"+v.Addr()+"/v1/completions", paidKey, `{"prompt":"Once upon a time","max_tokens":6,"temperature":0}`)
+			resp, body := validatortest.Post(t, "http://"+v.Addr()+"/v1/completions", paidKey, `{"prompt":"Once upon a time","max_tokens":6,"temperature":0}`)
 			if resp.StatusCode != 200 {
 				t.Fatalf("%d %s", resp.StatusCode, body)
 			}
-			cost += headerUint(t, resp.Header, HeaderCost)
+			cost += validatortest.HeaderUint(t, resp.Header, gateway.HeaderCost)
 		}
 		return cost
 	}

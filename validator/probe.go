@@ -15,6 +15,7 @@ import (
 	"github.com/meritnet/merit/client/transport"
 	"github.com/meritnet/merit/inference"
 	"github.com/meritnet/merit/inference/api"
+	"github.com/meritnet/merit/validator/miners"
 )
 
 // probeTopLogprobs is how many alternatives chat probes ask for: they are
@@ -22,9 +23,6 @@ import (
 // probes ask for none, because the legacy shape keys alternatives by text,
 // not id.
 const probeTopLogprobs = 2
-
-// maxEventBytes bounds one SSE event of a miner's stream.
-const maxEventBytes = 1 << 20
 
 // Request is a completion request to a miner, as JSON and as the engine
 // request the verifier compares the answer with.
@@ -101,14 +99,14 @@ const ownTrafficRetries = 2
 // AskPaced is Ask for probes under the pacer: it waits for the miner's
 // budget, and a 429 that the validator's own traffic caused is retried
 // after the miner's Retry-After, then marked OwnTraffic.
-func (a *Asker) AskPaced(ctx context.Context, m Miner, req Request) Exchange {
+func (a *Asker) AskPaced(ctx context.Context, m miners.Miner, req Request) Exchange {
 	if a.Pacer == nil {
 		return a.Ask(ctx, m, req)
 	}
 	for attempt := 0; ; attempt++ {
 		sent := a.Pacer.probeSend(ctx, m.Hotkey)
 		ex := a.Ask(probeContext(ctx), m, req)
-		if ex.Result != ResultRejected || ex.Reason != ReasonRateLimited || !a.Pacer.ownTraffic(m.Hotkey, sent) {
+		if ex.Result != miners.ResultRejected || ex.Reason != ReasonRateLimited || !a.Pacer.ownTraffic(m.Hotkey, sent) {
 			return ex
 		}
 		if attempt == ownTrafficRetries {
@@ -123,7 +121,7 @@ func (a *Asker) AskPaced(ctx context.Context, m Miner, req Request) Exchange {
 // stream must end with its signed trailer to count. Failures are classified,
 // never returned as errors: an unreachable miner is a fact about the miner.
 // A cancelled parent ctx gives Result "" (the validator is shutting down).
-func (a *Asker) Ask(parent context.Context, m Miner, req Request) Exchange {
+func (a *Asker) Ask(parent context.Context, m miners.Miner, req Request) Exchange {
 	ctx, cancel := context.WithTimeout(parent, a.Timeout)
 	defer cancel()
 	start := time.Now()
@@ -138,9 +136,9 @@ func (a *Asker) Ask(parent context.Context, m Miner, req Request) Exchange {
 		if sr.StatusCode == http.StatusTooManyRequests {
 			reason = ReasonRateLimited
 		}
-		return Exchange{Result: ResultRejected, Reason: reason, Detail: api.DecodeError(raw).Message}
+		return Exchange{Result: miners.ResultRejected, Reason: reason, Detail: api.DecodeError(raw).Message}
 	}
-	var ans answer
+	var ans miners.Answer
 	var ttft, end time.Duration
 	if !strings.HasPrefix(sr.Header.Get("Content-Type"), "text/event-stream") {
 		raw, err := io.ReadAll(io.LimitReader(sr.Body, transport.DefaultMaxResponseBytes))
@@ -149,11 +147,11 @@ func (a *Asker) Ask(parent context.Context, m Miner, req Request) Exchange {
 		}
 		end = time.Since(start)
 		ttft = end
-		if _, err := ans.add(raw); err != nil {
-			return Exchange{Result: ResultInvalid, Reason: "malformed", Detail: err.Error()}
+		if _, err := ans.Add(raw); err != nil {
+			return Exchange{Result: miners.ResultInvalid, Reason: "malformed", Detail: err.Error()}
 		}
 	} else {
-		events := api.NewEventReader(sr.Body, maxEventBytes)
+		events := api.NewEventReader(sr.Body, miners.MaxEventBytes)
 		for {
 			ev, err := events.Next()
 			if errors.Is(err, io.EOF) {
@@ -163,7 +161,7 @@ func (a *Asker) Ask(parent context.Context, m Miner, req Request) Exchange {
 				return classify(parent, err)
 			}
 			if ev.Name == "error" {
-				return Exchange{Result: ResultRejected, Reason: "stream_error", Detail: api.DecodeError(ev.Data).Message}
+				return Exchange{Result: miners.ResultRejected, Reason: "stream_error", Detail: api.DecodeError(ev.Data).Message}
 			}
 			if ev.Done() {
 				if end == 0 {
@@ -171,14 +169,14 @@ func (a *Asker) Ask(parent context.Context, m Miner, req Request) Exchange {
 				}
 				continue // read on: only EOF proves the stream authentic
 			}
-			content, err := ans.add(ev.Data)
+			content, err := ans.Add(ev.Data)
 			if err != nil {
-				return Exchange{Result: ResultInvalid, Reason: "malformed", Detail: err.Error()}
+				return Exchange{Result: miners.ResultInvalid, Reason: "malformed", Detail: err.Error()}
 			}
 			if content && ttft == 0 {
 				ttft = time.Since(start)
 			}
-			if ans.done && end == 0 {
+			if ans.Done() && end == 0 {
 				end = time.Since(start)
 			}
 		}
@@ -189,11 +187,11 @@ func (a *Asker) Ask(parent context.Context, m Miner, req Request) Exchange {
 			ttft = end
 		}
 	}
-	parts, err := ans.parts(req.TopLogprobs > 0)
+	parts, err := ans.Parts(req.TopLogprobs > 0)
 	if err != nil {
-		return Exchange{Result: ResultInvalid, Reason: "malformed", Detail: err.Error()}
+		return Exchange{Result: miners.ResultInvalid, Reason: "malformed", Detail: err.Error()}
 	}
-	return Exchange{Parts: parts, Result: ResultOK, Timing: Timing{TTFT: ttft, Latency: end}}
+	return Exchange{Parts: parts, Result: miners.ResultOK, Timing: Timing{TTFT: ttft, Latency: end}}
 }
 
 // classify names a failed exchange.
@@ -207,7 +205,7 @@ func classify(parent context.Context, err error) Exchange {
 		if re.StatusCode == http.StatusTooManyRequests {
 			// Unsigned or not, a 429 is the miner's limiter speaking, not
 			// a forged answer.
-			return Exchange{Result: ResultRejected, Reason: ReasonRateLimited, Detail: err.Error()}
+			return Exchange{Result: miners.ResultRejected, Reason: ReasonRateLimited, Detail: err.Error()}
 		}
 		if re.Reason == transport.ReasonMissingSignature && re.StatusCode >= 400 {
 			// An unsigned rejection of our request (say, forbidden because
@@ -216,27 +214,21 @@ func classify(parent context.Context, err error) Exchange {
 			if reason == "" {
 				reason = fmt.Sprintf("http_%d", re.StatusCode)
 			}
-			return Exchange{Result: ResultRejected, Reason: reason, Detail: err.Error()}
+			return Exchange{Result: miners.ResultRejected, Reason: reason, Detail: err.Error()}
 		}
-		return Exchange{Result: ResultInvalid, Reason: string(re.Reason), Detail: err.Error()}
+		return Exchange{Result: miners.ResultInvalid, Reason: string(re.Reason), Detail: err.Error()}
 	case errors.Is(err, context.DeadlineExceeded) || isTimeout(err):
-		return Exchange{Result: ResultTimeout, Reason: "timeout", Detail: err.Error()}
+		return Exchange{Result: miners.ResultTimeout, Reason: "timeout", Detail: err.Error()}
 	case errors.Is(err, syscall.ECONNREFUSED):
-		return Exchange{Result: ResultRefused, Reason: "connection_refused", Detail: err.Error()}
+		return Exchange{Result: miners.ResultRefused, Reason: "connection_refused", Detail: err.Error()}
 	case errors.Is(err, api.ErrEventTooLarge):
-		return Exchange{Result: ResultInvalid, Reason: "too_large", Detail: err.Error()}
+		return Exchange{Result: miners.ResultInvalid, Reason: "too_large", Detail: err.Error()}
 	}
-	return Exchange{Result: ResultUnreachable, Reason: "unreachable", Detail: err.Error()}
+	return Exchange{Result: miners.ResultUnreachable, Reason: "unreachable", Detail: err.Error()}
 }
 
 // ReasonRateLimited is the reason of a 429 from a miner.
 const ReasonRateLimited = "rate_limited"
-
-// isRateLimited reports whether err is a miner's 429.
-func isRateLimited(err error) bool {
-	var re *transport.ResponseError
-	return errors.As(err, &re) && re.StatusCode == http.StatusTooManyRequests
-}
 
 func isTimeout(err error) bool {
 	var ne net.Error

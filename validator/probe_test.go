@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,55 +14,13 @@ import (
 	"github.com/meritnet/merit/inference"
 	"github.com/meritnet/merit/inference/api"
 	"github.com/meritnet/merit/miner"
-	subnettypes "github.com/meritnet/merit/x/subnet/types"
+	"github.com/meritnet/merit/validator/internal/validatortest"
+	"github.com/meritnet/merit/validator/miners"
+	"github.com/meritnet/merit/validator/reference"
 )
-
-var (
-	tinyOnce sync.Once
-	tinyEng  *inference.LocalEngine
-	tinyRef  *Reference
-)
-
-func tinyReference(t testing.TB) (*inference.LocalEngine, *Reference) {
-	t.Helper()
-	tinyOnce.Do(func() {
-		var err error
-		if tinyEng, err = inference.TinyEngine(inference.Options{}); err != nil {
-			t.Fatal(err)
-		}
-		task := subnettypes.Task{ModelName: inference.TinyName, ModelSha256: inference.TinySHA256, EngineFormat: "llama2c", MaxTokens: 24}
-		if tinyRef, err = NewReference(context.Background(), task, ReferenceConfig{}); err != nil {
-			t.Fatal(err)
-		}
-	})
-	return tinyEng, tinyRef
-}
-
-// disguised serves one model while claiming to be another, as a cheating
-// miner would (the real miner refuses requests for a model it does not
-// announce, so the cheat must lie about its id).
-type disguised struct {
-	inference.Engine
-	info inference.ModelInfo
-}
-
-func (d disguised) Info() inference.ModelInfo { return d.info }
-
-// startMiner runs merit-miner's real HTTP server in-process on loopback.
-func startMiner(t testing.TB, uid uint16, e inference.Engine) Miner {
-	t.Helper()
-	id := newIdentity(t, "miner")
-	srv, err := miner.NewServer(miner.ServerConfig{Engine: e, Signer: id, MaxTokens: func() int { return 24 }, Concurrency: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv.Handler())
-	t.Cleanup(hs.Close)
-	return Miner{UID: uid, Hotkey: id.Address(), Address: strings.TrimPrefix(hs.URL, "http://"), ModelID: e.Info().ID}
-}
 
 func newAsker(t testing.TB, timeout time.Duration) *Asker {
-	c, err := transport.NewClient(newIdentity(t, "val"), nil)
+	c, err := transport.NewClient(validatortest.NewIdentity(t, "val"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,24 +28,24 @@ func newAsker(t testing.TB, timeout time.Duration) *Asker {
 }
 
 // probe asks m n prompts and grades each answer.
-func probe(t testing.TB, a *Asker, ref *Reference, m Miner, n int) []Outcome {
+func probe(t testing.TB, a *Asker, ref *reference.Reference, m miners.Miner, n int) []miners.Outcome {
 	t.Helper()
 	gen := NewPromptGenerator(99)
-	var outs []Outcome
+	var outs []miners.Outcome
 	for i := range n {
 		req, err := NewProbeRequest(gen.Prompt(1, m.UID, i), ref.ModelID, 16)
 		if err != nil {
 			t.Fatal(err)
 		}
 		ex := a.Ask(context.Background(), m, req)
-		o := Outcome{UID: m.UID, Hotkey: m.Hotkey, Result: ex.Result, Reason: ex.Reason, Detail: ex.Detail}
-		if ex.Result == ResultOK {
-			res := ref.Verify(context.Background(), Check{Request: req.Engine, Parts: ex.Parts})
+		o := miners.Outcome{UID: m.UID, Hotkey: m.Hotkey, Result: ex.Result, Reason: ex.Reason, Detail: ex.Detail}
+		if ex.Result == miners.ResultOK {
+			res := ref.Verify(context.Background(), reference.Check{Request: req.Engine, Parts: ex.Parts})
 			switch {
 			case res.Err != nil:
 				t.Fatalf("verifier: %v", res.Err)
 			case !res.OK:
-				o.Result, o.Reason, o.Detail = ResultFailedVerification, res.Reason, res.Detail
+				o.Result, o.Reason, o.Detail = miners.ResultFailedVerification, res.Reason, res.Detail
 			default:
 				o.TTFT, o.Latency, o.Tokens = ex.Timing.TTFT, ex.Timing.Latency, len(ex.Parts.Tokens)
 			}
@@ -99,11 +56,11 @@ func probe(t testing.TB, a *Asker, ref *Reference, m Miner, n int) []Outcome {
 }
 
 func TestProbeHonestMinerVerifies(t *testing.T) {
-	eng, ref := tinyReference(t)
-	m := startMiner(t, 1, eng)
+	eng, ref := validatortest.TinyReference(t)
+	m := validatortest.StartMiner(t, 1, eng)
 	outs := probe(t, newAsker(t, 20*time.Second), ref, m, 6)
 	for _, o := range outs {
-		if o.Result != ResultOK {
+		if o.Result != miners.ResultOK {
 			t.Fatalf("honest answer: %s %s %s", o.Result, o.Reason, o.Detail)
 		}
 		if o.Tokens == 0 || o.TTFT <= 0 || o.Latency < o.TTFT {
@@ -113,7 +70,7 @@ func TestProbeHonestMinerVerifies(t *testing.T) {
 }
 
 func TestProbeOtherModelFailsVerification(t *testing.T) {
-	eng, ref := tinyReference(t)
+	eng, ref := validatortest.TinyReference(t)
 	m7, tok7, err := inference.NewTiny(7)
 	if err != nil {
 		t.Fatal(err)
@@ -122,52 +79,52 @@ func TestProbeOtherModelFailsVerification(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := startMiner(t, 2, disguised{Engine: e7, info: eng.Info()})
+	m := validatortest.StartMiner(t, 2, validatortest.Disguised{Engine: e7, Claimed: eng.Info()})
 	for _, o := range probe(t, newAsker(t, 20*time.Second), ref, m, 4) {
-		if o.Result != ResultFailedVerification {
+		if o.Result != miners.ResultFailedVerification {
 			t.Fatalf("seed-7 model passed as merit-tiny: %+v", o)
 		}
 	}
 }
 
 func TestProbeRandomTokensFail(t *testing.T) {
-	eng, ref := tinyReference(t)
-	m := startMiner(t, 3, miner.WithFaults(eng, miner.Faults{RandomTokens: true}))
+	eng, ref := validatortest.TinyReference(t)
+	m := validatortest.StartMiner(t, 3, miner.WithFaults(eng, miner.Faults{RandomTokens: true}))
 	for _, o := range probe(t, newAsker(t, 20*time.Second), ref, m, 3) {
-		if o.Result != ResultFailedVerification {
+		if o.Result != miners.ResultFailedVerification {
 			t.Fatalf("random tokens passed: %+v", o)
 		}
 	}
 }
 
 func TestProbeUnreachableAndTimeout(t *testing.T) {
-	eng, ref := tinyReference(t)
+	eng, ref := validatortest.TinyReference(t)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	addr := l.Addr().String()
 	l.Close()
-	down := Miner{UID: 4, Hotkey: newIdentity(t, "m").Address(), Address: addr}
-	if o := probe(t, newAsker(t, 5*time.Second), ref, down, 1)[0]; o.Result != ResultRefused {
+	down := miners.Miner{UID: 4, Hotkey: validatortest.NewIdentity(t, "m").Address(), Address: addr}
+	if o := probe(t, newAsker(t, 5*time.Second), ref, down, 1)[0]; o.Result != miners.ResultRefused {
 		t.Fatalf("closed port: %+v", o)
 	}
-	slow := startMiner(t, 5, miner.WithFaults(eng, miner.Faults{Delay: 200 * time.Millisecond}))
-	if o := probe(t, newAsker(t, 500*time.Millisecond), ref, slow, 1)[0]; o.Result != ResultTimeout {
+	slow := validatortest.StartMiner(t, 5, miner.WithFaults(eng, miner.Faults{Delay: 200 * time.Millisecond}))
+	if o := probe(t, newAsker(t, 500*time.Millisecond), ref, slow, 1)[0]; o.Result != miners.ResultTimeout {
 		t.Fatalf("slow miner under a short timeout: %+v", o)
 	}
 }
 
 func TestHonestScoresAboveSlow(t *testing.T) {
-	eng, ref := tinyReference(t)
-	fast := startMiner(t, 1, eng)
-	slow := startMiner(t, 2, miner.WithFaults(eng, miner.Faults{Delay: 15 * time.Millisecond}))
+	eng, ref := validatortest.TinyReference(t)
+	fast := validatortest.StartMiner(t, 1, eng)
+	slow := validatortest.StartMiner(t, 2, miner.WithFaults(eng, miner.Faults{Delay: 15 * time.Millisecond}))
 	a := newAsker(t, 20*time.Second)
 	sc := NewScorer(0.3)
 	reg := map[uint16]string{1: fast.Hotkey, 2: slow.Hotkey}
 	for range 2 {
 		for _, o := range append(probe(t, a, ref, fast, 2), probe(t, a, ref, slow, 2)...) {
-			if o.Result != ResultOK {
+			if o.Result != miners.ResultOK {
 				t.Fatalf("%+v", o)
 			}
 			sc.Record(o)
@@ -183,8 +140,8 @@ func TestHonestScoresAboveSlow(t *testing.T) {
 // A miner that answers a different (say cached) prompt than the one sent
 // is caught by its prompt_token_ids, even though its tokens are the model's.
 func TestProbePromptMismatch(t *testing.T) {
-	eng, ref := tinyReference(t)
-	id := newIdentity(t, "cheat")
+	eng, ref := validatortest.TinyReference(t)
+	id := validatortest.NewIdentity(t, "cheat")
 	res, err := eng.Generate(context.Background(), inference.GenerateRequest{Prompt: "Once upon a time", MaxTokens: 8}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -201,22 +158,22 @@ func TestProbePromptMismatch(t *testing.T) {
 		w.Write(canned)
 	})))
 	defer hs.Close()
-	m := Miner{UID: 6, Hotkey: id.Address(), Address: strings.TrimPrefix(hs.URL, "http://")}
+	m := miners.Miner{UID: 6, Hotkey: id.Address(), Address: strings.TrimPrefix(hs.URL, "http://")}
 	gen := NewPromptGenerator(5)
 	p := gen.Prompt(1, 6, 2)
 	p.Chat, p.Text = false, "A completely different prompt about dragons"
 	req, _ := NewProbeRequest(p, ref.ModelID, 8)
 	ex := newAsker(t, 5*time.Second).Ask(context.Background(), m, req)
-	if ex.Result != ResultOK {
+	if ex.Result != miners.ResultOK {
 		t.Fatalf("%+v", ex)
 	}
-	if r := ref.Verify(context.Background(), Check{Request: req.Engine, Parts: ex.Parts}); r.OK || r.Reason != ReasonPromptMismatch {
+	if r := ref.Verify(context.Background(), reference.Check{Request: req.Engine, Parts: ex.Parts}); r.OK || r.Reason != reference.ReasonPromptMismatch {
 		t.Fatalf("canned answer: %+v", r)
 	}
 	// The same canned answer for its own prompt verifies: the check is
 	// about the prompt, not the content.
 	req.Engine.Prompt = "Once upon a time"
-	if r := ref.Verify(context.Background(), Check{Request: req.Engine, Parts: ex.Parts}); !r.OK {
+	if r := ref.Verify(context.Background(), reference.Check{Request: req.Engine, Parts: ex.Parts}); !r.OK {
 		t.Fatalf("own prompt: %+v", r)
 	}
 }

@@ -7,6 +7,9 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/meritnet/merit/validator/miners"
+	"github.com/meritnet/merit/validator/reference"
 )
 
 // Pacer is the validator's per-miner pacer (see Pacer): the gateway asks
@@ -20,7 +23,7 @@ const maxExcusedRounds = 3
 
 // probeJob is one miner's probes of one round.
 type probeJob struct {
-	m    Miner
+	m    miners.Miner
 	reqs []Request
 	exs  []Exchange
 }
@@ -133,7 +136,7 @@ func (v *Validator) probeTick(ctx context.Context, s *schedule, opened bool) boo
 				return opened // shutting down mid-round: the round is not scored
 			}
 			if j.exs[k].OwnTraffic && excuse {
-				v.metrics.Probes.WithLabelValues(ResultSkipped).Inc()
+				v.metrics.Probes.WithLabelValues(miners.ResultSkipped).Inc()
 				v.log.Debug("probe refused while this validator's own traffic used the miner's budget; not counted",
 					zap.Uint16("uid", j.m.UID), zap.String("hotkey", j.m.Hotkey))
 				continue
@@ -157,10 +160,10 @@ func (v *Validator) probeTick(ctx context.Context, s *schedule, opened bool) boo
 	}
 	budget := v.probeTokens(mg)
 	s.forgetGone(mg.Registered())
-	var due []Miner
+	var due []miners.Miner
 	for _, m := range v.callable(ctx, mg.Miners()) {
 		if m.ModelID != "" && m.ModelID != ref.ModelID {
-			v.record(Outcome{UID: m.UID, Hotkey: m.Hotkey, Result: ResultWrongModel, Reason: ResultWrongModel,
+			v.record(miners.Outcome{UID: m.UID, Hotkey: m.Hotkey, Result: miners.ResultWrongModel, Reason: miners.ResultWrongModel,
 				Detail: fmt.Sprintf("announces %s; the subnet's task is %s", m.ModelID, ref.ModelID)})
 			continue
 		}
@@ -206,7 +209,7 @@ func (v *Validator) probeTick(ctx context.Context, s *schedule, opened bool) boo
 			v.runProbeJob(ctx, j, sem)
 			timedOut := false
 			for _, ex := range j.exs {
-				timedOut = timedOut || ex.Result == ResultTimeout
+				timedOut = timedOut || ex.Result == miners.ResultTimeout
 			}
 			s.mu.Lock()
 			defer s.mu.Unlock()
@@ -237,13 +240,13 @@ func (v *Validator) runProbeJob(ctx context.Context, j *probeJob, sem chan struc
 }
 
 // grade turns an exchange into an outcome, verifying successful answers.
-func (v *Validator) grade(ctx context.Context, ref *Reference, m Miner, req Request, ex Exchange) Outcome {
-	o := Outcome{UID: m.UID, Hotkey: m.Hotkey, Result: ex.Result, Reason: ex.Reason, Detail: ex.Detail}
+func (v *Validator) grade(ctx context.Context, ref *reference.Reference, m miners.Miner, req Request, ex Exchange) miners.Outcome {
+	o := miners.Outcome{UID: m.UID, Hotkey: m.Hotkey, Result: ex.Result, Reason: ex.Reason, Detail: ex.Detail}
 	if ex.Result == "" {
-		o.Result, o.Reason = ResultError, "cancelled"
+		o.Result, o.Reason = miners.ResultError, "cancelled"
 		return o
 	}
-	if ex.Result != ResultOK {
+	if ex.Result != miners.ResultOK {
 		lvl := zap.DebugLevel
 		if v.changed(m.Hotkey, ex.Result) {
 			lvl = zap.InfoLevel
@@ -252,25 +255,25 @@ func (v *Validator) grade(ctx context.Context, ref *Reference, m Miner, req Requ
 			zap.String("result", ex.Result), zap.String("reason", ex.Reason), zap.String("detail", ex.Detail))
 		return o
 	}
-	if v.changed(m.Hotkey, ResultOK) {
+	if v.changed(m.Hotkey, miners.ResultOK) {
 		v.log.Info("miner answers", zap.Uint16("uid", m.UID), zap.String("hotkey", m.Hotkey), zap.String("address", m.Address))
 	}
-	res := ref.Verify(ctx, Check{Request: req.Engine, Parts: ex.Parts})
+	res := ref.Verify(ctx, reference.Check{Request: req.Engine, Parts: ex.Parts})
 	switch {
 	case res.Err != nil && ctx.Err() != nil:
-		o.Result, o.Reason = ResultError, "cancelled"
+		o.Result, o.Reason = miners.ResultError, "cancelled"
 	case res.Err != nil:
-		o.Result, o.Reason, o.Detail = ResultError, "verifier_error", res.Err.Error()
+		o.Result, o.Reason, o.Detail = miners.ResultError, "verifier_error", res.Err.Error()
 		v.log.Error("could not verify an answer", zap.Uint16("uid", m.UID), zap.Error(res.Err))
 	case !res.OK:
-		o.Result, o.Reason, o.Detail = ResultFailedVerification, res.Reason, res.Detail
+		o.Result, o.Reason, o.Detail = miners.ResultFailedVerification, res.Reason, res.Detail
 		v.log.Warn("answer failed verification; miner scores zero this round", zap.Uint16("uid", m.UID),
 			zap.String("hotkey", m.Hotkey), zap.String("reason", res.Reason), zap.String("detail", res.Detail))
 	default:
 		o.TTFT, o.Latency, o.Tokens = ex.Timing.TTFT, ex.Timing.Latency, len(ex.Parts.Tokens)
 		v.metrics.TTFT.Observe(o.TTFT.Seconds())
 		v.metrics.ProbeLatency.Observe(o.Latency.Seconds())
-		if g := o.genTime(); g > 0 {
+		if g := o.GenTime(); g > 0 {
 			v.metrics.TokensPerSecond.Observe(float64(o.Tokens) / g.Seconds())
 		}
 	}
@@ -278,14 +281,14 @@ func (v *Validator) grade(ctx context.Context, ref *Reference, m Miner, req Requ
 }
 
 // record counts an outcome and adds it to the round.
-func (v *Validator) record(o Outcome) {
+func (v *Validator) record(o miners.Outcome) {
 	v.metrics.Probes.WithLabelValues(o.Result).Inc()
 	switch o.Result {
-	case ResultFailedVerification:
+	case miners.ResultFailedVerification:
 		v.metrics.VerificationFailures.WithLabelValues(o.Reason).Inc()
-	case ResultWrongModel:
-		v.metrics.VerificationFailures.WithLabelValues(ResultWrongModel).Inc()
-		if v.changed(o.Hotkey, ResultWrongModel) {
+	case miners.ResultWrongModel:
+		v.metrics.VerificationFailures.WithLabelValues(miners.ResultWrongModel).Inc()
+		if v.changed(o.Hotkey, miners.ResultWrongModel) {
 			v.log.Warn("miner announces another model; it scores zero", zap.Uint16("uid", o.UID), zap.String("detail", o.Detail))
 		}
 	}

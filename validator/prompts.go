@@ -1,6 +1,7 @@
 package validator
 
 import (
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
 	"strings"
@@ -172,3 +173,11 @@ var (
 		"on the hill", "by the lake", "in the town", "at night", "after the rain",
 	}
 )
+
+// randomSeed is a secret non-zero seed. crypto/rand.Read does not fail
+// (since Go 1.24 it crashes the program instead).
+func randomSeed() uint64 {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return binary.LittleEndian.Uint64(b[:]) | 1
+}

@@ -20,6 +20,8 @@ import (
 	"github.com/meritnet/merit/client/identity"
 	"github.com/meritnet/merit/inference"
 	"github.com/meritnet/merit/miner"
+	"github.com/meritnet/merit/validator/internal/validatortest"
+	"github.com/meritnet/merit/validator/miners"
 	subnettypes "github.com/meritnet/merit/x/subnet/types"
 )
 
@@ -34,7 +36,7 @@ type loopNet struct {
 }
 
 func newLoopNet(t *testing.T) *loopNet {
-	val := newIdentity(t, "val")
+	val := validatortest.NewIdentity(t, "val")
 	return &loopNet{t: t, f: newFakeChain(1000, false, val, 0), val: val, uid: map[string]uint16{}}
 }
 
@@ -50,7 +52,7 @@ func (n *loopNet) register(name, hotkey, addr string) {
 // (0: none), checked against the chain's permits as `serve` does.
 func (n *loopNet) addMiner(name string, e inference.Engine, rate float64) {
 	n.t.Helper()
-	id := newIdentity(n.t, name)
+	id := validatortest.NewIdentity(n.t, name)
 	mg, err := n.f.Metagraph(context.Background(), 1)
 	if err != nil {
 		n.t.Fatal(err)
@@ -99,7 +101,7 @@ func (n *loopNet) addHanging(name string) {
 			go func() { _, _ = io.Copy(io.Discard, c) }()
 		}
 	}()
-	n.register(name, newIdentity(n.t, name).Address(), ln.Addr().String())
+	n.register(name, validatortest.NewIdentity(n.t, name).Address(), ln.Addr().String())
 }
 
 // run starts the validator; it stops at the end of the test.
@@ -130,7 +132,7 @@ func roundsIn(v *Validator, uid uint16, d time.Duration) uint64 {
 // (Before each miner had its own schedule, every round waited for the
 // hanging miner's probe timeout.)
 func TestHangingMinerDelaysOnlyItself(t *testing.T) {
-	tiny, _ := tinyReference(t)
+	tiny, _ := validatortest.TinyReference(t)
 	n := newLoopNet(t)
 	n.addMiner("honest1", tiny, 0)
 	n.addHanging("hanging")
@@ -155,7 +157,7 @@ func TestHangingMinerDelaysOnlyItself(t *testing.T) {
 	}
 	eventually(t, 30*time.Second, "the hanging miner timing out", func() bool {
 		s := scoreOf(v, n.uid["hanging"])
-		return s.LastResult == ResultTimeout && s.Score == 0
+		return s.LastResult == miners.ResultTimeout && s.Score == 0
 	})
 	if s1, s2 := scoreOf(v, n.uid["honest1"]), scoreOf(v, n.uid["honest2"]); s1.Score <= 0.5 || s2.Score <= 0.5 || h2 == 0 {
 		t.Fatalf("honest miners: %+v %+v", s1, s2)
@@ -169,7 +171,7 @@ func TestHangingMinersKeepToTheirOwnSlots(t *testing.T) {
 	if testing.Short() {
 		t.Skip("waits for two probe time-outs")
 	}
-	tiny, _ := tinyReference(t)
+	tiny, _ := validatortest.TinyReference(t)
 	n := newLoopNet(t)
 	n.addHanging("hanging1")
 	n.addHanging("hanging2")
@@ -177,7 +179,7 @@ func TestHangingMinersKeepToTheirOwnSlots(t *testing.T) {
 	const interval, timeout, window = 500 * time.Millisecond, 2 * time.Second, 6 * time.Second
 	v := n.run(Config{ProbeInterval: interval, ProbeTimeout: timeout, PromptsPerProbe: 1, MaxTokens: 4, ProbeConcurrency: 1})
 	eventually(t, 30*time.Second, "both hanging miners timing out", func() bool {
-		return scoreOf(v, n.uid["hanging1"]).LastResult == ResultTimeout && scoreOf(v, n.uid["hanging2"]).LastResult == ResultTimeout
+		return scoreOf(v, n.uid["hanging1"]).LastResult == miners.ResultTimeout && scoreOf(v, n.uid["hanging2"]).LastResult == miners.ResultTimeout
 	})
 	h := roundsIn(v, n.uid["honest"], window)
 	t.Logf("honest miner scored in %d rounds in %s beside two hanging miners with one probe slot", h, window)
@@ -197,7 +199,7 @@ func TestGatewayLoadKeepsHonestScore(t *testing.T) {
 	if testing.Short() {
 		t.Skip("about 30 s of rounds")
 	}
-	tiny, _ := tinyReference(t)
+	tiny, _ := validatortest.TinyReference(t)
 	n := newLoopNet(t)
 	n.addMiner("honest", tiny, 5)
 	n.addMiner("slow", miner.WithFaults(tiny, miner.Faults{Delay: 60 * time.Millisecond}), 5)
@@ -284,9 +286,9 @@ func writeFile(t *testing.T, path, content string) {
 // validator's own traffic sits rounds out, but only maxExcusedRounds in a
 // row: then such a refusal counts as the miner's.
 func TestExcusesRunOut(t *testing.T) {
-	tinyReference(t) // loaded once for the package's tests
+	validatortest.TinyReference(t) // loaded once for the package's tests
 	n := newLoopNet(t)
-	hotkey := newIdentity(t, "m").Address()
+	hotkey := validatortest.NewIdentity(t, "m").Address()
 	uid := uint16(n.f.AddNeuron(hotkey, 0, false)) // no endpoint: nothing is probed for real
 	v, err := New(Config{Home: t.TempDir(), Netuid: 1, AllowPrivateEndpoints: true}, n.f, n.val, zaptest.NewLogger(t))
 	if err != nil {
@@ -296,8 +298,8 @@ func TestExcusesRunOut(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := newSchedule(1)
-	m := Miner{UID: uid, Hotkey: hotkey, Address: "127.0.0.1:1"}
-	refused := Exchange{Result: ResultRejected, Reason: ReasonRateLimited, OwnTraffic: true}
+	m := miners.Miner{UID: uid, Hotkey: hotkey, Address: "127.0.0.1:1"}
+	refused := Exchange{Result: miners.ResultRejected, Reason: ReasonRateLimited, OwnTraffic: true}
 	opened := v.probeTick(context.Background(), s, false)
 	for round := 1; round <= maxExcusedRounds+1; round++ {
 		s.done = append(s.done, &probeJob{m: m, reqs: make([]Request, 2), exs: []Exchange{refused, refused}})
@@ -309,7 +311,7 @@ func TestExcusesRunOut(t *testing.T) {
 			}
 			continue
 		}
-		if sc.Rounds != 1 || sc.LastResult != ResultRejected || sc.LastReason != ReasonRateLimited {
+		if sc.Rounds != 1 || sc.LastResult != miners.ResultRejected || sc.LastReason != ReasonRateLimited {
 			t.Fatalf("round %d: excuses did not run out: %+v", round, sc)
 		}
 	}

@@ -5,60 +5,9 @@ import (
 	"sort"
 	"sync"
 	"time"
+
+	"github.com/meritnet/merit/validator/miners"
 )
-
-// Probe results, as counted in metrics and shown on the dashboard.
-const (
-	ResultOK                 = "ok"
-	ResultFailedVerification = "failed_verification"
-	ResultWrongModel         = "wrong_model"
-	ResultTimeout            = "timeout"
-	ResultRefused            = "refused"     // connection refused: nothing listens
-	ResultUnreachable        = "unreachable" // DNS, no route, reset, or any other dial failure
-	ResultRejected           = "rejected"    // the miner answered with a non-2xx status
-	ResultInvalid            = "invalid"     // unsigned, tampered or malformed answer
-	ResultError              = "error"       // the validator could not check the answer (its own fault)
-	// ResultSkipped counts probes refused (429) while this validator's own
-	// traffic used the miner's budget: no outcome, not held against it.
-	ResultSkipped = "skipped"
-)
-
-// ProbeResults lists the results for pre-registering metric labels.
-func ProbeResults() []string {
-	return []string{ResultOK, ResultFailedVerification, ResultWrongModel, ResultTimeout, ResultRefused,
-		ResultUnreachable, ResultRejected, ResultInvalid, ResultError, ResultSkipped}
-}
-
-// Outcome is what one request to a miner showed.
-type Outcome struct {
-	UID    uint16
-	Hotkey string
-	Result string
-	// Reason is the verifier's failure reason, or a short error class.
-	Reason string
-	Detail string
-	// TTFT is the time to the first token, Latency to the end of the answer.
-	TTFT    time.Duration
-	Latency time.Duration
-	Tokens  int
-	// SpotCheck marks outcomes of gateway traffic: only their failures
-	// count, since user requests are not comparable in size.
-	SpotCheck bool
-}
-
-// failed reports whether the outcome disqualifies the miner for the round.
-func (o Outcome) failed() bool {
-	return o.Result == ResultFailedVerification || o.Result == ResultWrongModel
-}
-
-// genTime is the time spent producing tokens after the first one; with a
-// single token it is the whole latency, so that tokens/s stays defined.
-func (o Outcome) genTime() time.Duration {
-	if o.Tokens > 1 && o.Latency > o.TTFT {
-		return o.Latency - o.TTFT
-	}
-	return o.Latency
-}
 
 // MinerScore is the validator's view of one miner.
 type MinerScore struct {
@@ -91,24 +40,24 @@ type RoundStats struct {
 // aggregate sums a miner's probe outcomes of one round. Tokens/s is total
 // tokens over total generation time (a long answer weighs more than a short
 // one); TTFT is the mean over successful probes.
-func aggregate(outs []Outcome) RoundStats {
+func aggregate(outs []miners.Outcome) RoundStats {
 	var st RoundStats
 	var ttft, gen time.Duration
 	tokens := 0
 	for _, o := range outs {
-		if o.failed() {
+		if o.Failed() {
 			st.Failed = true
 		}
-		if o.SpotCheck || o.Result == ResultError {
+		if o.SpotCheck || o.Result == miners.ResultError {
 			continue // gateway traffic, or the validator's own failure
 		}
 		st.Requests++
-		if o.Result != ResultOK {
+		if o.Result != miners.ResultOK {
 			continue
 		}
 		st.Successes++
 		ttft += o.TTFT
-		gen += o.genTime()
+		gen += o.GenTime()
 		tokens += o.Tokens
 	}
 	if st.Successes > 0 {
@@ -189,7 +138,7 @@ type Scorer struct {
 	mu      sync.Mutex
 	alpha   float64
 	miners  map[uint16]*MinerScore
-	pending map[uint16][]Outcome
+	pending map[uint16][]miners.Outcome
 	round   uint64
 }
 
@@ -198,7 +147,7 @@ func NewScorer(alpha float64) *Scorer {
 	if !(alpha > 0 && alpha <= 1) {
 		alpha = 0.3
 	}
-	return &Scorer{alpha: alpha, miners: map[uint16]*MinerScore{}, pending: map[uint16][]Outcome{}}
+	return &Scorer{alpha: alpha, miners: map[uint16]*MinerScore{}, pending: map[uint16][]miners.Outcome{}}
 }
 
 // Restore loads scores saved by an earlier run, so a restart does not lose
@@ -215,7 +164,7 @@ func (s *Scorer) Restore(scores []MinerScore, round uint64) {
 }
 
 // Record adds an outcome to the current round.
-func (s *Scorer) Record(o Outcome) {
+func (s *Scorer) Record(o miners.Outcome) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.pending[o.UID] = append(s.pending[o.UID], o)
@@ -276,7 +225,7 @@ func (s *Scorer) CloseRoundExcept(registered map[uint16]string, busy map[uint16]
 		m.TPS = st.TPS
 		w := worst(outs)
 		m.LastResult, m.LastReason, m.LastDetail = w.Result, w.Reason, w.Detail
-		if w.Result == ResultOK {
+		if w.Result == miners.ResultOK {
 			m.LastVerifiedAt = now
 		}
 	}
@@ -285,7 +234,7 @@ func (s *Scorer) CloseRoundExcept(registered map[uint16]string, busy map[uint16]
 			delete(s.miners, uid) // deregistered
 		}
 	}
-	kept := map[uint16][]Outcome{}
+	kept := map[uint16][]miners.Outcome{}
 	for uid := range busy {
 		if outs, ok := s.pending[uid]; ok {
 			kept[uid] = outs
@@ -297,14 +246,14 @@ func (s *Scorer) CloseRoundExcept(registered map[uint16]string, busy map[uint16]
 
 // worst picks the outcome to report: a failed verification beats an error,
 // which beats success.
-func worst(outs []Outcome) Outcome {
-	rank := func(o Outcome) int {
+func worst(outs []miners.Outcome) miners.Outcome {
+	rank := func(o miners.Outcome) int {
 		switch o.Result {
-		case ResultFailedVerification, ResultWrongModel:
+		case miners.ResultFailedVerification, miners.ResultWrongModel:
 			return 3
-		case ResultOK:
+		case miners.ResultOK:
 			return 0
-		case ResultError:
+		case miners.ResultError:
 			return 1
 		}
 		return 2

@@ -3,6 +3,8 @@ package validator
 import (
 	"testing"
 	"time"
+
+	"github.com/meritnet/merit/validator/miners"
 )
 
 // TestBusyMinerSitsOutTheRound: a miner whose probes still run when the
@@ -17,7 +19,7 @@ func TestBusyMinerSitsOutTheRound(t *testing.T) {
 	sc.CloseRound(reg, time.Now())
 	before := scoreByUID(sc, 2)
 	sc.Record(ok(1, time.Millisecond, 10*time.Millisecond, 10))
-	sc.Record(Outcome{UID: 2, Hotkey: hk(2), Result: ResultFailedVerification, Reason: "not_argmax", SpotCheck: true})
+	sc.Record(miners.Outcome{UID: 2, Hotkey: hk(2), Result: miners.ResultFailedVerification, Reason: "not_argmax", SpotCheck: true})
 	sc.CloseRoundExcept(reg, map[uint16]bool{2: true}, time.Now())
 	if got := scoreByUID(sc, 2); got != before {
 		t.Fatalf("busy miner changed: %+v, was %+v", got, before)
@@ -28,7 +30,7 @@ func TestBusyMinerSitsOutTheRound(t *testing.T) {
 	// Its probes land: the spot check kept from the busy round still zeroes it.
 	sc.Record(ok(2, time.Millisecond, 10*time.Millisecond, 10))
 	sc.CloseRoundExcept(reg, nil, time.Now())
-	if got := scoreByUID(sc, 2); got.Rounds != 2 || got.LastRound != 0 || got.LastResult != ResultFailedVerification {
+	if got := scoreByUID(sc, 2); got.Rounds != 2 || got.LastRound != 0 || got.LastResult != miners.ResultFailedVerification {
 		t.Fatalf("after the busy round: %+v", got)
 	}
 	// A busy UID that changed hands starts from zero when next scored.

@@ -4,23 +4,25 @@ import (
 	"math"
 	"testing"
 	"time"
+
+	"github.com/meritnet/merit/validator/miners"
 )
 
-func ok(uid uint16, ttft, latency time.Duration, tokens int) Outcome {
-	return Outcome{UID: uid, Hotkey: hk(uid), Result: ResultOK, TTFT: ttft, Latency: latency, Tokens: tokens}
+func ok(uid uint16, ttft, latency time.Duration, tokens int) miners.Outcome {
+	return miners.Outcome{UID: uid, Hotkey: hk(uid), Result: miners.ResultOK, TTFT: ttft, Latency: latency, Tokens: tokens}
 }
 
 func hk(uid uint16) string { return "miner" + string(rune('a'+uid)) }
 
 func TestRoundScoresSpeedAndGate(t *testing.T) {
 	stats := map[uint16]RoundStats{
-		1: aggregate([]Outcome{ok(1, 10*time.Millisecond, 110*time.Millisecond, 51)}), // 500 tok/s, 10 ms
-		2: aggregate([]Outcome{ok(2, 40*time.Millisecond, 540*time.Millisecond, 51)}), // 100 tok/s, 40 ms
-		3: aggregate([]Outcome{ok(3, 5*time.Millisecond, 50*time.Millisecond, 51),
-			{UID: 3, Result: ResultFailedVerification, Reason: "not_argmax"}}), // fastest, but cheated once
-		4: aggregate([]Outcome{ok(4, 10*time.Millisecond, 110*time.Millisecond, 51),
-			{UID: 4, Result: ResultTimeout}}), // as fast as 1 but answered half
-		5: aggregate([]Outcome{{UID: 5, Result: ResultRefused}}),
+		1: aggregate([]miners.Outcome{ok(1, 10*time.Millisecond, 110*time.Millisecond, 51)}), // 500 tok/s, 10 ms
+		2: aggregate([]miners.Outcome{ok(2, 40*time.Millisecond, 540*time.Millisecond, 51)}), // 100 tok/s, 40 ms
+		3: aggregate([]miners.Outcome{ok(3, 5*time.Millisecond, 50*time.Millisecond, 51),
+			{UID: 3, Result: miners.ResultFailedVerification, Reason: "not_argmax"}}), // fastest, but cheated once
+		4: aggregate([]miners.Outcome{ok(4, 10*time.Millisecond, 110*time.Millisecond, 51),
+			{UID: 4, Result: miners.ResultTimeout}}), // as fast as 1 but answered half
+		5: aggregate([]miners.Outcome{{UID: 5, Result: miners.ResultRefused}}),
 	}
 	s := RoundScores(stats)
 	if s[1] != 1 {
@@ -45,7 +47,7 @@ func TestRoundScoresSpeedAndGate(t *testing.T) {
 }
 
 func TestValidatorErrorsDoNotCountAgainstMiner(t *testing.T) {
-	st := aggregate([]Outcome{ok(1, time.Millisecond, 10*time.Millisecond, 5), {UID: 1, Result: ResultError}})
+	st := aggregate([]miners.Outcome{ok(1, time.Millisecond, 10*time.Millisecond, 5), {UID: 1, Result: miners.ResultError}})
 	if st.Requests != 1 || st.Successes != 1 {
 		t.Fatalf("%+v", st)
 	}
@@ -76,7 +78,7 @@ func TestEMAAndDecay(t *testing.T) {
 	prev := peak
 	for i := range 8 {
 		sc.Record(ok(1, time.Millisecond, 10*time.Millisecond, 10))
-		sc.Record(Outcome{UID: 2, Hotkey: hk(2), Result: ResultRefused})
+		sc.Record(miners.Outcome{UID: 2, Hotkey: hk(2), Result: miners.ResultRefused})
 		sc.CloseRound(reg, time.Now())
 		got := sc.Score(2)
 		if math.Abs(got-prev*0.7) > 1e-9 {
@@ -123,12 +125,12 @@ func TestSpotCheckFailureZeroesRound(t *testing.T) {
 	sc := NewScorer(1)
 	reg := map[uint16]string{1: hk(1)}
 	sc.Record(ok(1, time.Millisecond, 10*time.Millisecond, 10))
-	sc.Record(Outcome{UID: 1, Hotkey: hk(1), Result: ResultFailedVerification, Reason: "not_argmax", SpotCheck: true})
+	sc.Record(miners.Outcome{UID: 1, Hotkey: hk(1), Result: miners.ResultFailedVerification, Reason: "not_argmax", SpotCheck: true})
 	r := sc.CloseRound(reg, time.Now())
 	if r[1] != 0 || sc.Score(1) != 0 {
 		t.Fatalf("spot-check failure ignored: %v", r)
 	}
-	if s := sc.Scores()[0]; s.LastResult != ResultFailedVerification || s.LastReason != "not_argmax" {
+	if s := sc.Scores()[0]; s.LastResult != miners.ResultFailedVerification || s.LastReason != "not_argmax" {
 		t.Fatalf("%+v", s)
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/meritnet/merit/client/chain"
 	"github.com/meritnet/merit/client/chain/chaintest"
 	"github.com/meritnet/merit/client/identity"
+	"github.com/meritnet/merit/validator/internal/validatortest"
 	scoringtypes "github.com/meritnet/merit/x/scoring/types"
 )
 
@@ -48,7 +49,7 @@ func step(t *testing.T, f *chaintest.Chain, s *Submitter) {
 }
 
 func TestCommitPersistedBeforeBroadcastThenRevealed(t *testing.T) {
-	id := newIdentity(t, "val")
+	id := validatortest.NewIdentity(t, "val")
 	f := newFakeChain(10, true, id, 3)
 	home := t.TempDir()
 	s, store := newSubmitter(t, f, id, home, map[uint16]float64{1: 0.9, 2: 0.3, 3: 0})
@@ -110,7 +111,7 @@ func TestCommitPersistedBeforeBroadcastThenRevealed(t *testing.T) {
 }
 
 func TestRestartRevealsPendingCommit(t *testing.T) {
-	id := newIdentity(t, "val")
+	id := validatortest.NewIdentity(t, "val")
 	f := newFakeChain(10, true, id, 2)
 	home := t.TempDir()
 	s1, _ := newSubmitter(t, f, id, home, map[uint16]float64{1: 1, 2: 0.5})
@@ -133,7 +134,7 @@ func TestRestartRevealsPendingCommit(t *testing.T) {
 }
 
 func TestCrashAfterBroadcastIsNotRecommitted(t *testing.T) {
-	id := newIdentity(t, "val")
+	id := validatortest.NewIdentity(t, "val")
 	f := newFakeChain(10, true, id, 2)
 	home := t.TempDir()
 	s1, store := newSubmitter(t, f, id, home, map[uint16]float64{1: 1})
@@ -161,7 +162,7 @@ func TestCrashAfterBroadcastIsNotRecommitted(t *testing.T) {
 }
 
 func TestUnincludedCommitRetriedSameHash(t *testing.T) {
-	id := newIdentity(t, "val")
+	id := validatortest.NewIdentity(t, "val")
 	f := newFakeChain(20, true, id, 2)
 	s, store := newSubmitter(t, f, id, t.TempDir(), map[uint16]float64{1: 1})
 	fails := 1
@@ -186,7 +187,7 @@ func TestUnincludedCommitRetriedSameHash(t *testing.T) {
 }
 
 func TestExpiredCommitDropped(t *testing.T) {
-	id := newIdentity(t, "val")
+	id := validatortest.NewIdentity(t, "val")
 	f := newFakeChain(10, true, id, 2)
 	s, store := newSubmitter(t, f, id, t.TempDir(), map[uint16]float64{1: 1})
 	step(t, f, s)
@@ -206,7 +207,7 @@ func TestExpiredCommitDropped(t *testing.T) {
 }
 
 func TestSetWeightsRespectsRateLimitAndEpoch(t *testing.T) {
-	id := newIdentity(t, "val")
+	id := validatortest.NewIdentity(t, "val")
 	f := newFakeChain(10, false, id, 2)
 	f.Update(func(s *chaintest.State) { s.Subnet.Hyperparams.WeightsRateLimit = 15 }) // longer than an epoch
 	s, store := newSubmitter(t, f, id, t.TempDir(), map[uint16]float64{1: 1, 2: 1})
@@ -239,7 +240,7 @@ func TestSetWeightsRespectsRateLimitAndEpoch(t *testing.T) {
 }
 
 func TestNoPermitNoWeights(t *testing.T) {
-	id := newIdentity(t, "val")
+	id := validatortest.NewIdentity(t, "val")
 	f := newFakeChain(10, true, id, 2)
 	f.Update(func(s *chaintest.State) { s.Neurons[0].Neuron.ValidatorPermit = false })
 	s, _ := newSubmitter(t, f, id, t.TempDir(), map[uint16]float64{1: 1})
@@ -272,7 +273,7 @@ func TestTxErrKind(t *testing.T) {
 // on every block), log the condition rarely, and never broadcast a commit
 // it could not persist.
 func TestFullDiskBacksOff(t *testing.T) {
-	id := newIdentity(t, "val")
+	id := validatortest.NewIdentity(t, "val")
 	f := newFakeChain(1000, true, id, 2)
 	home := filepath.Join(t.TempDir(), "home")
 	if err := os.MkdirAll(home, 0o700); err != nil {

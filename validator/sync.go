@@ -9,6 +9,7 @@ import (
 
 	"github.com/meritnet/merit/client/chain"
 	"github.com/meritnet/merit/internal/logthrottle"
+	"github.com/meritnet/merit/validator/miners"
 	scoringtypes "github.com/meritnet/merit/x/scoring/types"
 	subnettypes "github.com/meritnet/merit/x/subnet/types"
 )
@@ -44,17 +45,9 @@ func (m *Metagraph) SelfUID() int {
 // HasPermit reports whether the validator holds a validator permit.
 func (m *Metagraph) HasPermit() bool { return m.Self != nil && m.Self.Neuron.ValidatorPermit }
 
-// Miner is a neuron the validator can probe.
-type Miner struct {
-	UID     uint16
-	Hotkey  string
-	Address string // host:port
-	ModelID string // as announced on-chain
-}
-
 // Miners lists the neurons with an endpoint, except the validator itself.
-func (m *Metagraph) Miners() []Miner {
-	var out []Miner
+func (m *Metagraph) Miners() []miners.Miner {
+	var out []miners.Miner
 	for _, n := range m.Neurons {
 		if m.Self != nil && n.Neuron.Hotkey == m.Self.Neuron.Hotkey {
 			continue
@@ -62,7 +55,7 @@ func (m *Metagraph) Miners() []Miner {
 		if n.Neuron.Endpoint.Address == "" {
 			continue
 		}
-		out = append(out, Miner{UID: uint16(n.Neuron.Uid), Hotkey: n.Neuron.Hotkey,
+		out = append(out, miners.Miner{UID: uint16(n.Neuron.Uid), Hotkey: n.Neuron.Hotkey,
 			Address: n.Neuron.Endpoint.Address, ModelID: n.Neuron.Endpoint.ModelId})
 	}
 	return out

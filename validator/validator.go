@@ -26,6 +26,9 @@ import (
 	"github.com/meritnet/merit/internal/connlimit"
 	"github.com/meritnet/merit/internal/logthrottle"
 	"github.com/meritnet/merit/validator/dashboard"
+	"github.com/meritnet/merit/validator/gateway"
+	"github.com/meritnet/merit/validator/miners"
+	"github.com/meritnet/merit/validator/reference"
 )
 
 // Config is what `run` takes; zero values get the defaults below.
@@ -44,7 +47,7 @@ type Config struct {
 	// Seed of the prompt generator; 0 draws a secret random one.
 	Seed uint64
 
-	Reference ReferenceConfig
+	Reference reference.Config
 
 	// Listen is host:port of the dashboard, metrics and gateway ("" = off).
 	Listen string
@@ -124,9 +127,9 @@ type Validator struct {
 	submit  *Submitter
 	metrics *Metrics
 	history *dashboard.History
-	gateway *Gateway
+	gateway *gateway.Gateway
 	settler *settler // nil when the gateway is off
-	ref     atomic.Pointer[Reference]
+	ref     atomic.Pointer[reference.Reference]
 
 	lastSub atomic.Pointer[Submission]
 	// seen holds each miner's last probe result class, so that a miner that
@@ -218,16 +221,16 @@ func New(cfg Config, c chain.Chain, id *identity.Identity, log *zap.Logger) (*Va
 	v.submit = &Submitter{Chain: c, ID: id, Store: store, Scores: v.weightScores, Log: log.Named("weights"),
 		Metrics: v.metrics, OnSubmit: func(s Submission) { v.lastSub.Store(&s) }}
 
-	var keys *APIKeys
+	var keys *gateway.APIKeys
 	if cfg.GatewayKeys != "" {
-		if keys, err = LoadAPIKeys(cfg.GatewayKeys); err != nil {
+		if keys, err = gateway.LoadAPIKeys(cfg.GatewayKeys); err != nil {
 			return nil, err
 		}
 	}
-	gw := GatewayConfig{
+	gw := gateway.Config{
 		Keys: keys, Client: client, SpotCheck: cfg.SpotCheck, Miners: v.gatewayMiners,
 		Reference: v.ref.Load, MaxTokens: v.taskMaxTokens, Record: v.scorer.Record, WriteTimeout: cfg.HTTP.WriteTimeout,
-		Metrics: v.metrics, Log: log.Named("gateway"), Pace: pacer.Acquire, RetryAfter: pacer.RetryAfter,
+		Metrics: v.metrics.gateway(), Log: log.Named("gateway"), Pace: pacer.Acquire, RetryAfter: pacer.RetryAfter,
 	}
 	if cfg.Listen != "" {
 		if v.settler, err = newSettler(v, cfg.Paid); err != nil {
@@ -235,7 +238,7 @@ func New(cfg Config, c chain.Chain, id *identity.Identity, log *zap.Logger) (*Va
 		}
 		v.settler.wire(&gw)
 	}
-	v.gateway = NewGateway(gw)
+	v.gateway = gateway.New(gw)
 	if cfg.Listen != "" {
 		l, err := net.Listen("tcp", cfg.Listen)
 		if err != nil {
@@ -351,7 +354,7 @@ func (v *Validator) ensureReference(ctx context.Context, mg *Metagraph) error {
 	if cur := v.ref.Load(); cur != nil && cur.ModelID == id {
 		return nil
 	}
-	ref, err := NewReference(ctx, mg.Subnet.Task, v.cfg.Reference)
+	ref, err := reference.New(ctx, mg.Subnet.Task, v.cfg.Reference)
 	if err != nil {
 		return fmt.Errorf("reference model for subnet %d: %w", v.cfg.Netuid, err)
 	}
@@ -417,7 +420,7 @@ func (v *Validator) weightScores() map[uint16]float64 {
 
 // gatewayMiners ranks miners for user traffic: serving the task's model,
 // best score first; before any miner has a score, all of them in UID order.
-func (v *Validator) gatewayMiners() []Miner {
+func (v *Validator) gatewayMiners() []miners.Miner {
 	mg := v.sync.Current()
 	ref := v.ref.Load()
 	if mg == nil || ref == nil {
@@ -427,7 +430,7 @@ func (v *Validator) gatewayMiners() []Miner {
 	for _, s := range v.scorer.Scores() {
 		scores[s.UID] = s
 	}
-	var scored, unscored []Miner
+	var scored, unscored []miners.Miner
 	for _, m := range v.callable(context.Background(), mg.Miners()) {
 		if m.ModelID != "" && m.ModelID != ref.ModelID {
 			continue
@@ -450,7 +453,7 @@ func (v *Validator) gatewayMiners() []Miner {
 // callable drops miners whose endpoint the guard refuses, logging each
 // refusal when it starts and then at most every ten minutes. A skipped
 // miner gets no outcome, so its score decays like a silent miner's.
-func (v *Validator) callable(ctx context.Context, miners []Miner) []Miner {
+func (v *Validator) callable(ctx context.Context, miners []miners.Miner) []miners.Miner {
 	out := miners[:0:0]
 	for _, m := range miners {
 		err := v.guard.check(ctx, m.Address)

@@ -7,10 +7,11 @@ import (
 	"time"
 
 	"github.com/meritnet/merit/client/chain/chaintest"
+	"github.com/meritnet/merit/validator/internal/validatortest"
 )
 
 func TestRunFailsWithoutReferenceModel(t *testing.T) {
-	id := newIdentity(t, "val")
+	id := validatortest.NewIdentity(t, "val")
 	f := newFakeChain(10, true, id, 1)
 	f.Update(func(s *chaintest.State) {
 		s.Subnet.Task.ModelName, s.Subnet.Task.ModelSha256 = "llama", strings.Repeat("ab", 32)

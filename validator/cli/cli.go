@@ -15,6 +15,7 @@ import (
 	"github.com/meritnet/merit/internal/backoff"
 	"github.com/meritnet/merit/internal/daemon"
 	"github.com/meritnet/merit/validator"
+	"github.com/meritnet/merit/validator/reference"
 )
 
 const (
@@ -75,7 +76,7 @@ func runCommand(dial daemon.Dialer) *cli.Command {
 			Usage: "weight of the newest round in the smoothed score, in (0, 1]"},
 		&cli.Uint64Flag{Name: "seed", EnvVars: daemon.EnvOf("seed"), Category: categoryProbe, DefaultText: "a secret random seed",
 			Usage: "prompt generator `SEED`; fixed only to replay a run (a secret one keeps miners from precomputing answers)"},
-		&cli.StringFlag{Name: "reference-engine", EnvVars: daemon.EnvOf("reference-engine"), Value: validator.ReferenceBuiltin, Category: categoryReference,
+		&cli.StringFlag{Name: "reference-engine", EnvVars: daemon.EnvOf("reference-engine"), Value: reference.Builtin, Category: categoryReference,
 			Usage: "reference `ENGINE`: builtin (merit-tiny, or --reference-checkpoint) or openai (--reference-upstream)"},
 		&cli.StringFlag{Name: "reference-checkpoint", EnvVars: daemon.EnvOf("reference-checkpoint"), TakesFile: true, Category: categoryReference,
 			Usage: "llama2.c checkpoint `FILE` of the task model; its sha256 must equal the task's model_sha256"},
@@ -128,7 +129,7 @@ func runRun(c *cli.Context, dial daemon.Dialer) error {
 		ProbeInterval: c.Duration("probe-interval"), ProbeTimeout: c.Duration("probe-timeout"),
 		ProbeConcurrency: c.Int("probe-concurrency"), PromptsPerProbe: c.Int("prompts-per-probe"),
 		MaxTokens: c.Int("max-tokens"), EMAAlpha: c.Float64("ema-alpha"), Seed: c.Uint64("seed"),
-		Reference: validator.ReferenceConfig{
+		Reference: reference.Config{
 			Engine: c.String("reference-engine"), Checkpoint: c.String("reference-checkpoint"),
 			Tokenizer: c.String("reference-tokenizer"), Upstream: c.String("reference-upstream"),
 			Options: inference.VerifyOptions{LogprobTolerance: c.Float64("logprob-tolerance"), TieTolerance: c.Float64("tie-tolerance")},

@@ -15,6 +15,7 @@ import (
 	"github.com/meritnet/merit/client/chain"
 	"github.com/meritnet/merit/internal/daemon"
 	"github.com/meritnet/merit/validator"
+	"github.com/meritnet/merit/validator/miners"
 	scoringtypes "github.com/meritnet/merit/x/scoring/types"
 )
 
@@ -252,7 +253,7 @@ func printStatus(w io.Writer, r *StatusReport) error {
 	fmt.Fprintln(tw, "  UID\tHOTKEY\tSCORE\tLAST ROUND\tTTFT\tTOK/S\tLAST RESULT")
 	for _, s := range r.Scores {
 		res := s.LastResult
-		if s.LastReason != "" && s.LastResult != validator.ResultOK {
+		if s.LastReason != "" && s.LastResult != miners.ResultOK {
 			res = strings.TrimPrefix(res+": "+s.LastReason, ": ")
 		}
 		fmt.Fprintf(tw, "  %d\t%s\t%.4f\t%.4f\t%.0f ms\t%.1f\t%s\n", s.UID, s.Hotkey, s.Score, s.LastRound, s.TTFTMillis, s.TPS, res)

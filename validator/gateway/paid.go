@@ -1,4 +1,4 @@
-package validator
+package gateway
 
 import (
 	"bytes"
@@ -12,6 +12,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/meritnet/merit/validator/billing"
+	"github.com/meritnet/merit/validator/reference"
 )
 
 // Response headers of paid requests (docs/payment.md). For streams the
@@ -75,7 +76,7 @@ func (g *Gateway) authenticate(w http.ResponseWriter, r *http.Request) (user, to
 
 // admit holds the request's largest cost against the key's account; on
 // refusal it has answered 402.
-func (g *Gateway) admit(w http.ResponseWriter, token string, req *gatewayRequest, ref *Reference) (*billing.Ticket, bool) {
+func (g *Gateway) admit(w http.ResponseWriter, token string, req *gatewayRequest, ref *reference.Reference) (*billing.Ticket, bool) {
 	req.bound = g.billBound(req, ref)
 	t, err := g.cfg.Meter.Admit(token, req.bound)
 	if err == nil {
@@ -102,10 +103,10 @@ func (g *Gateway) admit(w http.ResponseWriter, token string, req *gatewayRequest
 // with a local reference; otherwise one per byte plus the chat template,
 // which no tokenizer exceeds) plus its completion limit, never more than
 // the model's context.
-func (g *Gateway) billBound(req *gatewayRequest, ref *Reference) uint64 {
+func (g *Gateway) billBound(req *gatewayRequest, ref *reference.Reference) uint64 {
 	ctxLen := uint64(ref.Engine.Info().ContextLength)
 	var prompt uint64
-	if ids, ok := ref.expectedPrompt(req.engine); ok {
+	if ids, ok := ref.ExpectedPrompt(req.engine); ok {
 		prompt = uint64(len(ids))
 		req.promptTokens = prompt
 	} else {
@@ -190,15 +191,6 @@ func withMeritUsage(data []byte, r *billing.Receipt) []byte {
 		return data
 	}
 	return out
-}
-
-// tokens are the prompt and completion tokens an assembled answer carries.
-func (a *answer) tokens() (prompt, completion uint64) {
-	completion = uint64(len(a.ids))
-	if completion == 0 {
-		completion = uint64(len(a.entries))
-	}
-	return uint64(len(a.prompt)), completion
 }
 
 // countTokens reads only the token ids of a whole (not streamed) answer:

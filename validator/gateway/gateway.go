@@ -1,4 +1,4 @@
-package validator
+package gateway
 
 import (
 	"context"
@@ -22,13 +22,15 @@ import (
 	"github.com/meritnet/merit/inference"
 	"github.com/meritnet/merit/inference/api"
 	"github.com/meritnet/merit/validator/billing"
+	"github.com/meritnet/merit/validator/miners"
+	"github.com/meritnet/merit/validator/reference"
 )
 
 // maxGatewayBody bounds a user's request body.
 const maxGatewayBody = 1 << 20
 
-// GatewayConfig wires the gateway to the validator's state.
-type GatewayConfig struct {
+// Config wires the gateway to the validator's state.
+type Config struct {
 	// Keys are the operator's own keys: served free, unmetered.
 	Keys *APIKeys
 	// Meter admits and meters keys of the chain's paid accounts; with
@@ -42,9 +44,9 @@ type GatewayConfig struct {
 	// SpotCheck is the fraction of answers verified (0..1).
 	SpotCheck float64
 	// Miners lists candidates, best first.
-	Miners func() []Miner
+	Miners func() []miners.Miner
 	// Reference is the current reference (nil before the first sync).
-	Reference func() *Reference
+	Reference func() *reference.Reference
 	// MaxTokens is the subnet's token limit per request.
 	MaxTokens func() int
 	// Metered is told what each paid request cost (metrics, logs); Failed
@@ -63,7 +65,7 @@ type GatewayConfig struct {
 	// server's own write timeout is lifted while miners work.
 	WriteTimeout time.Duration
 	// Record feeds spot-check results into the scores.
-	Record  func(Outcome)
+	Record  func(miners.Outcome)
 	Metrics *Metrics
 	Log     *zap.Logger
 }
@@ -73,7 +75,7 @@ type GatewayConfig struct {
 // failure, and verifies a fraction of real answers, so a miner cannot be
 // honest with probes and cheap with users.
 type Gateway struct {
-	cfg GatewayConfig
+	cfg Config
 
 	mu       sync.Mutex
 	cooldown map[string]time.Time // hotkey → until
@@ -88,8 +90,8 @@ const cooldownFor = 30 * time.Second
 // busy, not broken. It is also the Retry-After users get.
 const rateLimitCooldown = time.Second
 
-// NewGateway returns the gateway handler.
-func NewGateway(cfg GatewayConfig) *Gateway {
+// New returns the gateway handler.
+func New(cfg Config) *Gateway {
 	if cfg.Attempts <= 0 {
 		cfg.Attempts = 3
 	}
@@ -103,6 +105,12 @@ func NewGateway(cfg GatewayConfig) *Gateway {
 		cfg.WriteTimeout = 30 * time.Second
 	}
 	return &Gateway{cfg: cfg, cooldown: map[string]time.Time{}, checks: make(chan struct{}, 2)}
+}
+
+// isRateLimited reports whether err is a miner's 429.
+func isRateLimited(err error) bool {
+	var re *transport.ResponseError
+	return errors.As(err, &re) && re.StatusCode == http.StatusTooManyRequests
 }
 
 // Wait blocks until running spot checks end (tests, shutdown).
@@ -226,7 +234,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		release()
 		if done {
 			if g.cfg.Metrics != nil {
-				g.cfg.Metrics.GatewayLatency.WithLabelValues(req.path).Observe(time.Since(start).Seconds())
+				g.cfg.Metrics.Latency.WithLabelValues(req.path).Observe(time.Since(start).Seconds())
 			}
 			if g.cfg.Overhead != nil {
 				g.cfg.Overhead(time.Since(start) - upstream)
@@ -262,7 +270,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // (success or the user's own error) was written; otherwise nothing was
 // written and the next miner may be tried, and rateLimited says whether
 // the miner refused with 429 (busy, or this validator over its limit).
-func (g *Gateway) try(ctx context.Context, w http.ResponseWriter, m Miner, req *gatewayRequest, user string, ticket *billing.Ticket, upstream *time.Duration) (done bool, errText string, rateLimited bool) {
+func (g *Gateway) try(ctx context.Context, w http.ResponseWriter, m miners.Miner, req *gatewayRequest, user string, ticket *billing.Ticket, upstream *time.Duration) (done bool, errText string, rateLimited bool) {
 	ctx, cancel := context.WithTimeout(ctx, g.cfg.Timeout)
 	defer cancel()
 	url := "http://" + m.Address + req.path
@@ -291,9 +299,9 @@ func (g *Gateway) try(ctx context.Context, w http.ResponseWriter, m Miner, req *
 			g.count("ok")
 			// Reading the whole answer (logprobs and all) is the costly
 			// part: only for the answers drawn for a check.
-			var ans answer
+			var ans miners.Answer
 			if g.wantSpotCheck() {
-				if _, err := ans.add(resp.Body); err == nil {
+				if _, err := ans.Add(resp.Body); err == nil {
 					g.spotCheck(m, req, &ans)
 				}
 			}
@@ -343,7 +351,7 @@ func (g *Gateway) try(ctx context.Context, w http.ResponseWriter, m Miner, req *
 	g.armWrite(w)
 	w.WriteHeader(http.StatusOK)
 	flusher, _ := w.(http.Flusher)
-	var ans answer
+	var ans miners.Answer
 	// A stream that ends early is billed for what it carried; the
 	// deferred meter is a no-op once the stream metered itself.
 	metered := false
@@ -351,12 +359,12 @@ func (g *Gateway) try(ctx context.Context, w http.ResponseWriter, m Miner, req *
 	meterOnce := func() {
 		if !metered {
 			metered = true
-			prompt, completion := ans.tokens()
+			prompt, completion := ans.Tokens()
 			receipt = g.meter(w.Header(), ticket, req, prompt, completion)
 		}
 	}
 	defer meterOnce()
-	events := api.NewEventReader(sr.Body, maxEventBytes)
+	events := api.NewEventReader(sr.Body, miners.MaxEventBytes)
 	for {
 		ev, err := events.Next()
 		if errors.Is(err, io.EOF) {
@@ -382,7 +390,7 @@ func (g *Gateway) try(ctx context.Context, w http.ResponseWriter, m Miner, req *
 			}
 			fmt.Fprintf(w, "data: %s\n\n", ev.Data)
 		default:
-			_, _ = ans.add(ev.Data)
+			_, _ = ans.Add(ev.Data)
 			data := ev.Data
 			if ticket != nil && isUsageChunk(data) {
 				// The usage chunk the user asked for (stream_options.
@@ -426,7 +434,7 @@ func minerBusy(status int, e api.ErrorBody) bool {
 	return status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable && e.Type == "server_busy"
 }
 
-func minerHeaders(w http.ResponseWriter, m Miner) {
+func minerHeaders(w http.ResponseWriter, m miners.Miner) {
 	w.Header().Set("X-Merit-Miner-Uid", strconv.Itoa(int(m.UID)))
 	w.Header().Set("X-Merit-Miner-Hotkey", m.Hotkey)
 }
@@ -568,12 +576,12 @@ func randomSeed() uint64 {
 }
 
 // available lists the candidates not cooling down after a failure.
-func (g *Gateway) available() []Miner {
+func (g *Gateway) available() []miners.Miner {
 	all := g.cfg.Miners()
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	now := time.Now()
-	var out, cooling []Miner
+	var out, cooling []miners.Miner
 	for _, m := range all {
 		if until, ok := g.cooldown[m.Hotkey]; ok && now.Before(until) {
 			cooling = append(cooling, m)
@@ -602,17 +610,17 @@ func (g *Gateway) wantSpotCheck() bool {
 
 // spotCheck verifies a fraction of answers in the background; a failure
 // disqualifies the miner for the current round like a failed probe.
-func (g *Gateway) spotCheck(m Miner, req *gatewayRequest, ans *answer) {
+func (g *Gateway) spotCheck(m miners.Miner, req *gatewayRequest, ans *miners.Answer) {
 	ref := g.cfg.Reference()
-	if ref == nil || (ref.local == nil && req.engine.Temperature > 0) {
+	if ref == nil || (!ref.Local() && req.engine.Temperature > 0) {
 		g.spot("skipped") // remote references cannot replay sampling
 		return
 	}
-	parts, err := ans.parts(req.topK > 0)
+	parts, err := ans.Parts(req.topK > 0)
 	if err != nil {
 		g.spot("failed")
 		g.cfg.Log.Warn("gateway spot check: unreadable answer", zap.Uint16("uid", m.UID), zap.Error(err))
-		g.cfg.Record(Outcome{UID: m.UID, Hotkey: m.Hotkey, Result: ResultInvalid, Reason: "malformed", Detail: err.Error(), SpotCheck: true})
+		g.cfg.Record(miners.Outcome{UID: m.UID, Hotkey: m.Hotkey, Result: miners.ResultInvalid, Reason: "malformed", Detail: err.Error(), SpotCheck: true})
 		return
 	}
 	select {
@@ -627,7 +635,7 @@ func (g *Gateway) spotCheck(m Miner, req *gatewayRequest, ans *answer) {
 		defer func() { <-g.checks }()
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		res := ref.Verify(ctx, Check{Request: req.engine, Parts: parts})
+		res := ref.Verify(ctx, reference.Check{Request: req.engine, Parts: parts})
 		switch {
 		case res.Err != nil:
 			g.spot("error")
@@ -639,10 +647,10 @@ func (g *Gateway) spotCheck(m Miner, req *gatewayRequest, ans *answer) {
 			}
 			g.cfg.Log.Warn("gateway spot check failed verification", zap.Uint16("uid", m.UID), zap.String("hotkey", m.Hotkey),
 				zap.String("reason", res.Reason), zap.String("detail", res.Detail))
-			g.cfg.Record(Outcome{UID: m.UID, Hotkey: m.Hotkey, Result: ResultFailedVerification, Reason: res.Reason, Detail: res.Detail, SpotCheck: true})
+			g.cfg.Record(miners.Outcome{UID: m.UID, Hotkey: m.Hotkey, Result: miners.ResultFailedVerification, Reason: res.Reason, Detail: res.Detail, SpotCheck: true})
 		default:
 			g.spot("ok")
-			g.cfg.Record(Outcome{UID: m.UID, Hotkey: m.Hotkey, Result: ResultOK, SpotCheck: true})
+			g.cfg.Record(miners.Outcome{UID: m.UID, Hotkey: m.Hotkey, Result: miners.ResultOK, SpotCheck: true})
 		}
 	}()
 }
@@ -661,7 +669,7 @@ func (g *Gateway) models(w http.ResponseWriter) {
 
 func (g *Gateway) count(result string) {
 	if g.cfg.Metrics != nil {
-		g.cfg.Metrics.Gateway.WithLabelValues(result).Inc()
+		g.cfg.Metrics.Requests.WithLabelValues(result).Inc()
 	}
 }
 

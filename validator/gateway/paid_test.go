@@ -1,9 +1,7 @@
-package validator
+package gateway
 
 import (
 	"bufio"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -17,6 +15,9 @@ import (
 	"github.com/meritnet/merit/client/transport"
 	"github.com/meritnet/merit/inference/api"
 	"github.com/meritnet/merit/validator/billing"
+	"github.com/meritnet/merit/validator/internal/validatortest"
+	"github.com/meritnet/merit/validator/miners"
+	"github.com/meritnet/merit/validator/reference"
 	paymenttypes "github.com/meritnet/merit/x/payment/types"
 )
 
@@ -29,17 +30,12 @@ const (
 	paidNetuid = 1
 )
 
-func hashOf(key string) string {
-	h := sha256.Sum256([]byte(key))
-	return hex.EncodeToString(h[:])
-}
-
 // newPaidGateway is a gateway whose meter knows four accounts of subnet 1
 // (the gateway's hotkey is "merit1gw"), in front of one real miner.
 func newPaidGateway(t *testing.T) (*httptest.Server, *billing.Meter) {
 	t.Helper()
-	eng, ref := tinyReference(t)
-	m := startMiner(t, 2, eng)
+	eng, ref := validatortest.TinyReference(t)
+	m := validatortest.StartMiner(t, 2, eng)
 	l, err := billing.OpenLedger(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -47,7 +43,7 @@ func newPaidGateway(t *testing.T) (*httptest.Server, *billing.Meter) {
 	t.Cleanup(func() { _ = l.Close() })
 	meter := billing.NewMeter(l)
 	acct := func(id uint64, key string, balance int64, f func(*paymenttypes.Account)) paymenttypes.Account {
-		a := paymenttypes.Account{Id: id, Netuid: paidNetuid, KeyHash: hashOf(key), Balance: sdkmath.NewInt(balance),
+		a := paymenttypes.Account{Id: id, Netuid: paidNetuid, KeyHash: validatortest.KeyHash(key), Balance: sdkmath.NewInt(balance),
 			SpendLimitPerEpoch: sdkmath.ZeroInt(), EpochSpent: sdkmath.ZeroInt()}
 		if f != nil {
 			f(&a)
@@ -60,13 +56,13 @@ func newPaidGateway(t *testing.T) (*httptest.Server, *billing.Meter) {
 		acct(3, closedKey, 1_000_000, func(a *paymenttypes.Account) { a.Closing = true }),
 		acct(4, elsewhere, 1_000_000, func(a *paymenttypes.Account) { a.AllowedGateways = []string{"merit1other"} }),
 	}, paidNetuid, "merit1gw", paidPrice, 0, 10))
-	c, err := transport.NewClient(newIdentity(t, "val"), nil)
+	c, err := transport.NewClient(validatortest.NewIdentity(t, "val"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	g := NewGateway(GatewayConfig{Meter: meter, Client: c, Timeout: 10 * time.Second,
-		Miners: func() []Miner { return []Miner{m} }, Reference: func() *Reference { return ref },
-		MaxTokens: func() int { return 16 }, Record: func(Outcome) {}, Metrics: NewMetrics()})
+	g := New(Config{Meter: meter, Client: c, Timeout: 10 * time.Second,
+		Miners: func() []miners.Miner { return []miners.Miner{m} }, Reference: func() *reference.Reference { return ref },
+		MaxTokens: func() int { return 16 }, Record: func(miners.Outcome) {}})
 	mux := http.NewServeMux()
 	mux.Handle("/v1/", g)
 	srv := httptest.NewServer(mux)
@@ -74,18 +70,9 @@ func newPaidGateway(t *testing.T) (*httptest.Server, *billing.Meter) {
 	return srv, meter
 }
 
-func headerUint(t *testing.T, h http.Header, name string) uint64 {
-	t.Helper()
-	v, err := strconv.ParseUint(h.Get(name), 10, 64)
-	if err != nil {
-		t.Fatalf("header %s = %q: %v", name, h.Get(name), err)
-	}
-	return v
-}
-
 func TestPaidGatewayMetersAndReportsCost(t *testing.T) {
 	srv, meter := newPaidGateway(t)
-	resp, body := gwPost(t, srv.URL+"/v1/chat/completions", paidKey,
+	resp, body := validatortest.Post(t, srv.URL+"/v1/chat/completions", paidKey,
 		`{"messages":[{"role":"user","content":"Tell me a story"}],"max_tokens":8,"temperature":0}`)
 	if resp.StatusCode != 200 {
 		t.Fatalf("status %d: %s", resp.StatusCode, body)
@@ -94,15 +81,15 @@ func TestPaidGatewayMetersAndReportsCost(t *testing.T) {
 	if err := json.Unmarshal(body, &cr); err != nil || cr.Usage == nil {
 		t.Fatalf("%v %s", err, body)
 	}
-	tokens := headerUint(t, resp.Header, HeaderTokens)
+	tokens := validatortest.HeaderUint(t, resp.Header, HeaderTokens)
 	if want := uint64(cr.Usage.PromptTokens + cr.Usage.CompletionTokens); tokens != want {
 		t.Fatalf("billed %d tokens, usage says %d", tokens, want)
 	}
-	cost := headerUint(t, resp.Header, HeaderCost)
+	cost := validatortest.HeaderUint(t, resp.Header, HeaderCost)
 	if want, _ := billing.Cost(tokens, paidPrice, 0); cost != want {
 		t.Fatalf("cost %d, want %d", cost, want)
 	}
-	if got := headerUint(t, resp.Header, HeaderBalance); got != 1_000_000-cost {
+	if got := validatortest.HeaderUint(t, resp.Header, HeaderBalance); got != 1_000_000-cost {
 		t.Fatalf("balance %d after a %d cost", got, cost)
 	}
 	if resp.Header.Get(HeaderAccount) != "1" || resp.Header.Get(HeaderPrice) != strconv.Itoa(paidPrice) {
@@ -136,8 +123,8 @@ func TestPaidGatewayMetersAndReportsCost(t *testing.T) {
 			}
 		}
 	}
-	stokens := headerUint(t, sresp.Trailer, HeaderTokens)
-	scost := headerUint(t, sresp.Trailer, HeaderCost)
+	stokens := validatortest.HeaderUint(t, sresp.Trailer, HeaderTokens)
+	scost := validatortest.HeaderUint(t, sresp.Trailer, HeaderCost)
 	if chunks == 0 || stokens <= 9 {
 		t.Fatalf("stream: %d chunks, %d tokens billed", chunks, stokens)
 	}
@@ -167,7 +154,7 @@ func TestPaidGatewayRefusals(t *testing.T) {
 		{elsewhere, 403, "gateway_not_allowed"},
 		{poorKey, 402, "insufficient_quota"},
 	} {
-		resp, b := gwPost(t, srv.URL+"/v1/completions", c.key, body)
+		resp, b := validatortest.Post(t, srv.URL+"/v1/completions", c.key, body)
 		var er api.ErrorResponse
 		_ = json.Unmarshal(b, &er)
 		var code string
@@ -181,7 +168,7 @@ func TestPaidGatewayRefusals(t *testing.T) {
 	}
 	// A request small enough for the poor account is served; afterwards
 	// nothing is held and the account was never served beyond its balance.
-	resp, b := gwPost(t, srv.URL+"/v1/completions", poorKey, `{"prompt":"Hi","max_tokens":1}`)
+	resp, b := validatortest.Post(t, srv.URL+"/v1/completions", poorKey, `{"prompt":"Hi","max_tokens":1}`)
 	if resp.StatusCode != 200 {
 		t.Fatalf("small request: %d %s", resp.StatusCode, b)
 	}

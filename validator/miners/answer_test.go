@@ -1,4 +1,4 @@
-package validator
+package miners
 
 import (
 	"errors"
@@ -6,7 +6,7 @@ import (
 )
 
 func TestAnswerLegacyShapeWithTokenIDs(t *testing.T) {
-	var a answer
+	var a Answer
 	chunks := []string{
 		`{"choices":[{"index":0,"text":" the","logprobs":{"tokens":[" the"],"token_logprobs":[-0.5],"top_logprobs":[{" the":-0.5}]},"finish_reason":null,"prompt_token_ids":[1,5,6],"token_ids":[300]}]}`,
 		`{"choices":[{"index":0,"text":" cat","logprobs":{"tokens":[" cat"],"token_logprobs":[-1.25]},"finish_reason":null,"token_ids":[301]}]}`,
@@ -15,7 +15,7 @@ func TestAnswerLegacyShapeWithTokenIDs(t *testing.T) {
 	}
 	var contents []bool
 	for _, c := range chunks {
-		got, err := a.add([]byte(c))
+		got, err := a.Add([]byte(c))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -24,7 +24,7 @@ func TestAnswerLegacyShapeWithTokenIDs(t *testing.T) {
 	if !contents[0] || !contents[1] || contents[2] || contents[3] {
 		t.Fatalf("content flags %v", contents)
 	}
-	p, err := a.parts(false)
+	p, err := a.Parts(false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,17 +35,17 @@ func TestAnswerLegacyShapeWithTokenIDs(t *testing.T) {
 }
 
 func TestAnswerChatShapeWithIDs(t *testing.T) {
-	var a answer
+	var a Answer
 	for _, c := range []string{
 		`{"choices":[{"index":0,"delta":{"role":"assistant"},"logprobs":null,"finish_reason":null,"prompt_token_ids":[1,2]}]}`,
 		`{"choices":[{"index":0,"delta":{"content":"hi"},"logprobs":{"content":[{"token":"hi","logprob":-0.1,"bytes":[104,105],"id":77,"top_logprobs":[{"token":"hi","logprob":-0.1,"bytes":[104,105],"id":77},{"token":"ho","logprob":-3,"bytes":[104,111],"id":78}]}]},"finish_reason":null}]}`,
 		`{"choices":[{"index":0,"delta":{},"logprobs":null,"finish_reason":"stop"}]}`,
 	} {
-		if _, err := a.add([]byte(c)); err != nil {
+		if _, err := a.Add([]byte(c)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	p, err := a.parts(true)
+	p, err := a.Parts(true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,24 +64,24 @@ func TestAnswerMalformed(t *testing.T) {
 		"after the finish": {`{"choices":[{"index":0,"text":"","finish_reason":"stop"}]}`, `{"choices":[{"index":0,"text":"more"}]}`},
 	}
 	for name, chunks := range cases {
-		var a answer
+		var a Answer
 		var err error
 		for _, c := range chunks {
-			if _, err = a.add([]byte(c)); err != nil {
+			if _, err = a.Add([]byte(c)); err != nil {
 				break
 			}
 		}
 		if err == nil {
-			_, err = a.parts(false)
+			_, err = a.Parts(false)
 		}
-		if !errors.Is(err, errMalformed) {
+		if !errors.Is(err, ErrMalformed) {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
 	// Ids without logprobs are left to the verifier (missing_logprobs).
-	var a answer
-	a.add([]byte(`{"choices":[{"index":0,"text":"a","token_ids":[5],"finish_reason":"stop","prompt_token_ids":[1]}]}`))
-	if p, err := a.parts(false); err != nil || p.Logprobs != nil || p.Tokens[0] != 5 {
+	var a Answer
+	a.Add([]byte(`{"choices":[{"index":0,"text":"a","token_ids":[5],"finish_reason":"stop","prompt_token_ids":[1]}]}`))
+	if p, err := a.Parts(false); err != nil || p.Logprobs != nil || p.Tokens[0] != 5 {
 		t.Fatalf("%+v %v", p, err)
 	}
 }

@@ -1,4 +1,4 @@
-package validator
+package miners
 
 import (
 	"encoding/json"
@@ -10,8 +10,11 @@ import (
 	"github.com/meritnet/merit/inference/api"
 )
 
-// errMalformed marks answers that cannot be read as a completion at all.
-var errMalformed = errors.New("malformed answer")
+// ErrMalformed marks answers that cannot be read as a completion at all.
+var ErrMalformed = errors.New("malformed answer")
+
+// MaxEventBytes bounds one SSE event of a miner's stream.
+const MaxEventBytes = 1 << 20
 
 // entry is one token as the logprobs told it.
 type entry struct {
@@ -23,11 +26,11 @@ type entry struct {
 	topOK   bool // every alternative carried an id
 }
 
-// answer assembles a miner's completion from one response or many chunks.
+// Answer assembles a miner's completion from one response or many chunks.
 // Ids are decided at the end: token_ids (Merit, vLLM) when they match the
 // logprob entries one to one, otherwise the entries' own ids, so the miner
 // may send ids per chunk or all at once.
-type answer struct {
+type Answer struct {
 	text    strings.Builder
 	entries []entry
 	ids     []int
@@ -36,22 +39,22 @@ type answer struct {
 	done    bool
 }
 
-// add reads one JSON object (a response or a stream chunk). It reports
+// Add reads one JSON object (a response or a stream chunk). It reports
 // whether the chunk carried completion content (for time to first token).
-func (a *answer) add(raw []byte) (content bool, err error) {
+func (a *Answer) Add(raw []byte) (content bool, err error) {
 	var c api.ResponseChunk
 	if err := json.Unmarshal(raw, &c); err != nil {
-		return false, fmt.Errorf("%w: %v", errMalformed, err)
+		return false, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
 	if len(c.Error) > 0 && string(c.Error) != "null" {
-		return false, fmt.Errorf("%w: error in answer: %s", errMalformed, api.DecodeError(raw).Message)
+		return false, fmt.Errorf("%w: error in answer: %s", ErrMalformed, api.DecodeError(raw).Message)
 	}
 	for _, ch := range c.Choices {
 		if ch.Index != 0 {
 			continue
 		}
 		if a.done && (ch.Text != nil && *ch.Text != "" || ch.Delta != nil && ch.Delta.Content != "") {
-			return false, fmt.Errorf("%w: content after the finish reason", errMalformed)
+			return false, fmt.Errorf("%w: content after the finish reason", ErrMalformed)
 		}
 		switch {
 		case ch.Text != nil:
@@ -78,7 +81,19 @@ func (a *answer) add(raw []byte) (content bool, err error) {
 	return content, nil
 }
 
-func (a *answer) addLogprobs(lp *api.CompletionLogprobs) int {
+// Done reports whether the answer carried its finish reason.
+func (a *Answer) Done() bool { return a.done }
+
+// Tokens are the prompt and completion tokens the answer carries so far.
+func (a *Answer) Tokens() (prompt, completion uint64) {
+	completion = uint64(len(a.ids))
+	if completion == 0 {
+		completion = uint64(len(a.entries))
+	}
+	return uint64(len(a.prompt)), completion
+}
+
+func (a *Answer) addLogprobs(lp *api.CompletionLogprobs) int {
 	if lp == nil {
 		return 0
 	}
@@ -114,28 +129,28 @@ func (a *answer) addLogprobs(lp *api.CompletionLogprobs) int {
 	return len(lp.Tokens)
 }
 
-// parts finishes the answer as the answer's half of a claim. It fails only
+// Parts finishes the answer as the answer's half of a claim. It fails only
 // when the answer is unreadable (no finish reason, token ids that cannot be
 // paired with logprobs); anything the verifier can judge (missing logprobs,
 // wrong tokens) is left to the verifier, which reports it with its own
 // reason.
-func (a *answer) parts(withTop bool) (*inference.Claim, error) {
+func (a *Answer) Parts(withTop bool) (*inference.Claim, error) {
 	if !a.done {
-		return nil, fmt.Errorf("%w: no finish_reason", errMalformed)
+		return nil, fmt.Errorf("%w: no finish_reason", ErrMalformed)
 	}
 	p := &inference.Claim{PromptTokens: a.prompt, Text: a.text.String(), FinishReason: inference.FinishReason(a.finish)}
 	switch {
 	case len(a.ids) > 0 && len(a.entries) == 0:
 		p.Tokens = a.ids // no logprobs: the verifier says missing_logprobs
 	case len(a.ids) > 0 && len(a.ids) != len(a.entries):
-		return nil, fmt.Errorf("%w: %d token_ids but %d logprob entries", errMalformed, len(a.ids), len(a.entries))
+		return nil, fmt.Errorf("%w: %d token_ids but %d logprob entries", ErrMalformed, len(a.ids), len(a.entries))
 	case len(a.ids) > 0:
 		p.Tokens = a.ids
 	default:
 		p.Tokens = make([]int, len(a.entries))
 		for i, e := range a.entries {
 			if !e.hasID {
-				return nil, fmt.Errorf("%w: token %d (%q) has no id and there are no token_ids", errMalformed, i, e.piece)
+				return nil, fmt.Errorf("%w: token %d (%q) has no id and there are no token_ids", ErrMalformed, i, e.piece)
 			}
 			p.Tokens[i] = e.id
 		}

@@ -1,4 +1,4 @@
-package validator
+package gateway
 
 import (
 	"bufio"
