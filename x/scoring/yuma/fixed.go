@@ -103,9 +103,13 @@ func (f Fixed) Mul(g Fixed) Fixed {
 
 // mulUnit returns a·b rounded down for a, b ≤ One: Mul without the
 // saturation check, which such a product (at most One) never needs.
+//
+// The product fits in 64 bits unless a = b = One (2^64), so a 64-bit
+// multiply is exact, and a & b & One (One exactly when a = b = One, else 0)
+// supplies the result of that one case. A 64-bit multiply uses any
+// registers, where the 128-bit one pins two, which made hot loops spill.
 func mulUnit(a, b Fixed) Fixed {
-	hi, lo := bits.Mul64(uint64(a), uint64(b))
-	return Fixed(hi<<FracBits | lo>>FracBits)
+	return (a*b)>>FracBits | a&b&One
 }
 
 // Div returns f / g rounded down, saturating at Max (f/0 is Max, 0/0 is 0).

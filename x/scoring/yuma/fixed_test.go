@@ -3,6 +3,7 @@ package yuma
 import (
 	"math"
 	"math/big"
+	"math/bits"
 	"math/rand/v2"
 	"testing"
 )
@@ -213,6 +214,32 @@ func TestNormalizeFloor(t *testing.T) {
 		}
 		if sum > uint64(One) || sum+uint64(n) < uint64(One) {
 			t.Fatalf("sum %d out of [1-n ulp, 1] for %v", sum, v)
+		}
+	}
+}
+
+// TestMulUnitExact: mulUnit equals the 128-bit floor(a·b/2^32) on [0, 1].
+func TestMulUnitExact(t *testing.T) {
+	ref := func(a, b Fixed) Fixed {
+		hi, lo := bits.Mul64(uint64(a), uint64(b))
+		return Fixed(hi<<FracBits | lo>>FracBits)
+	}
+	edge := []Fixed{0, 1, 2, Half - 1, Half, Half + 1, One - 2, One - 1, One}
+	for _, a := range edge {
+		for _, b := range edge {
+			if got, want := mulUnit(a, b), ref(a, b); got != want {
+				t.Fatalf("mulUnit(%d, %d) = %d, want %d", a, b, got, want)
+			}
+		}
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for k := 0; k < 1_000_000; k++ {
+		a, b := Fixed(rng.Uint64N(uint64(One)+1)), Fixed(rng.Uint64N(uint64(One)+1))
+		if k%3 == 0 {
+			b = One - Fixed(rng.Uint64N(4))
+		}
+		if got, want := mulUnit(a, b), ref(a, b); got != want {
+			t.Fatalf("mulUnit(%d, %d) = %d, want %d", a, b, got, want)
 		}
 	}
 }
