@@ -1,6 +1,8 @@
 package yuma
 
-// clipRankAndBond runs steps 4–6 in one pass over the weight rows. With
+// clipRankAndBond finishes steps 4–5 and runs step 6 in one pass over the
+// weight rows (computeConsensus has already clipped the rows with active
+// stake, column by column, while each column was in cache). With
 // Wc_ij = min(W_ij, C_j):
 //
 //	VT_i = Σ_j Wc_ij,  R_j = Σ_i A_i·Wc_ij (each product rounded down),
@@ -29,8 +31,6 @@ func (e *epoch) clipRankAndBond() {
 	in := e.in
 	n := e.n
 	p := &in.Params
-	e.trust = make([]Fixed, n)
-	e.rank = make([]Fixed, n)
 	e.bondSum = make([]Fixed, n)
 	e.bonds = make([][]Entry, n)
 	keepOld := make([]Fixed, n) // 0 for UIDs registered since the last epoch
@@ -66,7 +66,10 @@ func (e *epoch) clipRankAndBond() {
 	}
 	for i := 0; i < n; i++ {
 		ents := e.ent[e.rowStart[i]:e.rowStart[i+1]]
-		e.trust[i] = clipRow(ents, cons, e.activeStake[i], rank)
+		if !e.clipped || e.activeStake[i] == 0 {
+			// Not clipped with the consensus columns.
+			e.trust[i] = clipRow(ents, cons, e.activeStake[i], rank)
+		}
 		old := oldRow(i)
 		if in.Bonds != nil && old == nil && checkRow(in.Bonds[i], n, One) != nil {
 			e.malformed = true // a row not read below is checked anyway

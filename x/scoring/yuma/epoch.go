@@ -63,6 +63,11 @@ type epoch struct {
 	bondSum   []Fixed // Σ_i bonds[i][j] per column j
 	dividends []Fixed
 
+	// clipped: computeConsensus has clipped the rows with active stake
+	// (steps 4–5: their trust and all of the rank); clipRankAndBond clips
+	// the others.
+	clipped bool
+
 	// malformed: a weight or bond row failed the checks of Validate.
 	malformed bool
 }

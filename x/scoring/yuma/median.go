@@ -23,18 +23,20 @@ func quantileThreshold(kappa, total Fixed) uint64 {
 // giving weight ≥ x hold cumulative stake ≥ threshold, or 0 if there is none
 // (validators absent from seg count as weight 0). seg holds one key per
 // validator, weight<<16 | uid (keys are distinct and ordered by weight
-// first); seg is reordered and scratch (len ≥ len(seg)) overwritten. The
-// result depends only on the multiset of (weight, stake) pairs, so it is
-// deterministic.
+// first); seg is left as it is (the caller clips it next) and scratch
+// (len ≥ 2·len(seg)) is overwritten. The result depends only on the
+// multiset of (weight, stake) pairs, so it is deterministic.
 //
 // Scanning the keys from the largest down, the answer is the weight of the
-// first key at which the stake seen reaches the threshold. Large ranges are
-// narrowed by sampled rounds (see splitAround): sixteen evenly spaced keys
-// estimate where the stake crosses the threshold, two of them bracket that
-// point, and one branch-free pass splits the range into the keys above,
-// between and below the brackets, keeping only the part that holds the
-// answer (usually the middle quarter). After a bounded number of rounds the
-// rest goes to quantileSelect.
+// first key at which the stake seen reaches the threshold. It is found by
+// radix selection on the weights: the range [min, max] of the keys' weights
+// is cut into 256 equal buckets (a power of two wide), one pass adds each
+// key's stake to its bucket, the buckets are scanned from the top until the
+// stake reaches what is still needed, and a second pass keeps the keys of
+// that bucket. Each round narrows the weight range by 8 bits, so after at
+// most five rounds (weights have at most 33 bits) the keys left share one
+// weight; small ranges go to quantileSelect. Every pass is branch-free over
+// the keys, and the work is O(len(seg)) per round whatever the weights.
 func weightedQuantile(seg []uint64, stake []Fixed, threshold uint64, scratch []uint64) Fixed {
 	if len(seg) == 0 {
 		return 0
@@ -48,98 +50,74 @@ func weightedQuantile(seg []uint64, stake []Fixed, threshold uint64, scratch []u
 	}
 	need := threshold // stake still needed within cur
 	cur, other := seg, scratch[:len(seg)]
-	for rounds := bits.Len(uint(len(cur))); len(cur) > sampledMin && rounds > 0; rounds-- {
-		hiKey, loKey := samplePivots(cur, stake, need)
-		a, m := splitAround(cur, hiKey, loKey, other)
-		sa := sumStake(other[:a], stake)
-		var sm uint64
-		if sa < need {
-			sm = sumStake(other[len(cur)-m:len(cur)], stake)
-		}
-		switch {
-		case sa >= need: // the answer is above hiKey
-			cur, other = other[:a], cur
-		case sa+sm >= need: // between the brackets
-			need -= sa
-			cur, other = other[len(cur)-m:len(cur)], cur
-		default: // below loKey, in cur itself (or nowhere)
-			need -= sa + sm
-			c := partitionBelowKey(cur, loKey)
-			if c == 0 {
-				return 0
+	spare := scratch[len(seg) : 2*len(seg)]
+	if len(cur) <= radixMin {
+		cur = other[:copy(other, cur)] // quantileSelect reorders its keys
+	}
+	for len(cur) > radixMin {
+		lo, hi := keyRange(cur)
+		wlo := lo >> 16
+		span := hi>>16 - wlo
+		if span == 0 {
+			// One weight left: it is the answer if its keys hold enough.
+			if sumStake(cur, stake) >= need {
+				return Fixed(wlo)
 			}
-			cur = cur[:c]
+			return 0
 		}
+		shift := uint(max(bits.Len64(span), 8) - 8) // (w − wlo) >> shift < 256
+		var hist [256]uint64
+		bucketStake(cur, stake, wlo, shift, &hist)
+		var above uint64 // stake of the buckets above b
+		b := 255
+		for ; b >= 0 && above+hist[b] < need; b-- {
+			above += hist[b]
+		}
+		if b < 0 {
+			return 0 // the keys hold less than the threshold
+		}
+		need -= above
+		n := keepBucket(cur, wlo, shift, uint64(b), other)
+		cur, other, spare = other[:n], spare, other
 	}
 	return quantileSelect(cur, stake, need)
 }
 
-// sampledMin is the range size below which quantileSelect takes over.
-const sampledMin = 48
+// radixMin is the range size below which quantileSelect takes over.
+const radixMin = 16
 
-// samplePivots picks the bracketing keys for one sampled round of
-// weightedQuantile: sixteen evenly spaced keys of seg, sorted; t is the first
-// of them (from the largest) whose cumulative stake, scaled by len(seg)/16,
-// reaches need; the brackets are the sample keys two places above and below
-// t (hiKey = MaxUint64: nothing is above; loKey = 0: nothing is below). Only
-// the speed of weightedQuantile depends on this estimate, never its result.
-func samplePivots(seg []uint64, stake []Fixed, need uint64) (hiKey, loKey uint64) {
-	const k, w = 16, 2
-	var smp [k]uint64
-	step := len(seg) / k
-	for t := range smp {
-		smp[t] = seg[t*step+step/2]
+// keyRange returns the smallest and largest key.
+func keyRange(keys []uint64) (lo, hi uint64) {
+	lo = ^uint64(0)
+	for _, k := range keys {
+		lo = min(lo, k)
+		hi = max(hi, k)
 	}
-	// Insertion sort, descending.
-	for t := 1; t < k; t++ {
-		x := smp[t]
-		u := t
-		for ; u > 0 && smp[u-1] < x; u-- {
-			smp[u] = smp[u-1]
-		}
-		smp[u] = x
-	}
-	nh, nl := bits.Mul64(need, k)
-	var cum uint64
-	t := k
-	for u, x := range smp {
-		cum += uint64(stake[x&0xFFFF])
-		if ch, cl := bits.Mul64(cum, uint64(len(seg))); ch > nh || (ch == nh && cl >= nl) {
-			t = u
-			break
-		}
-	}
-	hiKey, loKey = ^uint64(0), 0
-	if t-w >= 0 {
-		hiKey = smp[t-w]
-	}
-	if t+w < k {
-		loKey = smp[t+w]
-	}
-	return hiKey, loKey
+	return lo, hi
 }
 
-// splitAround copies the keys of seg above hiKey to the front of out (a of
-// them) and those in [loKey, hiKey] to its back (out[len(seg)−m:]); keys
-// below loKey are not copied. Every key is stored at both cursors: the two
-// regions never overlap, and a slot beyond a region's end is overwritten
-// later or unused. No data-dependent branches, and few enough live values for
-// the loop to stay in registers (the stakes are summed afterwards; not
-// inlined, for the same reason).
+// bucketStake adds the stake of each key to the bucket of its weight w,
+// (w − wlo) >> shift, which must be below 256 for every key.
 //
 //go:noinline
-func splitAround(seg []uint64, hiKey, loKey uint64, out []uint64) (a, m int) {
-	out = out[:len(seg)]
-	back := len(seg) - 1
-	for _, k := range seg {
-		isA := b2u(k > hiKey)
-		isM := b2u(k >= loKey) &^ isA
-		out[a] = k
-		out[back] = k
-		a += int(isA)
-		back -= int(isM)
+func bucketStake(keys []uint64, stake []Fixed, wlo uint64, shift uint, hist *[256]uint64) {
+	for _, k := range keys {
+		hist[((k>>16-wlo)>>(shift&63))&255] += uint64(stake[k&0xFFFF])
 	}
-	return a, len(seg) - 1 - back
+}
+
+// keepBucket copies the keys of bucket b (see bucketStake) to the front of
+// out and returns their number. Every key is stored; the cursor advances
+// only past those that are kept.
+//
+//go:noinline
+func keepBucket(keys []uint64, wlo uint64, shift uint, b uint64, out []uint64) (n int) {
+	out = out[:len(keys)]
+	for _, k := range keys {
+		out[n] = k
+		n += int(b2u((k>>16-wlo)>>(shift&63) == b))
+	}
+	return n
 }
 
 // sumStake returns the stake of the keys.
@@ -149,17 +127,6 @@ func sumStake(keys []uint64, stake []Fixed) uint64 {
 		s += uint64(stake[k&0xFFFF])
 	}
 	return s
-}
-
-// partitionBelowKey moves the keys of seg below loKey to its front and
-// returns their number.
-func partitionBelowKey(seg []uint64, loKey uint64) (c int) {
-	for b, k := range seg {
-		seg[b] = seg[c]
-		seg[c] = k
-		c += int(b2u(k < loKey))
-	}
-	return c
 }
 
 // quantileSelect is weightedQuantile's finish (threshold > 0): a weighted
@@ -264,6 +231,21 @@ func median3(x, y, z uint64) uint64 {
 	return max(x, y)
 }
 
+// clipColumn clips the keys of one column (weight<<16 | row) at its
+// consensus c: it adds min(w, c) to the trust of each key's row and returns
+// the column's rank Σ stake[row]·min(w, c) (each product rounded down).
+//
+//go:noinline
+func clipColumn(seg []uint64, c Fixed, stake []Fixed, trust []Fixed) (rank Fixed) {
+	for _, k := range seg {
+		row := k & 0xFFFF
+		wc := min(Fixed(k>>16), c)
+		trust[row] += wc
+		rank += mulUnit(stake[row], wc)
+	}
+	return rank
+}
+
 // computeConsensus sets e.consensus[j] to the stake-weighted quantile of
 // column j at 1 − kappa over validators with non-zero active stake: the
 // largest weight that validators holding at least kappa of the active stake
@@ -272,11 +254,17 @@ func median3(x, y, z uint64) uint64 {
 //
 // Columns are processed in blocks: for each block the entries of every
 // validator row that fall in it are gathered (each row read from a per-row
-// cursor), so the working set stays in cache.
+// cursor), so the working set stays in cache. Once a column's consensus is
+// known, its keys are clipped at once (clipColumn): the trust of the rows
+// gathered here and all of the rank (rows without active stake add 0 to
+// the rank; clipRankAndBond gives them their trust).
 func (e *epoch) computeConsensus() {
 	n := e.n
 	cons := make([]Fixed, n)
 	e.consensus = cons
+	e.trust = make([]Fixed, n)
+	e.rank = make([]Fixed, n)
+	trust, rank := e.trust, e.rank
 	if e.stakeSum == 0 || n == 0 {
 		return
 	}
@@ -293,12 +281,13 @@ func (e *epoch) computeConsensus() {
 	if len(rows) == 0 {
 		return
 	}
+	e.clipped = true
 	cursor := make([]int, len(rows))
 	for r, i := range rows {
 		cursor[r] = e.rowStart[i]
 	}
 	m := len(rows)
-	scratch := make([]uint64, m) // a column has at most one key per row
+	scratch := make([]uint64, 2*m) // a column has at most one key per row
 	if m <= 1024 {
 		// Fixed layout: column c of the block uses buf[c·stride :
 		// c·stride+cnt[c]] (a row has at most one entry per column). A
@@ -316,7 +305,9 @@ func (e *epoch) computeConsensus() {
 				cursor[r] += gatherRow(e.ent[cursor[r]:e.rowStart[i+1]], uint(j0), uint64(i), buf, stride, &cnt)
 			}
 			for c := 0; c < j1-j0; c++ {
-				cons[j0+c] = weightedQuantile(buf[c*stride:c*stride+cnt[c]], e.activeStake, thr, scratch)
+				seg := buf[c*stride : c*stride+cnt[c]]
+				cons[j0+c] = weightedQuantile(seg, e.activeStake, thr, scratch)
+				rank[j0+c] = clipColumn(seg, cons[j0+c], e.activeStake, trust)
 			}
 		}
 		return
@@ -352,7 +343,9 @@ func (e *epoch) computeConsensus() {
 		// start[c] is now the end of column c's segment.
 		from := 0
 		for c := 0; c < j1-j0; c++ {
-			cons[j0+c] = weightedQuantile(buf[from:start[c]], e.activeStake, thr, scratch)
+			seg := buf[from:start[c]]
+			cons[j0+c] = weightedQuantile(seg, e.activeStake, thr, scratch)
+			rank[j0+c] = clipColumn(seg, cons[j0+c], e.activeStake, trust)
 			from = start[c]
 		}
 	}

@@ -47,7 +47,7 @@ func TestWeightedQuantileMatchesNaive(t *testing.T) {
 		if rng.IntN(2) == 0 {
 			slices.Sort(keys) // adversarial-ish: sorted input
 		}
-		got := weightedQuantile(keys, stake, thr, make([]uint64, m))
+		got := weightedQuantile(keys, stake, thr, make([]uint64, 2*m))
 		want := naiveQuantile(ws, stake, thr)
 		if thr == 0 {
 			want = slices.Max(ws)
@@ -98,7 +98,7 @@ func TestWeightedQuantileSampledRounds(t *testing.T) {
 		if rng.IntN(2) == 0 {
 			slices.Sort(keys)
 		}
-		got := weightedQuantile(keys, stake, thr, make([]uint64, m))
+		got := weightedQuantile(keys, stake, thr, make([]uint64, 2*m))
 		want := naiveQuantile(ws, stake, thr)
 		if got != want {
 			t.Fatalf("case %d (m=%d shape=%d thr=%d of %d): got %s want %s", k, m, shape, thr, total, got, want)
@@ -118,5 +118,45 @@ func TestQuantileThresholdExact(t *testing.T) {
 	}
 	if got := quantileThreshold(One, One); got != uint64(One) {
 		t.Fatal("kappa 1")
+	}
+}
+
+// TestWeightedQuantileWideWeights: weights spread over the whole range (1 to
+// One, clustered at both ends, so that radix rounds keep most keys), and
+// seg left unchanged for the clip that follows.
+func TestWeightedQuantileWideWeights(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	for k := 0; k < 2000; k++ {
+		m := 1 + rng.IntN(400)
+		stake := make([]Fixed, m)
+		ws := make([]Fixed, m)
+		var total uint64
+		for i := range ws {
+			stake[i] = Fixed(1 + rng.Uint64N(1<<20))
+			total += uint64(stake[i])
+			switch rng.IntN(4) {
+			case 0:
+				ws[i] = Fixed(1 + rng.Uint64N(3))
+			case 1:
+				ws[i] = One - Fixed(rng.Uint64N(3))
+			case 2:
+				ws[i] = Fixed(1 + rng.Uint64N(uint64(One)))
+			default:
+				ws[i] = Fixed(1<<20 + rng.Uint64N(300))
+			}
+		}
+		thr := 1 + rng.Uint64N(total+1)
+		keys := make([]uint64, m)
+		for i := range ws {
+			keys[i] = uint64(ws[i])<<16 | uint64(i)
+		}
+		before := slices.Clone(keys)
+		got := weightedQuantile(keys, stake, thr, make([]uint64, 2*m))
+		if want := naiveQuantile(ws, stake, thr); got != want {
+			t.Fatalf("case %d (m=%d thr=%d): got %d want %d", k, m, thr, got, want)
+		}
+		if !slices.Equal(keys, before) {
+			t.Fatalf("case %d: seg changed", k)
+		}
 	}
 }
