@@ -19,6 +19,7 @@ import (
 
 	"github.com/meritnet/merit/client/identity"
 	"github.com/meritnet/merit/testutil/localchain"
+	paymenttypes "github.com/meritnet/merit/x/payment/types"
 	subnettypes "github.com/meritnet/merit/x/subnet/types"
 )
 
@@ -307,6 +308,22 @@ func TestLocalChain(t *testing.T) {
 		}
 		if _, err := c.Broadcast(ctx, miner1, send(miner1, bob, 1)); err != nil {
 			t.Fatalf("after a refused tx: %v", err)
+		}
+	})
+
+	t.Run("PaymentAccounts", func(t *testing.T) {
+		open := &paymenttypes.MsgOpenAccount{Payer: bob.Address(), Netuid: netuid, KeyHash: strings.Repeat("cd", 32),
+			Deposit: sdkmath.NewInt(2_000_000), SpendLimitPerEpoch: sdkmath.ZeroInt()}
+		if _, err := c.Broadcast(ctx, bob, open); err != nil {
+			t.Fatal(err)
+		}
+		accounts, height, err := c.PaymentAccounts(ctx, netuid)
+		if err != nil || height <= 0 || len(accounts) != 1 || accounts[0].Payer != bob.Address() || accounts[0].KeyHash != open.KeyHash {
+			t.Fatalf("subnet %d accounts at %d: %+v %v", netuid, height, accounts, err)
+		}
+		// Another subnet's gateway does not read them.
+		if other, _, err := c.PaymentAccounts(ctx, netuid+1); err != nil || len(other) != 0 {
+			t.Fatalf("subnet %d accounts: %+v %v", netuid+1, other, err)
 		}
 	})
 

@@ -16,9 +16,9 @@ import (
 // PaymentReader reads x/payment: access accounts, settlement records,
 // gateways and the module's parameters.
 type PaymentReader interface {
-	// PaymentAccounts is every access account at one height, which it
-	// reports.
-	PaymentAccounts(ctx context.Context) ([]paymenttypes.Account, int64, error)
+	// PaymentAccounts is every access account of a subnet at one height,
+	// which it reports.
+	PaymentAccounts(ctx context.Context, netuid uint32) ([]paymenttypes.Account, int64, error)
 	// PaymentSettlement is a gateway's last settled counters for an
 	// account; ErrNotFound when it never settled it.
 	PaymentSettlement(ctx context.Context, gateway string, accountID uint64) (paymenttypes.Settlement, error)
@@ -32,16 +32,16 @@ var _ PaymentReader = (*Client)(nil)
 // height a query was answered at, and by which a query asks for one.
 const heightHeader = "x-cosmos-block-height"
 
-// accountsPage and maxAccounts bound one read of the account set: a
+// accountsPage and maxAccounts bound one read of a subnet's account set: a
 // follower re-reads it every block, so it must stay cheap and finite.
 const (
 	accountsPage = 1000
 	maxAccounts  = 200_000
 )
 
-// PaymentAccounts pages through the accounts, every page at the height of
-// the first, so the set is one consistent snapshot.
-func (c *Client) PaymentAccounts(ctx context.Context) ([]paymenttypes.Account, int64, error) {
+// PaymentAccounts pages through the subnet's accounts, every page at the
+// height of the first, so the set is one consistent snapshot.
+func (c *Client) PaymentAccounts(ctx context.Context, netuid uint32) ([]paymenttypes.Account, int64, error) {
 	ctx, cancel := c.reqCtx(ctx)
 	defer cancel()
 	var (
@@ -55,8 +55,8 @@ func (c *Client) PaymentAccounts(ctx context.Context) ([]paymenttypes.Account, i
 			qctx = metadata.AppendToOutgoingContext(ctx, heightHeader, strconv.FormatInt(height, 10))
 		}
 		var md metadata.MD
-		res, err := c.paymentQ.Accounts(qctx, &paymenttypes.QueryAccountsRequest{
-			Pagination: &query.PageRequest{Key: next, Limit: accountsPage},
+		res, err := c.paymentQ.SubnetAccounts(qctx, &paymenttypes.QuerySubnetAccountsRequest{
+			Netuid: netuid, Pagination: &query.PageRequest{Key: next, Limit: accountsPage},
 		}, grpc.Header(&md))
 		if err != nil {
 			return nil, 0, c.queryErr("payment accounts", err)
@@ -71,7 +71,7 @@ func (c *Client) PaymentAccounts(ctx context.Context) ([]paymenttypes.Account, i
 			return out, height, nil
 		}
 		if len(out) >= maxAccounts {
-			return nil, 0, fmt.Errorf("chain: payment accounts: more than %d accounts; this client reads at most that many", maxAccounts)
+			return nil, 0, fmt.Errorf("chain: payment accounts of subnet %d: more than %d; this client reads at most that many", netuid, maxAccounts)
 		}
 		next = res.Pagination.NextKey
 	}

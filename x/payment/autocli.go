@@ -24,6 +24,10 @@ func (AppModule) AutoCLIOptions() *autocliv1.ModuleOptions {
 				},
 				{RpcMethod: "Accounts", Use: "accounts", Short: "List access accounts (--payer ADDR for one payer's)"},
 				{
+					RpcMethod: "SubnetAccounts", Use: "subnet-accounts [netuid]", Short: "List one subnet's access accounts (what its gateways read)",
+					PositionalArgs: []*autocliv1.PositionalArgDescriptor{{ProtoField: "netuid"}},
+				},
+				{
 					RpcMethod: "Gateways", Use: "gateways [netuid]", Short: "List the subnet's gateways with a validator permit, its price and the fees",
 					PositionalArgs: []*autocliv1.PositionalArgDescriptor{{ProtoField: "netuid"}},
 				},

@@ -58,7 +58,7 @@ func (f *Chain) AddAccount(keyHash string, balance int64) uint64 {
 }
 
 // PaymentAccounts implements chain.PaymentReader.
-func (f *Chain) PaymentAccounts(context.Context) ([]paymenttypes.Account, int64, error) {
+func (f *Chain) PaymentAccounts(_ context.Context, netuid uint32) ([]paymenttypes.Account, int64, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.st.Down {
@@ -66,7 +66,9 @@ func (f *Chain) PaymentAccounts(context.Context) ([]paymenttypes.Account, int64,
 	}
 	var out []paymenttypes.Account
 	for _, id := range slices.Sorted(maps.Keys(f.st.Payment.Accounts)) {
-		out = append(out, *f.st.Payment.Accounts[id])
+		if a := f.st.Payment.Accounts[id]; a.Netuid == netuid {
+			out = append(out, *a)
+		}
 	}
 	return out, f.st.Height, nil
 }

@@ -66,6 +66,9 @@ func (k Keeper) refund(ctx sdk.Context, key collections.Pair[int64, uint64]) err
 	if err := k.PayerIndex.Remove(ctx, collections.Join(payer, a.Id)); err != nil {
 		return err
 	}
+	if err := k.SubnetIndex.Remove(ctx, collections.Join(a.Netuid, a.Id)); err != nil {
+		return err
+	}
 	if err := k.Accounts.Remove(ctx, a.Id); err != nil {
 		return err
 	}

@@ -96,6 +96,9 @@ func (k Keeper) OpenAccount(ctx context.Context, msg *types.MsgOpenAccount) (uin
 	if err := k.PayerIndex.Set(ctx, collections.Join(payer, id)); err != nil {
 		return 0, err
 	}
+	if err := k.SubnetIndex.Set(ctx, collections.Join(a.Netuid, id)); err != nil {
+		return 0, err
+	}
 	return id, sdk.UnwrapSDKContext(ctx).EventManager().EmitTypedEvent(&types.EventAccountOpened{
 		AccountId: id, Payer: a.Payer, Netuid: a.Netuid, KeyHash: a.KeyHash, Deposit: msg.Deposit,
 	})

@@ -1,6 +1,7 @@
 package keeper_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -116,6 +117,45 @@ func TestRefundsBoundedPerBlock(t *testing.T) {
 	}
 	if left() != 0 {
 		t.Fatal("not every account was refunded")
+	}
+	m.checkBooks()
+}
+
+// TestSubnetAccounts: a gateway's query lists its own subnet's accounts,
+// open and closing, and no longer a refunded one.
+func TestSubnetAccounts(t *testing.T) {
+	m := newMarket(t, 1_000_000)
+	a, b := m.mustOpen("a", 1_000_000), m.mustOpen("b", 1_000_000)
+	net2 := m.CreateSubnet(m.owner, nil)
+	c, err := m.open(m.payer, "c", 1_000_000, func(msg *types.MsgOpenAccount) { msg.Netuid = net2 })
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := func(netuid uint32) []uint64 {
+		t.Helper()
+		res, err := m.PaymentQuery.SubnetAccounts(m.Ctx, &types.QuerySubnetAccountsRequest{Netuid: netuid})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []uint64
+		for _, acc := range res.Accounts {
+			out = append(out, acc.Id)
+		}
+		return out
+	}
+	if got := ids(m.netuid); !slices.Equal(got, []uint64{a, b}) {
+		t.Fatalf("subnet %d lists %v, want [%d %d]", m.netuid, got, a, b)
+	}
+	if got := ids(net2); !slices.Equal(got, []uint64{c}) {
+		t.Fatalf("subnet %d lists %v, want [%d]", net2, got, c)
+	}
+	closeAt := m.close(a)
+	if got := ids(m.netuid); !slices.Equal(got, []uint64{a, b}) {
+		t.Fatalf("a closing account left the list: %v", got)
+	}
+	m.AdvanceTo(closeAt)
+	if got := ids(m.netuid); !slices.Equal(got, []uint64{b}) {
+		t.Fatalf("after the refund: %v, want [%d]", got, b)
 	}
 	m.checkBooks()
 }

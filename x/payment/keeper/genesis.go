@@ -32,6 +32,9 @@ func (k Keeper) InitGenesis(ctx context.Context, gs *types.GenesisState) error {
 		if err := k.PayerIndex.Set(ctx, collections.Join(payer, a.Id)); err != nil {
 			return err
 		}
+		if err := k.SubnetIndex.Set(ctx, collections.Join(a.Netuid, a.Id)); err != nil {
+			return err
+		}
 		if a.Closing {
 			err = k.ClosingQueue.Set(ctx, collections.Join(a.CloseAt, a.Id))
 		} else {

@@ -55,6 +55,9 @@ func TestGenesisRoundTrip(t *testing.T) {
 	if res, err := fresh.PaymentQuery.AccountByKey(fresh.Ctx, &types.QueryAccountByKeyRequest{KeyHash: keyHash("b")}); err != nil || res.Account.Id != b {
 		t.Fatalf("key index not rebuilt: %v", err)
 	}
+	if res, err := fresh.PaymentQuery.SubnetAccounts(fresh.Ctx, &types.QuerySubnetAccountsRequest{Netuid: m.netuid}); err != nil || len(res.Accounts) != 2 {
+		t.Fatalf("subnet index not rebuilt: %v", err)
+	}
 	if _, err := fresh.PaymentQuery.AccountByKey(fresh.Ctx, &types.QueryAccountByKeyRequest{KeyHash: keyHash("a")}); err == nil {
 		t.Fatal("a closing account's key was indexed on import")
 	}

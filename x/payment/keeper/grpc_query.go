@@ -86,6 +86,17 @@ func (q queryServer) Accounts(ctx context.Context, req *types.QueryAccountsReque
 	return &types.QueryAccountsResponse{Accounts: accounts, Pagination: page}, nil
 }
 
+func (q queryServer) SubnetAccounts(ctx context.Context, req *types.QuerySubnetAccountsRequest) (*types.QuerySubnetAccountsResponse, error) {
+	accounts, page, err := query.CollectionPaginate(ctx, q.k.SubnetIndex, req.Pagination,
+		func(key collections.Pair[uint32, uint64], _ collections.NoValue) (types.Account, error) {
+			return q.k.GetAccount(ctx, key.K2())
+		}, query.WithCollectionPaginationPairPrefix[uint32, uint64](req.Netuid))
+	if err != nil {
+		return nil, grpcErr(err)
+	}
+	return &types.QuerySubnetAccountsResponse{Accounts: accounts, Pagination: page}, nil
+}
+
 func (q queryServer) Gateways(ctx context.Context, req *types.QueryGatewaysRequest) (*types.QueryGatewaysResponse, error) {
 	s, err := q.k.subnets.GetSubnet(ctx, req.Netuid)
 	if err != nil {

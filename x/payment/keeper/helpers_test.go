@@ -149,6 +149,7 @@ func (m *market) checkBooks() {
 	if got := m.ModuleBalance(types.ModuleName); !got.Equal(want) {
 		m.t.Fatalf("x/payment holds %s, accounts' balances sum to %s", got, want)
 	}
+	m.checkSubnetIndex()
 	want, err = m.Emission.AccountedBalance(m.Ctx)
 	if err != nil {
 		m.t.Fatal(err)
@@ -169,4 +170,29 @@ func (m *market) checkBooks() {
 
 func collectionsJoin(h int64, id uint64) collections.Pair[int64, uint64] {
 	return collections.Join(h, id)
+}
+
+// checkSubnetIndex: the subnet index lists exactly the stored accounts, each
+// under its own subnet.
+func (m *market) checkSubnetIndex() {
+	m.t.Helper()
+	accounts, indexed := 0, 0
+	if err := m.Payment.Accounts.Walk(m.Ctx, nil, func(id uint64, a types.Account) (bool, error) {
+		accounts++
+		if ok, err := m.Payment.SubnetIndex.Has(m.Ctx, collections.Join(a.Netuid, id)); err != nil || !ok {
+			m.t.Fatalf("account %d of subnet %d is not in the subnet index", id, a.Netuid)
+		}
+		return false, nil
+	}); err != nil {
+		m.t.Fatal(err)
+	}
+	if err := m.Payment.SubnetIndex.Walk(m.Ctx, nil, func(collections.Pair[uint32, uint64]) (bool, error) {
+		indexed++
+		return false, nil
+	}); err != nil {
+		m.t.Fatal(err)
+	}
+	if indexed != accounts {
+		m.t.Fatalf("subnet index has %d entries for %d accounts", indexed, accounts)
+	}
 }

@@ -38,6 +38,9 @@ type Keeper struct {
 	// KeyHashIndex maps the key hash of every open (not closing) account to its id.
 	KeyHashIndex collections.Map[string, uint64]
 	PayerIndex   collections.KeySet[collections.Pair[sdk.AccAddress, uint64]]
+	// SubnetIndex lists each subnet's accounts, so a gateway reads only its
+	// own subnet's: accounts opened on one subnet cost others nothing.
+	SubnetIndex collections.KeySet[collections.Pair[uint32, uint64]]
 	// ClosingQueue orders closing accounts by the last block they may be settled.
 	ClosingQueue collections.KeySet[collections.Pair[int64, uint64]]
 	// Settlements by (account, gateway hotkey).
@@ -65,6 +68,8 @@ func NewKeeper(cdc codec.BinaryCodec, storeService storetypes.KVStoreService, ad
 		KeyHashIndex:  collections.NewMap(sb, types.KeyHashIndexKey, "key_hash_index", collections.StringKey, collections.Uint64Value),
 		PayerIndex: collections.NewKeySet(sb, types.PayerIndexKey, "payer_index",
 			collections.PairKeyCodec(sdk.AccAddressKey, collections.Uint64Key)),
+		SubnetIndex: collections.NewKeySet(sb, types.SubnetIndexKey, "subnet_index",
+			collections.PairKeyCodec(collections.Uint32Key, collections.Uint64Key)),
 		ClosingQueue: collections.NewKeySet(sb, types.ClosingQueueKey, "closing_queue",
 			collections.PairKeyCodec(collections.Int64Key, collections.Uint64Key)),
 		Settlements: collections.NewMap(sb, types.SettlementsKey, "settlements",

@@ -20,4 +20,5 @@ var (
 	SettlementsKey   = collections.NewPrefix(6)
 	GatewaysKey      = collections.NewPrefix(7)
 	RevenueKey       = collections.NewPrefix(8)
+	SubnetIndexKey   = collections.NewPrefix(9)
 )
