@@ -212,6 +212,36 @@ func gatherRow(seg []uint64, j0 uint, row uint64, buf []uint64, stride int, cnt 
 	return len(seg)
 }
 
+// gatherFull stores the keys of a row segment that covers a whole block,
+// x&^0xFFFF | row, one per column: column c at dst[c·stride].
+//
+//go:noinline
+func gatherFull(seg []uint64, row uint64, dst []uint64, stride int) {
+	for c, x := range seg {
+		dst[c*stride] = x&^0xFFFF | row
+	}
+}
+
+// gatherSparse is gatherFull for a segment that may miss columns of the
+// block [j0, j0+w): every column first gets the key of weight 0, row; then
+// the segment's entries in the block overwrite theirs. It returns the
+// number of entries taken (a prefix of seg).
+//
+//go:noinline
+func gatherSparse(seg []uint64, j0 uint, w int, row uint64, dst []uint64, stride int) int {
+	for c := 0; c < w; c++ {
+		dst[c*stride] = row
+	}
+	for k, x := range seg {
+		c := uint(entCol(x)) - j0
+		if c >= uint(w) {
+			return k
+		}
+		dst[int(c)*stride] = x&^0xFFFF | row
+	}
+	return len(seg)
+}
+
 // b2u is 1 for true, 0 for false; the compiler emits a SETcc, so loops
 // using it instead of if-statements have no data-dependent branches.
 func b2u(b bool) uint64 {
@@ -288,6 +318,37 @@ func (e *epoch) computeConsensus() {
 	}
 	m := len(rows)
 	scratch := make([]uint64, 2*m) // a column has at most one key per row
+	if m <= 1024 && 4*nnz >= 3*m*n {
+		// Dense: row r of rows has slot r in every column of the block,
+		// column c at buf[c·stride : c·stride+m]. A row without an entry
+		// in a column leaves a key of weight 0 there, which is the same to
+		// the quantile as no key (absent validators count as weight 0) and
+		// adds 0 to trust and rank. A row holding every column of the
+		// block (most rows, in a dense subnet) is copied without
+		// per-column counters. The stride is padded as below.
+		stride := m + 8
+		buf := make([]uint64, block*stride)
+		for j0 := 0; j0 < n; j0 += block {
+			w := min(block, n-j0)
+			for r, i := range rows {
+				seg := e.ent[cursor[r]:e.rowStart[i+1]]
+				if len(seg) >= w && int(entCol(seg[w-1])) == j0+w-1 {
+					// Strictly increasing columns from j0 on, the w-th
+					// being the block's last: the whole block.
+					gatherFull(seg[:w], uint64(i), buf[r:], stride)
+					cursor[r] += w
+				} else {
+					cursor[r] += gatherSparse(seg, uint(j0), w, uint64(i), buf[r:], stride)
+				}
+			}
+			for c := 0; c < w; c++ {
+				seg := buf[c*stride : c*stride+m]
+				cons[j0+c] = weightedQuantile(seg, e.activeStake, thr, scratch)
+				rank[j0+c] = clipColumn(seg, cons[j0+c], e.activeStake, trust)
+			}
+		}
+		return
+	}
 	if m <= 1024 {
 		// Fixed layout: column c of the block uses buf[c·stride :
 		// c·stride+cnt[c]] (a row has at most one entry per column). A
