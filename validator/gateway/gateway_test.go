@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -136,31 +135,6 @@ func TestGatewaySpotCheckFeedsScores(t *testing.T) {
 	g2.Wait()
 	if outs := rec2.all(); len(outs) != 1 || outs[0].Result != miners.ResultOK {
 		t.Fatalf("honest sampled answer: %+v", outs)
-	}
-}
-
-func TestAPIKeysFile(t *testing.T) {
-	p := validatortest.KeysFile(t, "alice "+testKey+"\n\n# comment\nsk-second-key-abcdefghij\n")
-	k, err := LoadAPIKeys(p)
-	if err != nil || k.Len() != 2 {
-		t.Fatal(err)
-	}
-	if name, ok := k.Check(testKey); !ok || name != "alice" {
-		t.Fatal(name, ok)
-	}
-	if _, ok := k.Check("sk-second-key-abcdefghij"); !ok {
-		t.Fatal("second key")
-	}
-	if _, ok := k.Check(""); ok {
-		t.Fatal("empty key accepted")
-	}
-	for _, bad := range []string{"short\n", "a b c\n"} {
-		if _, err := LoadAPIKeys(validatortest.KeysFile(t, bad)); err == nil {
-			t.Fatalf("accepted %q", bad)
-		}
-	}
-	if _, err := LoadAPIKeys(filepath.Join(t.TempDir(), "missing")); err == nil {
-		t.Fatal("missing file accepted")
 	}
 }
 
