@@ -41,10 +41,15 @@ func TestAllowedListGrace(t *testing.T) {
 		t.Fatal("a gateway never allowed may settle")
 	}
 
-	// Re-adding a gateway takes it off the revoked list.
+	// Re-adding a gateway takes it off the revoked list, and a change that
+	// removes no one keeps the running deadline.
 	a.SetAllowedGateways([]string{"C", "B"}, 60, 60+grace, max)
-	if !slices.Equal(a.RevokedGateways, []string{"A"}) {
-		t.Fatalf("revoked %v, want [A]", a.RevokedGateways)
+	if !slices.Equal(a.RevokedGateways, []string{"A"}) || a.RevokedUntil != 50+grace {
+		t.Fatalf("revoked %v until %d, want [A] until %d", a.RevokedGateways, a.RevokedUntil, 50+grace)
+	}
+	a.SetAllowedGateways([]string{"C", "B"}, 70, 70+grace, max)
+	if a.RevokedUntil != 50+grace {
+		t.Fatalf("setting the same list moved the deadline to %d", a.RevokedUntil)
 	}
 
 	// After the grace, an earlier removal no longer counts.
