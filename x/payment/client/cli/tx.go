@@ -209,7 +209,8 @@ func UpdateAccountCmd() *cobra.Command {
 		Short: "Rotate an account's API key, or change its spend limit or allowed gateways",
 		Long: `Changes only what is given: --new-key or --key-file rotates the key (the old key stops
 working at once), --spend-limit replaces the per-epoch limit (0: none), --gateways replaces
-the allowed list (--gateways "" allows any gateway of the subnet).`,
+the allowed list (--gateways "" allows any gateway of the subnet). A removed gateway stops
+serving the key at once but may still settle what it served for close_grace_blocks.`,
 		Example: "meritd tx payment update-account 1 --new-key --spend-limit 1000000 --from alice -y",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
