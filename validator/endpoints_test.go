@@ -85,7 +85,7 @@ func TestValidatorRefusesInwardEndpoints(t *testing.T) {
 			t.Fatalf("allow=%v: callable %v", allow, got)
 		}
 		before := hits.Load()
-		_, err = v.asker.Client.Do(context.Background(), http.MethodPost, "http://"+addr+"/v1/completions", m.Hotkey, []byte(`{}`))
+		_, err = v.asker.cfg.Client.Do(context.Background(), http.MethodPost, "http://"+addr+"/v1/completions", m.Hotkey, []byte(`{}`))
 		if reached := hits.Load() > before; reached != allow {
 			t.Fatalf("allow=%v: request reached the miner: %v (%v)", allow, reached, err)
 		}

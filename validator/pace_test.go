@@ -263,7 +263,7 @@ func TestProbeRefusedByOwnTrafficNotCounted(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			a := &Asker{Client: c, Timeout: 10 * time.Second, Pacer: p}
+			a := NewAsker(AskerConfig{Client: c, Timeout: 10 * time.Second, Pacer: p})
 			if tc.own {
 				for range 2 { // the gateway's requests empty the bucket of 2
 					_, release, ok := p.Acquire(context.Background(), m.Hotkey)

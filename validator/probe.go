@@ -82,14 +82,22 @@ type Exchange struct {
 	OwnTraffic bool
 }
 
-// Asker sends signed requests to miners and reads their answers.
-type Asker struct {
+// AskerConfig is what an Asker calls miners with.
+type AskerConfig struct {
 	Client  *transport.Client
 	Timeout time.Duration
 	// Pacer, when set, paces probes (AskPaced); Client's transport should
 	// be Pacer.Transport so that everything else is paced too.
 	Pacer *Pacer
 }
+
+// Asker sends signed requests to miners and reads their answers.
+type Asker struct {
+	cfg AskerConfig
+}
+
+// NewAsker returns an asker.
+func NewAsker(cfg AskerConfig) *Asker { return &Asker{cfg: cfg} }
 
 // ownTrafficRetries is how many times a probe refused because of the
 // validator's own traffic is sent again (after the miner's Retry-After)
@@ -100,13 +108,13 @@ const ownTrafficRetries = 2
 // budget, and a 429 that the validator's own traffic caused is retried
 // after the miner's Retry-After, then marked OwnTraffic.
 func (a *Asker) AskPaced(ctx context.Context, m miners.Miner, req Request) Exchange {
-	if a.Pacer == nil {
+	if a.cfg.Pacer == nil {
 		return a.Ask(ctx, m, req)
 	}
 	for attempt := 0; ; attempt++ {
-		sent := a.Pacer.probeSend(ctx, m.Hotkey)
+		sent := a.cfg.Pacer.probeSend(ctx, m.Hotkey)
 		ex := a.Ask(probeContext(ctx), m, req)
-		if ex.Result != miners.ResultRejected || ex.Reason != ReasonRateLimited || !a.Pacer.ownTraffic(m.Hotkey, sent) {
+		if ex.Result != miners.ResultRejected || ex.Reason != ReasonRateLimited || !a.cfg.Pacer.ownTraffic(m.Hotkey, sent) {
 			return ex
 		}
 		if attempt == ownTrafficRetries {
@@ -122,10 +130,10 @@ func (a *Asker) AskPaced(ctx context.Context, m miners.Miner, req Request) Excha
 // never returned as errors: an unreachable miner is a fact about the miner.
 // A cancelled parent ctx gives Result "" (the validator is shutting down).
 func (a *Asker) Ask(parent context.Context, m miners.Miner, req Request) Exchange {
-	ctx, cancel := context.WithTimeout(parent, a.Timeout)
+	ctx, cancel := context.WithTimeout(parent, a.cfg.Timeout)
 	defer cancel()
 	start := time.Now()
-	sr, err := a.Client.Stream(ctx, http.MethodPost, "http://"+m.Address+req.Path, m.Hotkey, req.Body)
+	sr, err := a.cfg.Client.Stream(ctx, http.MethodPost, "http://"+m.Address+req.Path, m.Hotkey, req.Body)
 	if err != nil {
 		return classify(parent, err)
 	}

@@ -24,7 +24,7 @@ func newAsker(t testing.TB, timeout time.Duration) *Asker {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &Asker{Client: c, Timeout: timeout}
+	return NewAsker(AskerConfig{Client: c, Timeout: timeout})
 }
 
 // probe asks m n prompts and grades each answer.

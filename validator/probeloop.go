@@ -14,7 +14,7 @@ import (
 
 // Pacer is the validator's per-miner pacer (see Pacer): the gateway asks
 // it before calling a miner.
-func (v *Validator) Pacer() *Pacer { return v.asker.Pacer }
+func (v *Validator) Pacer() *Pacer { return v.asker.cfg.Pacer }
 
 // maxExcusedRounds is how many rounds in a row a miner may sit out because
 // its probes were refused while the validator's own traffic had emptied

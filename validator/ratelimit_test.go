@@ -54,7 +54,7 @@ func TestGatewayRateLimitedMiners(t *testing.T) {
 	}
 	free := startLimitedMiner(t, 9, eng, val.Address(), 0)
 	// Use up each busy miner's single token.
-	a := &Asker{Client: c, Timeout: 10 * time.Second}
+	a := NewAsker(AskerConfig{Client: c, Timeout: 10 * time.Second})
 	gen := NewPromptGenerator(1)
 	for _, m := range busy {
 		req, err := NewProbeRequest(gen.Prompt(1, m.UID, 0), ref.ModelID, 4)

@@ -34,6 +34,18 @@ const broadcastTimeout = 90 * time.Second
 // the reveal window, also after a restart. Step is called on every new
 // metagraph snapshot and never runs concurrently with itself.
 type Submitter struct {
+	cfg SubmitterConfig
+
+	mu       sync.Mutex // serializes Step
+	backoffs map[string]*backoff.Backoff
+	notes    *logthrottle.Throttle
+	// revealed holds commits revealed on chain whose removal from the file
+	// failed: they are not revealed again while the file cannot be written.
+	revealed map[string]bool
+}
+
+// SubmitterConfig is what a Submitter works with.
+type SubmitterConfig struct {
 	Chain   SubmitChain
 	ID      *identity.Identity
 	Store   *CommitStore
@@ -42,13 +54,15 @@ type Submitter struct {
 	Metrics *Metrics
 	// OnSubmit, if set, sees every successful submission.
 	OnSubmit func(Submission)
+}
 
-	mu       sync.Mutex // serializes Step
-	backoffs map[string]*backoff.Backoff
-	notes    *logthrottle.Throttle
-	// revealed holds commits revealed on chain whose removal from the file
-	// failed: they are not revealed again while the file cannot be written.
-	revealed map[string]bool
+// NewSubmitter returns a submitter.
+func NewSubmitter(cfg SubmitterConfig) *Submitter {
+	if cfg.Log == nil {
+		cfg.Log = zap.NewNop()
+	}
+	return &Submitter{cfg: cfg, backoffs: map[string]*backoff.Backoff{}, notes: logthrottle.New(time.Minute),
+		revealed: map[string]bool{}}
 }
 
 // SubmitChain is what a Submitter needs from the chain: its pending
@@ -62,14 +76,11 @@ type SubmitChain interface {
 func (s *Submitter) Step(ctx context.Context, mg *Metagraph) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.backoffs == nil {
-		s.backoffs, s.notes, s.revealed = map[string]*backoff.Backoff{}, logthrottle.New(time.Minute), map[string]bool{}
-	}
-	if s.Metrics != nil {
-		s.Metrics.PendingCommits.Set(float64(len(s.mine(mg))))
+	if s.cfg.Metrics != nil {
+		s.cfg.Metrics.PendingCommits.Set(float64(len(s.mine(mg))))
 	}
 	if mg.Self == nil {
-		s.note("unregistered", "hotkey is not registered on the subnet; not setting weights", zap.String("hotkey", s.ID.Address()))
+		s.note("unregistered", "hotkey is not registered on the subnet; not setting weights", zap.String("hotkey", s.cfg.ID.Address()))
 		return
 	}
 	if !mg.HasPermit() {
@@ -97,8 +108,8 @@ func (s *Submitter) Step(ctx context.Context, mg *Metagraph) {
 // mine lists the stored commits of this hotkey and subnet.
 func (s *Submitter) mine(mg *Metagraph) []PendingCommit {
 	var out []PendingCommit
-	for _, c := range s.Store.List() {
-		if c.Netuid == mg.Netuid && c.Hotkey == s.ID.Address() {
+	for _, c := range s.cfg.Store.List() {
+		if c.Netuid == mg.Netuid && c.Hotkey == s.cfg.ID.Address() {
 			out = append(out, c)
 		}
 	}
@@ -119,9 +130,9 @@ func (s *Submitter) reconcile(ctx context.Context, mg *Metagraph) {
 	}
 	if needChain {
 		var err error
-		if onChain, err = commitsOf(ctx, s.Chain, mg.Netuid, s.ID.Address()); err != nil {
+		if onChain, err = commitsOf(ctx, s.cfg.Chain, mg.Netuid, s.cfg.ID.Address()); err != nil {
 			if s.notes.Allow("commits-query", time.Now()) {
-				s.Log.Warn("commits query failed; will retry", zap.Error(err))
+				s.cfg.Log.Warn("commits query failed; will retry", zap.Error(err))
 			}
 			s.chainErr("commits")
 			return
@@ -137,25 +148,25 @@ func (s *Submitter) reconcile(ctx context.Context, mg *Metagraph) {
 		case CommitBroadcasting:
 			if info, ok := findCommit(onChain, c.Hash); ok {
 				s.markIncluded(c.Hash, info)
-				s.Log.Info("commit found on chain", zap.String("hash", c.Hash), zap.Int64("block", info.Commit.CommitBlock))
+				s.cfg.Log.Info("commit found on chain", zap.String("hash", c.Hash), zap.Int64("block", info.Commit.CommitBlock))
 				continue
 			}
 			if c.CreatedEpoch != mg.Epoch {
 				// Built for an epoch that is over and never included: its
 				// weights are stale, and revealing it is impossible anyway.
-				s.Log.Warn("dropping a commit that never reached the chain", zap.String("hash", c.Hash),
+				s.cfg.Log.Warn("dropping a commit that never reached the chain", zap.String("hash", c.Hash),
 					zap.Uint64("built_in_epoch", c.CreatedEpoch), zap.Uint64("epoch", mg.Epoch))
 				s.remove(c.Hash)
 			}
 			// Same epoch: commit() re-broadcasts it (same hash) when allowed.
 		case CommitIncluded:
 			if due := c.CommitEpoch + rp; mg.Epoch > due {
-				s.Log.Warn("dropping an expired commit: its reveal window has passed", zap.String("hash", c.Hash),
+				s.cfg.Log.Warn("dropping an expired commit: its reveal window has passed", zap.String("hash", c.Hash),
 					zap.Int64("commit_block", c.CommitBlock), zap.Int64("reveal_until", c.RevealUntil),
 					zap.Uint64("reveal_epoch", due), zap.Uint64("epoch", mg.Epoch), zap.Int64("height", mg.Height))
 				s.remove(c.Hash)
-				if s.Metrics != nil {
-					s.Metrics.WeightSubmissions.WithLabelValues("reveal", "expired").Inc()
+				if s.cfg.Metrics != nil {
+					s.cfg.Metrics.WeightSubmissions.WithLabelValues("reveal", "expired").Inc()
 				}
 			}
 		}
@@ -176,7 +187,7 @@ func findCommit(infos []scoringtypes.CommitInfo, hash string) (scoringtypes.Comm
 }
 
 func (s *Submitter) markIncluded(hash string, info scoringtypes.CommitInfo) {
-	err := s.Store.Update(hash, func(c *PendingCommit) {
+	err := s.cfg.Store.Update(hash, func(c *PendingCommit) {
 		c.Status = CommitIncluded
 		c.CommitBlock = info.Commit.CommitBlock
 		c.CommitEpoch = info.Commit.CommitEpoch
@@ -186,7 +197,7 @@ func (s *Submitter) markIncluded(hash string, info scoringtypes.CommitInfo) {
 }
 
 func (s *Submitter) remove(hash string) bool {
-	err := s.Store.Remove(hash)
+	err := s.cfg.Store.Remove(hash)
 	s.stored("remove a commit", err)
 	if err == nil {
 		delete(s.revealed, hash)
@@ -203,14 +214,14 @@ func (s *Submitter) stored(what string, err error) {
 		if bo.Fails() > 0 {
 			bo.Reset()
 			s.notes.Clear("store")
-			s.Log.Info("pending commits file writable again", zap.String("file", s.Store.Path()))
+			s.cfg.Log.Info("pending commits file writable again", zap.String("file", s.cfg.Store.Path()))
 		}
 		return
 	}
 	d := bo.Fail(time.Now())
 	if s.notes.Allow("store", time.Now()) {
-		s.Log.Error("cannot write the pending commits file; retrying with backoff", zap.String("what", what),
-			zap.String("file", s.Store.Path()), zap.Duration("retry_in", d), zap.Error(err))
+		s.cfg.Log.Error("cannot write the pending commits file; retrying with backoff", zap.String("what", what),
+			zap.String("file", s.cfg.Store.Path()), zap.Duration("retry_in", d), zap.Error(err))
 	}
 }
 
@@ -232,16 +243,16 @@ func (s *Submitter) reveal(ctx context.Context, mg *Metagraph) {
 		}
 		salt, err := hex.DecodeString(c.Salt)
 		if err != nil {
-			s.Log.Error("pending commit has a corrupt salt; dropping it", zap.String("hash", c.Hash))
+			s.cfg.Log.Error("pending commit has a corrupt salt; dropping it", zap.String("hash", c.Hash))
 			s.remove(c.Hash)
 			continue
 		}
-		_ = s.Store.Update(c.Hash, func(p *PendingCommit) { p.RevealAttempts++ })
-		msg := &scoringtypes.MsgRevealWeights{Hotkey: s.ID.Address(), Netuid: mg.Netuid, Uids: c.Uids,
+		_ = s.cfg.Store.Update(c.Hash, func(p *PendingCommit) { p.RevealAttempts++ })
+		msg := &scoringtypes.MsgRevealWeights{Hotkey: s.cfg.ID.Address(), Netuid: mg.Netuid, Uids: c.Uids,
 			Weights: c.Weights, Salt: salt, VersionKey: c.VersionKey}
 		res, err := s.broadcast(ctx, msg)
 		if err == nil {
-			s.Log.Info("weights revealed", zap.String("hash", c.Hash), zap.Int64("height", res.Height),
+			s.cfg.Log.Info("weights revealed", zap.String("hash", c.Hash), zap.Int64("height", res.Height),
 				zap.Int64("commit_block", c.CommitBlock), zap.Int("uids", len(c.Uids)))
 			s.count("reveal", "ok")
 			if !s.remove(c.Hash) {
@@ -260,9 +271,9 @@ func (s *Submitter) reveal(ctx context.Context, mg *Metagraph) {
 		case "no_matching_commit":
 			// An earlier attempt may have landed after all (its result was
 			// lost), or the chain pruned the commit: either way it is gone.
-			if infos, qerr := commitsOf(ctx, s.Chain, mg.Netuid, s.ID.Address()); qerr == nil {
+			if infos, qerr := commitsOf(ctx, s.cfg.Chain, mg.Netuid, s.cfg.ID.Address()); qerr == nil {
 				if _, ok := findCommit(infos, c.Hash); !ok {
-					s.Log.Warn("commit no longer on chain (revealed earlier or pruned); dropping it", zap.String("hash", c.Hash))
+					s.cfg.Log.Warn("commit no longer on chain (revealed earlier or pruned); dropping it", zap.String("hash", c.Hash))
 					s.remove(c.Hash)
 					continue
 				}
@@ -272,7 +283,7 @@ func (s *Submitter) reveal(ctx context.Context, mg *Metagraph) {
 			// slowly in case the chain's view was a block behind ours.
 		}
 		d := bo.Fail(time.Now())
-		s.Log.Warn("reveal failed; will retry", zap.String("hash", c.Hash), zap.String("kind", kind), zap.Duration("retry_in", d), zap.Error(err))
+		s.cfg.Log.Warn("reveal failed; will retry", zap.String("hash", c.Hash), zap.String("kind", kind), zap.Duration("retry_in", d), zap.Error(err))
 	}
 }
 
@@ -331,7 +342,7 @@ func (s *Submitter) commit(ctx context.Context, mg *Metagraph) {
 	if retry != nil {
 		// reconcile() has just checked it is not on chain.
 		pc = *retry
-		s.Log.Info("re-broadcasting a commit whose inclusion was not seen", zap.String("hash", pc.Hash))
+		s.cfg.Log.Info("re-broadcasting a commit whose inclusion was not seen", zap.String("hash", pc.Hash))
 	} else {
 		uids, weights, ok := s.vector(mg, "commit")
 		if !ok {
@@ -340,13 +351,13 @@ func (s *Submitter) commit(ctx context.Context, mg *Metagraph) {
 		salt := make([]byte, saltBytes)
 		_, _ = rand.Read(salt) // does not fail since Go 1.24
 		vk := mg.Hyperparams().WeightsVersionKey
-		hash := scoringtypes.CommitHash(s.ID.AccAddress(), mg.Netuid, uids, weights, salt, vk)
-		pc = PendingCommit{Hash: hex.EncodeToString(hash), Netuid: mg.Netuid, Hotkey: s.ID.Address(),
+		hash := scoringtypes.CommitHash(s.cfg.ID.AccAddress(), mg.Netuid, uids, weights, salt, vk)
+		pc = PendingCommit{Hash: hex.EncodeToString(hash), Netuid: mg.Netuid, Hotkey: s.cfg.ID.Address(),
 			Uids: uids, Weights: weights, Salt: hex.EncodeToString(salt), VersionKey: vk, Status: CommitBroadcasting,
 			CreatedHeight: mg.Height, CreatedEpoch: mg.Epoch, CreatedAt: time.Now().UTC()}
 		// On disk before it is on the wire: a crash after the broadcast must
 		// not lose the salt, or the commit could never be revealed.
-		if err := s.Store.Add(pc); err != nil {
+		if err := s.cfg.Store.Add(pc); err != nil {
 			s.stored("persist a new commit (not broadcasting it)", err)
 			bo.Fail(time.Now())
 			return
@@ -354,12 +365,12 @@ func (s *Submitter) commit(ctx context.Context, mg *Metagraph) {
 		s.stored("", nil)
 	}
 	hash, _ := hex.DecodeString(pc.Hash)
-	res, err := s.broadcast(ctx, &scoringtypes.MsgCommitWeights{Hotkey: s.ID.Address(), Netuid: mg.Netuid, CommitHash: hash})
+	res, err := s.broadcast(ctx, &scoringtypes.MsgCommitWeights{Hotkey: s.cfg.ID.Address(), Netuid: mg.Netuid, CommitHash: hash})
 	if ctx.Err() != nil {
 		return // shutting down: the next run reconciles it
 	}
 	// Included or not, the chain's Commits query is the truth about it.
-	infos, qerr := commitsOf(ctx, s.Chain, mg.Netuid, s.ID.Address())
+	infos, qerr := commitsOf(ctx, s.cfg.Chain, mg.Netuid, s.cfg.ID.Address())
 	if qerr == nil {
 		if info, ok := findCommit(infos, pc.Hash); ok {
 			s.markIncluded(pc.Hash, info)
@@ -370,7 +381,7 @@ func (s *Submitter) commit(ctx context.Context, mg *Metagraph) {
 			if res != nil {
 				txh = res.Hash
 			}
-			s.Log.Info("weights committed", zap.String("hash", pc.Hash), zap.Int64("block", h),
+			s.cfg.Log.Info("weights committed", zap.String("hash", pc.Hash), zap.Int64("block", h),
 				zap.Int64("reveal_from", info.RevealFrom), zap.Int64("reveal_until", info.RevealUntil), zap.Int("uids", len(pc.Uids)))
 			s.submitted(Submission{Kind: "commit", Height: h, TxHash: txh, Uids: pc.Uids, Weights: pc.Weights})
 			return
@@ -379,18 +390,18 @@ func (s *Submitter) commit(ctx context.Context, mg *Metagraph) {
 	if err == nil {
 		// Included, yet the query did not show it (a lagging node): keep it
 		// as broadcasting; reconcile() finds it on the next block.
-		s.Log.Warn("commit included but not yet visible in the Commits query", zap.String("hash", pc.Hash), zap.Error(qerr))
+		s.cfg.Log.Warn("commit included but not yet visible in the Commits query", zap.String("hash", pc.Hash), zap.Error(qerr))
 		return
 	}
 	kind := txErrKind(err)
 	s.count("commit", kind)
 	d := bo.Fail(time.Now())
 	if permanentCommitError(kind) {
-		s.Log.Warn("commit refused; dropping it", zap.String("kind", kind), zap.Duration("retry_in", d), zap.Error(err))
+		s.cfg.Log.Warn("commit refused; dropping it", zap.String("kind", kind), zap.Duration("retry_in", d), zap.Error(err))
 		s.remove(pc.Hash)
 		return
 	}
-	s.Log.Warn("commit failed; will retry the same commit", zap.String("kind", kind), zap.Duration("retry_in", d), zap.Error(err))
+	s.cfg.Log.Warn("commit failed; will retry the same commit", zap.String("kind", kind), zap.Duration("retry_in", d), zap.Error(err))
 }
 
 // set sends MsgSetWeights once per epoch within the rate limit.
@@ -403,7 +414,7 @@ func (s *Submitter) set(ctx context.Context, mg *Metagraph) {
 	if !ok {
 		return
 	}
-	msg := &scoringtypes.MsgSetWeights{Hotkey: s.ID.Address(), Netuid: mg.Netuid, Uids: uids, Weights: weights,
+	msg := &scoringtypes.MsgSetWeights{Hotkey: s.cfg.ID.Address(), Netuid: mg.Netuid, Uids: uids, Weights: weights,
 		VersionKey: mg.Hyperparams().WeightsVersionKey}
 	res, err := s.broadcast(ctx, msg)
 	if err != nil {
@@ -413,12 +424,12 @@ func (s *Submitter) set(ctx context.Context, mg *Metagraph) {
 		kind := txErrKind(err)
 		s.count("set", kind)
 		d := bo.Fail(time.Now())
-		s.Log.Warn("set weights failed", zap.String("kind", kind), zap.Duration("retry_in", d), zap.Error(err))
+		s.cfg.Log.Warn("set weights failed", zap.String("kind", kind), zap.Duration("retry_in", d), zap.Error(err))
 		return
 	}
 	bo.Reset()
 	s.count("set", "ok")
-	s.Log.Info("weights set", zap.Int64("height", res.Height), zap.Int("uids", len(uids)))
+	s.cfg.Log.Info("weights set", zap.Int64("height", res.Height), zap.Int("uids", len(uids)))
 	s.submitted(Submission{Kind: "set", Height: res.Height, TxHash: res.Hash, Uids: uids, Weights: weights})
 }
 
@@ -443,13 +454,13 @@ func (s *Submitter) due(mg *Metagraph, kind string) (*backoff.Backoff, bool) {
 // before it costs a transaction.
 func (s *Submitter) vector(mg *Metagraph, kind string) (uids, weights []uint32, ok bool) {
 	lim := mg.Limits()
-	uids, weights, err := NormalizeWeights(s.Scores(), lim)
+	uids, weights, err := NormalizeWeights(s.cfg.Scores(), lim)
 	if err != nil {
 		s.note("noscores-"+kind, "nothing to "+kind+" yet", zap.Error(err))
 		return nil, nil, false
 	}
 	if err := scoringtypes.CheckWeights(uids, weights, lim.Rules()); err != nil {
-		s.Log.Error("computed weights break the subnet's rules; not sending them", zap.String("kind", kind), zap.Error(err))
+		s.cfg.Log.Error("computed weights break the subnet's rules; not sending them", zap.String("kind", kind), zap.Error(err))
 		return nil, nil, false
 	}
 	return uids, weights, true
@@ -458,7 +469,7 @@ func (s *Submitter) vector(mg *Metagraph, kind string) (uids, weights []uint32, 
 func (s *Submitter) broadcast(ctx context.Context, msg sdk.Msg) (*chain.TxResult, error) {
 	bctx, cancel := context.WithTimeout(ctx, broadcastTimeout)
 	defer cancel()
-	res, err := s.Chain.Broadcast(bctx, s.ID, msg)
+	res, err := s.cfg.Chain.Broadcast(bctx, s.cfg.ID, msg)
 	if err == nil && res != nil && res.Code != 0 {
 		err = fmt.Errorf("tx %s failed with code %d: %s", res.Hash, res.Code, res.Log)
 	}
@@ -470,27 +481,27 @@ func (s *Submitter) broadcast(ctx context.Context, msg sdk.Msg) (*chain.TxResult
 
 func (s *Submitter) submitted(sub Submission) {
 	sub.At = time.Now().UTC()
-	if s.OnSubmit != nil {
-		s.OnSubmit(sub)
+	if s.cfg.OnSubmit != nil {
+		s.cfg.OnSubmit(sub)
 	}
 }
 
 func (s *Submitter) count(kind, result string) {
-	if s.Metrics != nil {
-		s.Metrics.WeightSubmissions.WithLabelValues(kind, result).Inc()
+	if s.cfg.Metrics != nil {
+		s.cfg.Metrics.WeightSubmissions.WithLabelValues(kind, result).Inc()
 	}
 }
 
 func (s *Submitter) chainErr(what string) {
-	if s.Metrics != nil {
-		s.Metrics.ChainErrors.WithLabelValues(what).Inc()
+	if s.cfg.Metrics != nil {
+		s.cfg.Metrics.ChainErrors.WithLabelValues(what).Inc()
 	}
 }
 
 // note logs a recurring condition at most once a minute.
 func (s *Submitter) note(key, msg string, fields ...zap.Field) {
 	if s.notes.Allow(key, time.Now()) {
-		s.Log.Info(msg, fields...)
+		s.cfg.Log.Info(msg, fields...)
 	}
 }
 

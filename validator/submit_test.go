@@ -28,8 +28,8 @@ func newSubmitter(t *testing.T, f *chaintest.Chain, id *identity.Identity, home 
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &Submitter{Chain: f, ID: id, Store: store, Scores: func() map[uint16]float64 { return scores },
-		Log: zap.NewNop(), Metrics: NewMetrics()}, store
+	return NewSubmitter(SubmitterConfig{Chain: f, ID: id, Store: store, Scores: func() map[uint16]float64 { return scores },
+		Log: zap.NewNop(), Metrics: NewMetrics()}), store
 }
 
 func countMsgs[T sdk.Msg](msgs []sdk.Msg) int {
@@ -45,7 +45,7 @@ func countMsgs[T sdk.Msg](msgs []sdk.Msg) int {
 // step advances one block and steps the submitter on the new snapshot.
 func step(t *testing.T, f *chaintest.Chain, s *Submitter) {
 	f.Advance(1)
-	s.Step(context.Background(), metagraph(t, f, s.ID.Address()))
+	s.Step(context.Background(), metagraph(t, f, s.cfg.ID.Address()))
 }
 
 func TestCommitPersistedBeforeBroadcastThenRevealed(t *testing.T) {
@@ -196,7 +196,7 @@ func TestExpiredCommitDropped(t *testing.T) {
 	}
 	// The validator is offline for two epochs.
 	f.Advance(25)
-	s.Scores = func() map[uint16]float64 { return nil }
+	s.cfg.Scores = func() map[uint16]float64 { return nil }
 	s.Step(context.Background(), metagraph(t, f, id.Address()))
 	if len(store.List()) != 0 {
 		t.Fatalf("expired commit kept: %+v", store.List())
@@ -281,7 +281,7 @@ func TestFullDiskBacksOff(t *testing.T) {
 	}
 	s, store := newSubmitter(t, f, id, home, map[uint16]float64{1: 1})
 	core, logs := observer.New(zap.WarnLevel)
-	s.Log = zap.New(core)
+	s.cfg.Log = zap.New(core)
 	var writes atomic.Int32
 	// The commit lands but its result is lost, and the disk fills at that
 	// moment: marking it included cannot be written.

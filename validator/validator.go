@@ -197,7 +197,7 @@ func New(cfg Config, c chain.Chain, id *identity.Identity, log *zap.Logger) (*Va
 		cfg: cfg, chain: c, id: id, log: log,
 		scorer:  NewScorer(cfg.EMAAlpha),
 		prompts: NewPromptGenerator(seed),
-		asker:   &Asker{Client: client, Timeout: cfg.ProbeTimeout, Pacer: pacer},
+		asker:   NewAsker(AskerConfig{Client: client, Timeout: cfg.ProbeTimeout, Pacer: pacer}),
 		commits: store,
 		metrics: NewMetrics(),
 		history: dashboard.NewHistory(240),
@@ -218,8 +218,8 @@ func New(cfg Config, c chain.Chain, id *identity.Identity, log *zap.Logger) (*Va
 		}
 		log.Info("resumed saved scores", zap.Int("miners", len(st.Scores)), zap.Uint64("round", st.Round))
 	}
-	v.submit = &Submitter{Chain: c, ID: id, Store: store, Scores: v.weightScores, Log: log.Named("weights"),
-		Metrics: v.metrics, OnSubmit: func(s Submission) { v.lastSub.Store(&s) }}
+	v.submit = NewSubmitter(SubmitterConfig{Chain: c, ID: id, Store: store, Scores: v.weightScores, Log: log.Named("weights"),
+		Metrics: v.metrics, OnSubmit: func(s Submission) { v.lastSub.Store(&s) }})
 
 	var keys *gateway.APIKeys
 	if cfg.GatewayKeys != "" {
