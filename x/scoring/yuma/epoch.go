@@ -3,6 +3,7 @@ package yuma
 import (
 	"errors"
 	"math/bits"
+	"sync"
 )
 
 // Output is the result of one epoch. Per-UID slices have length N.
@@ -54,6 +55,7 @@ type epoch struct {
 	// min(weight, consensus[column]).
 	rowStart []int
 	ent      []uint64
+	entBuf   []uint64 // ent's whole array, from entPool
 
 	consensus []Fixed
 	trust     []Fixed
@@ -95,7 +97,36 @@ func Run(in Input) (Output, error) {
 		}
 		return Output{}, errors.New("yuma: a row check failed that Validate accepts") // unreachable
 	}
-	return e.output(), nil
+	out := e.output()
+	e.release()
+	return out, nil
+}
+
+// entPool keeps the array of normalized weights (ent) from one Run to the
+// next: for a dense subnet of 4096 UIDs and 256 validators it is 8 MB,
+// which a fresh allocation clears before every epoch only for buildWeights
+// to overwrite it. Reuse changes no result: buildWeights writes every
+// element the epoch reads.
+var entPool sync.Pool // of *[]uint64
+
+// newEnt returns an array of n elements (contents undefined).
+func newEnt(n int) []uint64 {
+	if p, ok := entPool.Get().(*[]uint64); ok {
+		if cap(*p) >= n {
+			return (*p)[:n]
+		}
+		entPool.Put(p)
+	}
+	return make([]uint64, n)
+}
+
+// release gives e's ent back to entPool; e must not be used afterwards.
+func (e *epoch) release() {
+	if cap(e.entBuf) > 0 {
+		b := e.entBuf
+		entPool.Put(&b)
+	}
+	e.ent, e.entBuf = nil, nil
 }
 
 // run executes steps 1–7 on input whose shape is valid (validateShape). Steps
@@ -162,7 +193,8 @@ func (e *epoch) buildWeights() {
 		}
 	}
 	e.rowStart = make([]int, n+1)
-	e.ent = make([]uint64, total)
+	e.entBuf = newEnt(total)
+	e.ent = e.entBuf
 	kept := make([]Entry, longest)
 	pos := 0
 	for i := 0; i < n; i++ {
