@@ -174,14 +174,16 @@ func clipRow(ents []uint64, cons []Fixed, a Fixed, rank []Fixed) Fixed {
 // bondRowAligned is bondRow for the steady state of a dense subnet: the
 // weight row and the old bond row name the same UIDs, no UID is new and the
 // penalty is 1 (Wb = min(W, C)). Fewer live values let the loop run from
-// registers. It returns −1 as soon as the UIDs differ or a bond is above 1
-// (out is then partly written, and the caller checks and redoes the row).
+// registers: bonds are written in place and zero bonds (rare here) are
+// dropped afterwards. It returns −1 as soon as the UIDs differ or a bond is
+// above 1 (out is then partly written, and the caller checks and redoes the
+// row).
 //
 //go:noinline
 func bondRowAligned(ents []uint64, old []Entry, cons []Fixed, rate, keep Fixed, out []Entry) int {
 	old = old[:len(ents)]
 	out = out[:len(ents)]
-	k := 0
+	var zeros uint64
 	for t, x := range ents {
 		o := old[t]
 		uid := entCol(x)
@@ -190,8 +192,22 @@ func bondRowAligned(ents []uint64, old []Entry, cons []Fixed, rate, keep Fixed, 
 		}
 		wb := min(entWeight(x), cons[uid])
 		nb := min(mulUnit(rate, wb)+mulUnit(keep, o.Value), One)
-		out[k] = Entry{UID: uid, Value: nb}
-		k += int(b2u(nb != 0))
+		out[t] = Entry{UID: uid, Value: nb}
+		zeros |= b2u(nb == 0)
+	}
+	if zeros != 0 {
+		return dropZeros(out)
+	}
+	return len(out)
+}
+
+// dropZeros moves the entries of row with a non-zero value to its front, in
+// order, and returns their number.
+func dropZeros(row []Entry) int {
+	k := 0
+	for _, b := range row {
+		row[k] = b
+		k += int(b2u(b.Value != 0))
 	}
 	return k
 }
@@ -206,7 +222,7 @@ func bondRowAlignedLiquid(ents []uint64, old []Entry, cons []Fixed, penalty Fixe
 	old = old[:len(ents)]
 	out = out[:len(ents)]
 	zero := rates.zero
-	k := 0
+	var zeros uint64
 	for t, x := range ents {
 		o := old[t]
 		uid := entCol(x)
@@ -220,10 +236,13 @@ func bondRowAlignedLiquid(ents []uint64, old []Entry, cons []Fixed, penalty Fixe
 			al = rates.rate(diff)
 		}
 		nb := min(mulUnit(al, wb)+mulUnit(One-al, o.Value), One)
-		out[k] = Entry{UID: uid, Value: nb}
-		k += int(b2u(nb != 0))
+		out[t] = Entry{UID: uid, Value: nb}
+		zeros |= b2u(nb == 0)
 	}
-	return k
+	if zeros != 0 {
+		return dropZeros(out)
+	}
+	return len(out)
 }
 
 // bondRowLiquid is bondRow with the liquid alpha rate per bond.
@@ -285,12 +304,21 @@ func (e *epoch) computeDividends() {
 		if e.activeStake[i] == 0 {
 			continue
 		}
-		var acc Fixed
-		for _, en := range row {
-			acc += Fixed(col[en.UID].of(uint64(en.Value))) // Σ_k B_kj ≤ 2^48: never wide
-		}
-		d[i] = e.activeStake[i].Mul(acc)
+		d[i] = e.activeStake[i].Mul(dividendRow(row, col))
 	}
 	normalizeFloor(d, d)
 	e.dividends = d
+}
+
+// dividendRow returns Σ floor(B_ij · I_j / colsum_j) over one bond row, col
+// holding each column's ratio. Not inlined, so that its loop keeps its
+// values in registers.
+//
+//go:noinline
+func dividendRow(row []Entry, col []ratio) Fixed {
+	var acc Fixed
+	for _, en := range row {
+		acc += Fixed(col[en.UID].of(uint64(en.Value))) // Σ_k B_kj ≤ 2^48: never wide
+	}
+	return acc
 }
