@@ -147,59 +147,79 @@ func (a *Asker) Ask(parent context.Context, m miners.Miner, req Request) Exchang
 		return Exchange{Result: miners.ResultRejected, Reason: reason, Detail: api.DecodeError(raw).Message}
 	}
 	var ans miners.Answer
-	var ttft, end time.Duration
-	if !strings.HasPrefix(sr.Header.Get("Content-Type"), "text/event-stream") {
-		raw, err := io.ReadAll(io.LimitReader(sr.Body, transport.DefaultMaxResponseBytes))
-		if err != nil {
-			return classify(parent, err)
-		}
-		end = time.Since(start)
-		ttft = end
-		if _, err := ans.Add(raw); err != nil {
-			return Exchange{Result: miners.ResultInvalid, Reason: "malformed", Detail: err.Error()}
-		}
+	var timing Timing
+	var failed *Exchange
+	if strings.HasPrefix(sr.Header.Get("Content-Type"), "text/event-stream") {
+		timing, failed = readEvents(parent, sr.Body, start, &ans)
 	} else {
-		events := api.NewEventReader(sr.Body, miners.MaxEventBytes)
-		for {
-			ev, err := events.Next()
-			if errors.Is(err, io.EOF) {
-				break // the trailer verified
-			}
-			if err != nil {
-				return classify(parent, err)
-			}
-			if ev.Name == "error" {
-				return Exchange{Result: miners.ResultRejected, Reason: "stream_error", Detail: api.DecodeError(ev.Data).Message}
-			}
-			if ev.Done() {
-				if end == 0 {
-					end = time.Since(start)
-				}
-				continue // read on: only EOF proves the stream authentic
-			}
-			content, err := ans.Add(ev.Data)
-			if err != nil {
-				return Exchange{Result: miners.ResultInvalid, Reason: "malformed", Detail: err.Error()}
-			}
-			if content && ttft == 0 {
-				ttft = time.Since(start)
-			}
-			if ans.Done() && end == 0 {
-				end = time.Since(start)
-			}
-		}
-		if end == 0 {
-			end = time.Since(start)
-		}
-		if ttft == 0 {
-			ttft = end
-		}
+		timing, failed = readWhole(parent, sr.Body, start, &ans)
+	}
+	if failed != nil {
+		return *failed
 	}
 	parts, err := ans.Parts(req.TopLogprobs > 0)
 	if err != nil {
 		return Exchange{Result: miners.ResultInvalid, Reason: "malformed", Detail: err.Error()}
 	}
-	return Exchange{Parts: parts, Result: miners.ResultOK, Timing: Timing{TTFT: ttft, Latency: end}}
+	return Exchange{Parts: parts, Result: miners.ResultOK, Timing: timing}
+}
+
+// readWhole reads an answer that came in one piece (a miner that does not
+// stream): its first token is timed with its last.
+func readWhole(parent context.Context, body io.Reader, start time.Time, ans *miners.Answer) (Timing, *Exchange) {
+	raw, err := io.ReadAll(io.LimitReader(body, transport.DefaultMaxResponseBytes))
+	if err != nil {
+		ex := classify(parent, err)
+		return Timing{}, &ex
+	}
+	end := time.Since(start)
+	if _, err := ans.Add(raw); err != nil {
+		return Timing{}, &Exchange{Result: miners.ResultInvalid, Reason: "malformed", Detail: err.Error()}
+	}
+	return Timing{TTFT: end, Latency: end}, nil
+}
+
+// readEvents reads a streamed answer to its end, timing the first content
+// and the finish.
+func readEvents(parent context.Context, body io.Reader, start time.Time, ans *miners.Answer) (Timing, *Exchange) {
+	var ttft, end time.Duration
+	events := api.NewEventReader(body, miners.MaxEventBytes)
+	for {
+		ev, err := events.Next()
+		if errors.Is(err, io.EOF) {
+			break // the trailer verified
+		}
+		if err != nil {
+			ex := classify(parent, err)
+			return Timing{}, &ex
+		}
+		if ev.Name == "error" {
+			return Timing{}, &Exchange{Result: miners.ResultRejected, Reason: "stream_error", Detail: api.DecodeError(ev.Data).Message}
+		}
+		if ev.Done() {
+			if end == 0 {
+				end = time.Since(start)
+			}
+			continue // read on: only EOF proves the stream authentic
+		}
+		content, err := ans.Add(ev.Data)
+		if err != nil {
+			return Timing{}, &Exchange{Result: miners.ResultInvalid, Reason: "malformed", Detail: err.Error()}
+		}
+		if content && ttft == 0 {
+			ttft = time.Since(start)
+		}
+		if ans.Done() && end == 0 {
+			end = time.Since(start)
+		}
+	}
+	if end == 0 {
+		end = time.Since(start)
+	}
+	if ttft == 0 {
+		ttft = end
+	}
+	return Timing{TTFT: ttft, Latency: end}, nil
 }
 
 // classify names a failed exchange.

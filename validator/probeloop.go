@@ -119,10 +119,29 @@ func (v *Validator) probeTick(ctx context.Context, s *schedule, opened bool) boo
 	}
 	ref := v.ref.Load()
 	done, running := s.take()
-	// Miners without an outcome this round that must not score zero for
-	// it: still being probed, or refused only by this validator's own
-	// traffic.
-	skip := make(map[uint16]bool, len(running))
+	skip, ok := v.gradeJobs(ctx, s, ref, done, running)
+	if !ok {
+		return opened // shutting down mid-round: the round is not scored
+	}
+	budget := v.probeTokens(mg)
+	s.forgetGone(mg.Registered())
+	due := v.dueMiners(ctx, mg, ref, running)
+	if ctx.Err() != nil {
+		return opened
+	}
+	if opened {
+		v.closeRound(mg, skip, len(done), len(running))
+	}
+	v.startJobs(ctx, s, ref, due, budget)
+	return true
+}
+
+// gradeJobs grades the finished jobs into the round. skip lists the miners
+// without an outcome this round that must not score zero for it: still
+// being probed, or refused only by this validator's own traffic. ok is
+// false when ctx ended meanwhile.
+func (v *Validator) gradeJobs(ctx context.Context, s *schedule, ref *reference.Reference, done []*probeJob, running map[uint16]bool) (skip map[uint16]bool, ok bool) {
+	skip = make(map[uint16]bool, len(running))
 	for uid := range running {
 		skip[uid] = true
 	}
@@ -133,7 +152,7 @@ func (v *Validator) probeTick(ctx context.Context, s *schedule, opened bool) boo
 		graded := 0
 		for k := range j.exs {
 			if j.exs[k].Result == "" {
-				return opened // shutting down mid-round: the round is not scored
+				return nil, false
 			}
 			if j.exs[k].OwnTraffic && excuse {
 				v.metrics.Probes.WithLabelValues(miners.ResultSkipped).Inc()
@@ -143,7 +162,7 @@ func (v *Validator) probeTick(ctx context.Context, s *schedule, opened bool) boo
 			}
 			o := v.grade(ctx, ref, j.m, j.reqs[k], j.exs[k])
 			if ctx.Err() != nil {
-				return opened
+				return nil, false
 			}
 			v.record(o)
 			graded++
@@ -158,8 +177,12 @@ func (v *Validator) probeTick(ctx context.Context, s *schedule, opened bool) boo
 			delete(s.excused, j.m.Hotkey)
 		}
 	}
-	budget := v.probeTokens(mg)
-	s.forgetGone(mg.Registered())
+	return skip, true
+}
+
+// dueMiners lists the miners to probe now: callable, serving the task's
+// model (the others score zero at once) and not still busy.
+func (v *Validator) dueMiners(ctx context.Context, mg *Metagraph, ref *reference.Reference, running map[uint16]bool) []miners.Miner {
 	var due []miners.Miner
 	for _, m := range v.callable(ctx, mg.Miners()) {
 		if m.ModelID != "" && m.ModelID != ref.ModelID {
@@ -171,19 +194,23 @@ func (v *Validator) probeTick(ctx context.Context, s *schedule, opened bool) boo
 			due = append(due, m)
 		}
 	}
-	if ctx.Err() != nil {
-		return opened
-	}
-	if opened {
-		round := v.scorer.Round() + 1
-		v.scorer.CloseRoundExcept(mg.Registered(), skip, time.Now())
-		scores := v.scorer.Scores()
-		v.metrics.Rounds.Inc()
-		v.metrics.SetScores(scores)
-		v.history.AddScores(time.Now(), scoresView(scores))
-		v.saveState()
-		v.log.Debug("round scored", zap.Uint64("round", round), zap.Int("graded", len(done)), zap.Int("busy", len(running)))
-	}
+	return due
+}
+
+// closeRound scores the open round and saves the scores.
+func (v *Validator) closeRound(mg *Metagraph, skip map[uint16]bool, graded, busy int) {
+	round := v.scorer.Round() + 1
+	v.scorer.CloseRoundExcept(mg.Registered(), skip, time.Now())
+	scores := v.scorer.Scores()
+	v.metrics.Rounds.Inc()
+	v.metrics.SetScores(scores)
+	v.history.AddScores(time.Now(), scoresView(scores))
+	v.saveState()
+	v.log.Debug("round scored", zap.Uint64("round", round), zap.Int("graded", graded), zap.Int("busy", busy))
+}
+
+// startJobs starts the next round's probes of the due miners.
+func (v *Validator) startJobs(ctx context.Context, s *schedule, ref *reference.Reference, due []miners.Miner, budget int) {
 	round := v.scorer.Round() + 1
 	for _, m := range due {
 		j := &probeJob{m: m}
@@ -207,22 +234,27 @@ func (v *Validator) probeTick(ctx context.Context, s *schedule, opened bool) boo
 		go func() {
 			defer s.wg.Done()
 			v.runProbeJob(ctx, j, sem)
-			timedOut := false
-			for _, ex := range j.exs {
-				timedOut = timedOut || ex.Result == miners.ResultTimeout
-			}
-			s.mu.Lock()
-			defer s.mu.Unlock()
-			delete(s.running, m.UID)
-			s.done = append(s.done, j)
-			if timedOut {
-				s.suspect[m.Hotkey] = true
-			} else {
-				delete(s.suspect, m.Hotkey)
-			}
+			s.finish(j)
 		}()
 	}
-	return true
+}
+
+// finish files a job that ended; a miner that timed out probes under the
+// suspects' bound next time.
+func (s *schedule) finish(j *probeJob) {
+	timedOut := false
+	for _, ex := range j.exs {
+		timedOut = timedOut || ex.Result == miners.ResultTimeout
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.running, j.m.UID)
+	s.done = append(s.done, j)
+	if timedOut {
+		s.suspect[j.m.Hotkey] = true
+	} else {
+		delete(s.suspect, j.m.Hotkey)
+	}
 }
 
 // runProbeJob sends a miner its prompts one after another (a miner is

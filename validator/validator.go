@@ -167,25 +167,7 @@ func New(cfg Config, c chain.Chain, id *identity.Identity, log *zap.Logger) (*Va
 	if err != nil {
 		return nil, err
 	}
-	// Limits come from each request's context (probe timeout, gateway
-	// timeout), not from the transport: a miner sends its headers with the
-	// first token, and a long non-streamed gateway answer sends them last.
-	dialer := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
-	if !cfg.AllowPrivateEndpoints {
-		dialer.Control = dialControl
-	}
-	// Every request signed with the hotkey spends its rate limit at the
-	// miner, so all of them go through one pacer (pace.go).
-	pacer := NewPacer(cfg.PromptsPerProbe)
-	client, err := transport.NewClient(id, &http.Client{Transport: pacer.Transport(&http.Transport{
-		DialContext:         dialer.DialContext,
-		MaxIdleConnsPerHost: 4, IdleConnTimeout: 90 * time.Second,
-		// Below a miner's cap per client address (merit-miner's default
-		// 64): past it a request waits for a connection instead of being
-		// refused at the door.
-		MaxConnsPerHost:     maxConnsPerMiner,
-		TLSHandshakeTimeout: 10 * time.Second,
-	})})
+	client, pacer, err := newMinerClient(cfg, id)
 	if err != nil {
 		return nil, err
 	}
@@ -208,37 +190,12 @@ func New(cfg Config, c chain.Chain, id *identity.Identity, log *zap.Logger) (*Va
 		guardLog: logthrottle.New(10 * time.Minute),
 	}
 	v.sync = NewSyncer(c, cfg.Netuid, id.Address(), cfg.PollInterval, log.Named("sync"), v.onSnapshot)
-	if st, err := LoadState(cfg.Home); err != nil {
-		log.Warn("saved scores unreadable; starting from zero", zap.Error(err))
-	} else if st != nil && st.Netuid == cfg.Netuid && st.Hotkey == id.Address() {
-		v.scorer.Restore(st.Scores, st.Round)
-		v.metrics.SetScores(v.scorer.Scores())
-		if st.LastWeights != nil {
-			v.lastSub.Store(st.LastWeights)
-		}
-		log.Info("resumed saved scores", zap.Int("miners", len(st.Scores)), zap.Uint64("round", st.Round))
-	}
+	v.resume()
 	v.submit = NewSubmitter(SubmitterConfig{Chain: c, ID: id, Store: store, Scores: v.weightScores, Log: log.Named("weights"),
 		Metrics: v.metrics, OnSubmit: func(s Submission) { v.lastSub.Store(&s) }})
-
-	var keys *gateway.APIKeys
-	if cfg.GatewayKeys != "" {
-		if keys, err = gateway.LoadAPIKeys(cfg.GatewayKeys); err != nil {
-			return nil, err
-		}
+	if err := v.newGateway(client, pacer); err != nil {
+		return nil, err
 	}
-	gw := gateway.Config{
-		Keys: keys, Client: client, SpotCheck: cfg.SpotCheck, Miners: v.gatewayMiners,
-		Reference: v.ref.Load, MaxTokens: v.taskMaxTokens, Record: v.scorer.Record, WriteTimeout: cfg.HTTP.WriteTimeout,
-		Metrics: v.metrics.gateway(), Log: log.Named("gateway"), Pace: pacer.Acquire, RetryAfter: pacer.RetryAfter,
-	}
-	if cfg.Listen != "" {
-		if v.settler, err = newSettler(v, cfg.Paid); err != nil {
-			return nil, err
-		}
-		v.settler.wire(&gw)
-	}
-	v.gateway = gateway.New(gw)
 	if cfg.Listen != "" {
 		l, err := net.Listen("tcp", cfg.Listen)
 		if err != nil {
@@ -250,6 +207,77 @@ func New(cfg Config, c chain.Chain, id *identity.Identity, log *zap.Logger) (*Va
 		log.Info("loaded pending commits", zap.Int("count", n), zap.String("file", store.Path()))
 	}
 	return v, nil
+}
+
+// newMinerClient is the client every request to a miner goes through,
+// signed with the hotkey. Limits come from each request's context (probe
+// timeout, gateway timeout), not from the transport: a miner sends its
+// headers with the first token, and a long non-streamed gateway answer
+// sends them last.
+func newMinerClient(cfg Config, id *identity.Identity) (*transport.Client, *Pacer, error) {
+	dialer := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
+	if !cfg.AllowPrivateEndpoints {
+		dialer.Control = dialControl
+	}
+	// Every request signed with the hotkey spends its rate limit at the
+	// miner, so all of them go through one pacer (pace.go).
+	pacer := NewPacer(cfg.PromptsPerProbe)
+	client, err := transport.NewClient(id, &http.Client{Transport: pacer.Transport(&http.Transport{
+		DialContext:         dialer.DialContext,
+		MaxIdleConnsPerHost: 4, IdleConnTimeout: 90 * time.Second,
+		// Below a miner's cap per client address (merit-miner's default
+		// 64): past it a request waits for a connection instead of being
+		// refused at the door.
+		MaxConnsPerHost:     maxConnsPerMiner,
+		TLSHandshakeTimeout: 10 * time.Second,
+	})})
+	if err != nil {
+		return nil, nil, err
+	}
+	return client, pacer, nil
+}
+
+// resume restores the scores saved in the home by the same hotkey on the
+// same subnet.
+func (v *Validator) resume() {
+	st, err := LoadState(v.cfg.Home)
+	switch {
+	case err != nil:
+		v.log.Warn("saved scores unreadable; starting from zero", zap.Error(err))
+	case st != nil && st.Netuid == v.cfg.Netuid && st.Hotkey == v.id.Address():
+		v.scorer.Restore(st.Scores, st.Round)
+		v.metrics.SetScores(v.scorer.Scores())
+		if st.LastWeights != nil {
+			v.lastSub.Store(st.LastWeights)
+		}
+		v.log.Info("resumed saved scores", zap.Int("miners", len(st.Scores)), zap.Uint64("round", st.Round))
+	}
+}
+
+// newGateway builds the gateway: free keys from the keys file, and paid
+// ones through the settler when the validator listens.
+func (v *Validator) newGateway(client *transport.Client, pacer *Pacer) error {
+	var keys *gateway.APIKeys
+	if v.cfg.GatewayKeys != "" {
+		var err error
+		if keys, err = gateway.LoadAPIKeys(v.cfg.GatewayKeys); err != nil {
+			return err
+		}
+	}
+	gw := gateway.Config{
+		Keys: keys, Client: client, SpotCheck: v.cfg.SpotCheck, Miners: v.gatewayMiners,
+		Reference: v.ref.Load, MaxTokens: v.taskMaxTokens, Record: v.scorer.Record, WriteTimeout: v.cfg.HTTP.WriteTimeout,
+		Metrics: v.metrics.gateway(), Log: v.log.Named("gateway"), Pace: pacer.Acquire, RetryAfter: pacer.RetryAfter,
+	}
+	if v.cfg.Listen != "" {
+		var err error
+		if v.settler, err = newSettler(v, v.cfg.Paid); err != nil {
+			return err
+		}
+		v.settler.wire(&gw)
+	}
+	v.gateway = gateway.New(gw)
+	return nil
 }
 
 // Addr is the bound dashboard/gateway address ("" when not listening).
