@@ -29,14 +29,17 @@ func quantileThreshold(kappa, total Fixed) uint64 {
 //
 // Scanning the keys from the largest down, the answer is the weight of the
 // first key at which the stake seen reaches the threshold. It is found by
-// radix selection on the weights: the range [min, max] of the keys' weights
-// is cut into 256 equal buckets (a power of two wide), one pass adds each
-// key's stake to its bucket, the buckets are scanned from the top until the
-// stake reaches what is still needed, and a second pass keeps the keys of
-// that bucket. Each round narrows the weight range by 8 bits, so after at
-// most five rounds (weights have at most 33 bits) the keys left share one
-// weight; small ranges go to quantileSelect. Every pass is branch-free over
-// the keys, and the work is O(len(seg)) per round whatever the weights.
+// radix selection on the keys: the range [lo, hi] of the keys is cut into
+// 256 buckets by bucket(k) = (k − lo)·f >> 56 with f = ⌊255·2^56/(hi − lo)⌋
+// (non-decreasing in k, lo and hi in buckets 0 and ≥ 254, so a round
+// always drops keys), one pass adds each key's stake to its bucket, the
+// buckets are scanned from the top until the stake reaches what is still
+// needed, and a second pass keeps the keys of that bucket. A multiply and a
+// constant shift, not a variable one, keep the passes short. Each round
+// narrows the key range about 255-fold (keys have at most 49 bits), so
+// after a few rounds the keys left are few and go to quantileSelect; the
+// rounds are capped all the same. Every pass is branch-free over the keys,
+// and the work is O(len(seg)) per round whatever the weights.
 func weightedQuantile(seg []uint64, stake []Fixed, threshold uint64, scratch []uint64) Fixed {
 	if len(seg) == 0 {
 		return 0
@@ -54,20 +57,19 @@ func weightedQuantile(seg []uint64, stake []Fixed, threshold uint64, scratch []u
 	if len(cur) <= radixMin {
 		cur = other[:copy(other, cur)] // quantileSelect reorders its keys
 	}
-	for len(cur) > radixMin {
+	for rounds := 0; len(cur) > radixMin && rounds < radixRounds; rounds++ {
 		lo, hi := keyRange(cur)
-		wlo := lo >> 16
-		span := hi>>16 - wlo
-		if span == 0 {
-			// One weight left: it is the answer if its keys hold enough.
+		if lo == hi {
+			// Keys are distinct, so this cannot happen; were it to, one
+			// key value is left, the answer if it holds enough.
 			if sumStake(cur, stake) >= need {
-				return Fixed(wlo)
+				return Fixed(lo >> 16)
 			}
 			return 0
 		}
-		shift := uint(max(bits.Len64(span), 8) - 8) // (w − wlo) >> shift < 256
+		f := (255 << 56) / (hi - lo) // (k − lo)·f < 2^64 for k ≤ hi
 		var hist [256]uint64
-		bucketStake(cur, stake, wlo, shift, &hist)
+		bucketStake(cur, stake, lo, f, &hist)
 		var above uint64 // stake of the buckets above b
 		b := 255
 		for ; b >= 0 && above+hist[b] < need; b-- {
@@ -77,14 +79,19 @@ func weightedQuantile(seg []uint64, stake []Fixed, threshold uint64, scratch []u
 			return 0 // the keys hold less than the threshold
 		}
 		need -= above
-		n := keepBucket(cur, wlo, shift, uint64(b), other)
+		n := keepBucket(cur, lo, f, uint64(b), other)
 		cur, other, spare = other[:n], spare, other
 	}
 	return quantileSelect(cur, stake, need)
 }
 
-// radixMin is the range size below which quantileSelect takes over.
-const radixMin = 16
+// radixMin is the range size below which quantileSelect takes over, and
+// radixRounds the most radix rounds a column gets (49-bit keys need about
+// seven; quantileSelect finishes whatever is left).
+const (
+	radixMin    = 16
+	radixRounds = 10
+)
 
 // keyRange returns the smallest and largest key.
 func keyRange(keys []uint64) (lo, hi uint64) {
@@ -96,13 +103,13 @@ func keyRange(keys []uint64) (lo, hi uint64) {
 	return lo, hi
 }
 
-// bucketStake adds the stake of each key to the bucket of its weight w,
-// (w − wlo) >> shift, which must be below 256 for every key.
+// bucketStake adds the stake of each key to its bucket, (k − lo)·f >> 56,
+// which must be below 256 for every key.
 //
 //go:noinline
-func bucketStake(keys []uint64, stake []Fixed, wlo uint64, shift uint, hist *[256]uint64) {
+func bucketStake(keys []uint64, stake []Fixed, lo, f uint64, hist *[256]uint64) {
 	for _, k := range keys {
-		hist[((k>>16-wlo)>>(shift&63))&255] += uint64(stake[k&0xFFFF])
+		hist[((k-lo)*f>>56)&255] += uint64(stake[k&0xFFFF])
 	}
 }
 
@@ -111,11 +118,11 @@ func bucketStake(keys []uint64, stake []Fixed, wlo uint64, shift uint, hist *[25
 // only past those that are kept.
 //
 //go:noinline
-func keepBucket(keys []uint64, wlo uint64, shift uint, b uint64, out []uint64) (n int) {
+func keepBucket(keys []uint64, lo, f, b uint64, out []uint64) (n int) {
 	out = out[:len(keys)]
 	for _, k := range keys {
 		out[n] = k
-		n += int(b2u((k>>16-wlo)>>(shift&63) == b))
+		n += int(b2u((k-lo)*f>>56 == b))
 	}
 	return n
 }
