@@ -57,9 +57,10 @@
 //
 // Every loop runs in increasing UID order (rows, then columns); the only
 // sorts are on total orders (value, then UID), so results never depend on
-// sort stability. The weighted quantile uses radix selection on the weights
-// (at most five O(V) rounds per column for V validators, then a
-// deterministic introselect with a sort fallback on at most 16 keys).
+// sort stability. The weighted quantile uses radix selection on the keys
+// (weight, then UID; at most ten O(V) rounds per column for V validators,
+// one or two in practice), then a deterministic introselect with a sort
+// fallback on what is left.
 //
 // # Simulation
 //
