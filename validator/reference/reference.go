@@ -48,49 +48,19 @@ type Reference struct {
 // the task's, or an OpenAI-compatible upstream for openai subnets (its Score
 // must work, which in practice means vLLM).
 func New(ctx context.Context, task subnettypes.Task, cfg Config) (*Reference, error) {
-	modelID := task.ModelID()
-	ref := &Reference{ModelID: modelID}
+	ref := &Reference{ModelID: task.ModelID()}
 	switch cfg.Engine {
 	case "", Builtin:
-		switch {
-		case cfg.Checkpoint != "":
-			// Loading hashes the file on the way, so a large checkpoint is
-			// read once, not once to check and again to load.
-			m, err := inference.LoadCheckpoint(cfg.Checkpoint)
-			if err != nil {
-				return nil, fmt.Errorf("reference checkpoint: %w", err)
-			}
-			if m.SHA256 != task.ModelSha256 {
-				return nil, fmt.Errorf("reference checkpoint %s has sha256 %s, but the subnet's task model %s has %s",
-					cfg.Checkpoint, m.SHA256, task.ModelName, task.ModelSha256)
-			}
-			if cfg.Tokenizer == "" {
-				return nil, errors.New("--reference-checkpoint needs --reference-tokenizer")
-			}
-			tok, err := inference.LoadTokenizer(cfg.Tokenizer, m.VocabSize)
-			var e *inference.LocalEngine
-			if err == nil {
-				e, err = inference.NewLocalEngine(m, tok, inference.Options{})
-			}
-			if err != nil {
-				return nil, fmt.Errorf("load reference checkpoint: %w", err)
-			}
-			ref.Engine, ref.local = e, e
-		case modelID == inference.TinyID():
-			e, err := inference.TinyEngine(inference.Options{})
-			if err != nil {
-				return nil, err
-			}
-			ref.Engine, ref.local = e, e
-		default:
-			return nil, fmt.Errorf("the subnet's task model is %s; the built-in engine only has %s: pass --reference-checkpoint (and --reference-tokenizer) with that model, or --reference-engine openai",
-				modelID, inference.TinyID())
+		e, err := builtinEngine(task, cfg)
+		if err != nil {
+			return nil, err
 		}
+		ref.Engine, ref.local = e, e
 	case OpenAI:
 		if cfg.Upstream == "" {
 			return nil, errors.New("--reference-engine openai needs --reference-upstream URL")
 		}
-		b, err := openai.New(openai.Config{BaseURL: cfg.Upstream, ModelID: modelID})
+		b, err := openai.New(openai.Config{BaseURL: cfg.Upstream, ModelID: ref.ModelID})
 		if err != nil {
 			return nil, err
 		}
@@ -103,6 +73,42 @@ func New(ctx context.Context, task subnettypes.Task, cfg Config) (*Reference, er
 	}
 	ref.Verifier = inference.NewVerifier(ref.Engine, cfg.Options)
 	return ref, nil
+}
+
+// builtinEngine loads the task's model in-process: a checkpoint whose
+// sha256 matches the task's, or merit-tiny when the task names it.
+func builtinEngine(task subnettypes.Task, cfg Config) (*inference.LocalEngine, error) {
+	modelID := task.ModelID()
+	switch {
+	case cfg.Checkpoint != "":
+		// Loading hashes the file on the way, so a large checkpoint is
+		// read once, not once to check and again to load.
+		m, err := inference.LoadCheckpoint(cfg.Checkpoint)
+		if err != nil {
+			return nil, fmt.Errorf("reference checkpoint: %w", err)
+		}
+		if m.SHA256 != task.ModelSha256 {
+			return nil, fmt.Errorf("reference checkpoint %s has sha256 %s, but the subnet's task model %s has %s",
+				cfg.Checkpoint, m.SHA256, task.ModelName, task.ModelSha256)
+		}
+		if cfg.Tokenizer == "" {
+			return nil, errors.New("--reference-checkpoint needs --reference-tokenizer")
+		}
+		tok, err := inference.LoadTokenizer(cfg.Tokenizer, m.VocabSize)
+		var e *inference.LocalEngine
+		if err == nil {
+			e, err = inference.NewLocalEngine(m, tok, inference.Options{})
+		}
+		if err != nil {
+			return nil, fmt.Errorf("load reference checkpoint: %w", err)
+		}
+		return e, nil
+	case modelID == inference.TinyID():
+		return inference.TinyEngine(inference.Options{})
+	default:
+		return nil, fmt.Errorf("the subnet's task model is %s; the built-in engine only has %s: pass --reference-checkpoint (and --reference-tokenizer) with that model, or --reference-engine openai",
+			modelID, inference.TinyID())
+	}
 }
 
 // Local reports whether the engine runs in-process: only a local engine
