@@ -262,18 +262,7 @@ func printStatus(w io.Writer, r *StatusReport) error {
 }
 
 func runWeightsShow(c *cli.Context, dial daemon.Dialer) error {
-	type onChain struct {
-		Uids   []uint32 `json:"uids"`
-		Values []uint32 `json:"values"`
-		SetAt  int64    `json:"set_at"`
-	}
-	out := struct {
-		Preview        []WeightPreview           `json:"preview"`
-		PreviewError   string                    `json:"preview_error,omitempty"`
-		PendingCommits []validator.PendingCommit `json:"pending_commits"`
-		OnChain        *onChain                  `json:"on_chain,omitempty"`
-		OnChainError   string                    `json:"on_chain_error,omitempty"`
-	}{PendingCommits: []validator.PendingCommit{}}
+	out := weightsReport{PendingCommits: []validator.PendingCommit{}}
 	storedRow := func(ctx context.Context, ch chain.Chain, mg *validator.Metagraph) {
 		if mg.Self == nil {
 			return
@@ -283,7 +272,7 @@ func runWeightsShow(c *cli.Context, dial daemon.Dialer) error {
 			out.OnChainError = err.Error()
 			return
 		}
-		out.OnChain = &onChain{Uids: row.Uids, Values: row.Values, SetAt: row.SetAt}
+		out.OnChain = &onChainWeights{Uids: row.Uids, Values: row.Values, SetAt: row.SetAt}
 	}
 	rep, mg, mine, err := gather(c, dial, storedRow)
 	if err != nil {
@@ -293,9 +282,37 @@ func runWeightsShow(c *cli.Context, dial daemon.Dialer) error {
 		pc.Salt = "(hidden until revealed)"
 		out.PendingCommits = append(out.PendingCommits, pc)
 	}
+	out.Preview, out.PreviewError = previewWeights(rep.Scores, mg)
+	if c.String(flagOutput) == "json" {
+		return writeJSON(c.App.Writer, out)
+	}
+	printWeights(c.App.Writer, rep, &out)
+	return nil
+}
+
+// weightsReport is what `weights show` reports.
+type weightsReport struct {
+	Preview        []WeightPreview           `json:"preview"`
+	PreviewError   string                    `json:"preview_error,omitempty"`
+	PendingCommits []validator.PendingCommit `json:"pending_commits"`
+	OnChain        *onChainWeights           `json:"on_chain,omitempty"`
+	OnChainError   string                    `json:"on_chain_error,omitempty"`
+}
+
+// onChainWeights is the validator's weight row as the chain stores it.
+type onChainWeights struct {
+	Uids   []uint32 `json:"uids"`
+	Values []uint32 `json:"values"`
+	SetAt  int64    `json:"set_at"`
+}
+
+// previewWeights normalizes the saved scores as the validator would submit
+// them now: under the subnet's rules when the chain answered (mg), else
+// bare, with a note saying so.
+func previewWeights(saved []validator.MinerScore, mg *validator.Metagraph) (preview []WeightPreview, note string) {
 	scores := map[uint16]float64{}
 	hotkeys := map[uint16]string{}
-	for _, s := range rep.Scores {
+	for _, s := range saved {
 		scores[s.UID], hotkeys[s.UID] = s.Score, s.Hotkey
 	}
 	var lim validator.WeightLimits
@@ -307,24 +324,25 @@ func runWeightsShow(c *cli.Context, dial daemon.Dialer) error {
 		for uid := range scores {
 			lim.N = max(lim.N, uint32(uid)+1)
 		}
-		out.PreviewError = "chain unreachable; shown without the subnet's min_allowed_weights and max_weight_limit"
+		note = "chain unreachable; shown without the subnet's min_allowed_weights and max_weight_limit"
 	}
-	if uids, ws, err := validator.NormalizeWeights(scores, lim); err != nil {
-		out.PreviewError = err.Error()
-	} else {
-		var sum float64
-		for _, w := range ws {
-			sum += float64(w)
-		}
-		for i, u := range uids {
-			out.Preview = append(out.Preview, WeightPreview{UID: u, Hotkey: hotkeys[uint16(u)], Score: scores[uint16(u)],
-				Weight: ws[i], Share: float64(ws[i]) / sum})
-		}
+	uids, ws, err := validator.NormalizeWeights(scores, lim)
+	if err != nil {
+		return nil, err.Error()
 	}
-	if c.String(flagOutput) == "json" {
-		return writeJSON(c.App.Writer, out)
+	var sum float64
+	for _, w := range ws {
+		sum += float64(w)
 	}
-	w := c.App.Writer
+	for i, u := range uids {
+		preview = append(preview, WeightPreview{UID: u, Hotkey: hotkeys[uint16(u)], Score: scores[uint16(u)],
+			Weight: ws[i], Share: float64(ws[i]) / sum})
+	}
+	return preview, note
+}
+
+// printWeights writes the report for people.
+func printWeights(w io.Writer, rep *StatusReport, out *weightsReport) {
 	fmt.Fprintf(w, "weights the saved scores give now (validator %s, subnet %d):\n", rep.Hotkey, rep.Netuid)
 	if out.PreviewError != "" {
 		fmt.Fprintf(w, "  note: %s\n", out.PreviewError)
@@ -346,7 +364,6 @@ func runWeightsShow(c *cli.Context, dial daemon.Dialer) error {
 	case out.OnChainError != "":
 		fmt.Fprintf(w, "\non chain: %s\n", out.OnChainError)
 	}
-	return nil
 }
 
 func writeJSON(w io.Writer, v any) error {
