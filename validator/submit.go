@@ -343,32 +343,46 @@ func (s *Submitter) commit(ctx context.Context, mg *Metagraph) {
 		// reconcile() has just checked it is not on chain.
 		pc = *retry
 		s.cfg.Log.Info("re-broadcasting a commit whose inclusion was not seen", zap.String("hash", pc.Hash))
-	} else {
-		uids, weights, ok := s.vector(mg, "commit")
-		if !ok {
-			return
-		}
-		salt := make([]byte, saltBytes)
-		_, _ = rand.Read(salt) // does not fail since Go 1.24
-		vk := mg.Hyperparams().WeightsVersionKey
-		hash := scoringtypes.CommitHash(s.cfg.ID.AccAddress(), mg.Netuid, uids, weights, salt, vk)
-		pc = PendingCommit{Hash: hex.EncodeToString(hash), Netuid: mg.Netuid, Hotkey: s.cfg.ID.Address(),
-			Uids: uids, Weights: weights, Salt: hex.EncodeToString(salt), VersionKey: vk, Status: CommitBroadcasting,
-			CreatedHeight: mg.Height, CreatedEpoch: mg.Epoch, CreatedAt: time.Now().UTC()}
-		// On disk before it is on the wire: a crash after the broadcast must
-		// not lose the salt, or the commit could never be revealed.
-		if err := s.cfg.Store.Add(pc); err != nil {
-			s.stored("persist a new commit (not broadcasting it)", err)
-			bo.Fail(time.Now())
-			return
-		}
-		s.stored("", nil)
+	} else if pc, ok = s.newCommit(mg, bo); !ok {
+		return
 	}
 	hash, _ := hex.DecodeString(pc.Hash)
 	res, err := s.broadcast(ctx, &scoringtypes.MsgCommitWeights{Hotkey: s.cfg.ID.Address(), Netuid: mg.Netuid, CommitHash: hash})
 	if ctx.Err() != nil {
 		return // shutting down: the next run reconciles it
 	}
+	s.committed(ctx, mg, bo, pc, res, err)
+}
+
+// newCommit salts and hashes the current weights into a commit and
+// persists it; ok is false when there is nothing to commit or it could not
+// be written.
+func (s *Submitter) newCommit(mg *Metagraph, bo *backoff.Backoff) (pc PendingCommit, ok bool) {
+	uids, weights, ok := s.vector(mg, "commit")
+	if !ok {
+		return PendingCommit{}, false
+	}
+	salt := make([]byte, saltBytes)
+	_, _ = rand.Read(salt) // does not fail since Go 1.24
+	vk := mg.Hyperparams().WeightsVersionKey
+	hash := scoringtypes.CommitHash(s.cfg.ID.AccAddress(), mg.Netuid, uids, weights, salt, vk)
+	pc = PendingCommit{Hash: hex.EncodeToString(hash), Netuid: mg.Netuid, Hotkey: s.cfg.ID.Address(),
+		Uids: uids, Weights: weights, Salt: hex.EncodeToString(salt), VersionKey: vk, Status: CommitBroadcasting,
+		CreatedHeight: mg.Height, CreatedEpoch: mg.Epoch, CreatedAt: time.Now().UTC()}
+	// On disk before it is on the wire: a crash after the broadcast must
+	// not lose the salt, or the commit could never be revealed.
+	if err := s.cfg.Store.Add(pc); err != nil {
+		s.stored("persist a new commit (not broadcasting it)", err)
+		bo.Fail(time.Now())
+		return PendingCommit{}, false
+	}
+	s.stored("", nil)
+	return pc, true
+}
+
+// committed settles a broadcast commit by what the chain holds: included,
+// pending a lagging node, or failed (retried, or dropped when refused).
+func (s *Submitter) committed(ctx context.Context, mg *Metagraph, bo *backoff.Backoff, pc PendingCommit, res *chain.TxResult, err error) {
 	// Included or not, the chain's Commits query is the truth about it.
 	infos, qerr := commitsOf(ctx, s.cfg.Chain, mg.Netuid, s.cfg.ID.Address())
 	if qerr == nil {
