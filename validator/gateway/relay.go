@@ -108,26 +108,16 @@ func (g *Gateway) tryStream(ctx context.Context, w http.ResponseWriter, m miners
 }
 
 // relayEvents passes a miner's event stream on to the user, metering it
-// (once: at the usage chunk, at its end, or where it broke off) and
-// drawing it for a spot check.
+// and drawing it for a spot check.
 func (g *Gateway) relayEvents(w http.ResponseWriter, m miners.Miner, body io.Reader, req *gatewayRequest, user string, ticket *billing.Ticket) {
 	streamHeaders(w.Header(), ticket)
 	g.armWrite(w)
 	w.WriteHeader(http.StatusOK)
 	flusher, _ := w.(http.Flusher)
 	var ans miners.Answer
-	// A stream that ends early is billed for what it carried; the
-	// deferred meter is a no-op once the stream metered itself.
-	metered := false
-	var receipt *billing.Receipt
-	meterOnce := func() {
-		if !metered {
-			metered = true
-			prompt, completion := ans.Tokens()
-			receipt = g.meter(w.Header(), ticket, req, prompt, completion)
-		}
-	}
-	defer meterOnce()
+	// A stream that ends early is billed for what it carried.
+	bill := &streamBill{g: g, h: w.Header(), ticket: ticket, req: req, ans: &ans}
+	defer bill.meter()
 	events := api.NewEventReader(body, miners.MaxEventBytes)
 	for {
 		ev, err := events.Next()
@@ -143,38 +133,66 @@ func (g *Gateway) relayEvents(w http.ResponseWriter, m miners.Miner, body io.Rea
 			return
 		}
 		g.armWrite(w)
-		switch {
-		case ev.Name == "error":
-			fmt.Fprintf(w, "event: error\ndata: %s\n\n", ev.Data)
-		case ev.Done():
-			meterOnce() // written down before the user sees the end
-			if receipt != nil {
-				// For readers of the raw stream (curl); clients skip comments.
-				fmt.Fprintf(w, ": merit account=%d tokens=%d cost=%d balance=%d\n\n", receipt.Account, receipt.Tokens, receipt.Cost, receipt.Balance)
-			}
-			fmt.Fprintf(w, "data: %s\n\n", ev.Data)
-		default:
-			_, _ = ans.Add(ev.Data)
-			data := ev.Data
-			if ticket != nil && isUsageChunk(data) {
-				// The usage chunk the user asked for (stream_options.
-				// include_usage) is the last before [DONE]: it carries
-				// the cost, which stock clients cannot read from trailers.
-				meterOnce()
-				data = withMeritUsage(data, receipt)
-			}
-			fmt.Fprintf(w, "data: %s\n\n", data)
-		}
+		writeEvent(w, ev, bill)
 		if flusher != nil {
 			flusher.Flush()
 		}
 	}
-	meterOnce()
+	bill.meter()
 	g.count("ok")
 	g.cfg.Log.Debug("gateway: streamed", zap.String("user", user), zap.Uint16("uid", m.UID))
 	if g.wantSpotCheck() {
 		g.spotCheck(m, req, &ans)
 	}
+}
+
+// writeEvent relays one event, adding what the stream cost where the user
+// can read it.
+func writeEvent(w io.Writer, ev api.Event, bill *streamBill) {
+	switch {
+	case ev.Name == "error":
+		fmt.Fprintf(w, "event: error\ndata: %s\n\n", ev.Data)
+	case ev.Done():
+		// Written down before the user sees the end.
+		if r := bill.meter(); r != nil {
+			// For readers of the raw stream (curl); clients skip comments.
+			fmt.Fprintf(w, ": merit account=%d tokens=%d cost=%d balance=%d\n\n", r.Account, r.Tokens, r.Cost, r.Balance)
+		}
+		fmt.Fprintf(w, "data: %s\n\n", ev.Data)
+	default:
+		_, _ = bill.ans.Add(ev.Data)
+		data := ev.Data
+		if bill.ticket != nil && isUsageChunk(data) {
+			// The usage chunk the user asked for (stream_options.
+			// include_usage) is the last before [DONE]: it carries
+			// the cost, which stock clients cannot read from trailers.
+			data = withMeritUsage(data, bill.meter())
+		}
+		fmt.Fprintf(w, "data: %s\n\n", data)
+	}
+}
+
+// streamBill meters a stream once: at its usage chunk, at its end, or
+// where it broke off, for the tokens it carried by then.
+type streamBill struct {
+	g       *Gateway
+	h       http.Header
+	ticket  *billing.Ticket
+	req     *gatewayRequest
+	ans     *miners.Answer
+	metered bool
+	receipt *billing.Receipt
+}
+
+// meter bills the stream the first time; it returns the receipt (nil for
+// a free key).
+func (b *streamBill) meter() *billing.Receipt {
+	if !b.metered {
+		b.metered = true
+		prompt, completion := b.ans.Tokens()
+		b.receipt = b.g.meter(b.h, b.ticket, b.req, prompt, completion)
+	}
+	return b.receipt
 }
 
 // streamHeaders are an event stream's; a paid one's cost is known only at
