@@ -306,41 +306,17 @@ func (v *Validator) Commits() []PendingCommit { return v.commits.List() }
 func (v *Validator) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
-	var srv *http.Server
+	srv := v.serve(&wg)
 	started := false
-	// Whichever way Run returns: stop every goroutine (the HTTP server
-	// first, it does not watch ctx), let spot checks finish, then save the
+	// Whichever way Run returns: stop every goroutine, then save the
 	// scores once nothing changes them any more.
 	defer func() {
 		cancel()
-		if srv != nil {
-			sctx, c := context.WithTimeout(context.Background(), 5*time.Second)
-			_ = srv.Shutdown(sctx)
-			c()
-		}
-		wg.Wait()
-		v.gateway.Wait()
-		if v.settler != nil {
-			if err := v.settler.meter.Ledger().Close(); err != nil {
-				v.log.Error("usage ledger not closed cleanly", zap.Error(err))
-			}
-		}
+		v.shutdown(srv, &wg)
 		if started {
 			v.saveState()
 		}
 	}()
-
-	if v.listener != nil {
-		srv = newHTTPServer(v.Handler(), v.cfg.HTTP)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := srv.Serve(connlimit.PerIP(v.listener, v.cfg.HTTP.MaxConnsPerIP, nil)); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				v.log.Error("http server stopped", zap.Error(err))
-			}
-		}()
-		v.log.Info("dashboard, metrics and gateway listening", zap.String("addr", v.Addr()))
-	}
 
 	wg.Add(1)
 	go func() { defer wg.Done(); v.sync.Run(ctx) }()
@@ -351,14 +327,7 @@ func (v *Validator) Run(ctx context.Context) error {
 	if err := v.ensureReference(ctx, mg); err != nil {
 		return err
 	}
-	v.log.Info("validator started", zap.String("hotkey", v.id.Address()), zap.Uint32("netuid", v.cfg.Netuid),
-		zap.Int("uid", mg.SelfUID()), zap.Bool("permit", mg.HasPermit()), zap.String("task_model", mg.Subnet.Task.ModelID()),
-		zap.Uint64("tempo", mg.Hyperparams().Tempo), zap.Bool("commit_reveal", mg.Hyperparams().CommitRevealEnabled),
-		zap.Bool("prompt_seed_fixed", v.cfg.Seed != 0))
-	if mg.Self == nil {
-		v.log.Warn("this hotkey is not registered on the subnet: probing still runs, weights wait for registration",
-			zap.String("hotkey", v.id.Address()))
-	}
+	v.logStart(mg)
 
 	started = true
 	if v.settler != nil {
@@ -373,6 +342,54 @@ func (v *Validator) Run(ctx context.Context) error {
 	v.readyOne.Do(func() { close(v.ready) })
 	<-ctx.Done()
 	return nil
+}
+
+// serve starts the HTTP server on the bound listener (nil when there is
+// none).
+func (v *Validator) serve(wg *sync.WaitGroup) *http.Server {
+	if v.listener == nil {
+		return nil
+	}
+	srv := newHTTPServer(v.Handler(), v.cfg.HTTP)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := srv.Serve(connlimit.PerIP(v.listener, v.cfg.HTTP.MaxConnsPerIP, nil)); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			v.log.Error("http server stopped", zap.Error(err))
+		}
+	}()
+	v.log.Info("dashboard, metrics and gateway listening", zap.String("addr", v.Addr()))
+	return srv
+}
+
+// shutdown stops what Run started once its context is cancelled: the
+// HTTP server first (it does not watch the context), then waits for the
+// goroutines and spot checks, and closes the usage ledger.
+func (v *Validator) shutdown(srv *http.Server, wg *sync.WaitGroup) {
+	if srv != nil {
+		sctx, c := context.WithTimeout(context.Background(), 5*time.Second)
+		_ = srv.Shutdown(sctx)
+		c()
+	}
+	wg.Wait()
+	v.gateway.Wait()
+	if v.settler != nil {
+		if err := v.settler.meter.Ledger().Close(); err != nil {
+			v.log.Error("usage ledger not closed cleanly", zap.Error(err))
+		}
+	}
+}
+
+// logStart says what the validator starts with.
+func (v *Validator) logStart(mg *Metagraph) {
+	v.log.Info("validator started", zap.String("hotkey", v.id.Address()), zap.Uint32("netuid", v.cfg.Netuid),
+		zap.Int("uid", mg.SelfUID()), zap.Bool("permit", mg.HasPermit()), zap.String("task_model", mg.Subnet.Task.ModelID()),
+		zap.Uint64("tempo", mg.Hyperparams().Tempo), zap.Bool("commit_reveal", mg.Hyperparams().CommitRevealEnabled),
+		zap.Bool("prompt_seed_fixed", v.cfg.Seed != 0))
+	if mg.Self == nil {
+		v.log.Warn("this hotkey is not registered on the subnet: probing still runs, weights wait for registration",
+			zap.String("hotkey", v.id.Address()))
+	}
 }
 
 // ensureReference builds (or rebuilds, when the subnet's task changed) the
