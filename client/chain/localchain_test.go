@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -312,10 +313,27 @@ func TestLocalChain(t *testing.T) {
 	})
 
 	t.Run("PaymentAccounts", func(t *testing.T) {
+		since, err := c.Height(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
 		open := &paymenttypes.MsgOpenAccount{Payer: bob.Address(), Netuid: netuid, KeyHash: strings.Repeat("cd", 32),
 			Deposit: sdkmath.NewInt(2_000_000), SpendLimitPerEpoch: sdkmath.ZeroInt()}
 		if _, err := c.Broadcast(ctx, bob, open); err != nil {
 			t.Fatal(err)
+		}
+		// The blocks since name the new account; read by id at that height
+		// it is there, and an id never opened is missing.
+		ids, at, err := c.PaymentChanges(ctx, since, 100)
+		if err != nil || len(ids) != 1 || at <= since {
+			t.Fatalf("changes after %d: %v at %d, %v", since, ids, at, err)
+		}
+		found, missing, err := c.PaymentAccountsByID(ctx, []uint64{ids[0], 999_999}, at)
+		if err != nil || len(found) != 1 || found[0].KeyHash != open.KeyHash || !slices.Equal(missing, []uint64{999_999}) {
+			t.Fatalf("by id at %d: %+v missing %v, %v", at, found, missing, err)
+		}
+		if _, _, err := c.PaymentChanges(ctx, 0, 1); !errors.Is(err, ErrTooFar) {
+			t.Fatalf("changes since genesis with room for one block: %v", err)
 		}
 		accounts, height, err := c.PaymentAccounts(ctx, netuid)
 		if err != nil || height <= 0 || len(accounts) != 1 || accounts[0].Payer != bob.Address() || accounts[0].KeyHash != open.KeyHash {

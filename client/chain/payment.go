@@ -19,6 +19,13 @@ type PaymentReader interface {
 	// PaymentAccounts is every access account of a subnet at one height,
 	// which it reports.
 	PaymentAccounts(ctx context.Context, netuid uint32) ([]paymenttypes.Account, int64, error)
+	// PaymentChanges lists the accounts changed in the blocks after since,
+	// up to the latest height, which it reports; ErrTooFar when more than
+	// maxBlocks blocks lie between.
+	PaymentChanges(ctx context.Context, since int64, maxBlocks int) ([]uint64, int64, error)
+	// PaymentAccountsByID reads accounts at a height; ids no longer held
+	// come back as missing.
+	PaymentAccountsByID(ctx context.Context, ids []uint64, height int64) (found []paymenttypes.Account, missing []uint64, err error)
 	// PaymentSettlement is a gateway's last settled counters for an
 	// account; ErrNotFound when it never settled it.
 	PaymentSettlement(ctx context.Context, gateway string, accountID uint64) (paymenttypes.Settlement, error)

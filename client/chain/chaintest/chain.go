@@ -74,6 +74,8 @@ type Chain struct {
 	hook   func(m sdk.Msg, height int64) error
 	anyway bool
 	blocks chan chain.Block
+	// maxAccount is the highest x/payment account id ever listed as changed.
+	maxAccount uint64
 }
 
 var _ chain.Chain = (*Chain)(nil)

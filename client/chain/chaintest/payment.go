@@ -73,6 +73,45 @@ func (f *Chain) PaymentAccounts(_ context.Context, netuid uint32) ([]paymenttype
 	return out, f.st.Height, nil
 }
 
+// PaymentChanges implements chain.PaymentReader without events: it names
+// every account id it ever held, which brings any copy up to date.
+func (f *Chain) PaymentChanges(_ context.Context, since int64, maxBlocks int) ([]uint64, int64, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.st.Down {
+		return nil, 0, ErrDown
+	}
+	if f.st.Height-since > int64(maxBlocks) {
+		return nil, f.st.Height, chain.ErrTooFar
+	}
+	for id := range f.st.Payment.Accounts {
+		f.maxAccount = max(f.maxAccount, id)
+	}
+	ids := make([]uint64, 0, f.maxAccount)
+	for id := uint64(1); id <= f.maxAccount; id++ {
+		ids = append(ids, id)
+	}
+	return ids, f.st.Height, nil
+}
+
+// PaymentAccountsByID implements chain.PaymentReader (at the fake's only
+// height, its current one).
+func (f *Chain) PaymentAccountsByID(_ context.Context, ids []uint64, _ int64) (found []paymenttypes.Account, missing []uint64, err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.st.Down {
+		return nil, nil, ErrDown
+	}
+	for _, id := range ids {
+		if a, ok := f.st.Payment.Accounts[id]; ok {
+			found = append(found, *a)
+		} else {
+			missing = append(missing, id)
+		}
+	}
+	return found, missing, nil
+}
+
 // PaymentSettlement implements chain.PaymentReader.
 func (f *Chain) PaymentSettlement(_ context.Context, gateway string, id uint64) (paymenttypes.Settlement, error) {
 	f.mu.Lock()
