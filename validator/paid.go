@@ -53,6 +53,7 @@ type billingMetrics struct {
 	Settlements *prometheus.CounterVec // result
 	Unsettled   prometheus.Gauge       // umerit
 	Overhead    prometheus.Histogram   // seconds
+	BookReads   *prometheus.CounterVec // kind: full, patch
 }
 
 func newBillingMetrics(r *prometheus.Registry) *billingMetrics {
@@ -73,7 +74,11 @@ func newBillingMetrics(r *prometheus.Registry) *billingMetrics {
 			Name: "overhead_seconds", Help: "The gateway's own time per answered request, without the miner's (auth, parsing, admission, metering).",
 			Buckets: []float64{25e-6, 50e-6, 100e-6, 250e-6, 500e-6, 1e-3, 2.5e-3, 5e-3, 10e-3, 50e-3}}),
 	}
-	r.MustRegister(m.Tokens, m.Metered, m.Settled, m.Shortfall, m.Settlements, m.Unsettled, m.Overhead)
+	m.BookReads = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "merit_validator", Subsystem: "billing",
+		Name: "book_reads_total", Help: "Reads of the subnet's payment accounts: full (every account) or patch (the accounts new blocks changed)."}, []string{"kind"})
+	r.MustRegister(m.Tokens, m.Metered, m.Settled, m.Shortfall, m.Settlements, m.Unsettled, m.Overhead, m.BookReads)
+	m.BookReads.WithLabelValues("full")
+	m.BookReads.WithLabelValues("patch")
 	m.Settlements.WithLabelValues("ok")
 	m.Settlements.WithLabelValues("failed")
 	return m

@@ -3,6 +3,7 @@ package validator
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -30,9 +31,22 @@ type settler struct {
 	announced  string
 	nextCheck  int64 // height of the next announcement check
 	maxItems   int
+	// patches counts the book reads since the last full one.
+	patches atomic.Int64
 	// onOverhead, if set before Run, also sees every overhead (tests).
 	onOverhead func(time.Duration)
 }
+
+// The book follows the chain by the accounts each block changed (the
+// x/payment events), not by re-reading the subnet's every account: at most
+// maxPatchBlocks blocks and maxPatchAccounts accounts at a time (a page of
+// the full read costs less beyond that), and a full read every
+// fullReadEvery patches all the same.
+const (
+	maxPatchBlocks   = 20
+	maxPatchAccounts = 500
+	fullReadEvery    = 100
+)
 
 // newSettler opens the ledger in the validator's home.
 func newSettler(v *Validator, cfg PaidConfig) (*settler, error) {
@@ -67,11 +81,29 @@ func (s *settler) readBook(ctx context.Context) (*billing.Book, int64, error) {
 	if mg == nil {
 		return nil, 0, errors.New("no metagraph yet")
 	}
+	price, epoch := mg.Hyperparams().PricePerMillionTokens, mg.Epoch
+	if prev := s.book.Current(); prev != nil && s.patches.Load() < fullReadEvery {
+		ids, height, err := s.chain.PaymentChanges(ctx, prev.Height, maxPatchBlocks)
+		switch {
+		case err == nil && len(ids) <= maxPatchAccounts:
+			found, removed, err := s.chain.PaymentAccountsByID(ctx, ids, height)
+			if err != nil {
+				return nil, 0, err
+			}
+			s.patches.Add(1)
+			s.metrics.BookReads.WithLabelValues("patch").Inc()
+			return prev.Patch(found, removed, price, epoch, height), height, nil
+		case err != nil && !errors.Is(err, chain.ErrTooFar):
+			return nil, 0, err
+		}
+	}
 	accounts, height, err := s.chain.PaymentAccounts(ctx, s.v.cfg.Netuid)
 	if err != nil {
 		return nil, 0, err
 	}
-	return billing.NewBook(accounts, s.v.cfg.Netuid, s.v.id.Address(), mg.Hyperparams().PricePerMillionTokens, mg.Epoch, height), height, nil
+	s.patches.Store(0)
+	s.metrics.BookReads.WithLabelValues("full").Inc()
+	return billing.NewBook(accounts, s.v.cfg.Netuid, s.v.id.Address(), price, epoch, height), height, nil
 }
 
 // metered is the gateway's report of each paid request.

@@ -562,6 +562,11 @@ var _ = Describe("paid inference", Ordered, func() {
 		m := scrapeMetrics(v0)
 		Expect(m["merit_validator_billing_tokens_total"]).To(Equal(float64(v0Tokens)))
 		Expect(m[`merit_validator_gateway_requests_total{result="payment_required"}`]).To(BeNumerically(">", 0))
+		// It followed the accounts block by block from the changes each made,
+		// with a full read at the start (and one in a hundred after).
+		fmt.Fprintf(GinkgoWriter, "validator0 read the accounts %v times in full, %v by the blocks' changes\n",
+			m[`merit_validator_billing_book_reads_total{kind="full"}`], m[`merit_validator_billing_book_reads_total{kind="patch"}`])
+		Expect(m[`merit_validator_billing_book_reads_total{kind="patch"}`]).To(BeNumerically(">", 10*m[`merit_validator_billing_book_reads_total{kind="full"}`]))
 
 		// At each settlement block: each fee reached the settling gateway's
 		// owner, the burn left the supply, the rest joined the subnet's

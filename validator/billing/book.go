@@ -1,8 +1,11 @@
 package billing
 
 import (
+	"cmp"
 	"encoding/hex"
+	"maps"
 	"math"
+	"slices"
 
 	sdkmath "cosmossdk.io/math"
 
@@ -40,17 +43,22 @@ type Book struct {
 
 	byKey map[[32]byte]*Account
 	byID  map[uint64]*Account
+	// raw are the subnet's accounts as the chain holds them, by id, and
+	// gateway whose view this is: what Patch starts from.
+	raw     []paymenttypes.Account
+	gateway string
 }
 
 // NewBook keeps the accounts of netuid that gateway may see; epoch is the
 // subnet's current epoch (an account's spend counts only in its epoch).
 func NewBook(accounts []paymenttypes.Account, netuid uint32, gateway string, price, epoch uint64, height int64) *Book {
 	b := &Book{Height: height, Netuid: netuid, Price: price, Epoch: epoch,
-		byKey: map[[32]byte]*Account{}, byID: map[uint64]*Account{}}
+		byKey: map[[32]byte]*Account{}, byID: map[uint64]*Account{}, gateway: gateway}
 	for _, a := range accounts {
 		if a.Netuid != netuid {
 			continue
 		}
+		b.raw = append(b.raw, a)
 		acc := &Account{ID: a.Id, Balance: saturate(a.Balance), SpendLimit: saturate(a.SpendLimitPerEpoch),
 			Closing: a.Closing, CloseAt: a.CloseAt, Allowed: a.Allows(gateway)}
 		if a.Closing {
@@ -70,6 +78,26 @@ func NewBook(accounts []paymenttypes.Account, netuid uint32, gateway string, pri
 		}
 	}
 	return b
+}
+
+// Patch is the book at a later height, from the accounts that changed
+// since b.Height (read at that height) and those removed, with the subnet's
+// price and epoch at that height. It reads nothing more from the chain, so
+// a gateway's cost per block follows what changed, not how many accounts
+// its subnet holds.
+func (b *Book) Patch(changed []paymenttypes.Account, removed []uint64, price, epoch uint64, height int64) *Book {
+	byID := make(map[uint64]paymenttypes.Account, len(b.raw)+len(changed))
+	for _, a := range b.raw {
+		byID[a.Id] = a
+	}
+	for _, a := range changed {
+		byID[a.Id] = a
+	}
+	for _, id := range removed {
+		delete(byID, id)
+	}
+	merged := slices.SortedFunc(maps.Values(byID), func(x, y paymenttypes.Account) int { return cmp.Compare(x.Id, y.Id) })
+	return NewBook(merged, b.Netuid, b.gateway, price, epoch, height)
 }
 
 // ByKey is the open account whose key hashes to h.
