@@ -101,7 +101,7 @@ type subnetState struct {
 	n                    int
 	stake                []uint64
 	weights              [][]yuma.Entry
-	bonds                [][]yuma.Entry
+	bonds                [][]yuma.Bond
 	permits              []bool
 	totalStake           sdkmath.Int
 	ema                  sdkmath.Int

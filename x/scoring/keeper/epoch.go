@@ -60,7 +60,7 @@ func (k Keeper) EpochInput(ctx context.Context, s subnettypes.Subnet, st types.E
 		Stake:          make([]uint64, n),
 		Permit:         make([]bool, n),
 		Weights:        make([][]yuma.Entry, n),
-		Bonds:          make([][]yuma.Entry, n),
+		Bonds:          make([][]yuma.Bond, n),
 		RegisteredAt:   make([]uint64, n),
 		LastUpdate:     make([]uint64, n),
 		LastEpochBlock: nonNegBlock(st.LastEpochBlock),
@@ -87,7 +87,7 @@ func (k Keeper) EpochInput(ctx context.Context, s subnettypes.Subnet, st types.E
 		if row, err := k.Bonds.Get(ctx, collections.Join(s.Netuid, uint32(i))); err == nil {
 			for j, uid := range row.Uids {
 				if uid < uint32(n) {
-					in.Bonds[i] = append(in.Bonds[i], yuma.Entry{UID: uint16(uid), Value: yuma.Fixed(row.Values[j])})
+					in.Bonds[i] = append(in.Bonds[i], yuma.NewBond(uint16(uid), yuma.Fixed(row.Values[j])))
 				}
 			}
 		} else if !isNotFound(err) {
@@ -166,14 +166,14 @@ func (k Keeper) runEpoch(ctx sdk.Context, p types.Params, s subnettypes.Subnet, 
 	})
 }
 
-func (k Keeper) setBonds(ctx context.Context, netuid, uid uint32, entries []yuma.Entry) error {
+func (k Keeper) setBonds(ctx context.Context, netuid, uid uint32, bonds []yuma.Bond) error {
 	key := collections.Join(netuid, uid)
-	if len(entries) == 0 {
+	if len(bonds) == 0 {
 		return k.Bonds.Remove(ctx, key)
 	}
-	row := types.BondsRow{Uids: make([]uint32, len(entries)), Values: make([]uint64, len(entries))}
-	for j, e := range entries {
-		row.Uids[j], row.Values[j] = uint32(e.UID), uint64(e.Value)
+	row := types.BondsRow{Uids: make([]uint32, len(bonds)), Values: make([]uint64, len(bonds))}
+	for j, b := range bonds {
+		row.Uids[j], row.Values[j] = uint32(b.UID()), uint64(b.Value())
 	}
 	return k.Bonds.Set(ctx, key, row)
 }

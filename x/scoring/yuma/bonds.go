@@ -25,14 +25,14 @@ package yuma
 // 2^16 bonds of at most 1 each.
 //
 // The old bond rows are checked as Validate does (a row the aligned path
-// cannot vouch for goes through checkRow first); if one is malformed,
+// cannot vouch for goes through checkBondRow first); if one is malformed,
 // e.malformed is set and the pass stops.
 func (e *epoch) clipRankAndBond() {
 	in := e.in
 	n := e.n
 	p := &in.Params
 	e.bondSum = make([]Fixed, n)
-	e.bonds = make([][]Entry, n)
+	e.bonds = make([][]Bond, n)
 	keepOld := make([]Fixed, n) // 0 for UIDs registered since the last epoch
 	anyNew := false
 	for u := 0; u < n; u++ {
@@ -44,7 +44,7 @@ func (e *epoch) clipRankAndBond() {
 	}
 	aligned := !anyNew && !p.LiquidAlpha && p.BondsPenalty == One
 	alignedLiquid := !anyNew && p.LiquidAlpha
-	oldRow := func(i int) []Entry {
+	oldRow := func(i int) []Bond {
 		if in.Bonds == nil || keepOld[i] == 0 {
 			return nil
 		}
@@ -56,7 +56,7 @@ func (e *epoch) clipRankAndBond() {
 	}
 	// A merged row is built here, then copied into a slice of its exact
 	// length (append does not clear memory it overwrites).
-	scratch := make([]Entry, longest)
+	scratch := make([]Bond, longest)
 	cons := e.consensus
 	rank := e.rank
 	bondSum := e.bondSum
@@ -71,7 +71,7 @@ func (e *epoch) clipRankAndBond() {
 			e.trust[i] = clipRow(ents, cons, e.activeStake[i], rank)
 		}
 		old := oldRow(i)
-		if in.Bonds != nil && old == nil && checkRow(in.Bonds[i], n, One) != nil {
+		if in.Bonds != nil && old == nil && checkBondRow(in.Bonds[i], n) != nil {
 			e.malformed = true // a row not read below is checked anyway
 			return
 		}
@@ -87,7 +87,7 @@ func (e *epoch) clipRankAndBond() {
 			k = bondRowAlignedLiquid(ents, old, cons, p.BondsPenalty, rates, scratch)
 		}
 		if k < 0 {
-			if checkRow(old, n, One) != nil {
+			if checkBondRow(old, n) != nil {
 				e.malformed = true
 				return
 			}
@@ -100,10 +100,10 @@ func (e *epoch) clipRankAndBond() {
 		if k == 0 {
 			continue
 		}
-		row := append([]Entry(nil), scratch[:k]...)
+		row := append([]Bond(nil), scratch[:k]...)
 		e.bonds[i] = row[:k:k]
 		for _, b := range row {
-			bondSum[b.UID] += b.Value
+			bondSum[b.UID()] += b.Value()
 		}
 	}
 	e.incentive = make([]Fixed, n)
@@ -111,14 +111,14 @@ func (e *epoch) clipRankAndBond() {
 }
 
 // bondRow writes row i's new bonds (fixed rate) into out and returns their
-// number. old must be a checked row (checkRow). keepOld[u] is all ones, or 0 for a UID registered since the last
+// number. old must be a checked row (checkBondRow). keepOld[u] is all ones, or 0 for a UID registered since the last
 // epoch (its old bonds count as 0).
 //
 // The merge of the weight row with the old bond row is branch-free: each
 // step takes the smaller UID from either side or both. All values are in
 // [0, 1], so the products use mulUnit and nothing saturates:
 // Wb = W − penalty·(W − min(W, C)) is exactly W.Sub(penalty.Mul(W.Sub(C))).
-func (e *epoch) bondRow(ents []uint64, old []Entry, keepOld []Fixed, out []Entry) int {
+func (e *epoch) bondRow(ents []uint64, old []Bond, keepOld []Fixed, out []Bond) int {
 	p := &e.in.Params
 	cons := e.consensus
 	rate := One - p.BondsMovingAverage // validated ≤ One
@@ -127,17 +127,17 @@ func (e *epoch) bondRow(ents []uint64, old []Entry, keepOld []Fixed, out []Entry
 	k, a, b := 0, 0, 0
 	for a < len(ents) && b < len(old) {
 		x, o := ents[a], old[b]
-		wu, ou := entCol(x), o.UID
+		wu, ou := entCol(x), o.UID()
 		uid := min(wu, ou)
 		fromW, fromO := b2u(wu == uid), b2u(ou == uid)
 		a += int(fromW)
 		b += int(fromO)
 		wv := entWeight(x) & -Fixed(fromW)
-		ov := o.Value & -Fixed(fromO) & keepOld[uid]
+		ov := o.Value() & -Fixed(fromO) & keepOld[uid]
 		c := cons[uid]
 		wb := wv - mulUnit(penalty, wv-min(wv, c))
 		nb := min(mulUnit(rate, wb)+mulUnit(keep, ov), One)
-		out[k] = Entry{UID: uid, Value: nb}
+		out[k] = bond(uid, nb)
 		k += int(b2u(nb != 0))
 	}
 	for _, x := range ents[a:] { // no old bonds left
@@ -145,12 +145,12 @@ func (e *epoch) bondRow(ents []uint64, old []Entry, keepOld []Fixed, out []Entry
 		wv := entWeight(x)
 		wb := wv - mulUnit(penalty, wv-min(wv, cons[uid]))
 		nb := mulUnit(rate, wb)
-		out[k] = Entry{UID: uid, Value: nb}
+		out[k] = bond(uid, nb)
 		k += int(b2u(nb != 0))
 	}
 	for _, o := range old[b:] { // no weights left: the bond decays
-		nb := mulUnit(keep, o.Value&keepOld[o.UID])
-		out[k] = Entry{UID: o.UID, Value: nb}
+		nb := mulUnit(keep, o.Value()&keepOld[o.UID()])
+		out[k] = bond(o.UID(), nb)
 		k += int(b2u(nb != 0))
 	}
 	return k
@@ -180,19 +180,19 @@ func clipRow(ents []uint64, cons []Fixed, a Fixed, rank []Fixed) Fixed {
 // row).
 //
 //go:noinline
-func bondRowAligned(ents []uint64, old []Entry, cons []Fixed, rate, keep Fixed, out []Entry) int {
+func bondRowAligned(ents []uint64, old []Bond, cons []Fixed, rate, keep Fixed, out []Bond) int {
 	old = old[:len(ents)]
 	out = out[:len(ents)]
 	var zeros uint64
 	for t, x := range ents {
 		o := old[t]
 		uid := entCol(x)
-		if o.UID != uid || o.Value > One {
+		if o.UID() != uid || o.Value() > One {
 			return -1
 		}
 		wb := min(entWeight(x), cons[uid])
-		nb := min(mulUnit(rate, wb)+mulUnit(keep, o.Value), One)
-		out[t] = Entry{UID: uid, Value: nb}
+		nb := min(mulUnit(rate, wb)+mulUnit(keep, o.Value()), One)
+		out[t] = bond(uid, nb)
 		zeros |= b2u(nb == 0)
 	}
 	if zeros != 0 {
@@ -203,11 +203,11 @@ func bondRowAligned(ents []uint64, old []Entry, cons []Fixed, rate, keep Fixed, 
 
 // dropZeros moves the entries of row with a non-zero value to its front, in
 // order, and returns their number.
-func dropZeros(row []Entry) int {
+func dropZeros(row []Bond) int {
 	k := 0
 	for _, b := range row {
 		row[k] = b
-		k += int(b2u(b.Value != 0))
+		k += int(b2u(b.Value() != 0))
 	}
 	return k
 }
@@ -218,7 +218,7 @@ func dropZeros(row []Entry) int {
 // known without a call.
 //
 //go:noinline
-func bondRowAlignedLiquid(ents []uint64, old []Entry, cons []Fixed, penalty Fixed, rates *liquidRates, out []Entry) int {
+func bondRowAlignedLiquid(ents []uint64, old []Bond, cons []Fixed, penalty Fixed, rates *liquidRates, out []Bond) int {
 	old = old[:len(ents)]
 	out = out[:len(ents)]
 	zero := rates.zero
@@ -226,17 +226,18 @@ func bondRowAlignedLiquid(ents []uint64, old []Entry, cons []Fixed, penalty Fixe
 	for t, x := range ents {
 		o := old[t]
 		uid := entCol(x)
-		if o.UID != uid || o.Value > One {
+		ov := o.Value()
+		if o.UID() != uid || ov > One {
 			return -1
 		}
 		w, c := entWeight(x), cons[uid]
 		wb := w - mulUnit(penalty, w-min(w, c))
 		al := zero
-		if diff := liquidDiff(wb, o.Value, c); diff != 0 {
+		if diff := liquidDiff(wb, ov, c); diff != 0 {
 			al = rates.rate(diff)
 		}
-		nb := min(mulUnit(al, wb)+mulUnit(One-al, o.Value), One)
-		out[t] = Entry{UID: uid, Value: nb}
+		nb := min(mulUnit(al, wb)+mulUnit(One-al, ov), One)
+		out[t] = bond(uid, nb)
 		zeros |= b2u(nb == 0)
 	}
 	if zeros != 0 {
@@ -246,7 +247,7 @@ func bondRowAlignedLiquid(ents []uint64, old []Entry, cons []Fixed, penalty Fixe
 }
 
 // bondRowLiquid is bondRow with the liquid alpha rate per bond.
-func (e *epoch) bondRowLiquid(ents []uint64, old []Entry, keepOld []Fixed, rates *liquidRates, out []Entry) int {
+func (e *epoch) bondRowLiquid(ents []uint64, old []Bond, keepOld []Fixed, rates *liquidRates, out []Bond) int {
 	p := &e.in.Params
 	cons := e.consensus
 	penalty := p.BondsPenalty
@@ -257,7 +258,7 @@ func (e *epoch) bondRowLiquid(ents []uint64, old []Entry, keepOld []Fixed, rates
 			wu = uint32(entCol(ents[a]))
 		}
 		if b < len(old) {
-			ou = uint32(old[b].UID)
+			ou = uint32(old[b].UID())
 		}
 		var wv, ov Fixed
 		uid := min(wu, ou)
@@ -266,14 +267,14 @@ func (e *epoch) bondRowLiquid(ents []uint64, old []Entry, keepOld []Fixed, rates
 			a++
 		}
 		if ou == uid {
-			ov = old[b].Value & keepOld[uid]
+			ov = old[b].Value() & keepOld[uid]
 			b++
 		}
 		c := cons[uid]
 		wb := wv - mulUnit(penalty, wv-min(wv, c))
 		al := rates.rate(liquidDiff(wb, ov, c)) // in [alpha_low, alpha_high] ⊂ [0, 1]
 		nb := min(mulUnit(al, wb)+mulUnit(One-al, ov), One)
-		out[k] = Entry{UID: uint16(uid), Value: nb}
+		out[k] = bond(uint16(uid), nb)
 		k += int(b2u(nb != 0))
 	}
 	return k
@@ -315,10 +316,10 @@ func (e *epoch) computeDividends() {
 // values in registers.
 //
 //go:noinline
-func dividendRow(row []Entry, col []ratio) Fixed {
+func dividendRow(row []Bond, col []ratio) Fixed {
 	var acc Fixed
-	for _, en := range row {
-		acc += Fixed(col[en.UID].of(uint64(en.Value))) // Σ_k B_kj ≤ 2^48: never wide
+	for _, b := range row {
+		acc += Fixed(col[b.UID()].of(uint64(b.Value()))) // Σ_k B_kj ≤ 2^48: never wide
 	}
 	return acc
 }

@@ -54,7 +54,7 @@ func digestOutput(out *Output) string {
 	fixeds(out.ValidatorTrust)
 	u64(uint64(len(out.Bonds)))
 	for _, row := range out.Bonds {
-		entries(h, row)
+		bonds(h, row)
 	}
 	uints(out.MinerEmission)
 	uints(out.ValidatorEmission)
@@ -64,13 +64,15 @@ func digestOutput(out *Output) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-func entries(h hash.Hash, row []Entry) {
+// bonds hashes a bond row: per bond its UID and its value, 10 bytes, as
+// when bond rows were []Entry (the digests predate Bond).
+func bonds(h hash.Hash, row []Bond) {
 	var b [10]byte
 	binary.LittleEndian.PutUint64(b[:8], uint64(len(row)))
 	h.Write(b[:8])
 	for _, e := range row {
-		binary.LittleEndian.PutUint16(b[:2], e.UID)
-		binary.LittleEndian.PutUint64(b[2:], uint64(e.Value))
+		binary.LittleEndian.PutUint16(b[:2], e.UID())
+		binary.LittleEndian.PutUint64(b[2:], uint64(e.Value()))
 		h.Write(b[:])
 	}
 }
@@ -88,7 +90,7 @@ func mixedInput(seed uint64, n, v int) Input {
 		Permit:         make([]bool, n),
 		Active:         make([]bool, n),
 		Weights:        make([][]Entry, n),
-		Bonds:          make([][]Entry, n),
+		Bonds:          make([][]Bond, n),
 		RegisteredAt:   make([]uint64, n),
 		LastUpdate:     make([]uint64, n),
 		LastEpochBlock: 500,
@@ -141,7 +143,7 @@ func mixedInput(seed uint64, n, v int) Input {
 				in.Weights[u] = append(in.Weights[u], Entry{UID: uint16(j), Value: val})
 			}
 			if rng.IntN(100) < density/2 {
-				in.Bonds[u] = append(in.Bonds[u], Entry{UID: uint16(j), Value: Fixed(1 + rng.Uint64N(uint64(One)))})
+				in.Bonds[u] = append(in.Bonds[u], NewBond(uint16(j), Fixed(1+rng.Uint64N(uint64(One)))))
 			}
 		}
 	}

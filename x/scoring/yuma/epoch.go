@@ -23,7 +23,7 @@ type Output struct {
 	ValidatorTrust []Fixed
 	// Bonds is the new sparse bond matrix (row = validator, values in [0, 1],
 	// strictly increasing UIDs, no zeros). Feed it back as Input.Bonds.
-	Bonds [][]Entry
+	Bonds [][]Bond
 	// MinerEmission and ValidatorEmission are the base-unit payouts.
 	// Σ MinerEmission + Σ ValidatorEmission + Unallocated = Input.Emission.
 	MinerEmission     []uint64
@@ -61,7 +61,7 @@ type epoch struct {
 	trust     []Fixed
 	rank      []Fixed
 	incentive []Fixed
-	bonds     [][]Entry
+	bonds     [][]Bond
 	bondSum   []Fixed // Σ_i bonds[i][j] per column j
 	dividends []Fixed
 

@@ -55,10 +55,10 @@ func near(got, want Fixed, ulps uint64) bool {
 	return uint64(want-got) <= ulps
 }
 
-func bondOf(b [][]Entry, i int, j uint16) Fixed {
+func bondOf(b [][]Bond, i int, j uint16) Fixed {
 	for _, e := range b[i] {
-		if e.UID == j {
-			return e.Value
+		if e.UID() == j {
+			return e.Value()
 		}
 	}
 	return 0
@@ -98,7 +98,7 @@ func TestHandComputed(t *testing.T) {
 	wantFixed("dividends", out.Dividends, []Fixed{FromRatio(15, 17), FromRatio(2, 17), 0, 0, 0}, 4)
 	a := One - FromRatio(9, 10)
 	b := a.Mul(Half)
-	wantBonds := [][]Entry{{{2, b}, {3, b}}, {{2, b}}, nil, nil, nil}
+	wantBonds := [][]Bond{{NewBond(2, b), NewBond(3, b)}, {NewBond(2, b)}, nil, nil, nil}
 	if !reflect.DeepEqual(out.Bonds, wantBonds) {
 		t.Errorf("bonds %v, want %v", out.Bonds, wantBonds)
 	}
@@ -219,11 +219,11 @@ func TestRegistrationMasks(t *testing.T) {
 	in.Weights[1] = row(3, 1, 4, 1) // set at 200, after
 	in.Weights[5] = row(3, 1)       // UID 5 re-registered at 300: its row is stale
 	in.Permit[5] = true
-	in.Bonds = make([][]Entry, 6)
+	in.Bonds = make([][]Bond, 6)
 	old := FromRatio(1, 2)
-	in.Bonds[0] = []Entry{{3, old}, {4, old}}
-	in.Bonds[1] = []Entry{{3, old}, {4, old}}
-	in.Bonds[5] = []Entry{{4, old}}
+	in.Bonds[0] = []Bond{NewBond(3, old), NewBond(4, old)}
+	in.Bonds[1] = []Bond{NewBond(3, old), NewBond(4, old)}
+	in.Bonds[5] = []Bond{NewBond(4, old)}
 	out := mustRun(t, in)
 
 	e := run(&in)
@@ -270,7 +270,7 @@ func TestRegistrationMasks(t *testing.T) {
 func TestBondsDecay(t *testing.T) {
 	in := newInput(100, 100, 0)
 	in.Weights[1] = row(2, 1) // V1 keeps the subnet alive
-	in.Bonds = [][]Entry{{{2, One}}, {{2, Half}}, nil}
+	in.Bonds = [][]Bond{{NewBond(2, One)}, {NewBond(2, Half)}, nil}
 	keep := in.Params.BondsMovingAverage
 	prev := One
 	for ep := 0; ep < 400; ep++ {
@@ -300,7 +300,7 @@ func TestNoPermitNoDividends(t *testing.T) {
 	in.Permit[0] = false
 	in.Weights[0] = row(2, 1)
 	in.Weights[1] = row(2, 1)
-	in.Bonds = [][]Entry{{{2, Half}}, nil, nil}
+	in.Bonds = [][]Bond{{NewBond(2, Half)}, nil, nil}
 	out := mustRun(t, in)
 	if out.Dividends[0] != 0 || out.ValidatorEmission[0] != 0 || out.ActiveStake[0] != 0 {
 		t.Fatal("validator without permit paid")
@@ -348,7 +348,7 @@ func TestLiquidAlphaBonds(t *testing.T) {
 	in := newInput(60, 40, 0, 0, 0)
 	in.Weights[0] = row(2, 3, 3, 1)
 	in.Weights[1] = row(2, 1, 4, 1)
-	in.Bonds = [][]Entry{{{2, FromRatio(1, 10)}, {4, FromRatio(1, 2)}}, {{3, FromRatio(1, 5)}}, nil, nil, nil}
+	in.Bonds = [][]Bond{{NewBond(2, FromRatio(1, 10)), NewBond(4, FromRatio(1, 2))}, {NewBond(3, FromRatio(1, 5))}, nil, nil, nil}
 	plain := mustRun(t, in)
 	in.Params.LiquidAlpha = true
 	liquid := mustRun(t, in)
@@ -358,16 +358,16 @@ func TestLiquidAlphaBonds(t *testing.T) {
 	e := run(&in)
 	for i, r := range liquid.Bonds {
 		for _, b := range r {
-			old := bondOf(in.Bonds, i, b.UID)
+			old := bondOf(in.Bonds, i, b.UID())
 			var w Fixed
 			for k := e.rowStart[i]; k < e.rowStart[i+1]; k++ {
-				if entCol(e.ent[k]) == b.UID {
-					w = entWeight(e.ent[k]).Min(e.consensus[b.UID])
+				if entCol(e.ent[k]) == b.UID() {
+					w = entWeight(e.ent[k]).Min(e.consensus[b.UID()])
 				}
 			}
 			lo, hi := old.Min(w), max(old, w)
-			if b.Value+1 < lo || b.Value > hi {
-				t.Fatalf("bond %d→%d = %s outside [%s, %s]", i, b.UID, b.Value, lo, hi)
+			if b.Value()+1 < lo || b.Value() > hi {
+				t.Fatalf("bond %d→%d = %s outside [%s, %s]", i, b.UID(), b.Value(), lo, hi)
 			}
 		}
 	}
@@ -389,11 +389,12 @@ func TestRunRejectsMalformedInput(t *testing.T) {
 		{"registered length", func(in *Input) { in.RegisteredAt = in.RegisteredAt[:1] }, "registered_at"},
 		{"last update length", func(in *Input) { in.LastUpdate = append(in.LastUpdate, 1) }, "last_update"},
 		{"weights rows", func(in *Input) { in.Weights = in.Weights[:1] }, "weights has 1 rows"},
-		{"bonds rows", func(in *Input) { in.Bonds = make([][]Entry, 5) }, "bonds has 5 rows"},
+		{"bonds rows", func(in *Input) { in.Bonds = make([][]Bond, 5) }, "bonds has 5 rows"},
 		{"uid out of range", func(in *Input) { in.Weights[1] = row(3, 1) }, "out of range"},
 		{"unsorted", func(in *Input) { in.Weights[1] = row(2, 1, 0, 1) }, "strictly increasing"},
 		{"duplicate", func(in *Input) { in.Weights[1] = row(2, 1, 2, 1) }, "strictly increasing"},
-		{"bond above one", func(in *Input) { in.Bonds = [][]Entry{{{1, One + 1}}, nil, nil} }, "above 1"},
+		{"bond above one", func(in *Input) { in.Bonds = [][]Bond{{NewBond(1, One+1)}, nil, nil} }, "above 1"},
+		{"bond beyond 48 bits", func(in *Input) { in.Bonds = [][]Bond{{NewBond(1, Max)}, nil, nil} }, "above 1"},
 		{"kappa", func(in *Input) { in.Params.Kappa = One + 1 }, "kappa"},
 		{"bma", func(in *Input) { in.Params.BondsMovingAverage = Max }, "bonds_moving_average"},
 		{"penalty", func(in *Input) { in.Params.BondsPenalty = 2 * One }, "bonds_penalty"},
@@ -438,12 +439,6 @@ func TestRunChecksRowsLikeValidate(t *testing.T) {
 		in.RegisteredAt[5] = in.LastEpochBlock
 		return in // UID 5's old bonds are not read
 	}
-	set := func(rows [][]Entry, i, k int, e Entry) [][]Entry {
-		rows = append([][]Entry(nil), rows...)
-		rows[i] = append([]Entry(nil), rows[i]...)
-		rows[i][k] = e
-		return rows
-	}
 	cases := []struct {
 		name   string
 		mutate func(*Input)
@@ -452,16 +447,16 @@ func TestRunChecksRowsLikeValidate(t *testing.T) {
 		{"weight unsorted", func(in *Input) { in.Weights = set(in.Weights, 2, 10, Entry{9, One}) }},
 		{"skipped weight row", func(in *Input) { in.Weights = set(in.Weights, 3, 0, Entry{200, One}) }},
 		{"weight row of a non-validator", func(in *Input) { in.Weights[40] = []Entry{{2, 1}, {2, 1}} }},
-		{"bond above one", func(in *Input) { in.Bonds = set(in.Bonds, 0, 7, Entry{in.Bonds[0][7].UID, One + 1}) }},
+		{"bond above one", func(in *Input) { in.Bonds = set(in.Bonds, 0, 7, NewBond(in.Bonds[0][7].UID(), One+1)) }},
 		{"bond uid out of range", func(in *Input) {
-			in.Bonds = set(in.Bonds, 1, len(in.Bonds[1])-1, Entry{64, 1})
+			in.Bonds = set(in.Bonds, 1, len(in.Bonds[1])-1, NewBond(64, 1))
 		}},
 		{"bond duplicate", func(in *Input) { in.Bonds = set(in.Bonds, 2, 1, in.Bonds[2][0]) }},
-		{"skipped bond row", func(in *Input) { in.Bonds = set(in.Bonds, 5, 0, Entry{0, One + 1}) }},
-		{"bond row of a non-validator", func(in *Input) { in.Bonds[50] = []Entry{{1, One}, {0, One}} }},
+		{"skipped bond row", func(in *Input) { in.Bonds = set(in.Bonds, 5, 0, NewBond(0, One+1)) }},
+		{"bond row of a non-validator", func(in *Input) { in.Bonds[50] = []Bond{NewBond(1, One), NewBond(0, One)} }},
 		{"liquid bond above one", func(in *Input) {
 			in.Params.LiquidAlpha = true
-			in.Bonds = set(in.Bonds, 0, 7, Entry{in.Bonds[0][7].UID, One + 1})
+			in.Bonds = set(in.Bonds, 0, 7, NewBond(in.Bonds[0][7].UID(), One+1))
 		}},
 	}
 	for _, c := range cases {
@@ -488,8 +483,8 @@ func TestBondsClearedWhenPermitLost(t *testing.T) {
 	in.Permit = []bool{true, true, false, false}
 	in.Weights[0] = row(3, 1)
 	in.Weights[1] = row(3, 1)
-	half := []Entry{{UID: 3, Value: FromRatio(1, 2)}}
-	in.Bonds = [][]Entry{half, half, nil, nil}
+	half := []Bond{NewBond(3, FromRatio(1, 2))}
+	in.Bonds = [][]Bond{half, half, nil, nil}
 	out := mustRun(t, in)
 	if !out.NextPermit[0] || out.NextPermit[1] {
 		t.Fatalf("next permits %v", out.NextPermit)
@@ -503,4 +498,13 @@ func TestBondsClearedWhenPermitLost(t *testing.T) {
 	if out.Dividends[1] == 0 {
 		t.Fatal("dividends of this epoch must still follow the bonds it held")
 	}
+}
+
+// set returns rows with element k of row i replaced by e, rows and row i
+// copied.
+func set[T any](rows [][]T, i, k int, e T) [][]T {
+	rows = append([][]T(nil), rows...)
+	rows[i] = append([]T(nil), rows[i]...)
+	rows[i][k] = e
+	return rows
 }

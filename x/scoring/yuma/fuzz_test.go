@@ -66,7 +66,7 @@ func inputFromBytes(data []byte) Input {
 		in.Weights = make([][]Entry, n)
 	}
 	if flags&2 == 0 {
-		in.Bonds = make([][]Entry, n)
+		in.Bonds = make([][]Bond, n)
 	}
 	if flags&4 != 0 && n > 0 { // occasionally a length mismatch
 		in.Active = in.Active[:n-1]
@@ -100,7 +100,7 @@ func inputFromBytes(data []byte) Input {
 			uid := 0
 			for k := 0; k < m; k++ {
 				uid += 1 + int(s.u8()%6)
-				in.Bonds[i] = append(in.Bonds[i], Entry{UID: uint16(uid), Value: s.fixed()})
+				in.Bonds[i] = append(in.Bonds[i], NewBond(uint16(uid), s.fixed()))
 			}
 		}
 	}

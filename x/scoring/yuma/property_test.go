@@ -68,7 +68,7 @@ func checkInvariants(t testing.TB, in *Input, out *Output) {
 	// Bonds: sparse, sorted, in (0, 1].
 	for i, r := range out.Bonds {
 		for k, b := range r {
-			if b.Value == 0 || b.Value > One || int(b.UID) >= n || (k > 0 && r[k-1].UID >= b.UID) {
+			if b.Value() == 0 || b.Value() > One || int(b.UID()) >= n || (k > 0 && r[k-1].UID() >= b.UID()) {
 				t.Fatalf("bad bond row %d: %v", i, r)
 			}
 		}
@@ -169,7 +169,7 @@ func randomInput(rng *rand.Rand) Input {
 	p.AlphaLow = Fixed(rng.Uint64N(uint64(p.AlphaHigh) + 1))
 	p.AlphaSigmoidSteepness = Fixed(rng.Uint64() >> rng.UintN(64))
 	if rng.IntN(4) == 0 {
-		in.Bonds = make([][]Entry, n)
+		in.Bonds = make([][]Bond, n)
 	}
 	for i := 0; i < n; i++ {
 		if rng.IntN(3) > 0 {
@@ -193,7 +193,7 @@ func randomInput(rng *rand.Rand) Input {
 				in.Weights[i] = append(in.Weights[i], Entry{UID: uint16(j), Value: v})
 			}
 			if in.Bonds != nil && rng.IntN(3) == 0 {
-				in.Bonds[i] = append(in.Bonds[i], Entry{UID: uint16(j), Value: Fixed(rng.Uint64N(uint64(One) + 1))})
+				in.Bonds[i] = append(in.Bonds[i], NewBond(uint16(j), Fixed(rng.Uint64N(uint64(One)+1))))
 			}
 		}
 	}

@@ -217,9 +217,11 @@ func (s *scenarioJSON) toInput() (Input, error) {
 		return in, err
 	}
 	if s.Bonds != nil {
-		if in.Bonds, err = sparseRows("bonds", s.Bonds, n, One); err != nil {
+		bonds, err := sparseRows("bonds", s.Bonds, n, One)
+		if err != nil {
 			return in, err
 		}
+		in.Bonds = bondRows(bonds)
 	}
 
 	// Blocks.
@@ -341,6 +343,38 @@ func numbers(fs []Fixed, format func(Fixed) string) []json.Number {
 	return out
 }
 
+// bondRows packs rows of values at most 1 as bonds.
+func bondRows(rows [][]Entry) [][]Bond {
+	out := make([][]Bond, len(rows))
+	for i, row := range rows {
+		bs := make([]Bond, len(row))
+		for k, e := range row {
+			bs[k] = NewBond(e.UID, e.Value)
+		}
+		out[i] = bs
+	}
+	return out
+}
+
+// entryRows unpacks bond rows (nil stays nil).
+func entryRows(rows [][]Bond) [][]Entry {
+	if rows == nil {
+		return nil
+	}
+	out := make([][]Entry, len(rows))
+	for i, row := range rows {
+		if row == nil {
+			continue
+		}
+		es := make([]Entry, len(row))
+		for k, b := range row {
+			es[k] = Entry{UID: b.UID(), Value: b.Value()}
+		}
+		out[i] = es
+	}
+	return out
+}
+
 func sparseNumbers(rows [][]Entry, format func(Fixed) string) [][][2]json.Number {
 	out := make([][][2]json.Number, len(rows))
 	for i, row := range rows {
@@ -370,7 +404,7 @@ func EncodeOutput(out Output) ([]byte, error) {
 		Incentive:           numbers(out.Incentive, str),
 		Dividends:           numbers(out.Dividends, str),
 		ValidatorTrust:      numbers(out.ValidatorTrust, str),
-		Bonds:               sparseNumbers(out.Bonds, str),
+		Bonds:               sparseNumbers(entryRows(out.Bonds), str),
 		MinerEmission:       nonNil(out.MinerEmission),
 		ValidatorEmission:   nonNil(out.ValidatorEmission),
 		Unallocated:         out.Unallocated,
@@ -437,7 +471,7 @@ func EncodeScenario(in Input) ([]byte, error) {
 		ValidatorPermit:       blist(in.Permit),
 		Active:                blist(in.Active),
 		Weights:               rows(in.Weights),
-		Bonds:                 rows(in.Bonds),
+		Bonds:                 rows(entryRows(in.Bonds)),
 		RegisteredAt:          ulist(in.RegisteredAt),
 		LastUpdate:            ulist(in.LastUpdate),
 		LastEpochBlock:        unum(in.LastEpochBlock),

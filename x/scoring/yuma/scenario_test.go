@@ -98,7 +98,7 @@ func TestScenarioDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !reflect.DeepEqual(in.Weights[0], []Entry{{1, FromRatio(3, 4)}, {2, One / 4}}) ||
-		!reflect.DeepEqual(in.Bonds[1], []Entry{{0, One}, {2, Half}}) || in.Params.Kappa != FromRatio(3, 4) || !in.Params.LiquidAlpha {
+		!reflect.DeepEqual(in.Bonds[1], []Bond{NewBond(0, One), NewBond(2, Half)}) || in.Params.Kappa != FromRatio(3, 4) || !in.Params.LiquidAlpha {
 		t.Fatalf("parsed %+v", in)
 	}
 }
