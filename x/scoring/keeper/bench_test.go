@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"testing"
 
+	"cosmossdk.io/collections"
 	sdkmath "cosmossdk.io/math"
 
 	sdk "github.com/cosmos/cosmos-sdk/types"
@@ -50,6 +51,52 @@ func BenchmarkSetWeights4096(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		f.Ctx = f.Ctx.WithBlockHeight(f.Ctx.BlockHeight() + 1)
 		if err := f.Run(func(ctx sdk.Context) error { _, err := f.ScoringMsg.SetWeights(ctx, msg); return err }); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkEpochInput4096x256 is the cost of reading a dense subnet's epoch
+// input from the store: 4096 UIDs, 256 validators each with a weight row and
+// a bond row naming every UID (what yuma.Run then gets).
+func BenchmarkEpochInput4096x256(b *testing.B) {
+	const n, v = subnettypes.MaxUIDsBound, 256
+	f := keepertest.New(b)
+	owner := keepertest.Addr("owner")
+	netuid := f.CreateSubnet(owner, func(h *subnettypes.Hyperparams) {
+		h.MaxUids, h.MaxValidators, h.Tempo = n, v, 100_000
+		h.MinBurn, h.BurnIncreaseBps = sdkmath.ZeroInt(), subnettypes.BasisPoints
+	})
+	for i := 0; i < n; i++ {
+		a := make([]byte, 20)
+		binary.BigEndian.PutUint64(a, uint64(i)+1)
+		if _, err := f.Register(netuid, a, owner); err != nil {
+			b.Fatal(err)
+		}
+	}
+	uids := make([]uint32, n)
+	weights := make([]uint32, n)
+	bonds := make([]uint64, n)
+	for j := range uids {
+		uids[j], weights[j], bonds[j] = uint32(j), uint32(1+j%65535), uint64(1+j)<<16
+	}
+	for i := uint32(0); i < v; i++ {
+		if err := f.Scoring.Weights.Set(f.Ctx, collections.Join(netuid, i), types.WeightsRow{Uids: uids, Values: weights, SetAt: 1}); err != nil {
+			b.Fatal(err)
+		}
+		if err := f.Scoring.Bonds.Set(f.Ctx, collections.Join(netuid, i), types.BondsRow{Uids: uids, Values: bonds}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	f.Commit()
+	s, err := f.Subnet.GetSubnet(f.Ctx, netuid)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		in, _, err := f.Scoring.EpochInput(f.Ctx, s, types.EpochState{}, f.Ctx.BlockHeight())
+		if err != nil || len(in.Bonds[v-1]) != n || len(in.Weights[v-1]) != n {
 			b.Fatal(err)
 		}
 	}

@@ -76,6 +76,7 @@ func (k Keeper) EpochInput(ctx context.Context, s subnettypes.Subnet, st types.E
 		activity[i] = nonNegBlock(nr.LastUpdate)
 		if row, err := k.Weights.Get(ctx, collections.Join(s.Netuid, uint32(i))); err == nil {
 			in.LastUpdate[i] = nonNegBlock(row.SetAt)
+			in.Weights[i] = make([]yuma.Entry, 0, len(row.Uids)) // no regrowth: a dense row is 4096 entries
 			for j, uid := range row.Uids {
 				if uid < uint32(n) {
 					in.Weights[i] = append(in.Weights[i], yuma.Entry{UID: uint16(uid), Value: yuma.FromUint(uint64(row.Values[j]))})
@@ -85,6 +86,7 @@ func (k Keeper) EpochInput(ctx context.Context, s subnettypes.Subnet, st types.E
 			return in, nil, err
 		}
 		if row, err := k.Bonds.Get(ctx, collections.Join(s.Netuid, uint32(i))); err == nil {
+			in.Bonds[i] = make([]yuma.Bond, 0, len(row.Uids))
 			for j, uid := range row.Uids {
 				if uid < uint32(n) {
 					in.Bonds[i] = append(in.Bonds[i], yuma.NewBond(uint16(uid), yuma.Fixed(row.Values[j])))
