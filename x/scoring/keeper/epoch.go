@@ -75,6 +75,10 @@ func (k Keeper) EpochInput(ctx context.Context, s subnettypes.Subnet, st types.E
 		in.RegisteredAt[i] = nonNegBlock(nr.RegisteredAt)
 		activity[i] = nonNegBlock(nr.LastUpdate)
 		if row, err := k.Weights.Get(ctx, collections.Join(s.Netuid, uint32(i))); err == nil {
+			if len(row.Values) != len(row.Uids) {
+				// A corrupt row must fail the epoch (skipped and logged), never panic EndBlock.
+				return in, nil, types.ErrInvalidWeights.Wrapf("subnet %d uid %d: stored weights have %d uids and %d values", s.Netuid, i, len(row.Uids), len(row.Values))
+			}
 			in.LastUpdate[i] = nonNegBlock(row.SetAt)
 			in.Weights[i] = make([]yuma.Entry, 0, len(row.Uids)) // no regrowth: a dense row is 4096 entries
 			for j, uid := range row.Uids {
@@ -86,6 +90,9 @@ func (k Keeper) EpochInput(ctx context.Context, s subnettypes.Subnet, st types.E
 			return in, nil, err
 		}
 		if row, err := k.Bonds.Get(ctx, collections.Join(s.Netuid, uint32(i))); err == nil {
+			if len(row.Values) != len(row.Uids) {
+				return in, nil, types.ErrInvalidWeights.Wrapf("subnet %d uid %d: stored bonds have %d uids and %d values", s.Netuid, i, len(row.Uids), len(row.Values))
+			}
 			in.Bonds[i] = make([]yuma.Bond, 0, len(row.Uids))
 			for j, uid := range row.Uids {
 				if uid < uint32(n) {
