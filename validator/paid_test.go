@@ -2,7 +2,12 @@ package validator
 
 import (
 	"context"
+	"net"
 	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -127,5 +132,34 @@ func TestSettlementChargesOnceAcrossRestarts(t *testing.T) {
 	}
 	if sent > 4 {
 		t.Fatalf("%d settlement transactions for 3 settlements: idle intervals must send none", sent)
+	}
+}
+
+// TestFailedListenReleasesLedger: when the listen address is taken, New
+// fails and leaves no file of the home open (the usage ledger it opened
+// first is closed again).
+func TestFailedListenReleasesLedger(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("reads /proc/self/fd")
+	}
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	id := validatortest.NewIdentity(t, "val")
+	f := newFakeChain(1000, false, id, 0)
+	home := t.TempDir()
+	if _, err := New(Config{Home: home, Netuid: 1, Listen: taken.Addr().String(), PollInterval: 50 * time.Millisecond}, f, id, nil); err == nil {
+		t.Fatal("New listened on a taken address")
+	}
+	fds, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, fd := range fds {
+		if target, err := os.Readlink(filepath.Join("/proc/self/fd", fd.Name())); err == nil && strings.HasPrefix(target, home) {
+			t.Fatalf("%s is still open after New failed", target)
+		}
 	}
 }

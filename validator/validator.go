@@ -199,6 +199,10 @@ func New(cfg Config, c chain.Chain, id *identity.Identity, log *zap.Logger) (*Va
 	if cfg.Listen != "" {
 		l, err := net.Listen("tcp", cfg.Listen)
 		if err != nil {
+			if v.settler != nil {
+				// The ledger holds its file; a caller that retries must find it free.
+				_ = v.settler.meter.Ledger().Close()
+			}
 			return nil, fmt.Errorf("listen %s: %w", cfg.Listen, err)
 		}
 		v.listener = l
