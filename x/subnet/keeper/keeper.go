@@ -18,6 +18,8 @@ import (
 // Keeper owns the x/subnet store: subnets, neurons, hotkeys, stake, unbonding.
 type Keeper struct {
 	addressCodec address.Codec
+	// storeService backs reads that bypass a collection's miss path (see hotkeyStake).
+	storeService storetypes.KVStoreService
 	bank         types.BankKeeper
 	// denom is the staking denom (umerit).
 	denom string
@@ -66,6 +68,7 @@ func NewKeeper(
 	sb := collections.NewSchemaBuilder(storeService)
 	k := Keeper{
 		addressCodec: addressCodec,
+		storeService: storeService,
 		bank:         bank,
 		denom:        denom,
 		authority:    authority,

@@ -3,6 +3,7 @@ package keeper
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"cosmossdk.io/collections"
 	sdkmath "cosmossdk.io/math"
@@ -12,12 +13,27 @@ import (
 	"github.com/meritnet/merit/x/subnet/types"
 )
 
+// hotkeyStake is the total stake on a hotkey on a subnet (zero if none).
+// It reads HotkeyStake as Map.Get does, minus Map.Get's miss path, which
+// formats the key (bech32-encoding the hotkey) into an ErrNotFound only to
+// have it dropped here: most of an epoch's neurons, the miners, hold no stake.
 func (k Keeper) hotkeyStake(ctx context.Context, netuid uint32, hotkey sdk.AccAddress) (sdkmath.Int, error) {
-	v, err := k.HotkeyStake.Get(ctx, collections.Join(netuid, hotkey))
-	if errors.Is(err, collections.ErrNotFound) {
+	key, err := collections.EncodeKeyWithPrefix(k.HotkeyStake.GetPrefix(), k.HotkeyStake.KeyCodec(), collections.Join(netuid, hotkey))
+	if err != nil {
+		return sdkmath.Int{}, err
+	}
+	bz, err := k.storeService.OpenKVStore(ctx).Get(key)
+	if err != nil {
+		return sdkmath.Int{}, err
+	}
+	if bz == nil {
 		return sdkmath.ZeroInt(), nil
 	}
-	return v, err
+	v, err := k.HotkeyStake.ValueCodec().Decode(bz)
+	if err != nil {
+		return sdkmath.Int{}, fmt.Errorf("%w: value decode: %w", collections.ErrEncoding, err)
+	}
+	return v, nil
 }
 
 // GetStake is one delegator's stake on a hotkey on a subnet (zero if none).
