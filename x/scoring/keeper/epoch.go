@@ -66,6 +66,20 @@ func (k Keeper) EpochInput(ctx context.Context, s subnettypes.Subnet, st types.E
 		LastEpochBlock: nonNegBlock(st.LastEpochBlock),
 	}
 	activity := make([]uint64, n)
+	// The subnet's stored rows are walked once, in UID order, and decoded
+	// into reused buffers (epoch_rows.go), instead of a Map.Get per UID: most
+	// UIDs (the miners) have no row, and Map.Get's miss path formats the key
+	// into an error; a hit decoded a fresh protobuf row only to copy it.
+	weights, err := k.walkWeightRows(ctx, s.Netuid)
+	if err != nil {
+		return in, nil, err
+	}
+	defer weights.Close()
+	bonds, err := k.walkBondRows(ctx, s.Netuid)
+	if err != nil {
+		return in, nil, err
+	}
+	defer bonds.Close()
 	for i, nr := range neurons {
 		if nr.Uid != uint32(i) {
 			return in, nil, types.ErrInvalidWeights.Wrapf("subnet %d: uid %d at position %d; UIDs must be dense", s.Netuid, nr.Uid, i)
@@ -74,33 +88,33 @@ func (k Keeper) EpochInput(ctx context.Context, s subnettypes.Subnet, st types.E
 		in.Permit[i] = nr.ValidatorPermit
 		in.RegisteredAt[i] = nonNegBlock(nr.RegisteredAt)
 		activity[i] = nonNegBlock(nr.LastUpdate)
-		if row, err := k.Weights.Get(ctx, collections.Join(s.Netuid, uint32(i))); err == nil {
-			if len(row.Values) != len(row.Uids) {
+		if row, ok, err := weights.at(uint32(i)); err != nil {
+			return in, nil, err
+		} else if ok {
+			if len(row.vals) != len(row.uids) {
 				// A corrupt row must fail the epoch (skipped and logged), never panic EndBlock.
-				return in, nil, types.ErrInvalidWeights.Wrapf("subnet %d uid %d: stored weights have %d uids and %d values", s.Netuid, i, len(row.Uids), len(row.Values))
+				return in, nil, types.ErrInvalidWeights.Wrapf("subnet %d uid %d: stored weights have %d uids and %d values", s.Netuid, i, len(row.uids), len(row.vals))
 			}
-			in.LastUpdate[i] = nonNegBlock(row.SetAt)
-			in.Weights[i] = make([]yuma.Entry, 0, len(row.Uids)) // no regrowth: a dense row is 4096 entries
-			for j, uid := range row.Uids {
+			in.LastUpdate[i] = nonNegBlock(row.setAt)
+			in.Weights[i] = make([]yuma.Entry, 0, len(row.uids)) // no regrowth: a dense row is 4096 entries
+			for j, uid := range row.uids {
 				if uid < uint32(n) {
-					in.Weights[i] = append(in.Weights[i], yuma.Entry{UID: uint16(uid), Value: yuma.FromUint(uint64(row.Values[j]))})
+					in.Weights[i] = append(in.Weights[i], yuma.Entry{UID: uint16(uid), Value: yuma.FromUint(row.vals[j])})
 				}
 			}
-		} else if !isNotFound(err) {
-			return in, nil, err
 		}
-		if row, err := k.Bonds.Get(ctx, collections.Join(s.Netuid, uint32(i))); err == nil {
-			if len(row.Values) != len(row.Uids) {
-				return in, nil, types.ErrInvalidWeights.Wrapf("subnet %d uid %d: stored bonds have %d uids and %d values", s.Netuid, i, len(row.Uids), len(row.Values))
+		if row, ok, err := bonds.at(uint32(i)); err != nil {
+			return in, nil, err
+		} else if ok {
+			if len(row.vals) != len(row.uids) {
+				return in, nil, types.ErrInvalidWeights.Wrapf("subnet %d uid %d: stored bonds have %d uids and %d values", s.Netuid, i, len(row.uids), len(row.vals))
 			}
-			in.Bonds[i] = make([]yuma.Bond, 0, len(row.Uids))
-			for j, uid := range row.Uids {
+			in.Bonds[i] = make([]yuma.Bond, 0, len(row.uids))
+			for j, uid := range row.uids {
 				if uid < uint32(n) {
-					in.Bonds[i] = append(in.Bonds[i], yuma.NewBond(uint16(uid), yuma.Fixed(row.Values[j])))
+					in.Bonds[i] = append(in.Bonds[i], yuma.NewBond(uint16(uid), yuma.Fixed(row.vals[j])))
 				}
 			}
-		} else if !isNotFound(err) {
-			return in, nil, err
 		}
 	}
 	in.Active = yuma.ActiveByCutoff(activity, nonNegBlock(height), s.Hyperparams.ActivityCutoff)

@@ -16,6 +16,8 @@ import (
 // Keeper owns the x/scoring store: weights, bonds, commits, epoch state.
 type Keeper struct {
 	addressCodec address.Codec
+	// storeService backs the epoch's raw walk over stored rows (epoch_rows.go).
+	storeService storetypes.KVStoreService
 	subnets      types.SubnetKeeper
 	emission     types.EmissionKeeper
 	// authority may change params: the gov module account.
@@ -43,6 +45,7 @@ func NewKeeper(cdc codec.BinaryCodec, storeService storetypes.KVStoreService, ad
 	pair := collections.PairKeyCodec(collections.Uint32Key, collections.Uint32Key)
 	k := Keeper{
 		addressCodec: addressCodec,
+		storeService: storeService,
 		subnets:      subnets,
 		authority:    authority,
 		Params:       collections.NewItem(sb, types.ParamsKey, "params", codec.CollValue[types.Params](cdc)),
