@@ -196,6 +196,18 @@ func decodePacked(bz []byte, r *row, bonds bool) bool {
 func appendU32(bz []byte, i, end int, dst *[]uint32) int {
 	out := *dst
 	for i < end {
+		// Most uids and weights take one or two bytes.
+		b := bz[i]
+		if b < 0x80 {
+			out = append(out, uint32(b))
+			i++
+			continue
+		}
+		if i+1 < end && bz[i+1] < 0x80 {
+			out = append(out, uint32(b&0x7F)|uint32(bz[i+1])<<7)
+			i += 2
+			continue
+		}
 		var v uint32
 		for shift := uint(0); ; shift += 7 {
 			if shift >= 35 || i >= end {
@@ -218,6 +230,18 @@ func appendU32(bz []byte, i, end int, dst *[]uint32) int {
 func appendU32as64(bz []byte, i, end int, dst *[]uint64) int {
 	out := *dst
 	for i < end {
+		// Most uids and weights take one or two bytes.
+		b := bz[i]
+		if b < 0x80 {
+			out = append(out, uint64(b))
+			i++
+			continue
+		}
+		if i+1 < end && bz[i+1] < 0x80 {
+			out = append(out, uint64(uint32(b&0x7F)|uint32(bz[i+1])<<7))
+			i += 2
+			continue
+		}
 		var v uint32
 		for shift := uint(0); ; shift += 7 {
 			if shift >= 35 || i >= end {
@@ -241,6 +265,17 @@ func appendU32as64(bz []byte, i, end int, dst *[]uint64) int {
 func appendU64(bz []byte, i, end int, dst *[]uint64) int {
 	out := *dst
 	for i < end {
+		b := bz[i]
+		if b < 0x80 {
+			out = append(out, uint64(b))
+			i++
+			continue
+		}
+		if i+1 < end && bz[i+1] < 0x80 {
+			out = append(out, uint64(b&0x7F)|uint64(bz[i+1])<<7)
+			i += 2
+			continue
+		}
 		var v uint64
 		for shift := uint(0); ; shift += 7 {
 			if shift >= 70 || i >= end {
