@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"math"
 
 	"cosmossdk.io/collections"
 	collcodec "cosmossdk.io/collections/codec"
@@ -171,17 +172,14 @@ func decodePacked(bz []byte, r *row, bonds bool) bool {
 			}
 			switch {
 			case tag == 0x0a:
-				if i = appendU32(bz, i, end, &r.uids); i < 0 {
-					return false
-				}
+				i = appendVarints(bz, i, end, &r.uids, 35, math.MaxUint32)
 			case bonds:
-				if i = appendU64(bz, i, end, &r.vals); i < 0 {
-					return false
-				}
+				i = appendVarints(bz, i, end, &r.vals, 70, math.MaxUint64)
 			default:
-				if i = appendU32as64(bz, i, end, &r.vals); i < 0 {
-					return false
-				}
+				i = appendVarints(bz, i, end, &r.vals, 35, math.MaxUint32)
+			}
+			if i < 0 {
+				return false
 			}
 		default:
 			return false
@@ -190,95 +188,28 @@ func decodePacked(bz []byte, r *row, bonds bool) bool {
 	return true
 }
 
-// appendU32 appends the u32 varints of bz[i:end] to dst (gogoproto's
-// arithmetic: bits beyond 32 of a 5-byte varint are dropped) and returns
-// end, or -1 for a varint over 5 bytes or one that does not end by end.
-func appendU32(bz []byte, i, end int, dst *[]uint32) int {
+// appendVarints appends the varints of bz[i:end] to dst and returns end, or
+// -1 for a varint longer than maxShift allows or one that does not end by
+// end. Each value is masked to the field's width, as gogoproto's arithmetic
+// drops the bits of a u32 field beyond 32; u32 weights are held as u64.
+func appendVarints[T uint32 | uint64](bz []byte, i, end int, dst *[]T, maxShift uint, mask uint64) int {
 	out := *dst
 	for i < end {
 		// Most uids and weights take one or two bytes.
 		b := bz[i]
 		if b < 0x80 {
-			out = append(out, uint32(b))
+			out = append(out, T(b))
 			i++
 			continue
 		}
 		if i+1 < end && bz[i+1] < 0x80 {
-			out = append(out, uint32(b&0x7F)|uint32(bz[i+1])<<7)
-			i += 2
-			continue
-		}
-		var v uint32
-		for shift := uint(0); ; shift += 7 {
-			if shift >= 35 || i >= end {
-				return -1
-			}
-			b := bz[i]
-			i++
-			v |= uint32(b&0x7F) << shift
-			if b < 0x80 {
-				break
-			}
-		}
-		out = append(out, v)
-	}
-	*dst = out
-	return i
-}
-
-// appendU32as64 is appendU32 for weight values, held as u64.
-func appendU32as64(bz []byte, i, end int, dst *[]uint64) int {
-	out := *dst
-	for i < end {
-		// Most uids and weights take one or two bytes.
-		b := bz[i]
-		if b < 0x80 {
-			out = append(out, uint64(b))
-			i++
-			continue
-		}
-		if i+1 < end && bz[i+1] < 0x80 {
-			out = append(out, uint64(uint32(b&0x7F)|uint32(bz[i+1])<<7))
-			i += 2
-			continue
-		}
-		var v uint32
-		for shift := uint(0); ; shift += 7 {
-			if shift >= 35 || i >= end {
-				return -1
-			}
-			b := bz[i]
-			i++
-			v |= uint32(b&0x7F) << shift
-			if b < 0x80 {
-				break
-			}
-		}
-		out = append(out, uint64(v))
-	}
-	*dst = out
-	return i
-}
-
-// appendU64 appends the u64 varints of bz[i:end] to dst and returns end, or
-// -1 for a varint over 10 bytes or one that does not end by end.
-func appendU64(bz []byte, i, end int, dst *[]uint64) int {
-	out := *dst
-	for i < end {
-		b := bz[i]
-		if b < 0x80 {
-			out = append(out, uint64(b))
-			i++
-			continue
-		}
-		if i+1 < end && bz[i+1] < 0x80 {
-			out = append(out, uint64(b&0x7F)|uint64(bz[i+1])<<7)
+			out = append(out, T((uint64(b&0x7F)|uint64(bz[i+1])<<7)&mask))
 			i += 2
 			continue
 		}
 		var v uint64
 		for shift := uint(0); ; shift += 7 {
-			if shift >= 70 || i >= end {
+			if shift >= maxShift || i >= end {
 				return -1
 			}
 			b := bz[i]
@@ -288,7 +219,7 @@ func appendU64(bz []byte, i, end int, dst *[]uint64) int {
 				break
 			}
 		}
-		out = append(out, v)
+		out = append(out, T(v&mask))
 	}
 	*dst = out
 	return i
