@@ -128,9 +128,10 @@ func (k Keeper) settleItem(ctx context.Context, sc settleCtx, it types.UsageItem
 		return refused(a.Id, "account is for subnet %d", a.Netuid), nil
 	case a.Closing && sc.height > a.CloseAt:
 		return refused(a.Id, "account closed: settlement was possible until block %d", a.CloseAt), nil
-	case !a.MaySettle(sc.gwStr, sc.height) && a.RevokedUntil > 0:
-		return refused(a.Id, "gateway not in the account's allowed list (removed gateways could settle until block %d)", a.RevokedUntil), nil
 	case !a.MaySettle(sc.gwStr, sc.height):
+		if a.RevokedUntil > 0 {
+			return refused(a.Id, "gateway not in the account's allowed list (removed gateways could settle until block %d)", a.RevokedUntil), nil
+		}
 		return refused(a.Id, "gateway not in the account's allowed list"), nil
 	}
 	key := collections.Join(a.Id, sc.gateway)
