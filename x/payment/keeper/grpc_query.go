@@ -76,10 +76,7 @@ func (q queryServer) Accounts(ctx context.Context, req *types.QueryAccountsReque
 	if err != nil {
 		return nil, grpcErr(err)
 	}
-	accounts, page, err := query.CollectionPaginate(ctx, q.k.PayerIndex, req.Pagination,
-		func(key collections.Pair[sdk.AccAddress, uint64], _ collections.NoValue) (types.Account, error) {
-			return q.k.GetAccount(ctx, key.K2())
-		}, query.WithCollectionPaginationPairPrefix[sdk.AccAddress, uint64](payer))
+	accounts, page, err := indexedAccounts(ctx, q.k, q.k.PayerIndex, payer, req.Pagination)
 	if err != nil {
 		return nil, grpcErr(err)
 	}
@@ -87,14 +84,22 @@ func (q queryServer) Accounts(ctx context.Context, req *types.QueryAccountsReque
 }
 
 func (q queryServer) SubnetAccounts(ctx context.Context, req *types.QuerySubnetAccountsRequest) (*types.QuerySubnetAccountsResponse, error) {
-	accounts, page, err := query.CollectionPaginate(ctx, q.k.SubnetIndex, req.Pagination,
-		func(key collections.Pair[uint32, uint64], _ collections.NoValue) (types.Account, error) {
-			return q.k.GetAccount(ctx, key.K2())
-		}, query.WithCollectionPaginationPairPrefix[uint32, uint64](req.Netuid))
+	accounts, page, err := indexedAccounts(ctx, q.k, q.k.SubnetIndex, req.Netuid, req.Pagination)
 	if err != nil {
 		return nil, grpcErr(err)
 	}
 	return &types.QuerySubnetAccountsResponse{Accounts: accounts, Pagination: page}, nil
+}
+
+// indexedAccounts pages through the accounts an index (payer or subnet,
+// then account id) lists under one prefix.
+func indexedAccounts[K any](ctx context.Context, k Keeper, index collections.KeySet[collections.Pair[K, uint64]], prefix K,
+	page *query.PageRequest,
+) ([]types.Account, *query.PageResponse, error) {
+	return query.CollectionPaginate(ctx, index, page,
+		func(key collections.Pair[K, uint64], _ collections.NoValue) (types.Account, error) {
+			return k.GetAccount(ctx, key.K2())
+		}, query.WithCollectionPaginationPairPrefix[K, uint64](prefix))
 }
 
 func (q queryServer) Gateways(ctx context.Context, req *types.QueryGatewaysRequest) (*types.QueryGatewaysResponse, error) {
