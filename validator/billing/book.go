@@ -83,8 +83,8 @@ func NewBook(accounts []paymenttypes.Account, netuid uint32, gateway string, pri
 // Patch is the book at a later height, from the accounts that changed
 // since b.Height (read at that height) and those removed, with the subnet's
 // price and epoch at that height. It reads nothing more from the chain, so
-// a gateway's cost per block follows what changed, not how many accounts
-// its subnet holds.
+// what a gateway fetches per block follows what changed; rebuilding the
+// index stays linear in the subnet's accounts, in memory.
 func (b *Book) Patch(changed []paymenttypes.Account, removed []uint64, price, epoch uint64, height int64) *Book {
 	byID := make(map[uint64]paymenttypes.Account, len(b.raw)+len(changed))
 	for _, a := range b.raw {
