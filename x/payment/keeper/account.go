@@ -194,6 +194,7 @@ func (k Keeper) UpdateAccount(ctx context.Context, msg *types.MsgUpdateAccount) 
 	}
 	return sdk.UnwrapSDKContext(ctx).EventManager().EmitTypedEvent(&types.EventAccountUpdated{
 		AccountId: a.Id, KeyHash: a.KeyHash, SpendLimitPerEpoch: a.SpendLimitPerEpoch, AllowedGateways: a.AllowedGateways,
+		RevokedGateways: a.RevokedGateways, RevokedAny: a.RevokedAny, RevokedUntil: a.RevokedUntil,
 	})
 }
 

@@ -108,20 +108,36 @@ func (m *market) mustSettle(items ...types.UsageItem) *types.MsgSettleUsageRespo
 	return resp
 }
 
-// allow replaces an account's allowed-gateways list, as its payer.
-func (m *market) allow(id uint64, gateways ...sdk.AccAddress) {
+// allow replaces an account's allowed-gateways list, as its payer, and
+// returns the event the change emitted.
+func (m *market) allow(id uint64, gateways ...sdk.AccAddress) *types.EventAccountUpdated {
 	m.t.Helper()
 	list := make([]string, len(gateways))
 	for i, g := range gateways {
 		list[i] = g.String()
 	}
+	var ev *types.EventAccountUpdated
 	if err := m.Run(func(ctx sdk.Context) error {
-		_, err := m.PaymentMsg.UpdateAccount(ctx, &types.MsgUpdateAccount{Payer: m.payer.String(), AccountId: id,
-			SetAllowedGateways: true, AllowedGateways: list, SpendLimitPerEpoch: sdkmath.ZeroInt()})
-		return err
+		ctx = ctx.WithEventManager(sdk.NewEventManager())
+		if _, err := m.PaymentMsg.UpdateAccount(ctx, &types.MsgUpdateAccount{Payer: m.payer.String(), AccountId: id,
+			SetAllowedGateways: true, AllowedGateways: list, SpendLimitPerEpoch: sdkmath.ZeroInt()}); err != nil {
+			return err
+		}
+		for _, e := range ctx.EventManager().ABCIEvents() {
+			if typed, err := sdk.ParseTypedEvent(e); err == nil {
+				if u, ok := typed.(*types.EventAccountUpdated); ok {
+					ev = u
+				}
+			}
+		}
+		return nil
 	}); err != nil {
 		m.t.Fatal(err)
 	}
+	if ev == nil {
+		m.t.Fatal("no EventAccountUpdated")
+	}
+	return ev
 }
 
 func item(id, tokens, requests uint64) types.UsageItem {

@@ -280,10 +280,14 @@ func TestCappedChargeDropsFraction(t *testing.T) {
 func TestRemovedGatewaySettlesWithinGrace(t *testing.T) {
 	m := newMarket(t, 1_000_000)
 	id := m.mustOpen("k", 5_000_000)
-	m.allow(id, addr("elsewhere"))
+	ev := m.allow(id, addr("elsewhere"))
 	until := m.account(id).RevokedUntil
 	if want := m.Ctx.BlockHeight() + int64(types.DefaultParams().CloseGraceBlocks); until != want {
 		t.Fatalf("revoked_until %d, want %d", until, want)
+	}
+	// Indexers follow the grace from the event alone.
+	if !ev.RevokedAny || ev.RevokedUntil != until || len(ev.RevokedGateways) != 0 || len(ev.AllowedGateways) != 1 {
+		t.Fatalf("event: %+v", ev)
 	}
 	m.AdvanceTo(until)
 	if r := m.mustSettle(item(id, 700, 1)); r.Results[0].Refused != "" || !r.Charged.Equal(sdkmath.NewInt(700)) {
