@@ -96,6 +96,7 @@ type Batcher struct {
 	segs      []prefillSeg
 	ended     []*batchSeq
 	pre       batchScratch // packed prefill's buffers
+	crew      crew         // the helpers that run a step's other groups
 
 	running  atomic.Int64
 	kvBytes  atomic.Int64
@@ -443,9 +444,10 @@ prefill:
 		b.sample(s, nil)
 	}
 	// Decode: the sequences past their prompt, in up to threads groups that
-	// run side by side, each its own lane-layout pass and its own sampling,
-	// so that no step waits on another goroutine more than once.
-	groups := min(threads, (len(dec)+groupLanes-1)/groupLanes)
+	// run side by side on the crew, each its own pass (products, norms,
+	// attention) and its own sampling, so that no step waits on another
+	// goroutine more than once.
+	groups := stepGroups(m.Config, len(dec), threads)
 	switch {
 	case len(dec) == 1: // a lone stream: Generate's own loop
 		s := dec[0]
@@ -455,7 +457,7 @@ prefill:
 		if len(bs) < groups {
 			bs = append(bs, make([]batchScratch, groups-len(bs))...)
 		}
-		parallelFor(groups, groups, func(gi int) {
+		b.crew.run(groups, func(gi int) {
 			lo, hi := gi*len(dec)/groups, (gi+1)*len(dec)/groups
 			grp := dec[lo:hi]
 			sts := make([]*state, len(grp))
@@ -515,8 +517,21 @@ func (b *Batcher) runPrefill(segs []prefillSeg) {
 	}
 }
 
-// groupLanes: a group starts for every eight decoding sequences, up to
-// threads groups; a lane-layout pass of eight lanes costs half one of 16.
+// stepGroups is how many groups a decoding step of n sequences runs in.
+// With AVX-512 (and with the scalar kernels) every sequence keeps its own
+// rows and a group of four costs four sequences' work: a group starts for
+// every minGroup sequences. The AVX2 lane pass pays for eight lanes however
+// few are used, so there a group starts for every groupLanes.
+func stepGroups(c Config, n, threads int) int {
+	if useAVX512 && useDecodeKernels() || !canBatchLanes(c) {
+		return max(1, min(threads, n/minGroup))
+	}
+	return min(threads, (n+groupLanes-1)/groupLanes)
+}
+
+// groupLanes: with AVX2, a group starts for every eight decoding sequences,
+// up to threads groups; a lane-layout pass of eight lanes costs half one of
+// 16.
 const groupLanes = 8
 
 // minGroup is the fewest sequences worth sharing attention between goroutines.
