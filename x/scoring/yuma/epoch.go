@@ -57,6 +57,21 @@ type epoch struct {
 	ent      []uint64
 	entBuf   []uint64 // ent's whole array, from entPool
 
+	// Dense rows (kept entries in at least half the columns) are held
+	// apart: dense[i], if not nil, is row i's normalized weight of every
+	// column (len N, 0 where the row has none), and its CSR row is empty.
+	// Four bytes per column with the column implicit: a normalized weight
+	// of a row with two or more non-zero weights is below One, so it fits
+	// 32 bits (a row that reaches One stays sparse). denseNZ[i] is the
+	// number of non-zero weights in dense[i]. A weight of 0 means the same
+	// as no entry to every step of the epoch.
+	dense   [][]uint32
+	denseNZ []int
+	dvalBuf []uint32 // the dense rows' whole array, from dvalPool
+	// maxRegAt is the latest RegisteredAt: a row whose weights date from
+	// after it has no entry masked by registration.
+	maxRegAt uint64
+
 	consensus []Fixed
 	trust     []Fixed
 	rank      []Fixed
@@ -109,25 +124,61 @@ func Run(in Input) (Output, error) {
 // element the epoch reads.
 var entPool sync.Pool // of *[]uint64
 
-// newEnt returns an array of n elements (contents undefined).
-func newEnt(n int) []uint64 {
-	if p, ok := entPool.Get().(*[]uint64); ok {
+// dvalPool does the same for the dense rows (dvalBuf): 4 MB for the dense
+// subnet above. Every element of a dense row is written (packDense).
+var dvalPool sync.Pool // of *[]uint32
+
+// fromPool returns an array of n elements from pool (contents undefined).
+func fromPool[T uint32 | uint64](pool *sync.Pool, n int) []T {
+	if p, ok := pool.Get().(*[]T); ok {
 		if cap(*p) >= n {
 			return (*p)[:n]
 		}
-		entPool.Put(p)
+		pool.Put(p)
 	}
-	return make([]uint64, n)
+	return make([]T, n)
 }
 
-// release gives e's ent back to entPool; e must not be used afterwards.
+// release gives e's ent and dense rows back to their pools; e must not be
+// used afterwards.
 func (e *epoch) release() {
 	if cap(e.entBuf) > 0 {
 		b := e.entBuf
 		entPool.Put(&b)
 	}
+	if cap(e.dvalBuf) > 0 {
+		b := e.dvalBuf
+		dvalPool.Put(&b)
+	}
 	e.ent, e.entBuf = nil, nil
+	e.dense, e.dvalBuf = nil, nil
 }
+
+// weightRow returns row i of the normalized weights in CSR form (entries
+// weight<<16 | column, no zeros); a dense row is expanded into a new slice.
+func (e *epoch) weightRow(i int) []uint64 {
+	if d := e.dense[i]; d != nil {
+		return expandDense(d, make([]uint64, e.denseNZ[i]))
+	}
+	return e.ent[e.rowStart[i]:e.rowStart[i+1]]
+}
+
+// expandDense writes the non-zero weights of a dense row to out in CSR
+// form (out must hold them all) and returns them.
+func expandDense(d []uint32, out []uint64) []uint64 {
+	k := 0
+	for j, v := range d {
+		if v != 0 {
+			out[k] = uint64(v)<<16 | uint64(j)
+			k++
+		}
+	}
+	return out[:k]
+}
+
+// denseCandidate reports whether a row of len entries among n columns is
+// built dense: then it takes no more memory than in CSR form.
+func denseCandidate(length, n int) bool { return n >= 2 && 2*length >= n }
 
 // run executes steps 1–7 on input whose shape is valid (validateShape). Steps
 // 4–6 share one pass over the weight rows (clipRankAndBond). If a weight or
@@ -185,17 +236,31 @@ func (e *epoch) rowUsable(i int) bool {
 func (e *epoch) buildWeights() {
 	in := e.in
 	n := e.n
-	total, longest := 0, 0
+	total, longest, ndense := 0, 0, 0
 	for i := 0; i < n; i++ {
 		if e.rowUsable(i) {
 			total += len(in.Weights[i])
 			longest = max(longest, len(in.Weights[i]))
+			ndense += int(b2u(denseCandidate(len(in.Weights[i]), n)))
 		}
 	}
+	for _, r := range in.RegisteredAt {
+		e.maxRegAt = max(e.maxRegAt, r)
+	}
 	e.rowStart = make([]int, n+1)
-	e.entBuf = newEnt(total)
+	e.entBuf = fromPool[uint64](&entPool, total) // room for every row, dense ones too (see below)
 	e.ent = e.entBuf
+	e.dense = make([][]uint32, n)
+	e.denseNZ = make([]int, n)
+	if ndense > 0 {
+		e.dvalBuf = fromPool[uint32](&dvalPool, ndense*n)
+	}
+	dval := e.dvalBuf
 	kept := make([]Entry, longest)
+	var vals []uint64 // a dense candidate's masked values by column
+	if ndense > 0 {
+		vals = make([]uint64, n)
+	}
 	pos := 0
 	for i := 0; i < n; i++ {
 		e.rowStart[i] = pos
@@ -204,6 +269,20 @@ func (e *epoch) buildWeights() {
 			if len(in.Weights) > i && checkRow(in.Weights[i], n, Max) != nil {
 				e.malformed = true
 				return
+			}
+			continue
+		}
+		if denseCandidate(len(in.Weights[i]), n) {
+			if !e.buildDense(i, vals, dval[:n]) {
+				e.malformed = true
+				return
+			}
+			if e.dense[i] != nil {
+				dval = dval[n:]
+			} else {
+				// A row whose weights do not all fit 32 bits (one
+				// non-zero weight, normalized to One) in CSR form.
+				pos += packVals(vals, e.ent[pos:pos+len(in.Weights[i])])
 			}
 			continue
 		}
@@ -283,6 +362,199 @@ func packRow(r ratio, kept []Entry, out []uint64) int {
 		q := r.of(uint64(en.Value)) // ≤ One
 		out[k] = q<<16 | uint64(en.UID)
 		k += int(b2u(q != 0)) // entries that round to 0 are dropped
+	}
+	return k
+}
+
+// buildDense masks and normalizes row i, a dense candidate, as maskRow and
+// packRow do, into out (len N): each column's normalized weight, 0 where
+// none is kept. vals (len N) is scratch. If every weight fits 32 bits, row
+// i becomes dense (e.dense[i] = out), unless it keeps no weight at all;
+// otherwise vals holds the normalized weights by column for packVals. It
+// returns false if the row is malformed.
+func (e *epoch) buildDense(i int, vals []uint64, out []uint32) bool {
+	in := e.in
+	if row := in.Weights[i]; len(row) == len(out) && i < len(row) && e.maxRegAt < in.LastUpdate[i] {
+		// A row of every column, none of them masked by registration
+		// (every UID registered before the row's weights): one pass sums
+		// it and checks that entry j is column j, a second normalizes it
+		// straight from the input, without the scratch row, when the sum
+		// fits 64 bits and exceeds One (the ratio's usual form) and at
+		// least two weights are non-zero (then each is below One).
+		hiA, loA, okA := sumFullRow(row[:i], 0)
+		hiB, loB, okB := sumFullRow(row[i+1:], i+1)
+		if !okA || !okB || row[i].UID != uint16(i) {
+			return false
+		}
+		lo, c := bits.Add64(loA, loB, 0)
+		if hiA|hiB|c == 0 && lo > uint64(One) {
+			r := newRatio(uint64(One), lo)
+			if !r.wide() {
+				nz := packFullRow(row[:i], r, out[:i]) + packFullRow(row[i+1:], r, out[i+1:])
+				out[i] = 0
+				if nz >= 2 {
+					e.dense[i], e.denseNZ[i] = out[:len(out):len(out)], nz
+					return true
+				}
+			}
+		}
+	}
+	m, hi, lo, ok := maskRowDense(in.Weights[i], i, in.RegisteredAt, in.LastUpdate[i], vals)
+	if !ok {
+		return false
+	}
+	if m == 0 {
+		clear(vals)
+		return true
+	}
+	den := lo
+	if hi != 0 { // as in buildWeights
+		shift := uint(bits.Len64(hi))
+		den = 0
+		for j := range vals {
+			vals[j] >>= shift
+			den += vals[j]
+		}
+	}
+	r := newRatio(uint64(One), den) // den > 0: the largest value survives the shift
+	nz, fits := packDense(r, vals, out)
+	if fits {
+		if nz > 0 {
+			e.dense[i], e.denseNZ[i] = out[:len(out):len(out)], nz
+		}
+		return true
+	}
+	for j, v := range vals {
+		vals[j] = r.exact(v)
+	}
+	return true
+}
+
+// sumFullRow checks that row names the columns j0, j0+1, ... in order and
+// returns the 128-bit sum of its values.
+//
+//go:noinline
+func sumFullRow(row []Entry, j0 int) (hi, lo uint64, ok bool) {
+	for j, en := range row {
+		if int(en.UID) != j0+j {
+			return 0, 0, false
+		}
+		var c uint64
+		lo, c = bits.Add64(lo, uint64(en.Value), 0)
+		hi += c
+	}
+	return hi, lo, true
+}
+
+// packFullRow normalizes a row segment checked by sumFullRow into out,
+// floor(v·2^32/den) (r = One/den with k = 0, not wide; the results are
+// below 2^32 only if at least two of the row's are not 0, which the
+// caller checks), and returns the number of non-zero weights.
+//
+//go:noinline
+func packFullRow(row []Entry, r ratio, out []uint32) (nz int) {
+	out = out[:len(row)]
+	zeros := 0
+	for j, en := range row {
+		q := r.frac(uint64(en.Value))
+		out[j] = uint32(q)
+		zeros += int((q - 1) >> 63)
+	}
+	return len(row) - zeros
+}
+
+// maskRowDense is maskRow for a dense candidate: vals[j] gets the value of
+// column j if it survives the masks, else 0. m counts the non-zero values.
+// A row of N entries must name the columns 0..N−1 in order, which needs
+// one comparison per entry and no clearing; the own column is masked
+// afterwards.
+//
+//go:noinline
+func maskRowDense(row []Entry, i int, regAt []uint64, lu uint64, vals []uint64) (m int, hi, lo uint64, ok bool) {
+	n := len(vals)
+	if len(row) != n {
+		clear(vals)
+		prev := -1
+		for _, en := range row {
+			j := int(en.UID)
+			if j <= prev || j >= n {
+				return 0, 0, 0, false
+			}
+			prev = j
+			if j == i || en.Value == 0 || regAt[j] >= lu {
+				continue
+			}
+			vals[j] = uint64(en.Value)
+			m++
+			var c uint64
+			lo, c = bits.Add64(lo, uint64(en.Value), 0)
+			hi += c
+		}
+		return m, hi, lo, true
+	}
+	regAt = regAt[:n]
+	for j, en := range row {
+		if int(en.UID) != j {
+			return 0, 0, 0, false
+		}
+		v := uint64(en.Value) & -b2u(regAt[j] < lu)
+		vals[j] = v
+		m += int(b2u(v != 0))
+		var c uint64
+		lo, c = bits.Add64(lo, v, 0)
+		hi += c
+	}
+	if i < n && vals[i] != 0 { // the own column
+		var b uint64
+		lo, b = bits.Sub64(lo, vals[i], 0)
+		hi -= b
+		vals[i] = 0
+		m--
+	}
+	return m, hi, lo, true
+}
+
+// packDense writes floor(v·2^32/den) of each column's value into out
+// (r the ratio One/den) and returns the number of non-zero weights. ok is
+// false if a weight does not fit 32 bits (out is then partly written).
+func packDense(r ratio, vals []uint64, out []uint32) (nz int, ok bool) {
+	out = out[:len(vals)]
+	var big uint64
+	switch {
+	case r.wide():
+		for j, v := range vals {
+			q := r.exact(v)
+			out[j] = uint32(q)
+			big |= q >> 32
+			nz += int(b2u(q != 0))
+		}
+	case r.k == 0: // den > One, the usual case: one multiplication less
+		for j, v := range vals {
+			q := r.frac(v)
+			out[j] = uint32(q)
+			big |= q >> 32
+			nz += int(b2u(q != 0))
+		}
+	default:
+		for j, v := range vals {
+			q := r.of(v) // ≤ One
+			out[j] = uint32(q)
+			big |= q >> 32
+			nz += int(b2u(q != 0))
+		}
+	}
+	return nz, big == 0
+}
+
+// packVals writes the non-zero normalized weights of vals (by column) to
+// out in CSR form and returns their number.
+func packVals(vals []uint64, out []uint64) int {
+	k := 0
+	for j, q := range vals {
+		if q != 0 {
+			out[k] = q<<16 | uint64(j)
+			k++
+		}
 	}
 	return k
 }

@@ -227,12 +227,12 @@ func TestRegistrationMasks(t *testing.T) {
 	out := mustRun(t, in)
 
 	e := run(&in)
-	for k := e.rowStart[0]; k < e.rowStart[1]; k++ {
-		if entCol(e.ent[k]) == 3 {
+	for _, x := range e.weightRow(0) {
+		if entCol(x) == 3 {
 			t.Fatal("V0's weight to re-registered miner 3 not masked")
 		}
 	}
-	if e.rowStart[6] != e.rowStart[5] {
+	if len(e.weightRow(5)) != 0 {
 		t.Fatal("stale row of re-registered UID 5 not dropped")
 	}
 	a := One - FromRatio(9, 10)
@@ -360,9 +360,9 @@ func TestLiquidAlphaBonds(t *testing.T) {
 		for _, b := range r {
 			old := bondOf(in.Bonds, i, b.UID())
 			var w Fixed
-			for k := e.rowStart[i]; k < e.rowStart[i+1]; k++ {
-				if entCol(e.ent[k]) == b.UID() {
-					w = entWeight(e.ent[k]).Min(e.consensus[b.UID()])
+			for _, x := range e.weightRow(i) {
+				if entCol(x) == b.UID() {
+					w = entWeight(x).Min(e.consensus[b.UID()])
 				}
 			}
 			lo, hi := old.Min(w), max(old, w)

@@ -425,6 +425,13 @@ func (r ratio) of(a uint64) uint64 {
 	return a*r.k + q
 }
 
+// frac is of for a ratio with k = 0 (m < d).
+func (r ratio) frac(a uint64) uint64 {
+	q, _ := bits.Mul64(a, r.g)
+	rem := a*r.m - q*r.d
+	return q + b2u(rem >= r.d)
+}
+
 // exact returns floor(a·m/d) for a ≤ d, wide or not.
 func (r ratio) exact(a uint64) uint64 {
 	if r.wide() {

@@ -229,6 +229,25 @@ func gatherFull(seg []uint64, row uint64, dst []uint64, stride int) {
 	}
 }
 
+// gatherDense is gatherFull for a block of a dense row (one weight per
+// column): column c gets the key weight<<16 | row at dst[c·stride].
+//
+//go:noinline
+func gatherDense(vals []uint32, row uint64, dst []uint64, stride int) {
+	for c, v := range vals {
+		dst[c*stride] = uint64(v)<<16 | row
+	}
+}
+
+// gatherDenseCounted is gatherRow for a block of a dense row: column c gets
+// its key at buf[c·stride + cnt[c]] (len(vals) ≤ block).
+func gatherDenseCounted(vals []uint32, row uint64, buf []uint64, stride int, cnt *[block]int) {
+	for c, v := range vals {
+		buf[c*stride+cnt[c]] = uint64(v)<<16 | row
+		cnt[c]++
+	}
+}
+
 // gatherSparse is gatherFull for a segment that may miss columns of the
 // block [j0, j0+w): every column first gets the key of weight 0, row; then
 // the segment's entries in the block overwrite theirs. It returns the
@@ -274,6 +293,16 @@ func median3(x, y, z uint64) uint64 {
 //
 //go:noinline
 func clipColumn(seg []uint64, c Fixed, stake []Fixed, trust []Fixed) (rank Fixed) {
+	if c < One {
+		// min(w, c) < 1: mulUnit is the plain product (stake ≤ 1).
+		for _, k := range seg {
+			row := k & 0xFFFF
+			wc := min(Fixed(k>>16), c)
+			trust[row] += wc
+			rank += (stake[row] * wc) >> FracBits
+		}
+		return rank
+	}
 	for _, k := range seg {
 		row := k & 0xFFFF
 		wc := min(Fixed(k>>16), c)
@@ -310,7 +339,13 @@ func (e *epoch) computeConsensus() {
 	var rows []int
 	nnz := 0
 	for i := 0; i < n; i++ {
-		if e.activeStake[i] != 0 && e.rowStart[i+1] > e.rowStart[i] {
+		if e.activeStake[i] == 0 {
+			continue
+		}
+		if e.dense[i] != nil {
+			rows = append(rows, i)
+			nnz += n // a dense row fills every slot (zeros included)
+		} else if e.rowStart[i+1] > e.rowStart[i] {
 			rows = append(rows, i)
 			nnz += e.rowStart[i+1] - e.rowStart[i]
 		}
@@ -338,6 +373,10 @@ func (e *epoch) computeConsensus() {
 		for j0 := 0; j0 < n; j0 += block {
 			w := min(block, n-j0)
 			for r, i := range rows {
+				if d := e.dense[i]; d != nil {
+					gatherDense(d[j0:j0+w], uint64(i), buf[r:], stride)
+					continue
+				}
 				seg := e.ent[cursor[r]:e.rowStart[i+1]]
 				if len(seg) >= w && int(entCol(seg[w-1])) == j0+w-1 {
 					// Strictly increasing columns from j0 on, the w-th
@@ -370,6 +409,10 @@ func (e *epoch) computeConsensus() {
 			j1 := min(j0+block, n)
 			cnt = [block]int{}
 			for r, i := range rows {
+				if d := e.dense[i]; d != nil {
+					gatherDenseCounted(d[j0:j1], uint64(i), buf, stride, &cnt)
+					continue
+				}
 				cursor[r] += gatherRow(e.ent[cursor[r]:e.rowStart[i+1]], uint(j0), uint64(i), buf, stride, &cnt)
 			}
 			for c := 0; c < j1-j0; c++ {
@@ -389,6 +432,12 @@ func (e *epoch) computeConsensus() {
 		j1 := min(j0+wide, n)
 		clear(start)
 		for r, i := range rows {
+			if e.dense[i] != nil {
+				for c := 0; c < j1-j0; c++ {
+					start[c+1]++
+				}
+				continue
+			}
 			end := e.rowStart[i+1]
 			for k := cursor[r]; k < end && int(entCol(e.ent[k])) < j1; k++ {
 				start[int(entCol(e.ent[k]))-j0+1]++
@@ -398,6 +447,13 @@ func (e *epoch) computeConsensus() {
 			start[c+1] += start[c]
 		}
 		for r, i := range rows {
+			if d := e.dense[i]; d != nil {
+				for c, v := range d[j0:j1] {
+					buf[start[c]] = uint64(v)<<16 | uint64(i)
+					start[c]++
+				}
+				continue
+			}
 			end := e.rowStart[i+1]
 			k := cursor[r]
 			for ; k < end && int(entCol(e.ent[k])) < j1; k++ {

@@ -42,15 +42,15 @@ func checkInvariants(t testing.TB, in *Input, out *Output) {
 	colMax := make([]Fixed, n)
 	for i := 0; i < n; i++ {
 		var rowSum, clipSum Fixed
-		for k := e.rowStart[i]; k < e.rowStart[i+1]; k++ {
-			w, c := entWeight(e.ent[k]), entWeight(e.ent[k]).Min(e.consensus[entCol(e.ent[k])])
+		for _, x := range e.weightRow(i) {
+			w, c := entWeight(x), entWeight(x).Min(e.consensus[entCol(x)])
 			if c > w {
 				t.Fatal("clipped weight above original")
 			}
 			rowSum += w
 			clipSum += c
 			if e.activeStake[i] > 0 {
-				colMax[entCol(e.ent[k])] = max(colMax[entCol(e.ent[k])], w)
+				colMax[entCol(x)] = max(colMax[entCol(x)], w)
 			}
 		}
 		if rowSum > One || clipSum != out.ValidatorTrust[i] {
@@ -125,9 +125,9 @@ func verifyConsensus(t testing.TB, e *epoch) {
 		any := false
 		for r, i := range rows {
 			ws[r] = 0
-			for k := e.rowStart[i]; k < e.rowStart[i+1]; k++ {
-				if int(entCol(e.ent[k])) == j {
-					ws[r] = entWeight(e.ent[k])
+			for _, x := range e.weightRow(i) {
+				if int(entCol(x)) == j {
+					ws[r] = entWeight(x)
 					any = true
 				}
 			}
