@@ -375,11 +375,23 @@ func (e *epoch) bondRowLiquid(ents []uint64, old []Bond, keepOld []Fixed, rates 
 const endUID = 1 << 16
 
 // computeDividends computes D_i ∝ A_i · Σ_j (B_ij / Σ_k B_kj) · I_j (step 7),
-// each term floor(B_ij · I_j / colsum_j) exactly in 128 bits, the row sum
-// multiplied by A_i (rounded down), then normalized (rounded down). The row
-// sums cannot overflow (Σ_j term_ij ≤ Σ_j I_j ≤ 1).
+// each term floor(B_ij · I_j / colsum_j) exactly (by the columns'
+// reciprocals, or in 128 bits), the row sum multiplied by A_i (rounded
+// down), then normalized (rounded down). The row sums cannot overflow
+// (Σ_j term_ij ≤ Σ_j I_j ≤ 1).
 func (e *epoch) computeDividends() {
 	n := e.n
+	d := make([]Fixed, n)
+	if g, t, ok := reciprocals(e.incentive, e.bondSum); ok {
+		for i, row := range e.bonds {
+			if e.activeStake[i] != 0 {
+				d[i] = e.activeStake[i].Mul(dividendRowRecip(row, g, t))
+			}
+		}
+		normalizeFloor(d, d)
+		e.dividends = d
+		return
+	}
 	// Per column, term_ij = floor(B_ij · I_j / colsum_j) (B_ij ≤ colsum_j);
 	// a column without incentive contributes 0 (m = 0 gives 0 for any B).
 	col := make([]ratio, n)
@@ -390,25 +402,8 @@ func (e *epoch) computeDividends() {
 			col[j] = zeroRatio
 		}
 	}
-	d := make([]Fixed, n)
-	var frac []fracRatio // every column's ratio has k = 0 (the usual case)
-	for j := range col {
-		if col[j].k != 0 {
-			frac = nil
-			break
-		}
-		if frac == nil {
-			frac = make([]fracRatio, n)
-		}
-		frac[j] = fracRatio{m: col[j].m, d: col[j].d, g: col[j].g}
-	}
 	for i, row := range e.bonds {
-		if e.activeStake[i] == 0 {
-			continue
-		}
-		if frac != nil {
-			d[i] = e.activeStake[i].Mul(dividendRowFrac(row, frac))
-		} else {
+		if e.activeStake[i] != 0 {
 			d[i] = e.activeStake[i].Mul(dividendRow(row, col))
 		}
 	}
@@ -429,22 +424,57 @@ func dividendRow(row []Bond, col []ratio) Fixed {
 	return acc
 }
 
-// fracRatio is a ratio with k = 0, in 24 bytes instead of 32.
-type fracRatio struct{ m, d, g uint64 }
+// reciprocals returns each column's dividend ratio I_j / colsum_j as a
+// fixed-point reciprocal g_j with one shift t for all columns:
+// floor(B·I_j/colsum_j) = floor(B·g_j / 2^(64+t)) for every bond B ≤ 1
+// (2^32). With g_j = ⌈I_j·2^(64+t)/colsum_j⌉ = I_j·2^(64+t)/colsum_j + δ
+// (0 ≤ δ < 1) and B·I_j/colsum_j = Q + r/colsum_j (0 ≤ r < colsum_j),
+// B·g_j/2^(64+t) < Q + (colsum_j − 1)/colsum_j + B/2^(64+t), which stays
+// below Q + 1 when 2^(64+t) ≥ 2^32·colsum_j: so t = ⌈log2 colsum_j⌉ − 32 for
+// the largest bond sum, at least 0 (0 unless a column's bonds sum above 1).
+// One multiplication per bond instead of ratio.of's three and a correction.
+//
+// g_j is 0 for a column without incentive or bonds. ok is false if some
+// g_j does not fit 64 bits (I_j·2^t ≥ colsum_j: a column's incentive about
+// its bond sum or more); the caller then uses ratio.of.
+func reciprocals(incentive, bondSum []Fixed) (g []uint64, t uint, ok bool) {
+	var most uint64
+	for _, s := range bondSum {
+		most = max(most, uint64(s))
+	}
+	if most > 0 {
+		t = uint(max(bits.Len64(most-1)-32, 0)) // ≤ 16: a bond sum is below 2^48
+	}
+	g = make([]uint64, len(incentive))
+	for j, m := range incentive {
+		s := uint64(bondSum[j])
+		if m == 0 || s == 0 {
+			continue
+		}
+		if uint64(m) >= s>>t { // m·2^t ≥ colsum (or would overflow)
+			return nil, 0, false
+		}
+		q, r := bits.Div64(uint64(m)<<t, 0, s) // m·2^t < s: the quotient fits
+		g[j] = q + b2u(r != 0)                 // < 2^64: q ≤ 2^64 − 2^64/s
+	}
+	return g, t, true
+}
 
-// dividendRowFrac is dividendRow for columns whose ratios all have k = 0
-// (B_ij · I_j / colsum_j < B_ij): ratio.frac's arithmetic, one
-// multiplication less per bond.
+// dividendRowRecip is dividendRow with the columns' reciprocals and shift.
 //
 //go:noinline
-func dividendRowFrac(row []Bond, col []fracRatio) Fixed {
-	var acc Fixed
-	for _, b := range row {
-		r := col[b.UID()]
-		a := uint64(b.Value())
-		q, _ := bits.Mul64(a, r.g)
-		q += b2u(a*r.m-q*r.d >= r.d)
-		acc += Fixed(q)
+func dividendRowRecip(row []Bond, g []uint64, t uint) Fixed {
+	var acc uint64
+	if t == 0 {
+		for _, b := range row {
+			hi, _ := bits.Mul64(uint64(b.Value()), g[b.UID()])
+			acc += hi
+		}
+		return Fixed(acc)
 	}
-	return acc
+	for _, b := range row {
+		hi, _ := bits.Mul64(uint64(b.Value()), g[b.UID()])
+		acc += hi >> (t & 63)
+	}
+	return Fixed(acc)
 }

@@ -139,6 +139,73 @@ func TestParseUint(t *testing.T) {
 	}
 }
 
+// The dividends' reciprocals give floor(B·I/S) exactly for every
+// bond B ≤ 1 of a column with incentive I and bond sum S ≥ B, whenever
+// reciprocals accepts the column; and ratio.frac matches ratio.of.
+func TestReciprocalExact(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	accepted := 0
+	check := func(b, m, s uint64) {
+		want := new(big.Int).Mul(new(big.Int).SetUint64(b), new(big.Int).SetUint64(m))
+		want.Quo(want, new(big.Int).SetUint64(s))
+		if r := newRatio(m, s); !r.wide() && r.k == 0 && r.frac(b) != want.Uint64() {
+			t.Fatalf("frac(%d*%d/%d) = %d, want %s", b, m, s, r.frac(b), want)
+		}
+		g, sh, ok := reciprocals([]Fixed{Fixed(m)}, []Fixed{Fixed(s)})
+		if !ok {
+			return
+		}
+		accepted++
+		if got := dividendRowRecip([]Bond{bond(0, Fixed(b))}, g, sh); uint64(got) != want.Uint64() {
+			t.Fatalf("recip(%d*%d/%d) = %d, want %s", b, m, s, got, want)
+		}
+	}
+	for k := 0; k < 200000; k++ {
+		s := 1 + rng.Uint64N(maxBondValue)>>rng.UintN(48) // a bond sum: at most 2^16 bonds of at most 1
+		m := rng.Uint64N(uint64(One)+1) >> rng.UintN(33)
+		b := min(rng.Uint64N(s+1), uint64(One))
+		check(b, m, s)
+		check(min(s, uint64(One)), m, s)
+		check(0, m, s)
+		check(1, m, s)
+	}
+	for _, s := range []uint64{1, 2, 1<<32 - 1, 1 << 32, 1<<32 + 1, 1<<33 - 1, maxBondValue} {
+		for _, m := range []uint64{0, 1, s / 2, s - 1, s, uint64(One) - 1, uint64(One)} {
+			for _, b := range []uint64{0, 1, s / 2, s - 1, s, uint64(One) - 1, uint64(One)} {
+				if b <= s && b <= uint64(One) && s > 0 {
+					check(b, m, s)
+				}
+			}
+		}
+	}
+	// Several columns share the shift of the largest bond sum.
+	for k := 0; k < 5000; k++ {
+		inc, sum := make([]Fixed, 8), make([]Fixed, 8)
+		for j := range sum {
+			sum[j] = Fixed(rng.Uint64N(maxBondValue) >> rng.UintN(48))
+			inc[j] = Fixed(rng.Uint64N(uint64(One)+1) >> rng.UintN(33))
+		}
+		g, sh, ok := reciprocals(inc, sum)
+		if !ok {
+			continue
+		}
+		accepted++
+		for j := range sum {
+			b := min(rng.Uint64N(uint64(sum[j])+1), uint64(One))
+			want := new(big.Int).Mul(new(big.Int).SetUint64(b), new(big.Int).SetUint64(uint64(inc[j])))
+			if sum[j] != 0 {
+				want.Quo(want, new(big.Int).SetUint64(uint64(sum[j])))
+			}
+			if got := dividendRowRecip([]Bond{bond(uint16(j), Fixed(b))}, g, sh); uint64(got) != want.Uint64() {
+				t.Fatalf("recip(%d*%d/%d) with shift %d = %d, want %s", b, inc[j], sum[j], sh, got, want)
+			}
+		}
+	}
+	if accepted < 100000 {
+		t.Fatalf("only %d cases used reciprocals", accepted)
+	}
+}
+
 func TestRatioExact(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	check := func(a, m, d uint64) {
