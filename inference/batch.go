@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -447,7 +448,8 @@ prefill:
 	// run side by side on the crew, each its own pass (products, norms,
 	// attention) and its own sampling, so that no step waits on another
 	// goroutine more than once.
-	groups := stepGroups(m.Config, len(dec), threads)
+	// (More groups than the Go scheduler runs at once would only poll.)
+	groups := stepGroups(m.Config, len(dec), min(threads, runtime.GOMAXPROCS(0)))
 	switch {
 	case len(dec) == 1: // a lone stream: Generate's own loop
 		s := dec[0]

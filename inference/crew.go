@@ -20,9 +20,7 @@ import (
 // turn polls for the helpers to finish in the same way; steps follow each
 // other within a few microseconds, so neither thread sleeps while the batch
 // runs. A helper that sees no work in time exits, so an idle Batcher has no
-// goroutine, and a step that finds no helper polling starts a new one. The
-// polling yields to other goroutines now and then (runtime.Gosched), so the
-// requests' goroutines still deliver their tokens on that core meanwhile.
+// goroutine, and a step that finds no helper polling starts a new one.
 //
 // Polling pays only when the other thread has a core of its own. On a
 // machine short of cores it takes time from the very thread it waits for,
@@ -36,26 +34,30 @@ type crew struct {
 }
 
 // crewSpin is the longest a thread of the crew polls before it sleeps: more
-// than the gap between two steps and the usual imbalance of their groups
-// (a few to tens of microseconds).
-var crewSpin = 100 * time.Microsecond
+// than the gap between two steps (a few microseconds) plus the imbalance of
+// their groups, which on the project machine often exceeded 100 µs for
+// merit-tiny (a cap of 100 µs left the helper asleep at most steps; 300 µs
+// and 1 ms kept it awake at nearly all).
+const crewSpin = time.Millisecond
 
 // crewPreempted: a poll that took longer than this means the thread lost
 // its core to another process meanwhile.
 const crewPreempted = 50 * time.Microsecond
 
 // poll waits until ready reports true, for up to the crew's spin and only
-// while the thread keeps its core; it returns ready's last answer. It checks
-// the clock every 32 tries and yields to other goroutines every crewYield
-// (runtime.Gosched takes the scheduler's lock: every try would cost the
-// polling thread more than the check).
+// while the thread keeps its core; it returns ready's last answer. It reads
+// the clock every 32 tries. It does not yield to other goroutines: a
+// polling goroutine that yielded could find its place taken by a request's
+// goroutine that then runs the next step there, leaving the helper queued
+// until the other core fetches it, asleep by then. The requests' goroutines
+// wait at most the spin for the core.
 func (c *crew) poll(ready func() bool) bool {
 	limit := time.Duration(c.spin.Load())
 	if limit == 0 {
 		limit = crewSpin
 	}
 	start := time.Now()
-	last, yielded := start, start
+	last := start
 	for i := 1; !ready(); i++ {
 		if i%32 != 0 {
 			continue
@@ -66,19 +68,10 @@ func (c *crew) poll(ready func() bool) bool {
 			return ready()
 		}
 		last = now
-		if now.Sub(yielded) > crewYield {
-			runtime.Gosched()
-			yielded = time.Now()
-			last = yielded
-		}
 	}
 	c.spin.Store(int64(min(2*limit, crewSpin)))
 	return true
 }
-
-// crewYield is how often a polling thread lets the goroutines waiting for
-// its core (the requests' own, delivering their tokens) run.
-const crewYield = 20 * time.Microsecond
 
 // A helper's states: no goroutine, a goroutine polling for work, work posted
 // for the polling goroutine, a goroutine running its work.
