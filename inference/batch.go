@@ -461,9 +461,8 @@ prefill:
 		}
 		b.crew.run(groups, func(gi int) {
 			lo, hi := gi*len(dec)/groups, (gi+1)*len(dec)/groups
-			grp := dec[lo:hi]
-			sts := make([]*state, len(grp))
-			toks, pos := make([]int, len(grp)), make([]int, len(grp))
+			grp, sc := dec[lo:hi], &bs[gi]
+			sts, toks, pos := sc.seqs(len(grp))
 			for i, s := range grp {
 				sts[i], toks[i], pos[i] = s.st, s.next, s.g.pos()
 			}
@@ -471,20 +470,21 @@ prefill:
 			if groups == 1 {
 				th = threads
 			}
-			forwardBatch(m, &bs[gi], sts, toks, pos, th)
-			for _, s := range grp {
+			forwardBatch(m, sc, sts, toks, pos, th)
+			rows, ds := sc.rows[:len(grp)], sc.ds[:len(grp)]
+			for i, s := range grp {
 				s.logits = s.st.logits[:m.VocabSize]
+				rows[i] = s.logits
 			}
 			sw := 1
 			if len(grp) >= minGroup {
 				sw = th
 			}
-			rows, ds := make([][]float32, len(grp)), make([]dist, len(grp))
-			for i, s := range grp {
-				rows[i] = s.logits
-			}
 			newDists(ds, rows)
 			parallelFor(len(grp), sw, func(i int) { b.sample(grp[i], &ds[i]) })
+			clear(sts) // not to hold on to retired sequences' caches
+			clear(rows)
+			clear(ds)
 		})
 	}
 	b.tokens.Add(uint64(len(ready) + len(dec)))

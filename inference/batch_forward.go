@@ -14,6 +14,24 @@ type batchScratch struct {
 	x, xb, xb2, q, k, v []float32
 	hb, hb2, logitsT    []float32
 	ss                  []float32
+
+	// A group's per-sequence lists, kept from step to step.
+	sts                []*state
+	toks, pos          []int
+	rows, xs, xbs, hbs [][]float32
+	cols               [][]float32
+	ds                 []dist
+}
+
+// seqs returns the group's lists for n sequences (states, tokens,
+// positions), growing every per-sequence list to n.
+func (bs *batchScratch) seqs(n int) ([]*state, []int, []int) {
+	if len(bs.sts) < n {
+		bs.sts, bs.toks, bs.pos = make([]*state, n), make([]int, n), make([]int, n)
+		bs.rows, bs.xs, bs.xbs = make([][]float32, n), make([][]float32, n), make([][]float32, n)
+		bs.hbs, bs.cols, bs.ds = make([][]float32, n), make([][]float32, n), make([]dist, n)
+	}
+	return bs.sts[:n], bs.toks[:n], bs.pos[:n]
 }
 
 // canBatchLanes reports whether the lane kernels can run a decoding step of
@@ -27,12 +45,10 @@ func (bs *batchScratch) grow(c Config, L int) {
 		return
 	}
 	dim, hid, kv := c.Dim, c.HiddenDim, c.KVDim()
-	*bs = batchScratch{
-		x: make([]float32, dim*L), xb: make([]float32, dim*L), xb2: make([]float32, dim*L),
-		q: make([]float32, dim*L), k: make([]float32, kv*L), v: make([]float32, kv*L),
-		hb: make([]float32, hid*L), hb2: make([]float32, hid*L), logitsT: make([]float32, c.VocabSize*L),
-		ss: make([]float32, L),
-	}
+	bs.x, bs.xb, bs.xb2 = make([]float32, dim*L), make([]float32, dim*L), make([]float32, dim*L)
+	bs.q, bs.k, bs.v = make([]float32, dim*L), make([]float32, kv*L), make([]float32, kv*L)
+	bs.hb, bs.hb2, bs.logitsT = make([]float32, hid*L), make([]float32, hid*L), make([]float32, c.VocabSize*L)
+	bs.ss = make([]float32, L)
 }
 
 // forwardBatch runs toks[b] at position pos[b] of sts[b], all states of
@@ -47,7 +63,7 @@ func forwardBatch(m *Model, bs *batchScratch, sts []*state, toks, pos []int, thr
 		return
 	}
 	if useAVX512 && useDecodeKernels() {
-		forwardRows(m, sts, toks, pos, threads)
+		forwardRows(m, bs, sts, toks, pos, threads)
 		return
 	}
 	c := m.Config
@@ -133,12 +149,14 @@ func forwardBatch(m *Model, bs *batchScratch, sts []*state, toks, pos []int, thr
 // transposed weights once for four sequences (vecmat4x64z), at the full
 // rate of the one-position kernel. Each sequence's arithmetic is
 // forwardOne's, so its logits are bit-identical to decoding it alone.
-func forwardRows(m *Model, sts []*state, toks, pos []int, threads int) {
+func forwardRows(m *Model, bs *batchScratch, sts []*state, toks, pos []int, threads int) {
 	dw := m.decodeWeights()
 	c := m.Config
 	dim, hid, kvDim, hs, V := c.Dim, c.HiddenDim, c.KVDim(), c.HeadSize(), c.VocabSize
 	B := len(sts)
-	xs, xbs, hbs, cols := make([][]float32, B), make([][]float32, B), make([][]float32, B), make([][]float32, B)
+	bs.seqs(B)
+	xs, xbs, hbs, cols := bs.xs[:B], bs.xbs[:B], bs.hbs[:B], bs.cols[:B]
+	defer func() { clear(xs); clear(xbs); clear(hbs); clear(cols) }()
 	for b, s := range sts {
 		if s.canAttendCols() {
 			s.syncHeads(pos[b])
