@@ -93,7 +93,9 @@ func (e *epoch) clipRankAndBond() {
 		k := -1
 		if d != nil {
 			if aligned && len(old) >= e.denseNZ[i] && p.BondsMovingAverage != 0 && p.BondsMovingAverage < One {
-				k = bondRowDense(d, e.denseNZ[i], old, cons, One-p.BondsMovingAverage, p.BondsMovingAverage, scratch)
+				if zw := bondRowDense(d, old, cons, One-p.BondsMovingAverage, p.BondsMovingAverage, scratch); zw >= 0 && len(old)-zw == e.denseNZ[i] {
+					k = len(old)
+				}
 			}
 			if k < 0 {
 				ents = expandDense(d, expanded)
@@ -226,26 +228,28 @@ func bondRowAligned(ents []uint64, old []Bond, cons []Fixed, rate, keep Fixed, o
 	return len(out)
 }
 
-// bondRowDense is bondRowAligned for a dense weight row d (nz non-zero
-// weights): the old bond row is walked and each bond's weight read by its
-// UID, no column unpacking and no merge. It applies when every non-zero
-// weight has an old bond (checked by counting them; the others are 0, which
-// is the same as no weight) and 0 < rate, keep < 1 (then mulUnit is a
-// plain product, and rate + keep = 1 keeps every new bond at most 1, so
-// the cap is not needed). It returns −1 otherwise, or if the old row is not
-// strictly increasing, names a UID beyond the row or holds a bond above 1
-// (out is then partly written, and the caller redoes the row). Zero bonds
-// are left in out (the caller drops them).
+// bondRowDense is bondRowAligned for a dense weight row d: the old bond
+// row is walked and each bond's weight read by its UID, no column
+// unpacking and no merge. It writes the new bonds into out (zero bonds
+// included; the caller drops them) and returns the number of old bonds
+// whose weight is 0. The row is aligned when that leaves as many bonds as
+// the row has non-zero weights (every non-zero weight has an old bond; the
+// other bonds' weights are 0, which is the same as no weight), which the
+// caller checks. It needs 0 < rate, keep < 1 (then mulUnit is a plain
+// product, and rate + keep = 1 keeps every new bond at most 1, so the cap
+// is not needed). It returns −1 if the old row is not strictly increasing,
+// names a UID beyond the row or holds a bond above 1 (out is then partly
+// written, and the caller redoes the row).
 //
-// Few live values keep the loop in registers (about 39 instructions a bond
+// Few live values keep the loop in registers (about 32 instructions a bond
 // against bondRowAligned's 51; the branch is taken only for rows that fail
 // the checks).
 //
 //go:noinline
-func bondRowDense(d []uint32, nz int, old []Bond, cons []Fixed, rate, keep Fixed, out []Bond) int {
+func bondRowDense(d []uint32, old []Bond, cons []Fixed, rate, keep Fixed, out []Bond) (zw int) {
 	out = out[:len(old)]
 	cons = cons[:len(d)]
-	zw, prev := 0, -1 // zw: bonds whose weight is 0
+	prev := -1
 	for t, o := range old {
 		u := int(o.UID())
 		ov := o.Value()
@@ -257,10 +261,7 @@ func bondRowDense(d []uint32, nz int, old []Bond, cons []Fixed, rate, keep Fixed
 		zw += int((w - 1) >> 63) // w < 2^32
 		out[t] = bond(uint16(u), (rate*min(w, cons[u]))>>FracBits+(keep*ov)>>FracBits)
 	}
-	if len(old)-zw != nz {
-		return -1
-	}
-	return len(out)
+	return zw
 }
 
 // addBonds adds each bond of row to its column's sum and reports whether
