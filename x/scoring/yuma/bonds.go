@@ -57,7 +57,7 @@ func (e *epoch) clipRankAndBond() {
 	for i := 0; i < n; i++ {
 		w := e.rowStart[i+1] - e.rowStart[i]
 		if e.dense[i] != nil {
-			w = e.denseNZ[i]
+			w = n
 			if expanded == nil {
 				expanded = make([]uint64, n)
 			}
@@ -92,8 +92,8 @@ func (e *epoch) clipRankAndBond() {
 		}
 		k := -1
 		if d != nil {
-			if aligned && len(old) >= e.denseNZ[i] && p.BondsMovingAverage != 0 && p.BondsMovingAverage < One {
-				if zw := bondRowDense(d, old, cons, One-p.BondsMovingAverage, p.BondsMovingAverage, scratch); zw >= 0 && len(old)-zw == e.denseNZ[i] {
+			if aligned && p.BondsMovingAverage != 0 && p.BondsMovingAverage < One {
+				if sum, ok := bondRowDense(d, old, cons, One-p.BondsMovingAverage, p.BondsMovingAverage, scratch); ok && sum == e.denseSum[i] {
 					k = len(old)
 				}
 			}
@@ -231,22 +231,23 @@ func bondRowAligned(ents []uint64, old []Bond, cons []Fixed, rate, keep Fixed, o
 // bondRowDense is bondRowAligned for a dense weight row d: the old bond
 // row is walked and each bond's weight read by its UID, no column
 // unpacking and no merge. It writes the new bonds into out (zero bonds
-// included; the caller drops them) and returns the number of old bonds
-// whose weight is 0. The row is aligned when that leaves as many bonds as
-// the row has non-zero weights (every non-zero weight has an old bond; the
-// other bonds' weights are 0, which is the same as no weight), which the
-// caller checks. It needs 0 < rate, keep < 1 (then mulUnit is a plain
-// product, and rate + keep = 1 keeps every new bond at most 1, so the cap
-// is not needed). It returns −1 if the old row is not strictly increasing,
-// names a UID beyond the row or holds a bond above 1 (out is then partly
-// written, and the caller redoes the row).
+// included; the caller drops them) and returns the sum of the weights of
+// the old bonds' columns. The row is aligned when that is the whole row's
+// sum: then every non-zero weight has an old bond (the old UIDs are
+// distinct and weights are not negative), and the other bonds' weights are
+// 0, which is the same as no weight; the caller checks. It needs
+// 0 < rate, keep < 1 (then mulUnit is a plain product, and rate + keep = 1
+// keeps every new bond at most 1, so the cap is not needed). ok is false if
+// the old row is not strictly increasing, names a UID beyond the row or
+// holds a bond above 1 (out is then partly written, and the caller redoes
+// the row).
 //
-// Few live values keep the loop in registers (about 32 instructions a bond
+// Few live values keep the loop in registers (about 36 instructions a bond
 // against bondRowAligned's 51; the branch is taken only for rows that fail
 // the checks).
 //
 //go:noinline
-func bondRowDense(d []uint32, old []Bond, cons []Fixed, rate, keep Fixed, out []Bond) (zw int) {
+func bondRowDense(d []uint32, old []Bond, cons []Fixed, rate, keep Fixed, out []Bond) (sum uint64, ok bool) {
 	out = out[:len(old)]
 	cons = cons[:len(d)]
 	prev := -1
@@ -254,14 +255,14 @@ func bondRowDense(d []uint32, old []Bond, cons []Fixed, rate, keep Fixed, out []
 		u := int(o.UID())
 		ov := o.Value()
 		if u <= prev || u >= len(d) || ov > One {
-			return -1
+			return 0, false
 		}
 		prev = u
 		w := Fixed(d[u])
-		zw += int((w - 1) >> 63) // w < 2^32
+		sum += uint64(w)
 		out[t] = bond(uint16(u), (rate*min(w, cons[u]))>>FracBits+(keep*ov)>>FracBits)
 	}
-	return zw
+	return sum, true
 }
 
 // addBonds adds each bond of row to its column's sum and reports whether

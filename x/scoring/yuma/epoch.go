@@ -62,11 +62,11 @@ type epoch struct {
 	// column (len N, 0 where the row has none), and its CSR row is empty.
 	// Four bytes per column with the column implicit: a normalized weight
 	// of a row with two or more non-zero weights is below One, so it fits
-	// 32 bits (a row that reaches One stays sparse). denseNZ[i] is the
-	// number of non-zero weights in dense[i]. A weight of 0 means the same
-	// as no entry to every step of the epoch.
-	dense   [][]uint32
-	denseNZ []int
+	// 32 bits (a row that reaches One stays sparse). denseSum[i] is the
+	// sum of dense[i] (at most One). A weight of 0 means the same as no
+	// entry to every step of the epoch.
+	dense    [][]uint32
+	denseSum []uint64
 	dvalBuf []uint32 // the dense rows' whole array, from dvalPool
 	// maxRegAt is the latest RegisteredAt: a row whose weights date from
 	// after it has no entry masked by registration.
@@ -158,7 +158,7 @@ func (e *epoch) release() {
 // weight<<16 | column, no zeros); a dense row is expanded into a new slice.
 func (e *epoch) weightRow(i int) []uint64 {
 	if d := e.dense[i]; d != nil {
-		return expandDense(d, make([]uint64, e.denseNZ[i]))
+		return expandDense(d, make([]uint64, len(d)))
 	}
 	return e.ent[e.rowStart[i]:e.rowStart[i+1]]
 }
@@ -251,7 +251,7 @@ func (e *epoch) buildWeights() {
 	e.entBuf = fromPool[uint64](&entPool, total) // room for every row, dense ones too (see below)
 	e.ent = e.entBuf
 	e.dense = make([][]uint32, n)
-	e.denseNZ = make([]int, n)
+	e.denseSum = make([]uint64, n)
 	if ndense > 0 {
 		e.dvalBuf = fromPool[uint32](&dvalPool, ndense*n)
 	}
@@ -390,10 +390,11 @@ func (e *epoch) buildDense(i int, vals []uint64, out []uint32) bool {
 		if hiA|hiB|c == 0 && lo > uint64(One) {
 			r := newRatio(uint64(One), lo)
 			if !r.wide() {
-				nz := packFullRow(row[:i], r, out[:i]) + packFullRow(row[i+1:], r, out[i+1:])
+				sumA, bigA := packFullRow(row[:i], r, out[:i])
+				sumB, bigB := packFullRow(row[i+1:], r, out[i+1:])
 				out[i] = 0
-				if nz >= 2 {
-					e.dense[i], e.denseNZ[i] = out[:len(out):len(out)], nz
+				if (bigA|bigB)>>32 == 0 && sumA+sumB > 0 {
+					e.dense[i], e.denseSum[i] = out[:len(out):len(out)], sumA+sumB
 					return true
 				}
 			}
@@ -417,10 +418,10 @@ func (e *epoch) buildDense(i int, vals []uint64, out []uint32) bool {
 		}
 	}
 	r := newRatio(uint64(One), den) // den > 0: the largest value survives the shift
-	nz, fits := packDense(r, vals, out)
+	sum, fits := packDense(r, vals, out)
 	if fits {
-		if nz > 0 {
-			e.dense[i], e.denseNZ[i] = out[:len(out):len(out)], nz
+		if sum > 0 {
+			e.dense[i], e.denseSum[i] = out[:len(out):len(out)], sum
 		}
 		return true
 	}
@@ -447,20 +448,20 @@ func sumFullRow(row []Entry, j0 int) (hi, lo uint64, ok bool) {
 }
 
 // packFullRow normalizes a row segment checked by sumFullRow into out,
-// floor(v·2^32/den) (r = One/den with k = 0, not wide; the results are
-// below 2^32 only if at least two of the row's are not 0, which the
-// caller checks), and returns the number of non-zero weights.
+// floor(v·2^32/den) (r = One/den with k = 0, not wide), and returns the
+// sum of the results and, in big, their bitwise or: they fit out's 32 bits
+// if big < 2^32 (a result reaches 2^32 only when a single value is not 0).
 //
 //go:noinline
-func packFullRow(row []Entry, r ratio, out []uint32) (nz int) {
+func packFullRow(row []Entry, r ratio, out []uint32) (sum, big uint64) {
 	out = out[:len(row)]
-	zeros := 0
 	for j, en := range row {
 		q := r.frac(uint64(en.Value))
 		out[j] = uint32(q)
-		zeros += int((q - 1) >> 63)
+		sum += q
+		big |= q
 	}
-	return len(row) - zeros
+	return sum, big
 }
 
 // maskRowDense is maskRow for a dense candidate: vals[j] gets the value of
@@ -515,9 +516,9 @@ func maskRowDense(row []Entry, i int, regAt []uint64, lu uint64, vals []uint64) 
 }
 
 // packDense writes floor(v·2^32/den) of each column's value into out
-// (r the ratio One/den) and returns the number of non-zero weights. ok is
-// false if a weight does not fit 32 bits (out is then partly written).
-func packDense(r ratio, vals []uint64, out []uint32) (nz int, ok bool) {
+// (r the ratio One/den) and returns their sum. ok is false if one does not
+// fit 32 bits (out is then partly written).
+func packDense(r ratio, vals []uint64, out []uint32) (sum uint64, ok bool) {
 	out = out[:len(vals)]
 	var big uint64
 	switch {
@@ -525,25 +526,25 @@ func packDense(r ratio, vals []uint64, out []uint32) (nz int, ok bool) {
 		for j, v := range vals {
 			q := r.exact(v)
 			out[j] = uint32(q)
-			big |= q >> 32
-			nz += int(b2u(q != 0))
+			big |= q
+			sum += q
 		}
 	case r.k == 0: // den > One, the usual case: one multiplication less
 		for j, v := range vals {
 			q := r.frac(v)
 			out[j] = uint32(q)
-			big |= q >> 32
-			nz += int(b2u(q != 0))
+			big |= q
+			sum += q
 		}
 	default:
 		for j, v := range vals {
 			q := r.of(v) // ≤ One
 			out[j] = uint32(q)
-			big |= q >> 32
-			nz += int(b2u(q != 0))
+			big |= q
+			sum += q
 		}
 	}
-	return nz, big == 0
+	return sum, big>>32 == 0
 }
 
 // packVals writes the non-zero normalized weights of vals (by column) to
