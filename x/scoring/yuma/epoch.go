@@ -67,7 +67,7 @@ type epoch struct {
 	// entry to every step of the epoch.
 	dense    [][]uint32
 	denseSum []uint64
-	dvalBuf []uint32 // the dense rows' whole array, from dvalPool
+	dvalBuf  []uint32 // the dense rows' whole array, from dvalPool
 	// maxRegAt is the latest RegisteredAt: a row whose weights date from
 	// after it has no entry masked by registration.
 	maxRegAt uint64
