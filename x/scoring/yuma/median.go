@@ -315,6 +315,31 @@ func clipColumn(seg []uint64, c Fixed, stake []Fixed, trust []Fixed) (rank Fixed
 	return rank
 }
 
+// clipSlots is clipColumn for a column of the dense layout, whose key in
+// slot r belongs to the r-th row: it adds min(w, c) to trust[r] and returns
+// Σ stake[r]·min(w, c) (len(stake), len(trust) ≥ len(seg)).
+//
+//go:noinline
+func clipSlots(seg []uint64, c Fixed, stake, trust []Fixed) (rank Fixed) {
+	stake = stake[:len(seg)]
+	trust = trust[:len(seg)]
+	if c < One {
+		// min(w, c) < 1: mulUnit is the plain product (stake ≤ 1).
+		for r, k := range seg {
+			wc := min(Fixed(k>>16), c)
+			trust[r] += wc
+			rank += (stake[r] * wc) >> FracBits
+		}
+		return rank
+	}
+	for r, k := range seg {
+		wc := min(Fixed(k>>16), c)
+		trust[r] += wc
+		rank += mulUnit(stake[r], wc)
+	}
+	return rank
+}
+
 // computeConsensus sets e.consensus[j] to the stake-weighted quantile of
 // column j at 1 − kappa over validators with non-zero active stake: the
 // largest weight that validators holding at least kappa of the active stake
@@ -373,6 +398,11 @@ func (e *epoch) computeConsensus() {
 		// per-column counters. The stride is padded as below.
 		stride := m + 8
 		buf := make([]uint64, block*stride)
+		// Slot r's stake and trust, so that clipping needs no row lookup.
+		slotStake, slotTrust := make([]Fixed, m), make([]Fixed, m)
+		for r, i := range rows {
+			slotStake[r] = e.activeStake[i]
+		}
 		for j0 := 0; j0 < n; j0 += block {
 			w := min(block, n-j0)
 			for r, i := range rows {
@@ -393,8 +423,11 @@ func (e *epoch) computeConsensus() {
 			for c := 0; c < w; c++ {
 				seg := buf[c*stride : c*stride+m]
 				cons[j0+c] = weightedQuantile(seg, e.activeStake, thr, scratch)
-				rank[j0+c] = clipColumn(seg, cons[j0+c], e.activeStake, trust)
+				rank[j0+c] = clipSlots(seg, cons[j0+c], slotStake, slotTrust)
 			}
+		}
+		for r, i := range rows {
+			trust[i] = slotTrust[r]
 		}
 		return
 	}
