@@ -97,6 +97,11 @@ func (e *epoch) clipRankAndBond() {
 					k = len(old)
 				}
 			}
+			if alignedLiquid {
+				if sum, ok := bondRowDenseLiquid(d, old, cons, p.BondsPenalty, rates, scratch); ok && sum == e.denseSum[i] {
+					k = len(old)
+				}
+			}
 			if k < 0 {
 				ents = expandDense(d, expanded)
 			}
@@ -261,6 +266,34 @@ func bondRowDense(d []uint32, old []Bond, cons []Fixed, rate, keep Fixed, out []
 		w := Fixed(d[u])
 		sum += uint64(w)
 		out[t] = bond(uint16(u), (rate*min(w, cons[u]))>>FracBits+(keep*ov)>>FracBits)
+	}
+	return sum, true
+}
+
+// bondRowDenseLiquid is bondRowDense with the liquid alpha rate per bond
+// (bondRowAlignedLiquid's arithmetic), for any penalty and rate.
+//
+//go:noinline
+func bondRowDenseLiquid(d []uint32, old []Bond, cons []Fixed, penalty Fixed, rates *liquidRates, out []Bond) (sum uint64, ok bool) {
+	out = out[:len(old)]
+	cons = cons[:len(d)]
+	zero := rates.zero
+	prev := -1
+	for t, o := range old {
+		u := int(o.UID())
+		ov := o.Value()
+		if u <= prev || u >= len(d) || ov > One {
+			return 0, false
+		}
+		prev = u
+		w, c := Fixed(d[u]), cons[u]
+		sum += uint64(w)
+		wb := w - mulUnit(penalty, w-min(w, c))
+		al := zero
+		if diff := liquidDiff(wb, ov, c); diff != 0 {
+			al = rates.rate(diff)
+		}
+		out[t] = bond(uint16(u), min(mulUnit(al, wb)+mulUnit(One-al, ov), One))
 	}
 	return sum, true
 }
