@@ -69,7 +69,7 @@ func weightedQuantile(seg []uint64, stake []Fixed, threshold uint64, scratch []u
 		}
 		f := (255 << 56) / (hi - lo) // (k − lo)·f < 2^64 for k ≤ hi
 		var hist [256]uint64
-		bucketStake(cur, stake, lo, f, &hist)
+		bucketStake(cur, stake, lo, f, hist[:])
 		var above uint64 // stake of the buckets above b
 		b := 255
 		for ; b >= 0 && above+hist[b] < need; b-- {
@@ -110,7 +110,8 @@ func keyRange(keys []uint64) (lo, hi uint64) {
 // which must be below 256 for every key.
 //
 //go:noinline
-func bucketStake(keys []uint64, stake []Fixed, lo, f uint64, hist *[256]uint64) {
+func bucketStake(keys []uint64, stake []Fixed, lo, f uint64, hist []uint64) {
+	hist = hist[:256] // a slice, not an array pointer: no nil check per key
 	for _, k := range keys {
 		hist[((k-lo)*f>>56)&255] += uint64(stake[k&0xFFFF])
 	}
