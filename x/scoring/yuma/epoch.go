@@ -238,17 +238,22 @@ func (e *epoch) buildWeights() {
 	n := e.n
 	total, longest, ndense := 0, 0, 0
 	for i := 0; i < n; i++ {
-		if e.rowUsable(i) {
+		if !e.rowUsable(i) {
+			continue
+		}
+		if denseCandidate(len(in.Weights[i]), n) {
+			ndense++
+			total++ // a candidate left in CSR form has one weight (buildDense)
+		} else {
 			total += len(in.Weights[i])
 			longest = max(longest, len(in.Weights[i]))
-			ndense += int(b2u(denseCandidate(len(in.Weights[i]), n)))
 		}
 	}
 	for _, r := range in.RegisteredAt {
 		e.maxRegAt = max(e.maxRegAt, r)
 	}
 	e.rowStart = make([]int, n+1)
-	e.entBuf = fromPool[uint64](&entPool, total) // room for every row, dense ones too (see below)
+	e.entBuf = fromPool[uint64](&entPool, total)
 	e.ent = e.entBuf
 	e.dense = make([][]uint32, n)
 	e.denseSum = make([]uint64, n)
@@ -282,7 +287,7 @@ func (e *epoch) buildWeights() {
 			} else {
 				// A row whose weights do not all fit 32 bits (one
 				// non-zero weight, normalized to One) in CSR form.
-				pos += packVals(vals, e.ent[pos:pos+len(in.Weights[i])])
+				pos += packVals(vals, e.ent[pos:pos+1])
 			}
 			continue
 		}
@@ -370,8 +375,9 @@ func packRow(r ratio, kept []Entry, out []uint64) int {
 // packRow do, into out (len N): each column's normalized weight, 0 where
 // none is kept. vals (len N) is scratch. If every weight fits 32 bits, row
 // i becomes dense (e.dense[i] = out), unless it keeps no weight at all;
-// otherwise vals holds the normalized weights by column for packVals. It
-// returns false if the row is malformed.
+// otherwise vals holds the normalized weights by column for packVals: at
+// most one is not 0 (a weight reaches 2^32 only as the row's single
+// non-zero value). It returns false if the row is malformed.
 func (e *epoch) buildDense(i int, vals []uint64, out []uint32) bool {
 	in := e.in
 	if row := in.Weights[i]; len(row) == len(out) && i < len(row) && e.maxRegAt < in.LastUpdate[i] {
@@ -422,6 +428,8 @@ func (e *epoch) buildDense(i int, vals []uint64, out []uint32) bool {
 	if fits {
 		if sum > 0 {
 			e.dense[i], e.denseSum[i] = out[:len(out):len(out)], sum
+		} else {
+			clear(vals) // cannot happen: the largest value normalizes to at least 2^16
 		}
 		return true
 	}
@@ -548,11 +556,12 @@ func packDense(r ratio, vals []uint64, out []uint32) (sum uint64, ok bool) {
 }
 
 // packVals writes the non-zero normalized weights of vals (by column) to
-// out in CSR form and returns their number.
+// out in CSR form and returns their number (at most len(out): the caller
+// knows how many there are).
 func packVals(vals []uint64, out []uint64) int {
 	k := 0
 	for j, q := range vals {
-		if q != 0 {
+		if q != 0 && k < len(out) {
 			out[k] = q<<16 | uint64(j)
 			k++
 		}
