@@ -98,7 +98,14 @@ func (e *epoch) clipRankAndBond() {
 				}
 			}
 			if alignedLiquid {
-				if sum, ok := bondRowDenseLiquid(d, old, cons, p.BondsPenalty, rates, scratch); ok && sum == e.denseSum[i] {
+				var sum uint64
+				var ok bool
+				if p.BondsPenalty == One && rates.zero != 0 && rates.zero < One {
+					sum, ok = bondRowDenseLiquid1(d, old, cons, rates, scratch)
+				} else {
+					sum, ok = bondRowDenseLiquid(d, old, cons, p.BondsPenalty, rates, scratch)
+				}
+				if ok && sum == e.denseSum[i] {
 					k = len(old)
 				}
 			}
@@ -293,6 +300,39 @@ func bondRowDenseLiquid(d []uint32, old []Bond, cons []Fixed, penalty Fixed, rat
 		if diff := liquidDiff(wb, ov, c); diff != 0 {
 			al = rates.rate(diff)
 		}
+		out[t] = bond(uint16(u), min(mulUnit(al, wb)+mulUnit(One-al, ov), One))
+	}
+	return sum, true
+}
+
+// bondRowDenseLiquid1 is bondRowDenseLiquid for penalty 1, with the rate
+// at diff 0 strictly between 0 and 1. Then Wb = min(W, C) ≤ C, so the diff
+// is 0 wherever the new weight is at least the old bond, and the bond
+// there is the plain EMA at that rate (as in bondRowDense); elsewhere the
+// diff is old − Wb and the rate comes from rates.
+//
+//go:noinline
+func bondRowDenseLiquid1(d []uint32, old []Bond, cons []Fixed, rates *liquidRates, out []Bond) (sum uint64, ok bool) {
+	out = out[:len(old)]
+	cons = cons[:len(d)]
+	rate := rates.zero
+	keep := One - rate
+	prev := -1
+	for t, o := range old {
+		u := int(o.UID())
+		ov := o.Value()
+		if u <= prev || u >= len(d) || ov > One {
+			return 0, false
+		}
+		prev = u
+		w := Fixed(d[u])
+		sum += uint64(w)
+		wb := min(w, cons[u])
+		if wb >= ov {
+			out[t] = bond(uint16(u), (rate*wb)>>FracBits+(keep*ov)>>FracBits)
+			continue
+		}
+		al := rates.rate(ov - wb) // ≤ One
 		out[t] = bond(uint16(u), min(mulUnit(al, wb)+mulUnit(One-al, ov), One))
 	}
 	return sum, true
