@@ -96,8 +96,10 @@ type Batcher struct {
 	dec       []*batchSeq
 	segs      []prefillSeg
 	ended     []*batchSeq
-	pre       batchScratch // packed prefill's buffers
-	crew      crew         // the helpers that run a step's other groups
+	pre       batchScratch   // packed prefill's buffers
+	crew      crew           // the helpers that run a step's other groups
+	passDone  []atomic.Bool  // per group of the step: its pass has ended
+	claims    []atomic.Int32 // per group of the step: sampling blocks claimed
 
 	running  atomic.Int64
 	kvBytes  atomic.Int64
@@ -446,7 +448,7 @@ prefill:
 	}
 	// Decode: the sequences past their prompt, in up to threads groups that
 	// run side by side on the crew, each its own pass (products, norms,
-	// attention) and its own sampling, so that no step waits on another
+	// attention), then the sampling, so that no step hands work to another
 	// goroutine more than once.
 	// (More groups than the Go scheduler runs at once would only poll.)
 	groups := stepGroups(m.Config, len(dec), min(threads, runtime.GOMAXPROCS(0)))
@@ -459,9 +461,17 @@ prefill:
 		if len(bs) < groups {
 			bs = append(bs, make([]batchScratch, groups-len(bs))...)
 		}
+		if len(b.passDone) < groups {
+			b.passDone, b.claims = make([]atomic.Bool, groups), make([]atomic.Int32, groups)
+		}
+		for g := range groups {
+			b.passDone[g].Store(false)
+			b.claims[g].Store(0)
+		}
 		b.crew.run(groups, func(gi int) {
 			lo, hi := gi*len(dec)/groups, (gi+1)*len(dec)/groups
 			grp, sc := dec[lo:hi], &bs[gi]
+			sc.seqs(max(len(grp), sampleBlock)) // room for a block of another group's
 			sts, toks, pos := sc.seqs(len(grp))
 			for i, s := range grp {
 				sts[i], toks[i], pos[i] = s.st, s.next, s.g.pos()
@@ -471,24 +481,68 @@ prefill:
 				th = threads
 			}
 			forwardBatch(m, sc, sts, toks, pos, th)
-			rows, ds := sc.rows[:len(grp)], sc.ds[:len(grp)]
-			for i, s := range grp {
-				s.logits = s.st.logits[:m.VocabSize]
-				rows[i] = s.logits
-			}
-			sw := 1
-			if len(grp) >= minGroup {
-				sw = th
-			}
-			newDists(ds, rows)
-			parallelFor(len(grp), sw, func(i int) { b.sample(grp[i], &ds[i]) })
 			clear(sts) // not to hold on to retired sequences' caches
-			clear(rows)
-			clear(ds)
+			for _, s := range grp {
+				s.logits = s.st.logits[:m.VocabSize]
+			}
+			if groups == 1 {
+				rows, ds := sc.rows[:len(grp)], sc.ds[:len(grp)]
+				for i, s := range grp {
+					rows[i] = s.logits
+				}
+				sw := 1
+				if len(grp) >= minGroup {
+					sw = th
+				}
+				newDists(ds, rows)
+				parallelFor(len(grp), sw, func(i int) { b.sample(grp[i], &ds[i]) })
+				clear(rows)
+				clear(ds)
+				return
+			}
+			// Sampling in blocks of four sequences (newDists' unit), claimed
+			// from each group's list: a group that ends first goes on to
+			// sample for the others once their passes have ended, instead
+			// of polling for them at the end of the step. Which goroutine
+			// samples a sequence changes nothing in it.
+			b.passDone[gi].Store(true)
+			b.sampleBlocks(dec, groups, gi, sc)
+			for o := range groups {
+				if o != gi && b.crew.poll(b.passDone[o].Load) {
+					b.sampleBlocks(dec, groups, o, sc)
+				}
+			}
 		})
 	}
 	b.tokens.Add(uint64(len(ready) + len(dec)))
 	return bs
+}
+
+// sampleBlock is how many sequences a sampling claim takes (newDists' unit).
+const sampleBlock = 4
+
+// sampleBlocks samples the sequences of group o of dec (split in groups
+// groups), a block of sampleBlock at a time, as long as the group has
+// unclaimed blocks; sc is the caller's scratch.
+func (b *Batcher) sampleBlocks(dec []*batchSeq, groups, o int, sc *batchScratch) {
+	grp := dec[o*len(dec)/groups : (o+1)*len(dec)/groups]
+	for {
+		j := int(b.claims[o].Add(1)-1) * sampleBlock
+		if j >= len(grp) {
+			return
+		}
+		blk := grp[j:min(j+sampleBlock, len(grp))]
+		rows, ds := sc.rows[:len(blk)], sc.ds[:len(blk)]
+		for i, s := range blk {
+			rows[i] = s.logits
+		}
+		newDists(ds, rows)
+		for i, s := range blk {
+			b.sample(s, &ds[i])
+		}
+		clear(rows)
+		clear(ds)
+	}
 }
 
 // runPrefill runs the step's prompt chunks: packed into passes of up to
