@@ -24,7 +24,7 @@ func quantileThreshold(kappa, total Fixed) uint64 {
 // (validators absent from seg count as weight 0). seg holds one key per
 // validator, weight<<16 | uid (keys are distinct and ordered by weight
 // first); seg is left as it is (the caller clips it next) and scratch
-// (len ≥ 2·len(seg)) is overwritten. The result depends only on the
+// (len ≥ 3·len(seg)) is overwritten. The result depends only on the
 // multiset of (weight, stake) pairs, so it is deterministic.
 //
 // Scanning the keys from the largest down, the answer is the weight of the
@@ -34,8 +34,10 @@ func quantileThreshold(kappa, total Fixed) uint64 {
 // (non-decreasing in k, lo and hi in buckets 0 and ≥ 254, so a round
 // always drops keys), one pass adds each key's stake to its bucket, the
 // buckets are scanned from the top until the stake reaches what is still
-// needed, and a second pass keeps the keys of that bucket. A multiply and a
-// constant shift, not a variable one, keep the passes short. Each round
+// needed, and the keys of that bucket are kept: the pass links each key to
+// the previous one of its bucket, so only that bucket's few keys are read
+// again. A multiply and a constant shift, not a variable one, keep the pass
+// short. Each round
 // narrows the key range about 255-fold (keys have at most 49 bits), so
 // after a few rounds the keys left are few and go to quantileSelect; the
 // rounds are capped all the same. Every pass is branch-free over the keys,
@@ -54,6 +56,7 @@ func weightedQuantile(seg []uint64, stake []Fixed, threshold uint64, scratch []u
 	need := threshold // stake still needed within cur
 	cur, other := seg, scratch[:len(seg)]
 	spare := scratch[len(seg) : 2*len(seg)]
+	link := scratch[2*len(seg) : 3*len(seg)]
 	if len(cur) <= radixMin {
 		cur = other[:copy(other, cur)] // quantileSelect reorders its keys
 	}
@@ -69,7 +72,8 @@ func weightedQuantile(seg []uint64, stake []Fixed, threshold uint64, scratch []u
 		}
 		f := (255 << 56) / (hi - lo) // (k − lo)·f < 2^64 for k ≤ hi
 		var hist [256]uint64
-		bucketStake(cur, stake, lo, f, hist[:])
+		var head [256]uint64 // 1 + the index of each bucket's last key, 0 for none
+		bucketStake(cur, stake, lo, f, hist[:], head[:], link)
 		var above uint64 // stake of the buckets above b
 		b := 255
 		for ; b >= 0 && above+hist[b] < need; b-- {
@@ -79,7 +83,11 @@ func weightedQuantile(seg []uint64, stake []Fixed, threshold uint64, scratch []u
 			return 0 // the keys hold less than the threshold
 		}
 		need -= above
-		n := keepBucket(cur, lo, f, uint64(b), other)
+		n := 0
+		for i := head[b]; i != 0 && n < len(cur); i = link[i-1] {
+			other[n] = cur[i-1]
+			n++
+		}
 		cur, other, spare = other[:n], spare, other
 	}
 	return quantileSelect(cur, stake, need)
@@ -107,28 +115,21 @@ func keyRange(keys []uint64) (lo, hi uint64) {
 }
 
 // bucketStake adds the stake of each key to its bucket, (k − lo)·f >> 56,
-// which must be below 256 for every key.
+// which must be below 256 for every key, and chains the keys of each
+// bucket: head[b] is 1 + the index of its last key, link[i] the same for
+// the key before key i (0 ends the chain); head must start at 0.
 //
 //go:noinline
-func bucketStake(keys []uint64, stake []Fixed, lo, f uint64, hist []uint64) {
-	hist = hist[:256] // a slice, not an array pointer: no nil check per key
-	for _, k := range keys {
-		hist[((k-lo)*f>>56)&255] += uint64(stake[k&0xFFFF])
+func bucketStake(keys []uint64, stake []Fixed, lo, f uint64, hist, head, link []uint64) {
+	hist = hist[:256] // slices, not array pointers: no nil check per key
+	head = head[:256]
+	link = link[:len(keys)]
+	for i, k := range keys {
+		b := ((k - lo) * f >> 56) & 255
+		hist[b] += uint64(stake[k&0xFFFF])
+		link[i] = head[b]
+		head[b] = uint64(i) + 1
 	}
-}
-
-// keepBucket copies the keys of bucket b (see bucketStake) to the front of
-// out and returns their number. Every key is stored; the cursor advances
-// only past those that are kept.
-//
-//go:noinline
-func keepBucket(keys []uint64, lo, f, b uint64, out []uint64) (n int) {
-	out = out[:len(keys)]
-	for _, k := range keys {
-		out[n] = k
-		n += int(b2u((k-lo)*f>>56 == b))
-	}
-	return n
 }
 
 // sumStake returns the stake of the keys.
@@ -388,7 +389,7 @@ func (e *epoch) computeConsensus() {
 		cursor[r] = e.rowStart[i]
 	}
 	m := len(rows)
-	scratch := make([]uint64, 2*m) // a column has at most one key per row
+	scratch := make([]uint64, 3*m) // a column has at most one key per row
 	if m <= 1024 && 4*nnz >= 3*m*n {
 		// Dense: row r of rows has slot r in every column of the block,
 		// column c at buf[c·stride : c·stride+m]. A row without an entry

@@ -47,7 +47,7 @@ func TestWeightedQuantileMatchesNaive(t *testing.T) {
 		if rng.IntN(2) == 0 {
 			slices.Sort(keys) // adversarial-ish: sorted input
 		}
-		got := weightedQuantile(keys, stake, thr, make([]uint64, 2*m))
+		got := weightedQuantile(keys, stake, thr, make([]uint64, 3*m))
 		want := naiveQuantile(ws, stake, thr)
 		if thr == 0 {
 			want = slices.Max(ws)
@@ -98,7 +98,7 @@ func TestWeightedQuantileSampledRounds(t *testing.T) {
 		if rng.IntN(2) == 0 {
 			slices.Sort(keys)
 		}
-		got := weightedQuantile(keys, stake, thr, make([]uint64, 2*m))
+		got := weightedQuantile(keys, stake, thr, make([]uint64, 3*m))
 		want := naiveQuantile(ws, stake, thr)
 		if got != want {
 			t.Fatalf("case %d (m=%d shape=%d thr=%d of %d): got %s want %s", k, m, shape, thr, total, got, want)
@@ -151,7 +151,7 @@ func TestWeightedQuantileWideWeights(t *testing.T) {
 			keys[i] = uint64(ws[i])<<16 | uint64(i)
 		}
 		before := slices.Clone(keys)
-		got := weightedQuantile(keys, stake, thr, make([]uint64, 2*m))
+		got := weightedQuantile(keys, stake, thr, make([]uint64, 3*m))
 		if want := naiveQuantile(ws, stake, thr); got != want {
 			t.Fatalf("case %d (m=%d thr=%d): got %d want %d", k, m, thr, got, want)
 		}
