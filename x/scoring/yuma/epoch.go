@@ -230,9 +230,11 @@ func (e *epoch) rowUsable(i int) bool {
 // (RegisteredAt[j] ≥ LastUpdate[i]). Each row is then normalized: w_ij =
 // floor(v_ij · 2^32 / Σ_j v_ij); entries that round to 0 are dropped.
 //
-// Each row is read once: the kept entries and their 128-bit sum go to a
-// scratch row, which is then normalized into ent (normalizeFloor's
-// arithmetic, with the masks and the zero drop done without branches).
+// A sparse row is read once: the kept entries and their 128-bit sum go to
+// a scratch row, which is then normalized into ent (normalizeFloor's
+// arithmetic, with the masks and the zero drop done without branches). A
+// row with entries in at least half the columns becomes a dense row
+// (buildDense), in the same arithmetic.
 func (e *epoch) buildWeights() {
 	in := e.in
 	n := e.n
