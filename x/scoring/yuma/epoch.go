@@ -387,8 +387,8 @@ func (e *epoch) buildDense(i int, vals []uint64, out []uint32) bool {
 		// (every UID registered before the row's weights): one pass sums
 		// it and checks that entry j is column j, a second normalizes it
 		// straight from the input, without the scratch row, when the sum
-		// fits 64 bits and exceeds One (the ratio's usual form) and at
-		// least two weights are non-zero (then each is below One).
+		// fits 64 bits and exceeds One (the ratio's usual form); the row
+		// is dense if every result fits 32 bits (the rest as below).
 		hiA, loA, okA := sumFullRow(row[:i], 0)
 		hiB, loB, okB := sumFullRow(row[i+1:], i+1)
 		if !okA || !okB || row[i].UID != uint16(i) {
