@@ -22,15 +22,44 @@ import (
 // runs. A helper that sees no work in time exits, so an idle Batcher has no
 // goroutine, and a step that finds no helper polling starts a new one.
 //
-// Polling pays only when the other thread has a core of its own. On a
-// machine short of cores it takes time from the very thread it waits for,
-// so how long the crew polls adapts: it doubles (up to crewSpin) after a
-// poll that saw its answer and halves (down to crewSpin/16) after one that
-// gave up, or that lost the core to another process meanwhile.
+// Polling pays only when every thread of the crew has a core of its own. On
+// a machine short of cores it takes time from the very thread it waits for
+// (measured: with another process busy on one of two cores, a crew that
+// kept polling needed up to twice the CPU per token). So the crew polls only
+// while the process has been getting the cores it asks for: every
+// crewProbe steps it compares the process's CPU time with the wall time,
+// and below n − 0.6 cores for a step of n groups it stops polling (its
+// goroutines then sleep and wake as parallelFor's do) until a later probe
+// finds the cores again. A poll that finds itself descheduled (the clock
+// jumps between two tries) also gives up at once.
 type crew struct {
 	helpers []*crewHelper
 	done    chan struct{} // a value per finished helper share
-	spin    atomic.Int64  // how long to poll now, in nanoseconds
+	noPoll  atomic.Bool   // the last probe found too few cores
+
+	// The probe's window; the goroutine holding the turn owns these.
+	steps int
+	wall0 time.Time
+	cpu0  time.Duration
+}
+
+// crewProbe is how many steps a probe of the cores spans (a few to tens of
+// milliseconds).
+const crewProbe = 16
+
+// probe updates noPoll every crewProbe steps of n groups.
+func (c *crew) probe(n int) {
+	c.steps++
+	if c.steps%crewProbe != 0 {
+		return
+	}
+	now, cpu := time.Now(), processCPU()
+	wall := now.Sub(c.wall0)
+	if cpu > 0 && !c.wall0.IsZero() && wall < 100*crewProbe*time.Millisecond {
+		cores := float64(cpu-c.cpu0) / float64(wall)
+		c.noPoll.Store(cores < float64(n)-0.6)
+	}
+	c.wall0, c.cpu0 = now, cpu
 }
 
 // crewSpin is the longest a thread of the crew polls before it sleeps: more
@@ -44,8 +73,8 @@ const crewSpin = time.Millisecond
 // its core to another process meanwhile.
 const crewPreempted = 50 * time.Microsecond
 
-// poll waits until ready reports true, for up to the crew's spin and only
-// while the thread keeps its core; it returns ready's last answer. It reads
+// poll waits until ready reports true, for up to crewSpin, only while the
+// thread keeps its core and the last probe found the cores; it returns ready's last answer. It reads
 // the clock every 32 tries. It does not yield to other goroutines: a
 // polling goroutine that yielded could find its place taken by a request's
 // goroutine that then runs the next step there, leaving the helper queued
@@ -55,9 +84,8 @@ const crewPreempted = 50 * time.Microsecond
 // tokens wait in their buffers meanwhile, and time to first token stayed at
 // 6–12 ms (p99) with 16 streams.
 func (c *crew) poll(ready func() bool) bool {
-	limit := time.Duration(c.spin.Load())
-	if limit == 0 {
-		limit = crewSpin
+	if c.noPoll.Load() {
+		return ready()
 	}
 	start := time.Now()
 	last := start
@@ -66,13 +94,11 @@ func (c *crew) poll(ready func() bool) bool {
 			continue
 		}
 		now := time.Now()
-		if now.Sub(start) > limit || now.Sub(last) > crewPreempted {
-			c.spin.Store(int64(max(limit/2, crewSpin/16)))
+		if now.Sub(start) > crewSpin || now.Sub(last) > crewPreempted {
 			return ready()
 		}
 		last = now
 	}
-	c.spin.Store(int64(min(2*limit, crewSpin)))
 	return true
 }
 
@@ -105,6 +131,7 @@ func (c *crew) run(n int, f func(k int)) {
 		}
 		return
 	}
+	c.probe(n)
 	if c.done == nil || cap(c.done) < n-1 {
 		c.done = make(chan struct{}, n-1)
 	}
