@@ -53,7 +53,7 @@ func (g *Gateway) authenticate(w http.ResponseWriter, r *http.Request) (user, to
 	default:
 		w.Header().Set("WWW-Authenticate", `Bearer realm="merit-gateway"`)
 		g.count("unauthorized")
-		g.fail(w, http.StatusUnauthorized, "invalid_api_key", nil, "missing or unknown API key (or its account is closed)")
+		g.fail(w, http.StatusUnauthorized, "invalid_api_key", nil, "missing or unknown API key, or its account is closed (an account opened in the last block or two may not be known yet: retry in a few seconds)")
 	}
 	return "", "", false, false
 }
