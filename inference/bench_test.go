@@ -299,18 +299,18 @@ func benchBatch(b *testing.B, name string) {
 		// Each run starts without the previous one's garbage (16
 		// KV caches), whose collection would land on the next.
 		runtime.GC()
-		c0, w0 := cpuTime(), time.Now()
+		c0, w0 := processCPU(), time.Now()
 		tps, _ := benchStreams(b, e.Generate, 1)
-		cpuSingle += cpuTime() - c0
+		cpuSingle += processCPU() - c0
 		tokSingle += tps * time.Since(w0).Seconds()
 		single = append(single, tps)
 		runtime.GC()
 		tps, _ = benchStreams(b, bt.Generate, 1)
 		one = append(one, tps)
 		runtime.GC()
-		c0, w0 = cpuTime(), time.Now()
+		c0, w0 = processCPU(), time.Now()
 		tps, t := benchStreams(b, bt.Generate, 16)
-		cpuMany += cpuTime() - c0
+		cpuMany += processCPU() - c0
 		wallMany += time.Since(w0)
 		tokMany += tps * time.Since(w0).Seconds()
 		many = append(many, tps)
