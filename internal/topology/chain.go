@@ -221,12 +221,23 @@ func (top *Topology) genesisSupply() int64 {
 	return s - i + b
 }
 
-func ok(url string) bool {
-	c := http.Client{Timeout: time.Second}
-	resp, err := c.Get(url)
+func ok(url string) bool { return getStatus(url, "") == http.StatusOK }
+
+// getStatus is the HTTP status of a GET of url with a bearer key (none if
+// key is empty), or 0 when nothing answered within a second.
+func getStatus(url, key string) int {
+	req, err := http.NewRequest(http.MethodGet, url, nil)
 	if err != nil {
-		return false
+		return 0
+	}
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	c := http.Client{Timeout: time.Second}
+	resp, err := c.Do(req)
+	if err != nil {
+		return 0
 	}
 	resp.Body.Close()
-	return resp.StatusCode == http.StatusOK
+	return resp.StatusCode
 }

@@ -60,6 +60,26 @@ func (top *Topology) OpenAccount(payer string, deposit int64) (PaidAccount, erro
 	return acc, nil
 }
 
+// WaitKeyKnown waits until each gateway accepts acct's key. A gateway
+// learns of a new account a block or two after the block that opened it and
+// answers 401 until then; GET /v1/models checks a key without billing.
+func (top *Topology) WaitKeyKnown(acct PaidAccount, timeout time.Duration, gateways ...*Proc) error {
+	deadline := time.Now().Add(timeout)
+	for _, v := range gateways {
+		for {
+			status := getStatus(top.GatewayURL(v)+"/models", acct.APIKey)
+			if status == http.StatusOK {
+				break
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("%s does not accept the key of account %d after %s (GET /v1/models: %d)", v.Name, acct.ID, timeout, status)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	return nil
+}
+
 // AccountState is an access account's balance and whether it is closing.
 type AccountState struct {
 	Balance int64

@@ -84,11 +84,10 @@ func run() int {
 		r.Fatal(err)
 	}
 	d.acct, d.prevBalance = acct, d.deposit
-	// The gateway follows the chain: give it a couple of blocks to see the account.
-	if h, err := top.Chain.Height(); err == nil {
-		top.Chain.WaitHeight(h+3, 30*time.Second)
-	}
 	gw := top.Validators[0]
+	if err := top.WaitKeyKnown(acct, 30*time.Second, gw); err != nil {
+		r.Fatal(err)
+	}
 	url := top.GatewayURL(gw)
 	d.user = topology.NewUser(topology.UserConfig{BaseURL: url, APIKey: acct.APIKey, Interval: *every})
 

@@ -120,24 +120,12 @@ var _ = Describe("paid inference", Ordered, func() {
 	}
 
 	// open opens an account of the user's and waits until both gateways
-	// know its key: a gateway learns of a new account a block or two after
-	// the block that opened it, and answers 401 until then. GET /v1/models
-	// checks a key without billing anything.
+	// know its key.
 	open := func(deposit int64) topology.PaidAccount {
 		GinkgoHelper()
 		acct, err := top.OpenAccount("user", deposit)
 		Expect(err).NotTo(HaveOccurred())
-		for _, v := range []*topology.Proc{v0, v1} {
-			Eventually(func(g Gomega) {
-				req, err := http.NewRequestWithContext(ctx, http.MethodGet, top.GatewayURL(v)+"/models", nil)
-				g.Expect(err).NotTo(HaveOccurred())
-				req.Header.Set("Authorization", "Bearer "+acct.APIKey)
-				resp, err := http.DefaultClient.Do(req)
-				g.Expect(err).NotTo(HaveOccurred())
-				_ = resp.Body.Close()
-				g.Expect(resp.StatusCode).To(Equal(http.StatusOK), "GET /models at %s with the new key", v.Name)
-			}, 30*time.Second, 200*time.Millisecond).Should(Succeed())
-		}
+		Expect(top.WaitKeyKnown(acct, 30*time.Second, v0, v1)).To(Succeed())
 		return acct
 	}
 
