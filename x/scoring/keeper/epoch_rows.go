@@ -140,33 +140,17 @@ func decodePacked(bz []byte, r *row, bonds bool) bool {
 		i++
 		switch {
 		case tag == 0x18 && !bonds: // set_at, varint
-			var v int64
-			for shift := uint(0); ; shift += 7 {
-				if shift >= 64 || i >= l {
-					return false
-				}
-				b := bz[i]
-				i++
-				v |= int64(b&0x7F) << shift
-				if b < 0x80 {
-					break
-				}
+			var v uint64
+			if v, i = varint(bz, i, l, 64); i < 0 {
+				return false
 			}
-			r.setAt = v
+			r.setAt = int64(v)
 		case tag == 0x0a || tag == 0x12: // packed uids or values
-			n := 0
-			for shift := uint(0); ; shift += 7 {
-				if shift >= 28 || i >= l {
-					return false
-				}
-				b := bz[i]
-				i++
-				n |= int(b&0x7F) << shift
-				if b < 0x80 {
-					break
-				}
+			var n uint64
+			if n, i = varint(bz, i, l, 28); i < 0 {
+				return false
 			}
-			end := i + n
+			end := i + int(n)
 			if end > l {
 				return false
 			}
@@ -208,19 +192,26 @@ func appendVarints[T uint32 | uint64](bz []byte, i, end int, dst *[]T, maxShift 
 			continue
 		}
 		var v uint64
-		for shift := uint(0); ; shift += 7 {
-			if shift >= maxShift || i >= end {
-				return -1
-			}
-			b := bz[i]
-			i++
-			v |= uint64(b&0x7F) << shift
-			if b < 0x80 {
-				break
-			}
+		if v, i = varint(bz, i, end, maxShift); i < 0 {
+			return -1
 		}
 		out = append(out, T(v&mask))
 	}
 	*dst = out
 	return i
+}
+
+// varint reads the varint at bz[i:end] and returns it with the index after
+// it, or i = -1 for one longer than maxShift allows or not ending by end.
+func varint(bz []byte, i, end int, maxShift uint) (uint64, int) {
+	var v uint64
+	for shift := uint(0); shift < maxShift && i < end; shift += 7 {
+		b := bz[i]
+		i++
+		v |= uint64(b&0x7F) << shift
+		if b < 0x80 {
+			return v, i
+		}
+	}
+	return 0, -1
 }
