@@ -165,16 +165,7 @@ func (e *epoch) weightRow(i int) []uint64 {
 
 // expandDense writes the non-zero weights of a dense row to out in CSR
 // form (out must hold them all) and returns them.
-func expandDense(d []uint32, out []uint64) []uint64 {
-	k := 0
-	for j, v := range d {
-		if v != 0 {
-			out[k] = uint64(v)<<16 | uint64(j)
-			k++
-		}
-	}
-	return out[:k]
-}
+func expandDense(d []uint32, out []uint64) []uint64 { return out[:packCSR(d, out)] }
 
 // denseCandidate reports whether a row of len entries among n columns is
 // built dense: then it takes no more memory than in CSR form.
@@ -289,7 +280,7 @@ func (e *epoch) buildWeights() {
 			} else {
 				// A row whose weights do not all fit 32 bits (one
 				// non-zero weight, normalized to One) in CSR form.
-				pos += packVals(vals, e.ent[pos:pos+1])
+				pos += packCSR(vals, e.ent[pos:pos+1])
 			}
 			continue
 		}
@@ -377,7 +368,7 @@ func packRow(r ratio, kept []Entry, out []uint64) int {
 // packRow do, into out (len N): each column's normalized weight, 0 where
 // none is kept. vals (len N) is scratch. If every weight fits 32 bits, row
 // i becomes dense (e.dense[i] = out), unless it keeps no weight at all;
-// otherwise vals holds the normalized weights by column for packVals: at
+// otherwise vals holds the normalized weights by column for packCSR: at
 // most one is not 0 (a weight reaches 2^32 only as the row's single
 // non-zero value). It returns false if the row is malformed.
 func (e *epoch) buildDense(i int, vals []uint64, out []uint32) bool {
@@ -557,12 +548,13 @@ func packDense(r ratio, vals []uint64, out []uint32) (sum uint64, ok bool) {
 	return sum, big>>32 == 0
 }
 
-// packVals writes the non-zero normalized weights of vals (by column) to
-// out in CSR form and returns their number (at most len(out): the caller
-// knows how many there are).
-func packVals(vals []uint64, out []uint64) int {
+// packCSR writes the non-zero normalized weights of vals (by column) to
+// out in CSR form (weight<<16 | column) and returns their number (at most
+// len(out): the caller knows how many there are).
+func packCSR[T uint32 | uint64](vals []T, out []uint64) int {
 	k := 0
-	for j, q := range vals {
+	for j, v := range vals {
+		q := uint64(v)
 		if q != 0 && k < len(out) {
 			out[k] = q<<16 | uint64(j)
 			k++
