@@ -180,8 +180,13 @@ func (s *settler) settleBatch(ctx context.Context, mg *Metagraph) bool {
 		return false
 	}
 	msg := &paymenttypes.MsgSettleUsage{Gateway: s.v.id.Address(), Netuid: s.v.cfg.Netuid, Items: items}
-	// Books wait until the result is in the ledger (billing.Meter.Sending).
-	done := s.meter.Sending()
+	// These accounts keep their view until the result is in the ledger
+	// (billing.Meter.Sending).
+	ids := make([]uint64, len(items))
+	for i, it := range items {
+		ids[i] = it.AccountId
+	}
+	done := s.meter.Sending(ids)
 	defer done()
 	res, err := s.chain.Broadcast(ctx, s.v.id, msg)
 	if err != nil {

@@ -15,7 +15,10 @@ import (
 // Account is what admission needs of one x/payment access account, as of
 // its Book's height. Amounts are umerit, saturated at MaxUint64.
 type Account struct {
-	ID      uint64
+	ID uint64
+	// Height is the block its balance and spend are as of: the book's,
+	// except while a settlement of the account is on its way (Meter.Sending).
+	Height  int64
 	Balance uint64
 	// SpendLimit is the most the account may be charged per subnet epoch
 	// (0: no limit); EpochSpent what was charged in the current epoch.
@@ -59,7 +62,7 @@ func NewBook(accounts []paymenttypes.Account, netuid uint32, gateway string, pri
 			continue
 		}
 		b.raw = append(b.raw, a)
-		acc := &Account{ID: a.Id, Balance: saturate(a.Balance), SpendLimit: saturate(a.SpendLimitPerEpoch),
+		acc := &Account{ID: a.Id, Height: height, Balance: saturate(a.Balance), SpendLimit: saturate(a.SpendLimitPerEpoch),
 			Closing: a.Closing, CloseAt: a.CloseAt, Allowed: a.Allows(gateway)}
 		if a.Closing {
 			acc.SettleBy = a.CloseAt
@@ -100,10 +103,52 @@ func (b *Book) Patch(changed []paymenttypes.Account, removed []uint64, price, ep
 	return NewBook(merged, b.Netuid, b.gateway, price, epoch, height)
 }
 
+// keeping is b with the accounts pinned as old has them: what the gateway
+// serves while settlements of those accounts are on their way, so every
+// other account (a new one, a top-up) is served at b's height at once.
+// A key that b gives to an account not pinned stays with that account.
+func (b *Book) keeping(old *Book, pinned map[uint64]int) *Book {
+	if old == nil || len(pinned) == 0 {
+		return b
+	}
+	nb := *b
+	nb.byKey = make(map[[32]byte]*Account, len(b.byKey))
+	nb.byID = make(map[uint64]*Account, len(b.byID))
+	for k, a := range old.byKey {
+		if pinned[a.ID] > 0 {
+			nb.byKey[k] = a
+		}
+	}
+	for k, a := range b.byKey {
+		if pinned[a.ID] == 0 {
+			nb.byKey[k] = a
+		}
+	}
+	for id, a := range b.byID {
+		if pinned[id] == 0 {
+			nb.byID[id] = a
+		}
+	}
+	for id := range pinned {
+		if a, ok := old.byID[id]; ok {
+			nb.byID[id] = a
+		}
+	}
+	return &nb
+}
+
 // ByKey is the open account whose key hashes to h.
 func (b *Book) ByKey(h [32]byte) (*Account, bool) {
 	a, ok := b.byKey[h]
 	return a, ok
+}
+
+// heightOf is the height account id's view is as of.
+func (b *Book) heightOf(id uint64) int64 {
+	if a, ok := b.byID[id]; ok {
+		return a.Height
+	}
+	return b.Height
 }
 
 // ByID is the account id (open or closing).

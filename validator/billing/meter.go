@@ -57,30 +57,31 @@ type Meter struct {
 	// does not show its charge yet.
 	prev map[uint64]Settled
 
-	// sending counts settlements whose result is not in the ledger yet;
-	// books arriving meanwhile wait in held (see Sending).
+	// sending counts, per account, the settlements whose result is not in
+	// the ledger yet; meanwhile newer books are installed with those
+	// accounts pinned, and the whole newest one waits in held (see Sending).
 	sendMu  sync.Mutex
-	sending int
+	sending map[uint64]int
 	held    *Book
 }
 
 // NewMeter meters into l.
 func NewMeter(l *Ledger) *Meter {
-	return &Meter{ledger: l, holds: map[uint64]uint64{}, prev: map[uint64]Settled{}}
+	return &Meter{ledger: l, holds: map[uint64]uint64{}, prev: map[uint64]Settled{}, sending: map[uint64]int{}}
 }
 
 // SetBook installs a newer account snapshot (older ones are ignored);
-// while a settlement is on its way it is held until the result is in.
+// accounts whose settlement is on its way keep their older view until the
+// result is in.
 func (m *Meter) SetBook(b *Book) {
 	m.sendMu.Lock()
-	if m.sending > 0 {
+	defer m.sendMu.Unlock()
+	if len(m.sending) > 0 {
 		if m.held == nil || b.Height >= m.held.Height {
 			m.held = b
 		}
-		m.sendMu.Unlock()
-		return
+		b = b.keeping(m.book.Load(), m.sending)
 	}
-	m.sendMu.Unlock()
 	m.install(b)
 }
 
@@ -160,7 +161,7 @@ func (m *Meter) Admit(key string, maxTokens uint64) (*Ticket, error) {
 // available is what account a can be charged here beyond what is held.
 // Callers hold m.mu.
 func (m *Meter) available(b *Book, a *Account, u Usage) (avail uint64, byLimit bool) {
-	owed := addSat(m.unsettledCost(b, u), m.holds[a.ID])
+	owed := addSat(m.unsettledCost(a.Height, b.Price, u), m.holds[a.ID])
 	avail = sub(a.Balance, owed)
 	if a.SpendLimit > 0 {
 		if l := sub(a.SpendLimit, addSat(a.EpochSpent, owed)); l < avail {
@@ -170,19 +171,20 @@ func (m *Meter) available(b *Book, a *Account, u Usage) (avail uint64, byLimit b
 	return avail, false
 }
 
-// settledView is the settled state that matches b's balances. Callers hold
-// m.mu.
-func (m *Meter) settledView(b *Book, u Usage) Settled {
-	if u.Settled.Height > b.Height {
+// settledView is the settled state that matches balances read at height.
+// Callers hold m.mu.
+func (m *Meter) settledView(height int64, u Usage) Settled {
+	if u.Settled.Height > height {
 		return m.prev[u.Account]
 	}
 	return u.Settled
 }
 
-// unsettledCost is what settling u's counters now would charge.
-func (m *Meter) unsettledCost(b *Book, u Usage) uint64 {
-	s := m.settledView(b, u)
-	c, _ := Cost(sub(u.Tokens, s.Tokens), b.Price, s.Remainder)
+// unsettledCost is what settling u's counters now would charge, against a
+// balance read at height.
+func (m *Meter) unsettledCost(height int64, price uint64, u Usage) uint64 {
+	s := m.settledView(height, u)
+	c, _ := Cost(sub(u.Tokens, s.Tokens), price, s.Remainder)
 	return c
 }
 
@@ -200,13 +202,14 @@ func (t *Ticket) Finish(tokens uint64) (Receipt, error) {
 	defer m.mu.Unlock()
 	m.release(t)
 	u, _ := m.ledger.Usage(t.Account)
-	s := m.settledView(b, u)
+	a, known := b.ByID(t.Account)
+	s := m.settledView(b.heightOf(t.Account), u)
 	before, _ := Cost(sub(u.Tokens, s.Tokens), b.Price, s.Remainder)
 	after, _ := Cost(sub(addSat(u.Tokens, tokens), s.Tokens), b.Price, s.Remainder)
 	cost := after - before
 	u, err := m.ledger.serve(t.Account, tokens, cost)
 	r := Receipt{Account: t.Account, Tokens: tokens, Cost: cost, Price: b.Price}
-	if a, ok := b.ByID(t.Account); ok {
+	if known {
 		r.Balance, _ = m.available(b, a, u)
 	}
 	return r, err

@@ -37,10 +37,19 @@ func TestBookAheadOfSettlementResult(t *testing.T) {
 	if err != nil || len(items) != 1 {
 		t.Fatalf("pending %v %v", items, err)
 	}
-	done := m.Sending()
+	done := m.Sending([]uint64{1})
 	// Block 12 includes the settlement: its book shows 700 before the
-	// settler has the result.
-	m.SetBook(NewBook([]paymenttypes.Account{account(1, key, 700)}, 1, gw, 1_000_000, 0, 12))
+	// settler has the result. It also opens account 2, which is served at
+	// once: only the account being settled waits for the result.
+	const key2 = "key-bbbbbbbbbbbbbbbb"
+	m.SetBook(NewBook([]paymenttypes.Account{account(1, key, 700), account(2, key2, 50)}, 1, gw, 1_000_000, 0, 12))
+	tk2, err := m.Admit(key2, 40)
+	if err != nil {
+		t.Fatalf("a key opened during a settlement waits for it: %v", err)
+	}
+	if r, err := tk2.Finish(40); err != nil || r.Balance != 10 {
+		t.Fatalf("new account: balance %d (%v), want 10", r.Balance, err)
+	}
 	if r := serve(200); r.Balance != 500 {
 		t.Fatalf("balance %d while the result is on its way, want 500", r.Balance)
 	}
@@ -55,6 +64,12 @@ func TestBookAheadOfSettlementResult(t *testing.T) {
 	res := []paymenttypes.ItemResult{{AccountId: 1, Charged: sdkmath.NewInt(300), Shortfall: sdkmath.ZeroInt()}}
 	if _, err := m.Applied(items, res, 12, 1_000_000); err != nil {
 		t.Fatal(err)
+	}
+	// The result is in the ledger, the settled account still pinned at
+	// block 10: what it has left is unchanged.
+	if tk, err := m.Admit(key, 501); err == nil {
+		tk.Cancel()
+		t.Fatal("501 admitted with 500 left between the result and done")
 	}
 	done()
 	done() // safe twice

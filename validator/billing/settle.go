@@ -67,7 +67,7 @@ func (m *Meter) UnsettledCost() uint64 {
 	var total uint64
 	for _, u := range m.ledger.All() {
 		if u.Dropped == "" {
-			total = addSat(total, m.unsettledCost(b, u))
+			total = addSat(total, m.unsettledCost(b.heightOf(u.Account), b.Price, u))
 		}
 	}
 	return total
