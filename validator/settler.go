@@ -307,7 +307,13 @@ func (s *settler) announce(ctx context.Context, mg *Metagraph) {
 // wire connects the gateway to the meter and the billing metrics.
 func (s *settler) wire(g *gateway.Config) {
 	g.Meter, g.Metered, g.Overhead = s.meter, s.metered, s.overhead
+	g.KeyWait = keyWait
 }
+
+// keyWait is how long the gateway waits for a key it does not know: the
+// time the book follower takes to read a committed block, with margin
+// (a key's owner can use it as soon as its CLI says the block included it).
+const keyWait = 2 * time.Second
 
 // overhead observes the gateway's own time of one answered request.
 func (s *settler) overhead(d time.Duration) {

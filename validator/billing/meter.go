@@ -63,11 +63,16 @@ type Meter struct {
 	sendMu  sync.Mutex
 	sending map[uint64]int
 	held    *Book
+
+	// changed is closed, and replaced, whenever a newer book is installed.
+	changedMu sync.Mutex
+	changed   chan struct{}
 }
 
 // NewMeter meters into l.
 func NewMeter(l *Ledger) *Meter {
-	return &Meter{ledger: l, holds: map[uint64]uint64{}, prev: map[uint64]Settled{}, sending: map[uint64]int{}}
+	return &Meter{ledger: l, holds: map[uint64]uint64{}, prev: map[uint64]Settled{}, sending: map[uint64]int{},
+		changed: make(chan struct{})}
 }
 
 // SetBook installs a newer account snapshot (older ones are ignored);
@@ -92,9 +97,20 @@ func (m *Meter) install(b *Book) {
 			return
 		}
 		if m.book.CompareAndSwap(cur, b) {
+			m.changedMu.Lock()
+			close(m.changed)
+			m.changed = make(chan struct{})
+			m.changedMu.Unlock()
 			return
 		}
 	}
+}
+
+// Changed is closed once a book newer than the current one is installed.
+func (m *Meter) Changed() <-chan struct{} {
+	m.changedMu.Lock()
+	defer m.changedMu.Unlock()
+	return m.changed
 }
 
 // Book is the current account snapshot (nil before the first).

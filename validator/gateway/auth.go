@@ -1,9 +1,11 @@
 package gateway
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strings"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -32,15 +34,8 @@ func (g *Gateway) authenticate(w http.ResponseWriter, r *http.Request) (user, to
 	}
 	err := billing.ErrUnknownKey
 	if hasBearer && token != "" && g.cfg.Meter != nil {
-		// A zero-token admission checks the key without holding anything.
-		var t *billing.Ticket
-		if t, err = g.cfg.Meter.Admit(token, 0); err == nil {
-			t.Cancel()
+		if err = g.checkKey(r.Context(), token); err == nil {
 			return "", token, true, true
-		}
-		var ie *billing.InsufficientError
-		if errors.As(err, &ie) {
-			return "", token, true, true // the key is good; admission says 402 with the request's size
 		}
 	}
 	switch {
@@ -56,4 +51,54 @@ func (g *Gateway) authenticate(w http.ResponseWriter, r *http.Request) (user, to
 		g.fail(w, http.StatusUnauthorized, "invalid_api_key", nil, "missing or unknown API key, or its account is closed (an account opened in the last block or two may not be known yet: retry in a few seconds)")
 	}
 	return "", "", false, false
+}
+
+// checkKey says whether the meter serves token: nil, or why not. A key it
+// does not know may belong to an account opened in the block the gateway is
+// reading now (its owner's CLI returned as the block was committed), so
+// such a request waits up to KeyWait for newer books before the 401. At
+// most maxKeyWaiters requests wait at once, so unknown keys cannot hold
+// more; the rest are answered at once.
+func (g *Gateway) checkKey(ctx context.Context, token string) error {
+	changed := g.cfg.Meter.Changed()
+	err := g.admitKey(token)
+	if !errors.Is(err, billing.ErrUnknownKey) || g.cfg.KeyWait <= 0 {
+		return err
+	}
+	select {
+	case g.keyWaiters <- struct{}{}:
+		defer func() { <-g.keyWaiters }()
+	default:
+		return err
+	}
+	timer := time.NewTimer(g.cfg.KeyWait)
+	defer timer.Stop()
+	for errors.Is(err, billing.ErrUnknownKey) {
+		select {
+		case <-changed:
+		case <-timer.C:
+			return err
+		case <-ctx.Done():
+			return err
+		}
+		changed = g.cfg.Meter.Changed()
+		err = g.admitKey(token)
+	}
+	return err
+}
+
+// admitKey checks token with a zero-token admission, which holds nothing:
+// nil when the key is served (402 is for admission to say, with the
+// request's size).
+func (g *Gateway) admitKey(token string) error {
+	t, err := g.cfg.Meter.Admit(token, 0)
+	var ie *billing.InsufficientError
+	switch {
+	case err == nil:
+		t.Cancel()
+		return nil
+	case errors.As(err, &ie):
+		return nil
+	}
+	return err
 }

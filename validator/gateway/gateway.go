@@ -26,8 +26,12 @@ type Config struct {
 	Keys *APIKeys
 	// Meter admits and meters keys of the chain's paid accounts; with
 	// neither Keys nor Meter the gateway is disabled (503).
-	Meter  *billing.Meter
-	Client *transport.Client
+	Meter *billing.Meter
+	// KeyWait is how long a request with a key the meter does not know
+	// waits for newer books (an account opened in the block being read)
+	// before 401; 0 answers at once.
+	KeyWait time.Duration
+	Client  *transport.Client
 	// Timeout bounds one upstream attempt.
 	Timeout time.Duration
 	// Attempts is how many miners a request may try (default 3).
@@ -71,7 +75,9 @@ type Gateway struct {
 	mu       sync.Mutex
 	cooldown map[string]time.Time // hotkey → until
 	checks   chan struct{}        // bounds concurrent spot checks
-	wg       sync.WaitGroup
+	// keyWaiters bounds the requests waiting for an unknown key (checkKey).
+	keyWaiters chan struct{}
+	wg         sync.WaitGroup
 }
 
 // cooldownFor keeps a miner that just failed a user out of rotation.
@@ -80,6 +86,9 @@ const cooldownFor = 30 * time.Second
 // rateLimitCooldown keeps a miner that answered 429 aside briefly: it is
 // busy, not broken. It is also the Retry-After users get.
 const rateLimitCooldown = time.Second
+
+// maxKeyWaiters is how many requests may wait for an unknown key at once.
+const maxKeyWaiters = 32
 
 // New returns the gateway handler.
 func New(cfg Config) *Gateway {
@@ -95,7 +104,8 @@ func New(cfg Config) *Gateway {
 	if cfg.WriteTimeout <= 0 {
 		cfg.WriteTimeout = 30 * time.Second
 	}
-	return &Gateway{cfg: cfg, cooldown: map[string]time.Time{}, checks: make(chan struct{}, 2)}
+	return &Gateway{cfg: cfg, cooldown: map[string]time.Time{}, checks: make(chan struct{}, 2),
+		keyWaiters: make(chan struct{}, maxKeyWaiters)}
 }
 
 // Wait blocks until running spot checks end (tests, shutdown).
