@@ -1,7 +1,6 @@
 package billing
 
 import (
-	"cmp"
 	"encoding/hex"
 	"maps"
 	"math"
@@ -37,6 +36,11 @@ type Account struct {
 }
 
 // Book is the subnet's access accounts, indexed by key hash, at one height.
+// It is immutable. Each block's book shares the accounts that did not change
+// with the book before it (a base index and an overlay of what changed since
+// it), so following the chain costs what changed, not the subnet's size: a
+// rebuild per block took 350 ms and 290 MB for 100k accounts. The fields that
+// turn with the height or the epoch are worked out when an account is read.
 type Book struct {
 	Height int64
 	Netuid uint32
@@ -44,63 +48,174 @@ type Book struct {
 	Price uint64
 	Epoch uint64
 
-	byKey map[[32]byte]*Account
-	byID  map[uint64]*Account
-	// raw are the subnet's accounts as the chain holds them, by id, and
-	// gateway whose view this is: what Patch starts from.
-	raw     []paymenttypes.Account
 	gateway string
+	// base is shared by the books Patch makes; over holds what changed since
+	// base (a nil entry: removed). A key in either index may be stale: a
+	// lookup checks it against the account's entry.
+	base, over index
+	n          int
+}
+
+type index struct {
+	byID  map[uint64]*entry
+	byKey map[[32]byte]uint64
+}
+
+// entry is one account as the book keeps it: what does not depend on the
+// height or the epoch, worked out once per change.
+type entry struct {
+	acc   Account // SettleBy holds only a closing account's deadline
+	epoch uint64  // the epoch acc.EpochSpent counts in
+	key   [32]byte
+	open  bool // key is a valid hash and the account is not closing
+	// revoked: the payer removed this gateway, which may settle until
+	// revokedUntil.
+	revoked      bool
+	revokedUntil int64
+	// fixed, when set, is the account exactly as an older book had it (see
+	// keeping).
+	fixed *Account
 }
 
 // NewBook keeps the accounts of netuid that gateway may see; epoch is the
 // subnet's current epoch (an account's spend counts only in its epoch).
 func NewBook(accounts []paymenttypes.Account, netuid uint32, gateway string, price, epoch uint64, height int64) *Book {
-	b := &Book{Height: height, Netuid: netuid, Price: price, Epoch: epoch,
-		byKey: map[[32]byte]*Account{}, byID: map[uint64]*Account{}, gateway: gateway}
+	b := &Book{Height: height, Netuid: netuid, Price: price, Epoch: epoch, gateway: gateway,
+		base: index{byID: make(map[uint64]*entry, len(accounts)), byKey: make(map[[32]byte]uint64, len(accounts))}}
 	for _, a := range accounts {
 		if a.Netuid != netuid {
 			continue
 		}
-		b.raw = append(b.raw, a)
-		acc := &Account{ID: a.Id, Height: height, Balance: saturate(a.Balance), SpendLimit: saturate(a.SpendLimitPerEpoch),
-			Closing: a.Closing, CloseAt: a.CloseAt, Allowed: a.Allows(gateway)}
-		if a.Closing {
-			acc.SettleBy = a.CloseAt
+		e := newEntry(a, gateway)
+		if _, dup := b.base.byID[e.acc.ID]; !dup {
+			b.n++
 		}
-		if !acc.Allowed && a.MaySettle(gateway, height) && (acc.SettleBy == 0 || a.RevokedUntil < acc.SettleBy) {
-			acc.SettleBy = a.RevokedUntil
-		}
-		if a.Epoch == epoch {
-			acc.EpochSpent = saturate(a.EpochSpent)
-		}
-		b.byID[a.Id] = acc
-		var h [32]byte
-		// A closing account's hash is released on chain; it must not match.
-		if n, err := hex.Decode(h[:], []byte(a.KeyHash)); err == nil && n == 32 && !a.Closing {
-			b.byKey[h] = acc
+		b.base.byID[e.acc.ID] = e
+		if e.open {
+			b.base.byKey[e.key] = e.acc.ID
 		}
 	}
 	return b
 }
 
+func newEntry(a paymenttypes.Account, gateway string) *entry {
+	e := &entry{acc: Account{ID: a.Id, Balance: saturate(a.Balance), SpendLimit: saturate(a.SpendLimitPerEpoch),
+		EpochSpent: saturate(a.EpochSpent), Closing: a.Closing, CloseAt: a.CloseAt, Allowed: a.Allows(gateway)}, epoch: a.Epoch}
+	if a.Closing {
+		e.acc.SettleBy = a.CloseAt
+	}
+	if !e.acc.Allowed && (a.RevokedAny || slices.Contains(a.RevokedGateways, gateway)) {
+		e.revoked, e.revokedUntil = true, a.RevokedUntil
+	}
+	// A closing account's hash is released on chain; it must not match.
+	if n, err := hex.Decode(e.key[:], []byte(a.KeyHash)); err == nil && n == 32 && !a.Closing {
+		e.open = true
+	}
+	return e
+}
+
+// view is e at the book's height and epoch.
+func (b *Book) view(e *entry) Account {
+	if e.fixed != nil {
+		return *e.fixed
+	}
+	a := e.acc
+	a.Height = b.Height
+	if e.epoch != b.Epoch {
+		a.EpochSpent = 0
+	}
+	if e.revoked && b.Height <= e.revokedUntil && (a.SettleBy == 0 || e.revokedUntil < a.SettleBy) {
+		a.SettleBy = e.revokedUntil
+	}
+	return a
+}
+
+// entry is account id's entry (nil: not in the book).
+func (b *Book) entry(id uint64) *entry {
+	if e, ok := b.over.byID[id]; ok {
+		return e
+	}
+	return b.base.byID[id]
+}
+
+// find is the entry whose key hashes to h (nil: none).
+func (b *Book) find(h [32]byte) *entry {
+	for _, ix := range [2]*index{&b.over, &b.base} {
+		if id, ok := ix.byKey[h]; ok {
+			if e := b.entry(id); e != nil && e.open && e.key == h {
+				return e
+			}
+		}
+	}
+	return nil
+}
+
 // Patch is the book at a later height, from the accounts that changed
 // since b.Height (read at that height) and those removed, with the subnet's
-// price and epoch at that height. It reads nothing more from the chain, so
-// what a gateway fetches per block follows what changed; rebuilding the
-// index stays linear in the subnet's accounts, in memory.
+// price and epoch at that height. It reads nothing more from the chain, and
+// costs what changed: the accounts that did not are shared with b, until
+// the changes outgrow overlayMax and are folded into a new base.
 func (b *Book) Patch(changed []paymenttypes.Account, removed []uint64, price, epoch uint64, height int64) *Book {
-	byID := make(map[uint64]paymenttypes.Account, len(b.raw)+len(changed))
-	for _, a := range b.raw {
-		byID[a.Id] = a
-	}
+	nb := &Book{Height: height, Netuid: b.Netuid, Price: price, Epoch: epoch, gateway: b.gateway,
+		base: b.base, over: b.over.clone(len(changed) + len(removed)), n: b.n}
 	for _, a := range changed {
-		byID[a.Id] = a
+		if a.Netuid != b.Netuid {
+			nb.remove(a.Id)
+			continue
+		}
+		e := newEntry(a, b.gateway)
+		if nb.entry(a.Id) == nil {
+			nb.n++
+		}
+		nb.over.byID[a.Id] = e
+		if e.open {
+			nb.over.byKey[e.key] = a.Id
+		}
 	}
 	for _, id := range removed {
-		delete(byID, id)
+		nb.remove(id)
 	}
-	merged := slices.SortedFunc(maps.Values(byID), func(x, y paymenttypes.Account) int { return cmp.Compare(x.Id, y.Id) })
-	return NewBook(merged, b.Netuid, b.gateway, price, epoch, height)
+	if len(nb.over.byID) > overlayMax(nb.n) {
+		nb.fold()
+	}
+	return nb
+}
+
+// overlayMax is how many changed accounts a book keeps beside its base
+// before folding them in: each Patch copies the overlay, a fold copies the
+// whole book.
+func overlayMax(n int) int {
+	return min(max(n/8, 64), 4096)
+}
+
+func (b *Book) remove(id uint64) {
+	if b.entry(id) != nil {
+		b.n--
+		b.over.byID[id] = nil
+	}
+}
+
+// fold makes a new base of b's accounts, with an empty overlay.
+func (b *Book) fold() {
+	base := index{byID: make(map[uint64]*entry, b.n), byKey: make(map[[32]byte]uint64, b.n)}
+	for _, ix := range [2]*index{&b.base, &b.over} {
+		for id := range ix.byID {
+			if e := b.entry(id); e != nil {
+				base.byID[id] = e
+				if e.open {
+					base.byKey[e.key] = id
+				}
+			}
+		}
+	}
+	b.base, b.over = base, index{}
+}
+
+func (ix index) clone(extra int) index {
+	c := index{byID: make(map[uint64]*entry, len(ix.byID)+extra), byKey: make(map[[32]byte]uint64, len(ix.byKey)+extra)}
+	maps.Copy(c.byID, ix.byID)
+	maps.Copy(c.byKey, ix.byKey)
+	return c
 }
 
 // keeping is b with the accounts pinned as old has them: what the gateway
@@ -112,26 +227,24 @@ func (b *Book) keeping(old *Book, pinned map[uint64]int) *Book {
 		return b
 	}
 	nb := *b
-	nb.byKey = make(map[[32]byte]*Account, len(b.byKey))
-	nb.byID = make(map[uint64]*Account, len(b.byID))
-	for k, a := range old.byKey {
-		if pinned[a.ID] > 0 {
-			nb.byKey[k] = a
-		}
-	}
-	for k, a := range b.byKey {
-		if pinned[a.ID] == 0 {
-			nb.byKey[k] = a
-		}
-	}
-	for id, a := range b.byID {
-		if pinned[id] == 0 {
-			nb.byID[id] = a
-		}
-	}
+	nb.over = b.over.clone(len(pinned))
 	for id := range pinned {
-		if a, ok := old.byID[id]; ok {
-			nb.byID[id] = a
+		oe := old.entry(id)
+		if oe == nil {
+			nb.remove(id)
+			continue
+		}
+		if nb.entry(id) == nil {
+			nb.n++
+		}
+		pe := *oe
+		v := old.view(oe)
+		pe.fixed = &v
+		nb.over.byID[id] = &pe
+		if pe.open {
+			if f := b.find(pe.key); f == nil || f.acc.ID == id {
+				nb.over.byKey[pe.key] = id
+			}
 		}
 	}
 	return &nb
@@ -139,26 +252,42 @@ func (b *Book) keeping(old *Book, pinned map[uint64]int) *Book {
 
 // ByKey is the open account whose key hashes to h.
 func (b *Book) ByKey(h [32]byte) (*Account, bool) {
-	a, ok := b.byKey[h]
-	return a, ok
+	e := b.find(h)
+	if e == nil {
+		return nil, false
+	}
+	a := b.view(e)
+	return &a, true
 }
 
 // heightOf is the height account id's view is as of.
 func (b *Book) heightOf(id uint64) int64 {
-	if a, ok := b.byID[id]; ok {
-		return a.Height
+	if e := b.entry(id); e != nil && e.fixed != nil {
+		return e.fixed.Height
 	}
 	return b.Height
 }
 
+// settleBy is account id's SettleBy (0 when it is not in the book).
+func (b *Book) settleBy(id uint64) int64 {
+	if e := b.entry(id); e != nil {
+		return b.view(e).SettleBy
+	}
+	return 0
+}
+
 // ByID is the account id (open or closing).
 func (b *Book) ByID(id uint64) (*Account, bool) {
-	a, ok := b.byID[id]
-	return a, ok
+	e := b.entry(id)
+	if e == nil {
+		return nil, false
+	}
+	a := b.view(e)
+	return &a, true
 }
 
 // Len is the number of the subnet's accounts.
-func (b *Book) Len() int { return len(b.byID) }
+func (b *Book) Len() int { return b.n }
 
 func saturate(v sdkmath.Int) uint64 {
 	switch {

@@ -23,9 +23,7 @@ func (m *Meter) Pending(max int) ([]paymenttypes.UsageItem, error) {
 	b := m.book.Load()
 	settleBy := func(id uint64) int64 {
 		if b != nil {
-			if a, ok := b.ByID(id); ok {
-				return a.SettleBy
-			}
+			return b.settleBy(id)
 		}
 		return 0
 	}
@@ -155,7 +153,7 @@ func (m *Meter) DeadlineDue() bool {
 		return false
 	}
 	for _, u := range m.ledger.All() {
-		if a, ok := b.ByID(u.Account); ok && a.SettleBy != 0 && u.Dropped == "" && u.Tokens > u.Settled.Tokens {
+		if b.settleBy(u.Account) != 0 && u.Dropped == "" && u.Tokens > u.Settled.Tokens {
 			return true
 		}
 	}
