@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -66,7 +67,10 @@ type Ledger struct {
 	owner Owner
 	f     *os.File
 	usage map[uint64]*Usage
-	lines int // appended since the last compaction
+	// unsettled are the accounts with usage to settle (see track): what a
+	// gateway looks at every block, among every account it ever served.
+	unsettled map[uint64]struct{}
+	lines     int // appended since the last compaction
 }
 
 // compactAfter bounds the log: past this many lines it is rewritten as one
@@ -95,7 +99,10 @@ func OpenLedger(dir string) (*Ledger, error) {
 	if usage == nil {
 		usage = map[uint64]*Usage{}
 	}
-	l.usage, l.owner = usage, owner
+	l.usage, l.owner, l.unsettled = usage, owner, map[uint64]struct{}{}
+	for _, u := range usage {
+		l.track(u)
+	}
 	if err := l.compact(); err != nil {
 		return nil, err
 	}
@@ -355,6 +362,28 @@ func (l *Ledger) Usage(id uint64) (Usage, bool) {
 	return *u, true
 }
 
+// track keeps u's place in the unsettled set up to date.
+func (l *Ledger) track(u *Usage) {
+	if u.Dropped == "" && (u.Tokens > u.Settled.Tokens || u.Requests > u.Settled.Requests) {
+		l.unsettled[u.Account] = struct{}{}
+	} else {
+		delete(l.unsettled, u.Account)
+	}
+}
+
+// Unsettled is a copy of the usage of every account with usage to settle
+// (served beyond what the chain accepted, and not dropped), by account id.
+func (l *Ledger) Unsettled() []Usage {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	ids := slices.Sorted(maps.Keys(l.unsettled))
+	out := make([]Usage, len(ids))
+	for i, id := range ids {
+		out[i] = *l.usage[id]
+	}
+	return out
+}
+
 // All is a copy of every account's usage, by account id.
 func (l *Ledger) All() []Usage {
 	l.mu.Lock()
@@ -376,6 +405,7 @@ func (l *Ledger) serve(id, tokens, cost uint64) (Usage, error) {
 	u.Tokens += tokens
 	u.Requests++
 	u.ServedCost += cost
+	l.track(u)
 	return *u, l.write(servedLine(u))
 }
 
@@ -392,6 +422,7 @@ func (l *Ledger) settle(id uint64, s Settled) error {
 		u.Tokens, u.Requests = max(u.Tokens, s.Tokens), max(u.Requests, s.Requests)
 		lines = append(lines, servedLine(u))
 	}
+	l.track(u)
 	return l.write(lines...)
 }
 
@@ -401,6 +432,7 @@ func (l *Ledger) drop(id uint64, reason string) error {
 	defer l.mu.Unlock()
 	u := l.get(id)
 	u.Dropped = reason
+	l.track(u)
 	return l.write(droppedLine(u))
 }
 

@@ -28,7 +28,7 @@ func (m *Meter) Pending(max int) ([]paymenttypes.UsageItem, error) {
 		return 0
 	}
 	var due []Usage
-	for _, u := range m.ledger.All() {
+	for _, u := range m.ledger.Unsettled() {
 		if u.Dropped == "" && (u.Tokens > u.Settled.Tokens || u.Requests > u.Settled.Requests) {
 			due = append(due, u)
 		}
@@ -63,7 +63,7 @@ func (m *Meter) UnsettledCost() uint64 {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var total uint64
-	for _, u := range m.ledger.All() {
+	for _, u := range m.ledger.Unsettled() {
 		if u.Dropped == "" {
 			total = addSat(total, m.unsettledCost(b.heightOf(u.Account), b.Price, u))
 		}
@@ -152,7 +152,7 @@ func (m *Meter) DeadlineDue() bool {
 	if b == nil {
 		return false
 	}
-	for _, u := range m.ledger.All() {
+	for _, u := range m.ledger.Unsettled() {
 		if b.settleBy(u.Account) != 0 && u.Dropped == "" && u.Tokens > u.Settled.Tokens {
 			return true
 		}
