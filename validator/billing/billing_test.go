@@ -401,3 +401,49 @@ func TestLedgerBelongsToOneChain(t *testing.T) {
 	}
 	_ = l2.Close()
 }
+
+// TestSettlementTakesEveryAccountInTurn: when more accounts have usage than
+// one settlement takes, the ones settled longest ago go first, so accounts
+// that keep being served cannot hold the others back.
+func TestSettlementTakesEveryAccountInTurn(t *testing.T) {
+	m := newMeter(t, t.TempDir())
+	var accts []paymenttypes.Account
+	for id := uint64(1); id <= 9; id++ {
+		accts = append(accts, account(id, fmt.Sprintf("key-%d-aaaaaaaaaaaaaaaa", id), 1_000_000))
+	}
+	m.SetBook(NewBook(accts, 1, gw, 1_000_000, 0, 10))
+	serve := func(id uint64) {
+		tk, err := m.Admit(fmt.Sprintf("key-%d-aaaaaaaaaaaaaaaa", id), 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tk.Finish(10); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for id := uint64(1); id <= 9; id++ {
+		serve(id)
+	}
+	settled := map[uint64]bool{}
+	for round := int64(0); round < 3; round++ {
+		items, err := m.Pending(3)
+		if err != nil || len(items) != 3 {
+			t.Fatalf("round %d: %v %v", round, items, err)
+		}
+		res := make([]paymenttypes.ItemResult, len(items))
+		for i, it := range items {
+			settled[it.AccountId] = true
+			res[i] = paymenttypes.ItemResult{AccountId: it.AccountId, Charged: sdkmath.NewInt(10), Shortfall: sdkmath.ZeroInt()}
+		}
+		if _, err := m.Applied(items, res, 11+round, 1_000_000); err != nil {
+			t.Fatal(err)
+		}
+		// Accounts 1–3 are busy: served again before every settlement.
+		for id := uint64(1); id <= 3; id++ {
+			serve(id)
+		}
+	}
+	if len(settled) != 9 {
+		t.Fatalf("after three rounds of three, settled %d of 9 accounts: %v", len(settled), settled)
+	}
+}

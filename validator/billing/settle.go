@@ -12,8 +12,10 @@ import (
 // Pending makes the ledger durable, then lists the counters to report:
 // every account whose served counters are ahead of what the chain holds,
 // accounts with a settlement deadline first, soonest first (closing, or
-// this gateway removed from the allowed list), then by account id; at most
-// max items. Only counters that reached the disk
+// this gateway removed from the allowed list), then the longest unsettled
+// (the oldest last settlement), then by account id; at most max items. The
+// middle rule takes every account in turn when more have usage than one
+// round settles: by id alone, busy low ids would hold the rest back. Only counters that reached the disk
 // are ever reported, so a crash cannot make the chain charge usage this
 // gateway would then forget.
 func (m *Meter) Pending(max int) ([]paymenttypes.UsageItem, error) {
@@ -41,7 +43,7 @@ func (m *Meter) Pending(max int) ([]paymenttypes.UsageItem, error) {
 		case cx == 0 && cy != 0:
 			return 1
 		}
-		return cmp.Compare(cx, cy)
+		return cmp.Or(cmp.Compare(cx, cy), cmp.Compare(x.Settled.Height, y.Settled.Height))
 	})
 	if len(due) > max {
 		due = due[:max]
