@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -113,16 +114,42 @@ func Binary(t Fataler) string {
 	return buildPath
 }
 
-// FreePort asks the kernel for an unused loopback port.
+// FreePort is an unused loopback port for a daemon to listen on, never
+// the same twice in a process. It is free when FreePort returns; the
+// daemon binds it later, so FreePort keeps out of the two ways it could be
+// taken meanwhile. Port 0's choice is one: Linux handed two consecutive
+// callers the same port (two miners of one e2e topology, "address already
+// in use"). The kernel's ephemeral range (ip_local_port_range, 32768–60999
+// by default) is the other: any outgoing connection may take a port there.
+// So FreePort tries random ports below that range, above the fixed ones
+// this repository uses (localnet 1317, 8091, 9090; devnet 26656–27500).
 func FreePort(t Fataler) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	ports.Lock()
+	defer ports.Unlock()
+	for range 1000 {
+		port := freePortMin + rand.IntN(freePortMax-freePortMin)
+		if ports.given[port] {
+			continue
+		}
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err != nil {
+			continue
+		}
+		_ = l.Close()
+		ports.given[port] = true
+		return port
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	t.Fatal("no free loopback port between", freePortMin, "and", freePortMax)
+	return 0
 }
+
+const freePortMin, freePortMax = 10_000, 26_000
+
+var ports = struct {
+	sync.Mutex
+	given map[int]bool
+}{given: map[int]bool{}}
 
 // Start initializes and starts a chain; it is stopped when the test ends.
 func Start(t TB, o Options) *Chain {
