@@ -10,14 +10,14 @@ import (
 )
 
 // Pending makes the ledger durable, then lists the counters to report:
-// every account whose served counters are ahead of what the chain holds,
-// accounts with a settlement deadline first, soonest first (closing, or
-// this gateway removed from the allowed list), then the longest unsettled
-// (the oldest last settlement), then by account id; at most max items. The
-// middle rule takes every account in turn when more have usage than one
-// round settles: by id alone, busy low ids would hold the rest back. Only counters that reached the disk
-// are ever reported, so a crash cannot make the chain charge usage this
-// gateway would then forget.
+// every account whose served counters are ahead of what the chain holds
+// (Ledger.Unsettled), accounts with a settlement deadline first, soonest
+// first (closing, or this gateway removed from the allowed list), then the
+// longest unsettled (the oldest last settlement), then by account id; at
+// most max items. The middle rule takes every account in turn when more
+// have usage than one round settles: by id alone, busy low ids would hold
+// the rest back. Only counters that reached the disk are ever reported, so
+// a crash cannot make the chain charge usage this gateway would then forget.
 func (m *Meter) Pending(max int) ([]paymenttypes.UsageItem, error) {
 	if err := m.ledger.Sync(); err != nil {
 		return nil, err
@@ -29,12 +29,7 @@ func (m *Meter) Pending(max int) ([]paymenttypes.UsageItem, error) {
 		}
 		return 0
 	}
-	var due []Usage
-	for _, u := range m.ledger.Unsettled() {
-		if u.Dropped == "" && (u.Tokens > u.Settled.Tokens || u.Requests > u.Settled.Requests) {
-			due = append(due, u)
-		}
-	}
+	due := m.ledger.Unsettled()
 	slices.SortStableFunc(due, func(x, y Usage) int {
 		cx, cy := settleBy(x.Account), settleBy(y.Account)
 		switch {
@@ -66,9 +61,7 @@ func (m *Meter) UnsettledCost() uint64 {
 	defer m.mu.Unlock()
 	var total uint64
 	for _, u := range m.ledger.Unsettled() {
-		if u.Dropped == "" {
-			total = addSat(total, m.unsettledCost(b.heightOf(u.Account), b.Price, u))
-		}
+		total = addSat(total, m.unsettledCost(b.heightOf(u.Account), b.Price, u))
 	}
 	return total
 }
@@ -155,7 +148,7 @@ func (m *Meter) DeadlineDue() bool {
 		return false
 	}
 	for _, u := range m.ledger.Unsettled() {
-		if b.settleBy(u.Account) != 0 && u.Dropped == "" && u.Tokens > u.Settled.Tokens {
+		if b.settleBy(u.Account) != 0 && u.Tokens > u.Settled.Tokens {
 			return true
 		}
 	}
